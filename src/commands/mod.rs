@@ -1,0 +1,4 @@
+//! One function per command; each returns the `Report` that every format renders.
+
+pub mod new;
+pub mod status;

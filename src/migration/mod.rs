@@ -1,0 +1,10 @@
+//! Migration files as the Supabase CLI sees them: discovery, ordering and statements.
+
+pub mod discover;
+pub mod findings;
+pub mod split;
+
+pub use discover::{
+    Collision, DiscoverError, Discovery, FileError, MigrationFile, SkipReason, Skipped, discover,
+};
+pub use findings::file_findings;

@@ -1,0 +1,209 @@
+//! The JSON report: a stable interface (`schema_version` 1) that scripts depend on.
+//!
+//! Keys are only ever added, never renamed; DESIGN.md lists the minimum set.
+
+use serde::Serialize;
+
+use super::model::{Finding, MigrationEntry, Report, Severity};
+
+const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonReport<'r> {
+    schema_version: u32,
+    command: &'static str,
+    status: &'static str,
+    postgres: Option<JsonPostgres<'r>>,
+    migrations: Vec<JsonMigration<'r>>,
+    findings: Vec<JsonFinding<'r>>,
+    verify: Vec<JsonVerify<'r>>,
+    drift: Vec<JsonDrift<'r>>,
+    skipped: Vec<JsonSkipped<'r>>,
+    created: Vec<String>,
+    summary: JsonSummary,
+    error: Option<JsonToolError<'r>>,
+}
+
+#[derive(Serialize)]
+struct JsonPostgres<'r> {
+    provider: &'r str,
+    server_version: &'r str,
+}
+
+#[derive(Serialize)]
+struct JsonMigration<'r> {
+    file: String,
+    version: &'r str,
+    name: &'r str,
+    status: &'static str,
+    statements: usize,
+    duration_ms: Option<u64>,
+    error: Option<JsonMigrationError<'r>>,
+}
+
+#[derive(Serialize)]
+struct JsonMigrationError<'r> {
+    message: &'r str,
+    sqlstate: Option<&'r str>,
+    line: Option<usize>,
+    column: Option<usize>,
+    statement_index: Option<usize>,
+    detail: Option<&'r str>,
+    hint: Option<&'r str>,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'r> {
+    rule: &'static str,
+    severity: &'static str,
+    file: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+    message: &'r str,
+    help: Option<&'r str>,
+}
+
+#[derive(Serialize)]
+struct JsonVerify<'r> {
+    file: String,
+    check: &'r str,
+    ok: bool,
+    detail: &'r str,
+}
+
+#[derive(Serialize)]
+struct JsonDrift<'r> {
+    kind: &'r str,
+    object: &'r str,
+    change: &'r str,
+    detail: &'r str,
+}
+
+#[derive(Serialize)]
+struct JsonSkipped<'r> {
+    file: String,
+    reason: &'r str,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    migrations: usize,
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+}
+
+#[derive(Serialize)]
+struct JsonToolError<'r> {
+    message: &'r str,
+}
+
+/// Renders `report` as pretty-printed JSON.
+pub fn render(report: &Report) -> String {
+    let json = JsonReport {
+        schema_version: SCHEMA_VERSION,
+        command: report.command.as_str(),
+        status: report.status().as_str(),
+        postgres: report.postgres.as_ref().map(|pg| JsonPostgres {
+            provider: &pg.provider,
+            server_version: &pg.server_version,
+        }),
+        migrations: report
+            .migrations
+            .iter()
+            .map(|m| migration(report, m))
+            .collect(),
+        findings: report.findings.iter().map(|f| finding(report, f)).collect(),
+        verify: report
+            .verify
+            .iter()
+            .map(|v| JsonVerify {
+                file: path(&v.file),
+                check: &v.check,
+                ok: v.ok,
+                detail: &v.detail,
+            })
+            .collect(),
+        drift: report
+            .drift
+            .iter()
+            .map(|d| JsonDrift {
+                kind: &d.kind,
+                object: &d.object,
+                change: &d.change,
+                detail: &d.detail,
+            })
+            .collect(),
+        skipped: report
+            .skipped
+            .iter()
+            .map(|s| JsonSkipped {
+                file: path(&s.file),
+                reason: &s.reason,
+            })
+            .collect(),
+        created: report.created.iter().map(|p| path(p)).collect(),
+        summary: JsonSummary {
+            migrations: report.migrations.len(),
+            errors: report.count(Severity::Error),
+            warnings: report.count(Severity::Warning),
+            infos: report.count(Severity::Info),
+        },
+        error: report
+            .error
+            .as_deref()
+            .map(|message| JsonToolError { message }),
+    };
+    let mut out = serde_json::to_string_pretty(&json).expect("the report serialises");
+    out.push('\n');
+    out
+}
+
+fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r> {
+    JsonMigration {
+        file: path(&entry.file),
+        version: &entry.version,
+        name: &entry.name,
+        status: entry.status.as_str(),
+        statements: entry.statements,
+        duration_ms: entry.duration_ms,
+        error: entry.error.as_ref().map(|error| {
+            let at = error.location.as_ref().and_then(|l| report.locate(l));
+            JsonMigrationError {
+                message: &error.message,
+                sqlstate: error.sqlstate.as_deref(),
+                line: at.map(|at| at.line),
+                column: at.map(|at| at.column),
+                statement_index: error.statement_index,
+                detail: error.detail.as_deref(),
+                hint: error.hint.as_deref(),
+            }
+        }),
+    }
+}
+
+fn finding<'r>(report: &Report, finding: &'r Finding) -> JsonFinding<'r> {
+    let (start, end) = finding
+        .location
+        .as_ref()
+        .map(|l| (report.locate(l), report.position(&l.file, l.span.end)))
+        .unwrap_or_default();
+    JsonFinding {
+        rule: finding.rule,
+        severity: finding.severity.as_str(),
+        file: finding.location.as_ref().map(|l| path(&l.file)),
+        line: start.map(|at| at.line),
+        column: start.map(|at| at.column),
+        end_line: end.map(|at| at.line),
+        end_column: end.map(|at| at.column),
+        message: &finding.message,
+        help: finding.help.as_deref(),
+    }
+}
+
+/// Paths in reports use `/`, whatever the platform.
+pub(crate) fn path(path: &std::path::Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}

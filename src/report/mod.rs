@@ -1,0 +1,9 @@
+//! Rendering the one `Report` value in every output format.
+
+pub mod json;
+pub mod model;
+pub mod text;
+
+pub use model::{
+    CommandName, Finding, Location, MigrationEntry, MigrationStatus, Report, Severity, Status,
+};

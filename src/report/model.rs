@@ -1,0 +1,275 @@
+//! The one `Report` value every command produces and every output format renders.
+//!
+//! Positions are byte spans into the files the report holds; renderers ask
+//! [`Report::locate`] for the 1-based line and column, so they are computed once, in one
+//! way, for every format.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::text::{LineCol, LineIndex, Span};
+
+/// The command that produced a report (`"command"` in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandName {
+    Status,
+    New,
+}
+
+impl CommandName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandName::Status => "status",
+            CommandName::New => "new",
+        }
+    }
+}
+
+/// The verdict, which is also the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Everything passed: exit 0.
+    Passed,
+    /// The migrations failed a check: exit 1.
+    Failed,
+    /// The tool could not do its job: exit 2.
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Error => "error",
+        }
+    }
+
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Passed => 0,
+            Status::Failed => 1,
+            Status::Error => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A place in a file the report holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub span: Span,
+}
+
+/// Something a reviewer should act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// A stable rule id, e.g. `version-collision`.
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub location: Option<Location>,
+    pub message: String,
+    /// What to do instead.
+    pub help: Option<String>,
+}
+
+/// What happened to one migration (`"status"` of a migration in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationStatus {
+    /// Applied by this run.
+    Applied,
+    /// Found in the target's history.
+    AlreadyApplied,
+    Failed,
+    /// Not run because an earlier one failed.
+    Skipped,
+    /// Would run (dry run).
+    Pending,
+    /// Listed from the files only; no database was asked.
+    Local,
+}
+
+impl MigrationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationStatus::Applied => "applied",
+            MigrationStatus::AlreadyApplied => "already-applied",
+            MigrationStatus::Failed => "failed",
+            MigrationStatus::Skipped => "skipped",
+            MigrationStatus::Pending => "pending",
+            MigrationStatus::Local => "local",
+        }
+    }
+}
+
+/// The error that stopped a migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationError {
+    pub message: String,
+    pub sqlstate: Option<String>,
+    pub location: Option<Location>,
+    pub statement_index: Option<usize>,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationEntry {
+    pub file: PathBuf,
+    pub version: String,
+    pub name: String,
+    pub status: MigrationStatus,
+    pub statements: usize,
+    pub duration_ms: Option<u64>,
+    pub error: Option<MigrationError>,
+}
+
+/// One verification check (a row of a verify script, or the script's error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyCheck {
+    pub file: PathBuf,
+    pub check: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// One difference between the schema the migrations build and a live database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftItem {
+    pub kind: String,
+    pub object: String,
+    pub change: String,
+    pub detail: String,
+}
+
+/// A file in the migrations directory that is not a migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub file: PathBuf,
+    pub reason: String,
+}
+
+/// The Postgres the command ran against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresInfo {
+    pub provider: String,
+    pub server_version: String,
+}
+
+#[derive(Debug, Clone)]
+struct SourceFile {
+    text: Arc<str>,
+    lines: LineIndex,
+}
+
+/// Everything a command found, in one value.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub command: CommandName,
+    pub postgres: Option<PostgresInfo>,
+    pub migrations: Vec<MigrationEntry>,
+    pub findings: Vec<Finding>,
+    pub verify: Vec<VerifyCheck>,
+    pub drift: Vec<DriftItem>,
+    pub skipped: Vec<SkippedFile>,
+    /// Why the tool could not do its job; makes the status `error`.
+    pub error: Option<String>,
+    /// Files written by the command (e.g. `new`).
+    pub created: Vec<PathBuf>,
+    sources: BTreeMap<PathBuf, SourceFile>,
+}
+
+impl Report {
+    pub fn new(command: CommandName) -> Self {
+        Report {
+            command,
+            postgres: None,
+            migrations: Vec::new(),
+            findings: Vec::new(),
+            verify: Vec::new(),
+            drift: Vec::new(),
+            skipped: Vec::new(),
+            error: None,
+            created: Vec::new(),
+            sources: BTreeMap::new(),
+        }
+    }
+
+    /// A report for a command that could not run at all.
+    pub fn error(command: CommandName, message: String) -> Self {
+        Report {
+            error: Some(message),
+            ..Report::new(command)
+        }
+    }
+
+    /// Keeps a file's text so that spans into it can be located when rendering.
+    pub fn add_source(&mut self, file: &Path, text: Arc<str>) {
+        self.sources
+            .entry(file.to_path_buf())
+            .or_insert_with(|| SourceFile {
+                lines: LineIndex::new(&text),
+                text,
+            });
+    }
+
+    /// The line and column where `location` starts.
+    pub fn locate(&self, location: &Location) -> Option<LineCol> {
+        self.position(&location.file, location.span.start)
+    }
+
+    /// The line and column of byte `offset` of `file`.
+    pub fn position(&self, file: &Path, offset: usize) -> Option<LineCol> {
+        let source = self.sources.get(file)?;
+        Some(source.lines.line_col(&source.text, offset))
+    }
+
+    /// The text of a line of a file the report holds.
+    pub fn source_line(&self, file: &Path, line: usize) -> Option<&str> {
+        let source = self.sources.get(file)?;
+        (line >= 1 && line <= source.lines.line_count())
+            .then(|| source.lines.line_text(&source.text, line))
+    }
+
+    pub fn status(&self) -> Status {
+        let failed = self.findings.iter().any(|f| f.severity == Severity::Error)
+            || self
+                .migrations
+                .iter()
+                .any(|m| m.status == MigrationStatus::Failed)
+            || self.verify.iter().any(|check| !check.ok)
+            || !self.drift.is_empty();
+        if self.error.is_some() {
+            Status::Error
+        } else if failed {
+            Status::Failed
+        } else {
+            Status::Passed
+        }
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+}
