@@ -15,9 +15,8 @@ use migration_guard::report::{self, CommandName, Report};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let report = run(&cli).unwrap_or_else(|error| {
-        Report::error(command_name(&cli.command), format!("{error:#}"))
-    });
+    let report = run(&cli)
+        .unwrap_or_else(|error| Report::error(command_name(&cli.command), format!("{error:#}")));
     print(&report, cli.global.format);
     ExitCode::from(report.status().exit_code())
 }

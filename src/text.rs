@@ -59,7 +59,10 @@ impl LineIndex {
     /// The position of the character at byte `offset` (clamped to the text).
     pub fn line_col(&self, text: &str, offset: usize) -> LineCol {
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let line = self.line_starts.partition_point(|&start| start <= offset).max(1);
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1);
         let start = self.line_starts[line - 1].min(offset);
         LineCol {
             line,
@@ -95,9 +98,17 @@ mod tests {
         for text in ["ab\ncd\n", "ab\r\ncd\r\n", "\u{feff}ab\ncd\n"] {
             let index = LineIndex::new(text);
             let at = text.find('d').unwrap();
-            assert_eq!(index.line_col(text, at), LineCol { line: 2, column: 2 }, "{text:?}");
+            assert_eq!(
+                index.line_col(text, at),
+                LineCol { line: 2, column: 2 },
+                "{text:?}"
+            );
             let at = text.find('a').unwrap();
-            assert_eq!(index.line_col(text, at), LineCol { line: 1, column: 1 }, "{text:?}");
+            assert_eq!(
+                index.line_col(text, at),
+                LineCol { line: 1, column: 1 },
+                "{text:?}"
+            );
             assert_eq!(index.line_text(text, 1), "ab");
         }
     }

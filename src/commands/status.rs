@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::migration::{self, DiscoverError, Discovery};
-use crate::report::{CommandName, MigrationEntry, MigrationStatus, Report};
 use crate::report::model::SkippedFile;
+use crate::report::{CommandName, MigrationEntry, MigrationStatus, Report};
 
 /// Lists the migrations in `dir` without touching a database.
 pub fn run(dir: &Path) -> Result<Report, DiscoverError> {

@@ -234,7 +234,11 @@ pub fn discover(dir: &Path) -> Result<Discovery, DiscoverError> {
 }
 
 fn skip_warning(path: &Path, reason: SkipReason) {
-    tracing::warn!("Skipping migration {}... ({})", path.display(), reason.explain());
+    tracing::warn!(
+        "Skipping migration {}... ({})",
+        path.display(),
+        reason.explain()
+    );
 }
 
 fn is_legacy_init(file_name: &str) -> bool {
@@ -246,7 +250,10 @@ fn is_legacy_init(file_name: &str) -> bool {
 fn collisions(migrations: &[MigrationFile]) -> Vec<Collision> {
     let mut by_version: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (index, migration) in migrations.iter().enumerate() {
-        by_version.entry(&migration.version).or_default().push(index);
+        by_version
+            .entry(&migration.version)
+            .or_default()
+            .push(index);
     }
     by_version
         .into_iter()

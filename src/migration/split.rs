@@ -326,8 +326,9 @@ impl<'s> Splitter<'s> {
                 }
             }
         } else {
-            let text_start =
-                chunk.start + body_start + (without_semicolons.len() - without_semicolons.trim_start().len());
+            let text_start = chunk.start
+                + body_start
+                + (without_semicolons.len() - without_semicolons.trim_start().len());
             let span_start = self.orphan_start.take().unwrap_or(chunk.start);
             self.out.statements.push(Statement {
                 span: Span::new(span_start, end),

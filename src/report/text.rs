@@ -43,7 +43,11 @@ fn migrations(out: &mut String, report: &Report) {
     }
     let version_width = width(report.migrations.iter().map(|m| m.version.len()));
     let name_width = width(report.migrations.iter().map(|m| m.name.len()));
-    let _ = writeln!(out, "{BOLD}Migrations{BOLD:#} ({})", report.migrations.len());
+    let _ = writeln!(
+        out,
+        "{BOLD}Migrations{BOLD:#} ({})",
+        report.migrations.len()
+    );
     for entry in &report.migrations {
         let status = match entry.status {
             MigrationStatus::Local => String::new(),
