@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::shadow::ProviderChoice;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "migration-guard",
@@ -45,12 +47,16 @@ pub enum Format {
     Text,
     /// The stable JSON report (schema_version 1).
     Json,
+    /// The pull-request comment body.
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the local migrations, skipped files and version collisions.
     Status,
+    /// Apply every migration to a throwaway Postgres, then run the verify scripts.
+    Shadow(ShadowArgs),
     /// Create supabase/migrations/<YYYYMMDDHHMMSS>_NAME.sql from a safe template.
     New(NewArgs),
 }
@@ -59,4 +65,26 @@ pub enum Command {
 pub struct NewArgs {
     /// The migration's name: letters, digits and underscores, e.g. add_user_email.
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ShadowArgs {
+    /// Verification SQL directory [default: verify/ beside the migrations directory].
+    #[arg(long, env = "MIGRATION_GUARD_VERIFY_DIR")]
+    pub verify_dir: Option<PathBuf>,
+    /// Where the throwaway Postgres comes from.
+    #[arg(long, env = "MIGRATION_GUARD_PROVIDER", value_enum, default_value_t = ProviderChoice::Auto)]
+    pub provider: ProviderChoice,
+    /// An existing server to create the shadow databases on (provider url).
+    #[arg(long, env = "MIGRATION_GUARD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory of the Postgres server binaries (initdb, pg_ctl) for provider local.
+    #[arg(long, env = "MIGRATION_GUARD_PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
+    /// Plain Postgres: no Supabase roles, schemas or non-superuser migration role.
+    #[arg(long, env = "MIGRATION_GUARD_NO_SUPABASE_COMPAT")]
+    pub no_supabase_compat: bool,
+    /// Also write report.json and report.md into this directory.
+    #[arg(long, env = "MIGRATION_GUARD_REPORT_DIR")]
+    pub report_dir: Option<PathBuf>,
 }

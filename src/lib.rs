@@ -1,7 +1,11 @@
 //! migration-guard: lint, shadow-apply, verify and deploy Supabase / Postgres migrations.
 
+pub mod apply;
+pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod db;
 pub mod migration;
 pub mod report;
+pub mod shadow;
 pub mod text;

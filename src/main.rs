@@ -2,6 +2,7 @@
 //! (0 passed, 1 the migrations failed a check, 2 the tool could not do its job).
 
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -17,6 +18,10 @@ fn main() -> ExitCode {
     init_tracing();
     let report = run(&cli)
         .unwrap_or_else(|error| Report::error(command_name(&cli.command), format!("{error:#}")));
+    if let Err(error) = write_report_dir(&cli, &report) {
+        eprintln!("error: {error:#}");
+        return ExitCode::from(2);
+    }
     print(&report, cli.global.format);
     ExitCode::from(report.status().exit_code())
 }
@@ -35,6 +40,7 @@ fn init_tracing() {
 fn command_name(command: &Command) -> CommandName {
     match command {
         Command::Status => CommandName::Status,
+        Command::Shadow(_) => CommandName::Shadow,
         Command::New(_) => CommandName::New,
     }
 }
@@ -46,12 +52,37 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
             .with_context(|| format!("cannot list the migrations in {}", dir.display())),
         Command::New(args) => commands::new::run(dir, &args.name, chrono::Utc::now())
             .context("cannot create the migration"),
+        Command::Shadow(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(commands::shadow::run(dir, args))
+            .context("the shadow could not run"),
     }
+}
+
+/// `--report-dir`: report.json and report.md for the workflow to upload.
+fn write_report_dir(cli: &Cli, report: &Report) -> anyhow::Result<()> {
+    let Command::Shadow(args) = &cli.command else {
+        return Ok(());
+    };
+    let Some(dir) = &args.report_dir else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the report directory {}", dir.display()))?;
+    let write = |name: &str, body: String| {
+        let path = Path::new(dir).join(name);
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write("report.json", report::json::render(report))?;
+    write("report.md", report::markdown::render(report))
 }
 
 fn print(report: &Report, format: Format) {
     let (text, to_stderr) = match format {
         Format::Json => (report::json::render(report), false),
+        Format::Markdown => (report::markdown::render(report), false),
         Format::Text => (report::text::render(report), report.error.is_some()),
     };
     let result = if to_stderr {

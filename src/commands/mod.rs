@@ -1,4 +1,5 @@
 //! One function per command; each returns the `Report` that every format renders.
 
 pub mod new;
+pub mod shadow;
 pub mod status;

@@ -17,15 +17,9 @@ pub fn local_report(command: CommandName, discovery: &Discovery) -> Report {
     let mut report = Report::new(command);
     for migration in &discovery.migrations {
         report.add_source(&migration.path, migration.source.clone());
-        report.migrations.push(MigrationEntry {
-            file: migration.path.clone(),
-            version: migration.version.clone(),
-            name: migration.name.clone(),
-            status: MigrationStatus::Local,
-            statements: migration.split.statements.len(),
-            duration_ms: None,
-            error: None,
-        });
+        report
+            .migrations
+            .push(MigrationEntry::new(migration, MigrationStatus::Local));
     }
     report.skipped = discovery
         .skipped

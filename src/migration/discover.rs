@@ -265,7 +265,7 @@ fn collisions(migrations: &[MigrationFile]) -> Vec<Collision> {
         .collect()
 }
 
-fn read_source(path: &Path) -> Result<String, FileError> {
+pub fn read_source(path: &Path) -> Result<String, FileError> {
     let bytes = fs::read(path).map_err(|source| FileError::Unreadable {
         path: path.to_path_buf(),
         source,

@@ -1,7 +1,9 @@
 //! Migration files as the Supabase CLI sees them: discovery, ordering and statements.
 
+pub mod classify;
 pub mod discover;
 pub mod findings;
+pub mod history;
 pub mod split;
 
 pub use discover::{

@@ -20,6 +20,8 @@ struct JsonReport<'r> {
     drift: Vec<JsonDrift<'r>>,
     skipped: Vec<JsonSkipped<'r>>,
     created: Vec<String>,
+    notes: &'r [String],
+    duration_ms: Option<u64>,
     summary: JsonSummary,
     error: Option<JsonToolError<'r>>,
 }
@@ -28,6 +30,7 @@ struct JsonReport<'r> {
 struct JsonPostgres<'r> {
     provider: &'r str,
     server_version: &'r str,
+    supabase_compat: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -38,6 +41,8 @@ struct JsonMigration<'r> {
     status: &'static str,
     statements: usize,
     duration_ms: Option<u64>,
+    transaction: Option<&'r str>,
+    notices: &'r [String],
     error: Option<JsonMigrationError<'r>>,
 }
 
@@ -50,6 +55,7 @@ struct JsonMigrationError<'r> {
     statement_index: Option<usize>,
     detail: Option<&'r str>,
     hint: Option<&'r str>,
+    context: Option<&'r str>,
 }
 
 #[derive(Serialize)]
@@ -71,6 +77,7 @@ struct JsonVerify<'r> {
     check: &'r str,
     ok: bool,
     detail: &'r str,
+    line: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +116,7 @@ pub fn render(report: &Report) -> String {
         postgres: report.postgres.as_ref().map(|pg| JsonPostgres {
             provider: &pg.provider,
             server_version: &pg.server_version,
+            supabase_compat: pg.supabase_compat,
         }),
         migrations: report
             .migrations
@@ -124,6 +132,11 @@ pub fn render(report: &Report) -> String {
                 check: &v.check,
                 ok: v.ok,
                 detail: &v.detail,
+                line: v
+                    .location
+                    .as_ref()
+                    .and_then(|l| report.locate(l))
+                    .map(|at| at.line),
             })
             .collect(),
         drift: report
@@ -145,6 +158,8 @@ pub fn render(report: &Report) -> String {
             })
             .collect(),
         created: report.created.iter().map(|p| path(p)).collect(),
+        notes: &report.notes,
+        duration_ms: report.duration_ms,
         summary: JsonSummary {
             migrations: report.migrations.len(),
             errors: report.count(Severity::Error),
@@ -169,6 +184,8 @@ fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r
         status: entry.status.as_str(),
         statements: entry.statements,
         duration_ms: entry.duration_ms,
+        transaction: entry.transaction.as_deref(),
+        notices: &entry.notices,
         error: entry.error.as_ref().map(|error| {
             let at = error.location.as_ref().and_then(|l| report.locate(l));
             JsonMigrationError {
@@ -179,6 +196,7 @@ fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r
                 statement_index: error.statement_index,
                 detail: error.detail.as_deref(),
                 hint: error.hint.as_deref(),
+                context: error.context.as_deref(),
             }
         }),
     }

@@ -1,6 +1,7 @@
 //! Rendering the one `Report` value in every output format.
 
 pub mod json;
+pub mod markdown;
 pub mod model;
 pub mod text;
 

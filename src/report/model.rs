@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::migration::MigrationFile;
 use crate::text::{LineCol, LineIndex, Span};
 
 /// The command that produced a report (`"command"` in JSON).
@@ -15,6 +16,7 @@ use crate::text::{LineCol, LineIndex, Span};
 pub enum CommandName {
     Status,
     New,
+    Shadow,
 }
 
 impl CommandName {
@@ -22,6 +24,7 @@ impl CommandName {
         match self {
             CommandName::Status => "status",
             CommandName::New => "new",
+            CommandName::Shadow => "shadow",
         }
     }
 }
@@ -121,14 +124,19 @@ impl MigrationStatus {
 }
 
 /// The error that stopped a migration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MigrationError {
     pub message: String,
     pub sqlstate: Option<String>,
+    /// Where Postgres points (the failing token), or the statement's start.
     pub location: Option<Location>,
+    /// The failing statement's text, in the same file.
+    pub statement: Option<Span>,
     pub statement_index: Option<usize>,
     pub detail: Option<String>,
     pub hint: Option<String>,
+    /// Postgres's CONTEXT (e.g. the line of a PL/pgSQL body).
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +148,26 @@ pub struct MigrationEntry {
     pub statements: usize,
     pub duration_ms: Option<u64>,
     pub error: Option<MigrationError>,
+    /// How the file's statements were grouped into transactions.
+    pub transaction: Option<String>,
+    /// NOTICE / WARNING messages the server sent while applying it.
+    pub notices: Vec<String>,
+}
+
+impl MigrationEntry {
+    pub fn new(migration: &MigrationFile, status: MigrationStatus) -> Self {
+        MigrationEntry {
+            file: migration.path.clone(),
+            version: migration.version.clone(),
+            name: migration.name.clone(),
+            status,
+            statements: migration.split.statements.len(),
+            duration_ms: None,
+            error: None,
+            transaction: None,
+            notices: Vec::new(),
+        }
+    }
 }
 
 /// One verification check (a row of a verify script, or the script's error).
@@ -149,6 +177,8 @@ pub struct VerifyCheck {
     pub check: String,
     pub ok: bool,
     pub detail: String,
+    /// Where a failed check's error points.
+    pub location: Option<Location>,
 }
 
 /// One difference between the schema the migrations build and a live database.
@@ -172,6 +202,8 @@ pub struct SkippedFile {
 pub struct PostgresInfo {
     pub provider: String,
     pub server_version: String,
+    /// The Supabase emulation applied first, if any.
+    pub supabase_compat: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +226,10 @@ pub struct Report {
     pub error: Option<String>,
     /// Files written by the command (e.g. `new`).
     pub created: Vec<PathBuf>,
+    /// Things worth knowing that are not findings ("no verify directory").
+    pub notes: Vec<String>,
+    /// Wall time of the whole command.
+    pub duration_ms: Option<u64>,
     sources: BTreeMap<PathBuf, SourceFile>,
 }
 
@@ -209,6 +245,8 @@ impl Report {
             skipped: Vec::new(),
             error: None,
             created: Vec::new(),
+            notes: Vec::new(),
+            duration_ms: None,
             sources: BTreeMap::new(),
         }
     }

@@ -9,7 +9,9 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 
 use super::json::path;
-use super::model::{Finding, MigrationStatus, Report, Severity, Status};
+use super::model::{
+    Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity, Status,
+};
 use crate::text::LineCol;
 
 const BOLD: Style = Style::new().bold();
@@ -25,8 +27,28 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "{RED}error{RED:#}: {error}");
         return out;
     }
+    if let Some(pg) = &report.postgres {
+        let compat = pg
+            .supabase_compat
+            .map(|c| format!(", {c}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{BOLD}Shadow{BOLD:#}: PostgreSQL {} ({}{compat})",
+            pg.server_version, pg.provider
+        );
+    }
     migrations(&mut out, report);
     skipped(&mut out, report);
+    for entry in &report.migrations {
+        if let Some(error) = &entry.error {
+            migration_error(&mut out, report, entry, error);
+        }
+    }
+    verify(&mut out, report);
+    for note in &report.notes {
+        let _ = writeln!(out, "{DIM}note: {note}{DIM:#}");
+    }
     for created in &report.created {
         let _ = writeln!(out, "Created new migration at {}", path(created));
     }
@@ -51,17 +73,30 @@ fn migrations(out: &mut String, report: &Report) {
     for entry in &report.migrations {
         let status = match entry.status {
             MigrationStatus::Local => String::new(),
-            status => format!("{:<16}", status.as_str()),
+            MigrationStatus::Applied => format!("{GREEN}{:<9}{GREEN:#}", "applied"),
+            MigrationStatus::Failed => format!("{RED}{:<9}{RED:#}", "failed"),
+            status => format!("{DIM}{:<9}{DIM:#}", status.as_str()),
         };
+        let timing = entry
+            .duration_ms
+            .map(|ms| format!("{ms:>6} ms  "))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {status}{:<version_width$}  {:<name_width$}  {:>4} statement{}  {DIM}{}{DIM:#}",
+            "  {status}{:<version_width$}  {:<name_width$}  {:>4} statement{}  {timing}{DIM}{}{DIM:#}",
             entry.version,
             entry.name,
             entry.statements,
             if entry.statements == 1 { " " } else { "s" },
             path(&entry.file),
         );
+        if let Some(mode) = entry
+            .transaction
+            .as_deref()
+            .filter(|mode| *mode != "one transaction" && *mode != "the file's own BEGIN/COMMIT")
+        {
+            let _ = writeln!(out, "    {DIM}ran {mode}{DIM:#}");
+        }
     }
 }
 
@@ -101,7 +136,7 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
                     at.line,
                     at.column
                 );
-                snippet(out, report, &location.file, at);
+                snippet(out, report, &location.file, at.line, at);
             }
             None => {
                 let _ = writeln!(out, "  {BLUE}-->{BLUE:#} {}", path(&location.file));
@@ -116,14 +151,32 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
     }
 }
 
-/// The line at `at` with a caret under its column.
-pub(crate) fn snippet(out: &mut String, report: &Report, file: &std::path::Path, at: LineCol) {
+/// Lines `first..=at.line` of `file` (long ranges elided) with a caret under `at`.
+pub(crate) fn snippet(
+    out: &mut String,
+    report: &Report,
+    file: &std::path::Path,
+    first: usize,
+    at: LineCol,
+) {
+    const KEEP: usize = 6;
+    let gutter = at.line.to_string().len();
+    let _ = writeln!(out, "  {:gutter$} {BLUE}|{BLUE:#}", "");
+    let first = first.min(at.line);
+    for number in first..=at.line {
+        if at.line - first >= KEEP && number > first && number + KEEP - 1 <= at.line {
+            if number == first + 1 {
+                let _ = writeln!(out, "  {BLUE}{:>gutter$} |{BLUE:#} …", "");
+            }
+            continue;
+        }
+        if let Some(line) = report.source_line(file, number) {
+            let _ = writeln!(out, "  {BLUE}{number:>gutter$} |{BLUE:#} {line}");
+        }
+    }
     let Some(line) = report.source_line(file, at.line) else {
         return;
     };
-    let gutter = at.line.to_string().len();
-    let _ = writeln!(out, "  {:gutter$} {BLUE}|{BLUE:#}", "");
-    let _ = writeln!(out, "  {BLUE}{:>gutter$} |{BLUE:#} {line}", at.line);
     // Tabs keep their width so the caret lands under the right character.
     let pad: String = line
         .chars()
@@ -133,6 +186,87 @@ pub(crate) fn snippet(out: &mut String, report: &Report, file: &std::path::Path,
     let _ = writeln!(out, "  {:gutter$} {BLUE}|{BLUE:#} {pad}{RED}^{RED:#}", "");
 }
 
+fn migration_error(
+    out: &mut String,
+    report: &Report,
+    entry: &MigrationEntry,
+    error: &MigrationError,
+) {
+    let at = error.location.as_ref().and_then(|l| report.locate(l));
+    let sqlstate = error
+        .sqlstate
+        .as_deref()
+        .map(|code| format!(" [{code}]"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "\n{RED}error{RED:#}: {BOLD}{}{BOLD:#}{sqlstate}",
+        error.message
+    );
+    match at {
+        Some(at) => {
+            let statement = error
+                .statement_index
+                .map(|i| format!(" (statement {})", i + 1))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {BLUE}-->{BLUE:#} {}:{}:{}{statement}",
+                path(&entry.file),
+                at.line,
+                at.column
+            );
+            let first = error
+                .statement
+                .and_then(|span| report.position(&entry.file, span.start))
+                .map_or(at.line, |start| start.line);
+            snippet(out, report, &entry.file, first, at);
+        }
+        None => {
+            let _ = writeln!(out, "  {BLUE}-->{BLUE:#} {}", path(&entry.file));
+        }
+    }
+    for (label, text) in [
+        ("detail", &error.detail),
+        ("hint", &error.hint),
+        ("context", &error.context),
+    ] {
+        if let Some(text) = text {
+            let _ = writeln!(out, "  {BOLD}{label}:{BOLD:#} {text}");
+        }
+    }
+}
+
+fn verify(out: &mut String, report: &Report) {
+    if report.verify.is_empty() {
+        return;
+    }
+    let passed = report.verify.iter().filter(|check| check.ok).count();
+    let _ = writeln!(
+        out,
+        "\n{BOLD}Verify{BOLD:#} ({passed}/{} passed)",
+        report.verify.len()
+    );
+    for check in &report.verify {
+        let (mark, style) = if check.ok {
+            ("ok  ", GREEN)
+        } else {
+            ("FAIL", RED)
+        };
+        let at = check
+            .location
+            .as_ref()
+            .and_then(|l| report.locate(l))
+            .map(|at| format!(" ({}:{})", path(&check.file), at.line))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {style}{mark}{style:#} {}{at}  {DIM}{}{DIM:#}",
+            check.check, check.detail
+        );
+    }
+}
+
 fn verdict(out: &mut String, report: &Report) {
     let status = report.status();
     let style = match status {
@@ -140,11 +274,30 @@ fn verdict(out: &mut String, report: &Report) {
         Status::Failed | Status::Error => RED,
     };
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let applied = report
+        .migrations
+        .iter()
+        .filter(|m| m.status == MigrationStatus::Applied)
+        .count();
+    let migrations = if applied > 0 || report.postgres.is_some() {
+        format!("{applied}/{} migrations applied", report.migrations.len())
+    } else {
+        count(report.migrations.len(), "migration")
+    };
+    let failed_checks = report.verify.iter().filter(|check| !check.ok).count();
+    let checks = if report.verify.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", count(failed_checks, "failed check"))
+    };
+    let took = report
+        .duration_ms
+        .map(|ms| format!(" in {:.1} s", ms as f64 / 1000.0))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "\n{style}{}{style:#}: {}, {}, {}",
+        "\n{style}{}{style:#}: {migrations}, {}, {}{checks}{took}",
         status.as_str(),
-        count(report.migrations.len(), "migration"),
         count(report.count(Severity::Error), "error"),
         count(report.count(Severity::Warning), "warning"),
     );

@@ -1,0 +1,3 @@
+//! Checks that run against a database after the migrations.
+
+pub mod verify;

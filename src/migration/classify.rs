@@ -1,0 +1,163 @@
+//! What a statement means for transactions, judged from its leading keywords.
+//!
+//! The apply engine needs to know which statements control transactions themselves and
+//! which Postgres refuses to run inside one, before sending anything.
+
+/// How a statement interacts with the transaction the engine would wrap it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxRole {
+    /// Ordinary SQL.
+    Plain,
+    /// `BEGIN`, `START TRANSACTION`.
+    Begin,
+    /// `COMMIT`, `END`.
+    Commit,
+    /// `ROLLBACK`, `ABORT`, `PREPARE TRANSACTION` (not `ROLLBACK TO SAVEPOINT`).
+    Abort,
+    /// Cannot run inside a transaction block (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …).
+    NoTransaction,
+    /// Must be committed before later statements can use its effect
+    /// (`ALTER TYPE … ADD VALUE`).
+    CommitAfter,
+}
+
+/// Classifies a statement's text (comments allowed anywhere).
+pub fn tx_role(text: &str) -> TxRole {
+    let words = leading_words(text, 8);
+    let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    let has = |w: &str| words.iter().any(|x| x == w);
+    match (word(0), word(1)) {
+        ("BEGIN", next) if next != "ATOMIC" => TxRole::Begin,
+        ("START", "TRANSACTION") => TxRole::Begin,
+        ("COMMIT", "PREPARED") | ("ROLLBACK", "PREPARED") => TxRole::NoTransaction,
+        ("COMMIT" | "END", _) => TxRole::Commit,
+        ("ROLLBACK", "TO") | ("ROLLBACK", "WORK" | "TRANSACTION") if word(2) == "TO" => {
+            TxRole::Plain
+        }
+        ("ROLLBACK" | "ABORT", _) | ("PREPARE", "TRANSACTION") => TxRole::Abort,
+        ("VACUUM", _) | ("ALTER", "SYSTEM") => TxRole::NoTransaction,
+        ("CREATE" | "DROP", "DATABASE" | "TABLESPACE" | "SUBSCRIPTION") => TxRole::NoTransaction,
+        ("CREATE" | "DROP" | "REINDEX", _) if has("INDEX") && has("CONCURRENTLY") => {
+            TxRole::NoTransaction
+        }
+        ("REINDEX", _) if has("CONCURRENTLY") || matches!(word(1), "DATABASE" | "SYSTEM") => {
+            TxRole::NoTransaction
+        }
+        ("ALTER", "TABLE") if has("DETACH") && (has("CONCURRENTLY") || has("FINALIZE")) => {
+            TxRole::NoTransaction
+        }
+        ("DISCARD", "ALL") => TxRole::NoTransaction,
+        ("ALTER", "TYPE") if has("ADD") && has("VALUE") => TxRole::CommitAfter,
+        _ => TxRole::Plain,
+    }
+}
+
+/// The first `limit` words of `text`, upper-cased, skipping comments; parenthesised
+/// option lists (`VACUUM (ANALYZE)`, `REINDEX (VERBOSE)`) are skipped whole.
+pub fn leading_words(text: &str, limit: usize) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut words = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() && words.len() < limit {
+        let rest = &text[at..];
+        if rest.starts_with("--") {
+            at += rest.find('\n').unwrap_or(rest.len());
+        } else if rest.starts_with("/*") {
+            at += block_comment_len(rest);
+        } else if bytes[at] == b'(' {
+            at += rest.find(')').map_or(rest.len(), |end| end + 1);
+        } else if bytes[at].is_ascii_alphabetic() || bytes[at] == b'_' {
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            words.push(rest[..len].to_ascii_uppercase());
+            at += len;
+        } else if bytes[at].is_ascii_whitespace() {
+            at += 1;
+        } else if bytes[at] == b'"' {
+            // A quoted name is a word that is never a keyword.
+            let len = rest[1..].find('"').map_or(rest.len(), |end| end + 2);
+            words.push(String::new());
+            at += len;
+        } else {
+            break;
+        }
+    }
+    words
+}
+
+fn block_comment_len(text: &str) -> usize {
+    let mut depth = 0usize;
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at + 1 < bytes.len() {
+        match (bytes[at], bytes[at + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                at += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                at += 2;
+                if depth == 0 {
+                    return at;
+                }
+            }
+            _ => at += 1,
+        }
+    }
+    text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_control() {
+        for (text, role) in [
+            ("BEGIN", TxRole::Begin),
+            ("begin isolation level serializable", TxRole::Begin),
+            ("-- start\nSTART TRANSACTION", TxRole::Begin),
+            ("COMMIT", TxRole::Commit),
+            ("end", TxRole::Commit),
+            ("ROLLBACK", TxRole::Abort),
+            ("ROLLBACK TO SAVEPOINT a", TxRole::Plain),
+            ("rollback work to a", TxRole::Plain),
+            ("SAVEPOINT a", TxRole::Plain),
+            ("PREPARE TRANSACTION 'x'", TxRole::Abort),
+        ] {
+            assert_eq!(tx_role(text), role, "{text}");
+        }
+    }
+
+    #[test]
+    fn statements_that_refuse_a_transaction() {
+        for text in [
+            "CREATE INDEX CONCURRENTLY i ON t (c)",
+            "create unique index concurrently if not exists i on t (c)",
+            "/* x */ DROP INDEX CONCURRENTLY IF EXISTS i",
+            "REINDEX (VERBOSE) INDEX CONCURRENTLY i",
+            "VACUUM (ANALYZE) t",
+            "ALTER SYSTEM SET work_mem = '8MB'",
+            "CREATE DATABASE x",
+            "ALTER TABLE p DETACH PARTITION c CONCURRENTLY",
+        ] {
+            assert_eq!(tx_role(text), TxRole::NoTransaction, "{text}");
+        }
+        assert_eq!(tx_role("CREATE INDEX i ON t (c)"), TxRole::Plain);
+        assert_eq!(
+            tx_role("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'meh'"),
+            TxRole::CommitAfter
+        );
+    }
+
+    #[test]
+    fn function_bodies_are_not_transaction_control() {
+        assert_eq!(
+            tx_role("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END"),
+            TxRole::Plain
+        );
+        assert_eq!(tx_role("DO $$ BEGIN COMMIT; END $$"), TxRole::Plain);
+    }
+}

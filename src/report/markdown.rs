@@ -1,0 +1,251 @@
+//! The report as GitHub-flavoured markdown: the pull-request comment body, the job
+//! summary and `report.md`. Tables per section, long lists folded in `<details>`.
+
+use std::fmt::Write;
+
+use super::json::path;
+use super::model::{MigrationStatus, Report, Severity, Status};
+use super::text;
+
+/// Marks the comment as ours, so a later run updates it instead of adding another.
+pub const COMMENT_MARKER: &str = "<!-- migration-guard -->";
+/// Lists longer than this are folded.
+const FOLD_AFTER: usize = 10;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let status = report.status();
+    let icon = match status {
+        Status::Passed => "✅",
+        Status::Failed => "❌",
+        Status::Error => "⚠️",
+    };
+    let _ = writeln!(out, "{COMMENT_MARKER}");
+    let _ = writeln!(
+        out,
+        "### {icon} migration-guard {}: {}\n",
+        report.command.as_str(),
+        status.as_str()
+    );
+    if let Some(error) = &report.error {
+        let _ = writeln!(out, "The tool could not finish:\n\n{}", fenced(error, ""));
+        return out;
+    }
+    summary_line(&mut out, report);
+    migrations(&mut out, report);
+    failures(&mut out, report);
+    findings(&mut out, report);
+    verify(&mut out, report);
+    notices(&mut out, report);
+    for note in &report.notes {
+        let _ = writeln!(out, "> {}\n", note);
+    }
+    out
+}
+
+fn summary_line(out: &mut String, report: &Report) {
+    let mut parts = Vec::new();
+    if let Some(pg) = &report.postgres {
+        let compat = pg
+            .supabase_compat
+            .map(|c| format!(", {c}"))
+            .unwrap_or_default();
+        parts.push(format!(
+            "PostgreSQL {} ({}{compat})",
+            pg.server_version, pg.provider
+        ));
+    }
+    let applied = report
+        .migrations
+        .iter()
+        .filter(|m| m.status == MigrationStatus::Applied)
+        .count();
+    parts.push(format!(
+        "{applied}/{} migrations applied",
+        report.migrations.len()
+    ));
+    parts.push(format!("{} errors", report.count(Severity::Error)));
+    parts.push(format!("{} warnings", report.count(Severity::Warning)));
+    if let Some(ms) = report.duration_ms {
+        parts.push(format!("{:.1} s", ms as f64 / 1000.0));
+    }
+    let _ = writeln!(out, "{}\n", parts.join(" · "));
+}
+
+fn migrations(out: &mut String, report: &Report) {
+    if report.migrations.is_empty() {
+        return;
+    }
+    let mut table = String::from(
+        "| | Migration | Statements | Time | Transaction |\n|---|---|---:|---:|---|\n",
+    );
+    for entry in &report.migrations {
+        let icon = match entry.status {
+            MigrationStatus::Applied | MigrationStatus::AlreadyApplied => "✅",
+            MigrationStatus::Failed => "❌",
+            MigrationStatus::Skipped => "⏭️",
+            MigrationStatus::Pending | MigrationStatus::Local => "•",
+        };
+        let _ = writeln!(
+            table,
+            "| {icon} | `{}` | {} | {} | {} |",
+            cell(&path(&entry.file)),
+            entry.statements,
+            entry
+                .duration_ms
+                .map(|ms| format!("{ms} ms"))
+                .unwrap_or_default(),
+            cell(
+                entry
+                    .transaction
+                    .as_deref()
+                    .unwrap_or(entry.status.as_str())
+            ),
+        );
+    }
+    fold(out, report.migrations.len(), "migrations", &table);
+}
+
+fn failures(out: &mut String, report: &Report) {
+    for entry in &report.migrations {
+        let Some(error) = &entry.error else { continue };
+        let at = error.location.as_ref().and_then(|l| report.locate(l));
+        let place = at
+            .map(|at| format!(" at line {}, column {}", at.line, at.column))
+            .unwrap_or_default();
+        let _ = writeln!(out, "#### ❌ `{}` failed{place}\n", path(&entry.file));
+        let code = error
+            .sqlstate
+            .as_deref()
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "**ERROR{code}**: {}\n", error.message);
+        if let Some(at) = at {
+            let first = error
+                .statement
+                .and_then(|span| report.position(&entry.file, span.start))
+                .map_or(at.line, |start| start.line);
+            let mut snippet = String::new();
+            text::snippet(&mut snippet, report, &entry.file, first, at);
+            let _ = writeln!(
+                out,
+                "{}",
+                fenced(&anstream::adapter::strip_str(&snippet).to_string(), "sql")
+            );
+        }
+        for (label, text) in [
+            ("detail", &error.detail),
+            ("hint", &error.hint),
+            ("context", &error.context),
+        ] {
+            if let Some(text) = text {
+                let _ = writeln!(out, "> **{label}**: {text}\n");
+            }
+        }
+    }
+}
+
+fn findings(out: &mut String, report: &Report) {
+    if report.findings.is_empty() {
+        return;
+    }
+    let mut table = String::from("| Severity | Rule | Location | Message |\n|---|---|---|---|\n");
+    for finding in &report.findings {
+        let location = finding
+            .location
+            .as_ref()
+            .map(|l| match report.locate(l) {
+                Some(at) => format!("`{}:{}`", path(&l.file), at.line),
+                None => format!("`{}`", path(&l.file)),
+            })
+            .unwrap_or_default();
+        let help = finding
+            .help
+            .as_deref()
+            .map(|help| format!("<br>_{}_", cell(help)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            table,
+            "| {} | `{}` | {location} | {}{help} |",
+            finding.severity.as_str(),
+            finding.rule,
+            cell(&finding.message),
+        );
+    }
+    let _ = writeln!(out, "#### Findings\n");
+    fold(out, report.findings.len(), "findings", &table);
+}
+
+fn verify(out: &mut String, report: &Report) {
+    if report.verify.is_empty() {
+        return;
+    }
+    let passed = report.verify.iter().filter(|check| check.ok).count();
+    let mut table = String::from("| | Check | Detail |\n|---|---|---|\n");
+    // Failures first: they are what the reader came for.
+    let mut checks: Vec<_> = report.verify.iter().collect();
+    checks.sort_by_key(|check| check.ok);
+    for check in checks {
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} |",
+            if check.ok { "✅" } else { "❌" },
+            cell(&check.check),
+            cell(&check.detail)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "#### Verify: {passed}/{} passed\n",
+        report.verify.len()
+    );
+    fold(out, report.verify.len(), "checks", &table);
+}
+
+fn notices(out: &mut String, report: &Report) {
+    let with_notices: Vec<_> = report
+        .migrations
+        .iter()
+        .filter(|m| !m.notices.is_empty())
+        .collect();
+    if with_notices.is_empty() {
+        return;
+    }
+    let mut body = String::new();
+    for entry in with_notices {
+        let _ = writeln!(
+            body,
+            "`{}`\n{}",
+            path(&entry.file),
+            fenced(&entry.notices.join("\n"), "")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<details><summary>Server notices</summary>\n\n{body}</details>\n"
+    );
+}
+
+/// `body` as is when short, else inside a collapsed `<details>`.
+fn fold(out: &mut String, count: usize, what: &str, body: &str) {
+    if count > FOLD_AFTER {
+        let _ = writeln!(
+            out,
+            "<details><summary>{count} {what}</summary>\n\n{body}\n</details>\n"
+        );
+    } else {
+        let _ = writeln!(out, "{body}");
+    }
+}
+
+/// A table cell: no line breaks or unescaped pipes.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', "<br>")
+}
+
+/// A fenced code block whose fence is longer than any backtick run inside.
+fn fenced(body: &str, language: &str) -> String {
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}{language}\n{}\n{fence}\n", body.trim_end())
+}

@@ -1,0 +1,47 @@
+-- Supabase emulation, part 1 (cluster-wide): the platform's roles.
+-- Runs as a superuser; {role} is the role that applies migrations, which, like the
+-- `postgres` role of hosted Supabase, is not a superuser.
+-- Source of truth: supabase/postgres migrations/db/init-scripts and the CLI's globals.sql.
+
+DO $roles$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN
+    CREATE ROLE anon NOLOGIN NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
+    CREATE ROLE authenticated NOLOGIN NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
+    CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticator') THEN
+    CREATE ROLE authenticator LOGIN NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'supabase_admin') THEN
+    CREATE ROLE supabase_admin NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'supabase_auth_admin') THEN
+    CREATE ROLE supabase_auth_admin NOLOGIN NOINHERIT CREATEROLE;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'supabase_storage_admin') THEN
+    CREATE ROLE supabase_storage_admin NOLOGIN NOINHERIT CREATEROLE;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dashboard_user') THEN
+    CREATE ROLE dashboard_user NOLOGIN CREATEDB CREATEROLE REPLICATION;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+    -- Hosted: ALTER ROLE postgres NOSUPERUSER CREATEDB CREATEROLE LOGIN REPLICATION BYPASSRLS
+    CREATE ROLE "{role}" LOGIN NOSUPERUSER CREATEDB CREATEROLE REPLICATION BYPASSRLS;
+  END IF;
+END
+$roles$;
+
+GRANT anon, authenticated, service_role TO authenticator;
+GRANT anon, authenticated, service_role TO "{role}";
+-- Hosted Supabase lets `postgres` create policies and triggers on auth.users and
+-- storage.objects without owning them (supautils); membership in the owners gives the
+-- same, and the managed-schema guard (schema.sql) refuses everything else there.
+GRANT supabase_auth_admin, supabase_storage_admin TO "{role}";
+
+ALTER ROLE anon SET statement_timeout = '3s';
+ALTER ROLE authenticated SET statement_timeout = '8s';

@@ -1,0 +1,236 @@
+-- Supabase emulation, part 2 (per database): the schemas, tables and functions user
+-- migrations reference on hosted Supabase. Runs as a superuser in the template database
+-- that every shadow database is cloned from; {role} applies the migrations.
+
+-- extensions: where Supabase installs extensions; on the migration role's search_path.
+CREATE SCHEMA IF NOT EXISTS extensions;
+GRANT USAGE ON SCHEMA extensions TO "{role}", anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA extensions
+  GRANT ALL ON TABLES TO "{role}", anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA extensions
+  GRANT ALL ON FUNCTIONS TO "{role}", anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA extensions
+  GRANT ALL ON SEQUENCES TO "{role}", anon, authenticated, service_role;
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA extensions;
+CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;
+
+-- public: the API roles see what the migration role creates.
+GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES FOR ROLE "{role}" IN SCHEMA public
+  GRANT ALL ON TABLES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES FOR ROLE "{role}" IN SCHEMA public
+  GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES FOR ROLE "{role}" IN SCHEMA public
+  GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+
+-- auth: GoTrue's schema. The migration role may reference it, not create in it.
+CREATE SCHEMA IF NOT EXISTS auth AUTHORIZATION supabase_admin;
+GRANT USAGE ON SCHEMA auth TO "{role}", anon, authenticated, service_role, supabase_auth_admin;
+
+CREATE TABLE IF NOT EXISTS auth.users (
+  instance_id uuid,
+  id uuid NOT NULL PRIMARY KEY,
+  aud varchar(255),
+  role varchar(255),
+  email varchar(255),
+  encrypted_password varchar(255),
+  email_confirmed_at timestamptz,
+  invited_at timestamptz,
+  confirmation_token varchar(255),
+  confirmation_sent_at timestamptz,
+  recovery_token varchar(255),
+  recovery_sent_at timestamptz,
+  email_change_token_new varchar(255),
+  email_change varchar(255),
+  email_change_sent_at timestamptz,
+  last_sign_in_at timestamptz,
+  raw_app_meta_data jsonb,
+  raw_user_meta_data jsonb,
+  is_super_admin boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  phone text UNIQUE DEFAULT NULL,
+  phone_confirmed_at timestamptz,
+  phone_change text DEFAULT '',
+  phone_change_token varchar(255) DEFAULT '',
+  phone_change_sent_at timestamptz,
+  confirmed_at timestamptz GENERATED ALWAYS AS (LEAST(email_confirmed_at, phone_confirmed_at)) STORED,
+  email_change_token_current varchar(255) DEFAULT '',
+  email_change_confirm_status smallint DEFAULT 0
+    CHECK (email_change_confirm_status >= 0 AND email_change_confirm_status <= 2),
+  banned_until timestamptz,
+  reauthentication_token varchar(255) DEFAULT '',
+  reauthentication_sent_at timestamptz,
+  is_sso_user boolean NOT NULL DEFAULT false,
+  deleted_at timestamptz,
+  is_anonymous boolean NOT NULL DEFAULT false
+);
+ALTER TABLE auth.users OWNER TO supabase_auth_admin;
+CREATE INDEX IF NOT EXISTS users_instance_id_idx ON auth.users (instance_id);
+CREATE INDEX IF NOT EXISTS users_is_anonymous_idx ON auth.users (is_anonymous);
+ALTER TABLE auth.users ENABLE ROW LEVEL SECURITY;
+GRANT ALL ON auth.users TO dashboard_user;
+
+CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+  SELECT coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$$;
+CREATE OR REPLACE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT coalesce(
+    nullif(current_setting('request.jwt.claim.role', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+  )::text
+$$;
+CREATE OR REPLACE FUNCTION auth.email() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT coalesce(
+    nullif(current_setting('request.jwt.claim.email', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email')
+  )::text
+$$;
+CREATE OR REPLACE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT coalesce(
+    nullif(current_setting('request.jwt.claim', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$$;
+ALTER FUNCTION auth.uid() OWNER TO supabase_auth_admin;
+ALTER FUNCTION auth.role() OWNER TO supabase_auth_admin;
+ALTER FUNCTION auth.email() OWNER TO supabase_auth_admin;
+ALTER FUNCTION auth.jwt() OWNER TO supabase_auth_admin;
+
+-- storage: buckets and objects, owned by the storage service.
+CREATE SCHEMA IF NOT EXISTS storage AUTHORIZATION supabase_admin;
+GRANT USAGE ON SCHEMA storage TO "{role}", anon, authenticated, service_role, supabase_storage_admin;
+
+CREATE TABLE IF NOT EXISTS storage.buckets (
+  id text NOT NULL PRIMARY KEY,
+  name text NOT NULL,
+  owner uuid,
+  created_at timestamptz DEFAULT now(),
+  updated_at timestamptz DEFAULT now(),
+  public boolean DEFAULT false,
+  avif_autodetection boolean DEFAULT false,
+  file_size_limit bigint,
+  allowed_mime_types text[],
+  owner_id text
+);
+CREATE UNIQUE INDEX IF NOT EXISTS bname ON storage.buckets (name);
+CREATE TABLE IF NOT EXISTS storage.objects (
+  id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+  bucket_id text REFERENCES storage.buckets (id),
+  name text,
+  owner uuid,
+  created_at timestamptz DEFAULT now(),
+  updated_at timestamptz DEFAULT now(),
+  last_accessed_at timestamptz DEFAULT now(),
+  metadata jsonb,
+  path_tokens text[] GENERATED ALWAYS AS (string_to_array(name, '/')) STORED,
+  version text,
+  owner_id text,
+  user_metadata jsonb
+);
+CREATE UNIQUE INDEX IF NOT EXISTS bucketid_objname ON storage.objects (bucket_id, name);
+ALTER TABLE storage.buckets OWNER TO supabase_storage_admin;
+ALTER TABLE storage.objects OWNER TO supabase_storage_admin;
+ALTER TABLE storage.buckets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
+GRANT ALL ON storage.buckets, storage.objects TO anon, authenticated, service_role;
+
+CREATE OR REPLACE FUNCTION storage.foldername(name text) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  _parts text[];
+BEGIN
+  SELECT string_to_array(name, '/') INTO _parts;
+  RETURN _parts[1 : array_length(_parts, 1) - 1];
+END
+$$;
+CREATE OR REPLACE FUNCTION storage.filename(name text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  _parts text[];
+BEGIN
+  SELECT string_to_array(name, '/') INTO _parts;
+  RETURN _parts[array_length(_parts, 1)];
+END
+$$;
+CREATE OR REPLACE FUNCTION storage.extension(name text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  _parts text[];
+  _filename text;
+BEGIN
+  SELECT string_to_array(name, '/') INTO _parts;
+  SELECT _parts[array_length(_parts, 1)] INTO _filename;
+  RETURN reverse(split_part(reverse(_filename), '.', 1));
+END
+$$;
+ALTER FUNCTION storage.foldername(text) OWNER TO supabase_storage_admin;
+ALTER FUNCTION storage.filename(text) OWNER TO supabase_storage_admin;
+ALTER FUNCTION storage.extension(text) OWNER TO supabase_storage_admin;
+
+-- realtime: the schema and the publication the dashboard's "enable realtime" edits.
+CREATE SCHEMA IF NOT EXISTS realtime AUTHORIZATION supabase_admin;
+GRANT USAGE ON SCHEMA realtime TO "{role}", anon, authenticated, service_role;
+DO $publication$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_publication WHERE pubname = 'supabase_realtime') THEN
+    CREATE PUBLICATION supabase_realtime;
+  END IF;
+END
+$publication$;
+ALTER PUBLICATION supabase_realtime OWNER TO "{role}";
+
+-- The managed-schema guard: since 2025-04-21 hosted Supabase refuses changes to objects
+-- in auth, storage and realtime other than policies and triggers (and comments, grants).
+-- Membership in the owners (roles.sql) would allow more, so the rest is refused here
+-- with the SQLSTATE hosted Supabase gives (42501).
+CREATE OR REPLACE FUNCTION extensions.migration_guard_managed_ddl() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  command record;
+BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    RETURN;
+  END IF;
+  FOR command IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+    IF command.schema_name IN ('auth', 'storage', 'realtime')
+       AND command.command_tag NOT IN
+         ('CREATE POLICY', 'ALTER POLICY', 'CREATE TRIGGER', 'ALTER TRIGGER', 'COMMENT', 'GRANT', 'REVOKE')
+    THEN
+      RAISE EXCEPTION 'permission denied: % on % (the % schema is managed by Supabase)',
+        command.command_tag, command.object_identity, command.schema_name
+        USING ERRCODE = '42501',
+              HINT = 'On Supabase you may only add policies and triggers to auth, storage and realtime objects.';
+    END IF;
+  END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION extensions.migration_guard_managed_drop() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  dropped record;
+BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    RETURN;
+  END IF;
+  FOR dropped IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
+    IF dropped.schema_name IN ('auth', 'storage', 'realtime')
+       AND dropped.object_type NOT IN ('policy', 'trigger')
+       AND NOT dropped.is_temporary
+    THEN
+      RAISE EXCEPTION 'permission denied: cannot drop % % (the % schema is managed by Supabase)',
+        dropped.object_type, dropped.object_identity, dropped.schema_name
+        USING ERRCODE = '42501';
+    END IF;
+  END LOOP;
+END
+$$;
+DROP EVENT TRIGGER IF EXISTS migration_guard_managed_ddl;
+CREATE EVENT TRIGGER migration_guard_managed_ddl ON ddl_command_end
+  EXECUTE FUNCTION extensions.migration_guard_managed_ddl();
+DROP EVENT TRIGGER IF EXISTS migration_guard_managed_drop;
+CREATE EVENT TRIGGER migration_guard_managed_drop ON sql_drop
+  EXECUTE FUNCTION extensions.migration_guard_managed_drop();

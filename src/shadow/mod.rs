@@ -1,0 +1,307 @@
+//! The shadow: a throwaway Postgres that every migration is applied to before it goes
+//! anywhere real.
+//!
+//! A provider gives a server and a superuser connection; the shadow builds one template
+//! database (with the Supabase emulation unless turned off), clones it for the run, and
+//! applies the migrations as a role that, like hosted `postgres`, is not a superuser.
+//! Whatever happens, the databases (or the whole cluster) are removed afterwards.
+
+pub mod local;
+pub mod server;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tokio_postgres::Config;
+
+use crate::apply::{self, ApplyError};
+use crate::checks::verify;
+use crate::db::{Database, PgError, quote_ident};
+use crate::migration::Discovery;
+use crate::report::model::PostgresInfo;
+use crate::report::{CommandName, Report};
+
+use local::{LocalCluster, LocalError};
+use server::UrlError;
+
+const COMPAT_ROLES: &str = include_str!("compat/roles.sql");
+const COMPAT_SCHEMA: &str = include_str!("compat/schema.sql");
+/// Bumped whenever the emulation changes, and shown in reports.
+pub const COMPAT_VERSION: &str = "supabase-compat 1";
+/// The role hosted Supabase runs migrations as.
+const MIGRATION_ROLE: &str = "postgres";
+
+/// Where the shadow Postgres comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderChoice {
+    /// Local server binaries when installed, else `--database-url`.
+    Auto,
+    /// A throwaway cluster from initdb / pg_ctl.
+    Local,
+    /// An existing server (`--database-url`); fresh databases there, dropped after.
+    Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShadowOptions {
+    pub provider: ProviderChoice,
+    pub database_url: Option<String>,
+    pub pg_bin: Option<PathBuf>,
+    pub supabase_compat: bool,
+    pub verify_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShadowError {
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    #[error("--provider url needs --database-url (or MIGRATION_GUARD_DATABASE_URL)")]
+    UrlMissing,
+    #[error("cannot connect to {server}: {source}")]
+    Connect {
+        server: String,
+        #[source]
+        source: PgError,
+    },
+    #[error("cannot prepare the shadow database ({step}): {source}")]
+    Setup {
+        step: &'static str,
+        #[source]
+        source: PgError,
+    },
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Verify(#[from] verify::VerifyError),
+    #[error("interrupted; the shadow was removed")]
+    Interrupted,
+}
+
+/// A server the shadow may create databases and roles on.
+struct Server {
+    admin: Config,
+    provider: &'static str,
+    /// Keeps a local cluster alive; dropping it stops the cluster.
+    _cluster: Option<LocalCluster>,
+}
+
+impl Server {
+    async fn start(options: &ShadowOptions) -> Result<Server, ShadowError> {
+        let use_url = match options.provider {
+            ProviderChoice::Url => true,
+            ProviderChoice::Local => false,
+            ProviderChoice::Auto => options.database_url.is_some(),
+        };
+        if use_url {
+            let url = options
+                .database_url
+                .as_deref()
+                .ok_or(ShadowError::UrlMissing)?;
+            return Ok(Server {
+                admin: server::parse(url)?,
+                provider: "url",
+                _cluster: None,
+            });
+        }
+        let cluster = LocalCluster::start(options.pg_bin.as_deref()).await?;
+        Ok(Server {
+            admin: cluster.admin_config(),
+            provider: "local",
+            _cluster: Some(cluster),
+        })
+    }
+
+    fn config_for(&self, dbname: &str) -> Config {
+        let mut config = self.admin.clone();
+        config.dbname(dbname);
+        config
+    }
+
+    async fn connect(&self, config: &Config) -> Result<Database, ShadowError> {
+        Database::connect(config)
+            .await
+            .map_err(|source| ShadowError::Connect {
+                server: server::describe(config),
+                source,
+            })
+    }
+}
+
+/// The databases (and role) one run created, to be removed afterwards.
+struct Created {
+    databases: Vec<String>,
+    role: Option<String>,
+}
+
+/// Applies every migration of `discovery` to a fresh shadow, then runs the verify dir.
+pub async fn run(discovery: &Discovery, options: &ShadowOptions) -> Result<Report, ShadowError> {
+    let started = Instant::now();
+    let mut report = crate::commands::status::local_report(CommandName::Shadow, discovery);
+    let server = Server::start(options).await?;
+    let admin = server.connect(&server.admin).await?;
+    let mut created = Created {
+        databases: Vec::new(),
+        role: None,
+    };
+    let outcome = tokio::select! {
+        outcome = shadow_run(&server, &admin, options, discovery, &mut created, &mut report) => outcome,
+        () = interrupted() => Err(ShadowError::Interrupted),
+    };
+    cleanup(&admin, &created).await;
+    outcome?;
+    report.duration_ms = Some(started.elapsed().as_millis() as u64);
+    Ok(report)
+}
+
+async fn shadow_run(
+    server: &Server,
+    admin: &Database,
+    options: &ShadowOptions,
+    discovery: &Discovery,
+    created: &mut Created,
+    report: &mut Report,
+) -> Result<(), ShadowError> {
+    let setup = |step| move |source| ShadowError::Setup { step, source };
+    let id = format!("{:08x}", rand::random::<u32>());
+    let server_version = admin
+        .server_version()
+        .await
+        .map_err(setup("reading the server version"))?;
+    report.postgres = Some(PostgresInfo {
+        provider: server.provider.to_string(),
+        server_version,
+        supabase_compat: options.supabase_compat.then_some(COMPAT_VERSION),
+    });
+
+    let role = if options.supabase_compat {
+        let role = migration_role(admin, &id)
+            .await
+            .map_err(setup("choosing the migration role"))?;
+        if role != MIGRATION_ROLE {
+            created.role = Some(role.clone());
+        }
+        admin
+            .client
+            .batch_execute(&COMPAT_ROLES.replace("{role}", &role))
+            .await
+            .map_err(setup("creating the Supabase roles"))?;
+        Some(role)
+    } else {
+        None
+    };
+
+    // The template: built once per run, cloned wherever a fresh database is needed.
+    let template = format!("migration_guard_template_{id}");
+    create_database(admin, &template, None, role.as_deref(), created).await?;
+    if let Some(role) = &role {
+        tracing::info!("building the Supabase emulation ({COMPAT_VERSION})");
+        let template_db = server.connect(&server.config_for(&template)).await?;
+        template_db
+            .client
+            .batch_execute(&COMPAT_SCHEMA.replace("{role}", role))
+            .await
+            .map_err(setup("applying the Supabase emulation"))?;
+    }
+    let shadow = format!("migration_guard_shadow_{id}");
+    create_database(admin, &shadow, Some(&template), role.as_deref(), created).await?;
+
+    let mut config = server.config_for(&shadow);
+    if let Some(role) = &role {
+        // As the CLI does after connecting: act as the migration role for the session
+        // (RESET ALL keeps it), with hosted Supabase's search_path.
+        config.options(format!(
+            "-c role={role} -c search_path=\"$user\",public,extensions"
+        ));
+    }
+    let db = server.connect(&config).await?;
+    report.migrations = apply::apply_all(&db, &discovery.migrations).await?;
+    if report.migrations.iter().all(|m| m.error.is_none()) {
+        verify::run(&db, &options.verify_dir, report).await?;
+    } else {
+        report
+            .notes
+            .push("verification skipped: a migration failed".to_string());
+    }
+    Ok(())
+}
+
+/// `postgres`, unless the server already has a superuser of that name (a `url` server):
+/// then a role of this run, with the same attributes.
+async fn migration_role(admin: &Database, id: &str) -> Result<String, PgError> {
+    let superuser = admin
+        .client
+        .query_opt(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = $1",
+            &[&MIGRATION_ROLE],
+        )
+        .await?
+        .is_some_and(|row| row.get::<_, bool>(0));
+    Ok(if superuser {
+        format!("migration_guard_{id}")
+    } else {
+        MIGRATION_ROLE.to_string()
+    })
+}
+
+async fn create_database(
+    admin: &Database,
+    name: &str,
+    template: Option<&str>,
+    owner: Option<&str>,
+    created: &mut Created,
+) -> Result<(), ShadowError> {
+    let mut sql = format!("CREATE DATABASE {}", quote_ident(name));
+    if let Some(template) = template {
+        sql.push_str(&format!(" TEMPLATE {}", quote_ident(template)));
+    }
+    if let Some(owner) = owner {
+        sql.push_str(&format!(" OWNER {}", quote_ident(owner)));
+    }
+    admin
+        .client
+        .batch_execute(&sql)
+        .await
+        .map_err(|source| ShadowError::Setup {
+            step: "creating a database (the user needs CREATEDB)",
+            source,
+        })?;
+    created.databases.push(name.to_string());
+    Ok(())
+}
+
+/// Drops what the run created; best effort, each failure logged.
+async fn cleanup(admin: &Database, created: &Created) {
+    for database in created.databases.iter().rev() {
+        let sql = format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(database)
+        );
+        if let Err(error) = admin.client.batch_execute(&sql).await {
+            tracing::warn!("could not drop the shadow database {database}: {error}");
+        }
+    }
+    if let Some(role) = &created.role {
+        let sql = format!("DROP ROLE IF EXISTS {}", quote_ident(role));
+        if let Err(error) = admin.client.batch_execute(&sql).await {
+            tracing::warn!("could not drop the shadow role {role}: {error}");
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM (the runner sends both when a job is cancelled).
+async fn interrupted() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::warn!("interrupted: removing the shadow");
+}

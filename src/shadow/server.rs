@@ -1,0 +1,69 @@
+//! The `url` provider: an existing server the user points at with `--database-url`.
+//! The shadow gets fresh databases with random names there, dropped afterwards.
+
+use std::str::FromStr;
+
+use tokio_postgres::Config;
+use tokio_postgres::config::Host;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UrlError {
+    #[error(
+        "--database-url is not a valid connection string ({reason}); expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+    )]
+    Invalid { reason: String },
+}
+
+/// Parses a connection URL (or `key=value` string). The error never repeats the input,
+/// which holds a password.
+pub fn parse(url: &str) -> Result<Config, UrlError> {
+    let mut config = Config::from_str(url).map_err(|error| UrlError::Invalid {
+        reason: redact(&error.to_string(), url),
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    Ok(config)
+}
+
+/// `user@host:port` for messages: never the password.
+pub fn describe(config: &Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|host| match host {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".to_string());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{host}:{port}",
+        config.get_user().unwrap_or("(default user)")
+    )
+}
+
+fn redact(message: &str, url: &str) -> String {
+    if url.is_empty() {
+        message.to_string()
+    } else {
+        message.replace(url, "<url>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_without_the_password() {
+        let config = parse("postgresql://app:s3cret@db.example.com:6543/postgres").unwrap();
+        assert_eq!(describe(&config), "app@db.example.com:6543");
+    }
+
+    #[test]
+    fn bad_url_error_does_not_echo_it() {
+        let error = parse("postgresql://app:s3cret@host:notaport/db").unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+}
