@@ -31,9 +31,8 @@ pub fn tx_role(text: &str) -> TxRole {
         ("START", "TRANSACTION") => TxRole::Begin,
         ("COMMIT", "PREPARED") | ("ROLLBACK", "PREPARED") => TxRole::NoTransaction,
         ("COMMIT" | "END", _) => TxRole::Commit,
-        ("ROLLBACK", "TO") | ("ROLLBACK", "WORK" | "TRANSACTION") if word(2) == "TO" => {
-            TxRole::Plain
-        }
+        ("ROLLBACK", "TO") => TxRole::Plain,
+        ("ROLLBACK", "WORK" | "TRANSACTION") if word(2) == "TO" => TxRole::Plain,
         ("ROLLBACK" | "ABORT", _) | ("PREPARE", "TRANSACTION") => TxRole::Abort,
         ("VACUUM", _) | ("ALTER", "SYSTEM") => TxRole::NoTransaction,
         ("CREATE" | "DROP", "DATABASE" | "TABLESPACE" | "SUBSCRIPTION") => TxRole::NoTransaction,
