@@ -63,3 +63,143 @@ pub fn output(command: &mut Command) -> (i32, String, String) {
         String::from_utf8(output.stderr).expect("utf-8 stderr"),
     )
 }
+
+/// A real Postgres server for tests that need one of their own (the `url` provider and
+/// the apply engine): initdb + pg_ctl in a temp dir, TCP on a free loopback port,
+/// password authentication, stopped on drop.
+pub struct PgServer {
+    pub port: u16,
+    pub password: String,
+    dir: TempDir,
+    run_as: Option<(u32, u32)>,
+}
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+impl PgServer {
+    pub fn start() -> PgServer {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::Builder::new()
+            .prefix("mg-test-pg-")
+            .tempdir()
+            .unwrap();
+        let run_as = nix::unistd::geteuid().is_root().then(|| {
+            let user = nix::unistd::User::from_name("postgres")
+                .unwrap()
+                .expect("postgres user");
+            std::os::unix::fs::chown(dir.path(), Some(user.uid.as_raw()), Some(user.gid.as_raw()))
+                .unwrap();
+            (user.uid.as_raw(), user.gid.as_raw())
+        });
+        let password = format!("pw-{:08x}", rand::random::<u32>());
+        let pwfile = dir.path().join("pw");
+        fs::write(&pwfile, &password).unwrap();
+        if let Some((uid, gid)) = run_as {
+            std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid)).unwrap();
+        }
+        let port = free_port();
+        let run = |args: &[&str]| {
+            let mut command = std::process::Command::new(format!("{PG_BIN}/{}", args[0]));
+            command.args(&args[1..]);
+            if let Some((uid, gid)) = run_as {
+                command.uid(uid).gid(gid);
+            }
+            let output = command.output().expect("run postgres tool");
+            assert!(
+                output.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let data = dir.path().join("data");
+        let data = data.to_str().unwrap();
+        run(&[
+            "initdb",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "--auth=scram-sha-256",
+            "--pwfile",
+            pwfile.to_str().unwrap(),
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off",
+            dir.path().display()
+        );
+        let log = dir.path().join("log");
+        run(&[
+            "pg_ctl",
+            "start",
+            "-w",
+            "-D",
+            data,
+            "-l",
+            log.to_str().unwrap(),
+            "-o",
+            &options,
+        ]);
+        PgServer {
+            port,
+            password,
+            dir,
+            run_as,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!(
+            "postgresql://postgres:{}@127.0.0.1:{}/postgres",
+            self.password, self.port
+        )
+    }
+
+    /// Runs SQL with psql and returns the unaligned, tuples-only output.
+    pub fn psql(&self, sql: &str) -> String {
+        let output = std::process::Command::new("psql")
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                &self.url(),
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("psql");
+        assert!(
+            output.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new(format!("{PG_BIN}/pg_ctl"));
+        command
+            .args(["stop", "-m", "immediate", "-D"])
+            .arg(self.dir.path().join("data"));
+        if let Some((uid, gid)) = self.run_as {
+            command.uid(uid).gid(gid);
+        }
+        let _ = command.output();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
