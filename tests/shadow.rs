@@ -430,12 +430,13 @@ fn cluster_dirs() -> Vec<std::path::PathBuf> {
             .split(|&b| b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        if args.first().is_some_and(|a| a.ends_with("postgres")) {
-            if let Some(pos) = args.iter().position(|a| a == "-D") {
-                let dir = std::path::PathBuf::from(&args[pos + 1]);
-                if dir.to_string_lossy().contains("migration-guard-") {
-                    dirs.push(dir.parent().unwrap().to_path_buf());
-                }
+        if !args.first().is_some_and(|a| a.ends_with("postgres")) {
+            continue;
+        }
+        if let Some(pos) = args.iter().position(|a| a == "-D") {
+            let dir = std::path::PathBuf::from(&args[pos + 1]);
+            if dir.to_string_lossy().contains("migration-guard-") {
+                dirs.push(dir.parent().unwrap().to_path_buf());
             }
         }
     }
