@@ -104,7 +104,10 @@ struct Splitter<'s> {
     code_in_chunk: bool,
     paren_depth: usize,
     atomic_depth: usize,
-    previous_word_is_begin: bool,
+    /// Where the outermost open `BEGIN ATOMIC` starts.
+    atomic_start: usize,
+    /// Where the previous word starts, if it is `BEGIN`.
+    begin_at: Option<usize>,
 }
 
 impl<'s> Splitter<'s> {
@@ -120,7 +123,8 @@ impl<'s> Splitter<'s> {
             code_in_chunk: false,
             paren_depth: 0,
             atomic_depth: 0,
-            previous_word_is_begin: false,
+            atomic_start: 0,
+            begin_at: None,
         }
     }
 
@@ -131,8 +135,8 @@ impl<'s> Splitter<'s> {
             match byte {
                 b'-' if next == Some(b'-') => self.at = self.line_end(self.at),
                 b'/' if next == Some(b'*') => self.block_comment(),
-                b'\'' => self.quoted(b'\'', false, OpenToken::String),
-                b'"' => self.quoted(b'"', false, OpenToken::QuotedIdentifier),
+                b'\'' => self.quoted(self.at, false, OpenToken::String),
+                b'"' => self.quoted(self.at, false, OpenToken::QuotedIdentifier),
                 b'$' => self.dollar(),
                 b'\\' => self.meta_command(),
                 b';' if self.paren_depth == 0 && self.atomic_depth == 0 => {
@@ -155,7 +159,7 @@ impl<'s> Splitter<'s> {
         if self.out.unclosed.is_none() && self.atomic_depth > 0 {
             self.out.unclosed = Some(Unclosed {
                 token: OpenToken::BeginAtomic,
-                start: self.chunk_start,
+                start: self.atomic_start,
             });
         }
         self.end_chunk(self.bytes.len());
@@ -164,7 +168,7 @@ impl<'s> Splitter<'s> {
 
     fn code(&mut self) {
         self.code_in_chunk = true;
-        self.previous_word_is_begin = false;
+        self.begin_at = None;
     }
 
     fn line_end(&self, from: usize) -> usize {
@@ -203,11 +207,12 @@ impl<'s> Splitter<'s> {
         self.unclosed(OpenToken::BlockComment, start);
     }
 
-    /// A literal or identifier closed by `quote`, where a doubled quote stands for itself
-    /// and, in an `E'…'` string, a backslash escapes the next character.
-    fn quoted(&mut self, quote: u8, backslash_escapes: bool, token: OpenToken) {
+    /// A literal or identifier from `start` (its prefix, as in `E'`) closed by the quote at
+    /// the current byte, where a doubled quote stands for itself and, in an `E'…'` string,
+    /// a backslash escapes the next character.
+    fn quoted(&mut self, start: usize, backslash_escapes: bool, token: OpenToken) {
         self.code();
-        let start = self.at;
+        let quote = self.bytes[self.at];
         let mut at = self.at + 1;
         while at < self.bytes.len() {
             let byte = self.bytes[at];
@@ -260,42 +265,52 @@ impl<'s> Splitter<'s> {
         self.code();
         let start = self.at;
         let end = self.line_end(start);
-        let name_end = self.bytes[start + 1..end]
-            .iter()
-            .position(|b| b.is_ascii_whitespace())
-            .map_or(end, |at| start + 1 + at);
-        let name = self.source[start..name_end].to_string();
-        let text_end = start + self.source[start..end].trim_end().len();
+        let text = self.source[start..end].trim_end();
+        // The same whitespace ends the name and the span, so the name never outruns it.
+        let name = text.split(char::is_whitespace).next().unwrap_or(text);
         self.out.meta_commands.push(MetaCommand {
-            span: Span::new(start, text_end),
-            name,
+            span: Span::new(start, start + text.len()),
+            name: name.to_string(),
         });
         self.at = end;
     }
 
-    /// An identifier, keyword or number; it may prefix a string (`E'…'`, `U&'…'`).
+    /// An identifier, keyword or number; a word may prefix a string (`E'…'`, `U&'…'`).
     fn word(&mut self) {
         let start = self.at;
+        // A number is digits only: `1$$` is a number and a dollar quote, `a$$` one identifier.
+        let in_word: fn(u8) -> bool = if self.bytes[start].is_ascii_digit() {
+            |byte| byte.is_ascii_digit()
+        } else {
+            is_word_char
+        };
         let mut at = start;
-        while at < self.bytes.len() && is_word_char(self.bytes[at]) {
+        while at < self.bytes.len() && in_word(self.bytes[at]) {
             at += 1;
         }
         self.at = at;
         let word = &self.source[start..at];
         let after = self.bytes.get(at).copied();
         if after == Some(b'\'') && word.eq_ignore_ascii_case("e") {
-            self.quoted(b'\'', true, OpenToken::String);
+            self.quoted(start, true, OpenToken::String);
             return;
         }
         if after == Some(b'&') && word.eq_ignore_ascii_case("u") {
-            // U&'…' and U&"…" use doubled quotes only; the `'` is scanned next round.
-            self.code();
+            // U&'…' and U&"…" use doubled quotes only, like plain ones.
             self.at += 1;
+            match self.bytes.get(self.at) {
+                Some(b'\'') => self.quoted(start, false, OpenToken::String),
+                Some(b'"') => self.quoted(start, false, OpenToken::QuotedIdentifier),
+                _ => self.code(),
+            }
             return;
         }
-        let was_begin = self.previous_word_is_begin;
+        let begin_at = self.begin_at;
         self.code();
-        if word.eq_ignore_ascii_case("atomic") && was_begin {
+        if let Some(begin) = begin_at.filter(|_| word.eq_ignore_ascii_case("atomic")) {
+            if self.atomic_depth == 0 {
+                self.atomic_start = begin;
+            }
             self.atomic_depth += 1;
         } else if self.atomic_depth > 0 {
             if word.eq_ignore_ascii_case("case") {
@@ -304,7 +319,9 @@ impl<'s> Splitter<'s> {
                 self.atomic_depth -= 1;
             }
         }
-        self.previous_word_is_begin = word.eq_ignore_ascii_case("begin");
+        if word.eq_ignore_ascii_case("begin") {
+            self.begin_at = Some(start);
+        }
     }
 
     fn end_chunk(&mut self, end: usize) {
@@ -338,7 +355,7 @@ impl<'s> Splitter<'s> {
         }
         self.chunk_start = end;
         self.code_in_chunk = false;
-        self.previous_word_is_begin = false;
+        self.begin_at = None;
     }
 }
 
