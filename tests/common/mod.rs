@@ -152,8 +152,12 @@ impl PgServer {
     }
 
     pub fn url(&self) -> String {
+        self.url_for("postgres")
+    }
+
+    pub fn url_for(&self, database: &str) -> String {
         format!(
-            "postgresql://postgres:{}@127.0.0.1:{}/postgres",
+            "postgresql://postgres:{}@127.0.0.1:{}/{database}",
             self.password, self.port
         )
     }

@@ -1,0 +1,137 @@
+//! The apply engine against psql on the same server and the same 200 generated
+//! migrations: `cat *.sql | psql -v ON_ERROR_STOP=1` as one stream (the target is within
+//! 1.3x of it), and one `psql -f` per file as shell scripts do.
+//!
+//! Run with `cargo bench --bench apply`. Each contender gets a fresh database.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::fmt::Write as _;
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use common::{PgServer, Project};
+use migration_guard::apply::apply_all;
+use migration_guard::db::Database;
+use migration_guard::migration::discover;
+
+const FILES: usize = 200;
+const ROUNDS: usize = 3;
+/// psql prints every NOTICE; keep the benchmark's output readable.
+const QUIET: &str = "-c client_min_messages=warning";
+
+fn main() {
+    let project = Project::new();
+    let mut statements = 0;
+    for index in 0..FILES {
+        let (sql, count) = migration(index);
+        statements += count;
+        project.file(
+            &format!("{:014}_step_{index}.sql", 20250101000000u64 + index as u64),
+            sql,
+        );
+    }
+    let server = PgServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let discovery = discover(&project.migrations()).unwrap();
+    let mut files: Vec<_> = discovery
+        .migrations
+        .iter()
+        .map(|m| project.path().join(&m.path))
+        .collect();
+    files.sort();
+
+    let mut best = [Duration::MAX; 3];
+    for round in 0..ROUNDS {
+        let db = |name: &str| {
+            let name = format!("{name}_{round}");
+            server.psql(&format!("CREATE DATABASE {name}"));
+            server.url_for(&name)
+        };
+        // 1. one psql stream
+        let url = db("stream");
+        let started = Instant::now();
+        let mut psql = Command::new("psql")
+            .env("PGOPTIONS", QUIET)
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = psql.stdin.take().unwrap();
+            for file in &files {
+                stdin.write_all(&std::fs::read(file).unwrap()).unwrap();
+            }
+        }
+        assert!(psql.wait().unwrap().success());
+        best[0] = best[0].min(started.elapsed());
+
+        // 2. one psql -f per file
+        let url = db("perfile");
+        let started = Instant::now();
+        for file in &files {
+            let status = Command::new("psql")
+                .env("PGOPTIONS", QUIET)
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &url, "-f"])
+                .arg(file)
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        best[1] = best[1].min(started.elapsed());
+
+        // 3. the apply engine, history rows included
+        let url = db("engine");
+        let started = Instant::now();
+        runtime.block_on(async {
+            let config = tokio_postgres::Config::from_str(&url).unwrap();
+            let db = Database::connect(&config).await.unwrap();
+            let entries = apply_all(&db, &discovery.migrations).await.unwrap();
+            assert!(entries.iter().all(|entry| entry.error.is_none()));
+        });
+        best[2] = best[2].min(started.elapsed());
+    }
+
+    let [stream, per_file, engine] = best;
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "{FILES} migrations, {statements} statements, best of {ROUNDS}"
+    );
+    for (name, time) in [
+        ("psql, one stream (cat *.sql | psql)", stream),
+        ("psql -f, one process per file", per_file),
+        ("migration-guard apply engine", engine),
+    ] {
+        let _ = writeln!(
+            report,
+            "  {name:<40} {:>8.1} ms  {:>5.2}x the stream",
+            time.as_secs_f64() * 1000.0,
+            time.as_secs_f64() / stream.as_secs_f64()
+        );
+    }
+    print!("{report}");
+}
+
+/// A realistic migration: a wrapped file with a table, an index, a function, a policy
+/// and an upsert. Returns the SQL and its statement count.
+fn migration(index: usize) -> (String, usize) {
+    let sql = format!(
+        "-- step {index}\nBEGIN;\nSET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '60s';\n\
+CREATE TABLE IF NOT EXISTS t_{index} (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  name text NOT NULL DEFAULT '',\n  data jsonb NOT NULL DEFAULT '{{}}'::jsonb,\n  created_at timestamptz NOT NULL DEFAULT now()\n);\n\
+CREATE INDEX IF NOT EXISTS t_{index}_created ON t_{index} (created_at);\n\
+ALTER TABLE t_{index} ADD COLUMN IF NOT EXISTS note text NOT NULL DEFAULT 'a; b';\n\
+CREATE OR REPLACE FUNCTION f_{index}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.name := lower(NEW.name);\n  RETURN NEW;\nEND\n$$;\n\
+DROP TRIGGER IF EXISTS t_{index}_lower ON t_{index};\n\
+CREATE TRIGGER t_{index}_lower BEFORE INSERT ON t_{index} FOR EACH ROW EXECUTE FUNCTION f_{index}();\n\
+ALTER TABLE t_{index} ENABLE ROW LEVEL SECURITY;\n\
+INSERT INTO t_{index} (name) VALUES ('It''s; fine'), ('second');\n\
+COMMIT;\n"
+    );
+    (sql, 12)
+}
