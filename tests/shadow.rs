@@ -380,8 +380,17 @@ fn url_provider_uses_fresh_databases_and_drops_them() {
 fn ctrl_c_tears_the_cluster_down() {
     let project = Project::new();
     project.file("0001_slow.sql", "SELECT pg_sleep(60);\n");
+    // A temp dir of this test's own, so other tests' clusters are not mistaken for ours;
+    // open to the unprivileged user Postgres runs as.
+    let tmp = project.path().join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    for dir in [project.path(), tmp.as_path()] {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("migration-guard"))
         .current_dir(project.path())
+        .env("TMPDIR", &tmp)
         .args(["shadow", "--provider", "local", "--dir", "migrations"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -397,8 +406,11 @@ fn ctrl_c_tears_the_cluster_down() {
             break;
         }
     }
-    let data_dir = cluster_dirs();
-    assert!(!data_dir.is_empty(), "a cluster is running: {seen:?}");
+    assert_eq!(
+        cluster_dirs(&tmp).len(),
+        1,
+        "a cluster is running: {seen:?}"
+    );
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     nix::sys::signal::kill(
@@ -414,13 +426,20 @@ fn ctrl_c_tears_the_cluster_down() {
         rest.iter().any(|line| line.contains("interrupted")),
         "{rest:?}"
     );
-    for dir in data_dir {
-        assert!(!dir.exists(), "{} was not removed", dir.display());
-    }
+    assert_eq!(
+        cluster_dirs(&tmp),
+        Vec::<std::path::PathBuf>::new(),
+        "no server left"
+    );
+    assert_eq!(
+        fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the cluster directory was removed"
+    );
 }
 
-/// Data directories of running shadow clusters, from the process list.
-fn cluster_dirs() -> Vec<std::path::PathBuf> {
+/// Data directories under `root` of running Postgres servers, from the process list.
+fn cluster_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut dirs = Vec::new();
     for entry in fs::read_dir("/proc").unwrap().flatten() {
         let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
@@ -435,8 +454,8 @@ fn cluster_dirs() -> Vec<std::path::PathBuf> {
         }
         if let Some(pos) = args.iter().position(|a| a == "-D") {
             let dir = std::path::PathBuf::from(&args[pos + 1]);
-            if dir.to_string_lossy().contains("migration-guard-") {
-                dirs.push(dir.parent().unwrap().to_path_buf());
+            if dir.starts_with(root) {
+                dirs.push(dir);
             }
         }
     }
