@@ -2,7 +2,8 @@
 //! migrations: `cat *.sql | psql -v ON_ERROR_STOP=1` as one stream (the target is within
 //! 1.3x of it), and one `psql -f` per file as shell scripts do.
 //!
-//! Run with `cargo bench --bench apply`. Each contender gets a fresh database.
+//! Run with `cargo bench --bench apply`. Each contender gets a fresh database. Under
+//! `cargo test` (no `--bench` argument) it is a quick smoke run over 10 files.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -19,13 +20,20 @@ use migration_guard::migration::discover;
 
 const FILES: usize = 200;
 const ROUNDS: usize = 3;
+const SMOKE_FILES: usize = 10;
 /// psql prints every NOTICE; keep the benchmark's output readable.
 const QUIET: &str = "-c client_min_messages=warning";
 
 fn main() {
+    let measuring = std::env::args().any(|arg| arg == "--bench");
+    let (file_count, rounds) = if measuring {
+        (FILES, ROUNDS)
+    } else {
+        (SMOKE_FILES, 1)
+    };
     let project = Project::new();
     let mut statements = 0;
-    for index in 0..FILES {
+    for index in 0..file_count {
         let (sql, count) = migration(index);
         statements += count;
         project.file(
@@ -44,7 +52,7 @@ fn main() {
     files.sort();
 
     let mut best = [Duration::MAX; 3];
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let db = |name: &str| {
             let name = format!("{name}_{round}");
             server.psql(&format!("CREATE DATABASE {name}"));
