@@ -109,7 +109,7 @@ fn main() {
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "{FILES} migrations, {statements} statements, best of {ROUNDS}"
+        "{file_count} migrations, {statements} statements, best of {rounds}"
     );
     for (name, time) in [
         ("psql, one stream (cat *.sql | psql)", stream),
