@@ -64,8 +64,8 @@ fn summary_line(out: &mut String, report: &Report) {
         "{applied}/{} migrations applied",
         report.migrations.len()
     ));
-    parts.push(format!("{} errors", report.count(Severity::Error)));
-    parts.push(format!("{} warnings", report.count(Severity::Warning)));
+    parts.push(text::count(report.count(Severity::Error), "error"));
+    parts.push(text::count(report.count(Severity::Warning), "warning"));
     if let Some(ms) = report.duration_ms {
         parts.push(format!("{:.1} s", ms as f64 / 1000.0));
     }

@@ -77,10 +77,11 @@ fn migrations(out: &mut String, report: &Report) {
             MigrationStatus::Failed => format!("{RED}{:<9}{RED:#}", "failed"),
             status => format!("{DIM}{:<9}{DIM:#}", status.as_str()),
         };
-        let timing = entry
-            .duration_ms
-            .map(|ms| format!("{ms:>6} ms  "))
-            .unwrap_or_default();
+        let timing = match entry.duration_ms {
+            Some(ms) => format!("{ms:>6} ms  "),
+            None if timed => " ".repeat(11),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
             "  {status}{:<version_width$}  {:<name_width$}  {:>4} statement{}  {timing}{DIM}{}{DIM:#}",
@@ -267,13 +268,17 @@ fn verify(out: &mut String, report: &Report) {
     }
 }
 
+/// `1 error`, `2 errors`.
+pub(crate) fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 fn verdict(out: &mut String, report: &Report) {
     let status = report.status();
     let style = match status {
         Status::Passed => GREEN,
         Status::Failed | Status::Error => RED,
     };
-    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let applied = report
         .migrations
         .iter()

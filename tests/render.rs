@@ -1,0 +1,127 @@
+//! Every format renders the same `Report`: snapshots of what people and scripts read.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use migration_guard::report::model::{MigrationError, PostgresInfo, VerifyCheck};
+use migration_guard::report::{
+    CommandName, Finding, Location, MigrationEntry, MigrationStatus, Report, Severity, json,
+    markdown, text,
+};
+use migration_guard::text::Span;
+
+const FAILING: &str = "-- add orders\nCREATE TABLE IF NOT EXISTS orders (\n  id bigint PRIMARY KEY,\n  user_id uuid REFERENCES users (id),\n  total numeric(10, 2) NOT NULL CHECK (totl >= 0)\n);\n";
+
+fn entry(file: &str, status: MigrationStatus, duration_ms: Option<u64>) -> MigrationEntry {
+    let (version, name) = file.split_once('_').unwrap();
+    MigrationEntry {
+        file: PathBuf::from(format!("supabase/migrations/{file}")),
+        version: version.to_string(),
+        name: name.trim_end_matches(".sql").to_string(),
+        status,
+        statements: 3,
+        duration_ms,
+        error: None,
+        transaction: None,
+        notices: Vec::new(),
+    }
+}
+
+fn sample() -> Report {
+    let mut report = Report::new(CommandName::Shadow);
+    report.postgres = Some(PostgresInfo {
+        provider: "local".to_string(),
+        server_version: "15.18".to_string(),
+        supabase_compat: Some("supabase-compat 1"),
+    });
+    let failing = PathBuf::from("supabase/migrations/20251125170356_orders.sql");
+    report.add_source(&failing, Arc::from(FAILING));
+    let mut applied = entry("0001_baseline.sql", MigrationStatus::Applied, Some(41));
+    applied.transaction = Some("the file's own BEGIN/COMMIT".to_string());
+    applied.notices = vec!["NOTICE: extension \"pgcrypto\" already exists, skipping".to_string()];
+    let mut failed = entry(
+        "20251125170356_orders.sql",
+        MigrationStatus::Failed,
+        Some(3),
+    );
+    let at = FAILING.find("totl").unwrap();
+    failed.error = Some(MigrationError {
+        message: "column \"totl\" does not exist".to_string(),
+        sqlstate: Some("42703".to_string()),
+        location: Some(Location {
+            file: failing.clone(),
+            span: Span::new(at, at),
+        }),
+        statement: Some(Span::new(0, FAILING.find(";").unwrap())),
+        statement_index: Some(0),
+        hint: Some("Perhaps you meant to reference the column \"orders.total\".".to_string()),
+        ..MigrationError::default()
+    });
+    report.migrations = vec![
+        applied,
+        failed,
+        entry("20251126090000_later.sql", MigrationStatus::Skipped, None),
+    ];
+    report.findings.push(Finding {
+        rule: "version-collision",
+        severity: Severity::Warning,
+        location: Some(Location {
+            file: failing,
+            span: Span::new(0, 0),
+        }),
+        message: "an example finding | with a pipe".to_string(),
+        help: Some("rename it".to_string()),
+    });
+    report.verify = vec![
+        VerifyCheck {
+            file: PathBuf::from("supabase/verify/verify.sql"),
+            check: "tables_exist".to_string(),
+            ok: true,
+            detail: "all 5 tables present".to_string(),
+            location: None,
+        },
+        VerifyCheck {
+            file: PathBuf::from("supabase/verify/verify.sql"),
+            check: "rls_enabled".to_string(),
+            ok: false,
+            detail: "rls off: orders".to_string(),
+            location: None,
+        },
+    ];
+    report
+        .notes
+        .push("verification skipped: a migration failed".to_string());
+    report.duration_ms = Some(1234);
+    report
+}
+
+#[test]
+fn text() {
+    let rendered = text::render(&sample());
+    insta::assert_snapshot!(anstream::adapter::strip_str(&rendered).to_string());
+}
+
+#[test]
+fn markdown() {
+    insta::assert_snapshot!(markdown::render(&sample()));
+}
+
+#[test]
+fn json() {
+    insta::assert_snapshot!(json::render(&sample()));
+}
+
+#[test]
+fn tool_error_in_every_format() {
+    let report = Report::error(
+        CommandName::Shadow,
+        "cannot connect to app@db:5432: timed out".to_string(),
+    );
+    assert_eq!(report.status().exit_code(), 2);
+    insta::assert_snapshot!(format!(
+        "{}\n---\n{}\n---\n{}",
+        anstream::adapter::strip_str(&text::render(&report)),
+        markdown::render(&report),
+        json::render(&report)
+    ));
+}
