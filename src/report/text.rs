@@ -65,6 +65,7 @@ fn migrations(out: &mut String, report: &Report) {
     }
     let version_width = width(report.migrations.iter().map(|m| m.version.len()));
     let name_width = width(report.migrations.iter().map(|m| m.name.len()));
+    let timed = report.migrations.iter().any(|m| m.duration_ms.is_some());
     let _ = writeln!(
         out,
         "{BOLD}Migrations{BOLD:#} ({})",
