@@ -3,6 +3,8 @@
 //! The apply engine needs to know which statements control transactions themselves and
 //! which Postgres refuses to run inside one, before sending anything.
 
+use super::split::block_comment_end;
+
 /// How a statement interacts with the transaction the engine would wrap it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxRole {
@@ -62,7 +64,7 @@ pub fn leading_words(text: &str, limit: usize) -> Vec<String> {
         if rest.starts_with("--") {
             at += rest.find('\n').unwrap_or(rest.len());
         } else if rest.starts_with("/*") {
-            at += block_comment_len(rest);
+            at += block_comment_end(rest.as_bytes()).unwrap_or(rest.len());
         } else if bytes[at] == b'(' {
             at += rest.find(')').map_or(rest.len(), |end| end + 1);
         } else if bytes[at].is_ascii_alphabetic() || bytes[at] == b'_' {
@@ -83,29 +85,6 @@ pub fn leading_words(text: &str, limit: usize) -> Vec<String> {
         }
     }
     words
-}
-
-fn block_comment_len(text: &str) -> usize {
-    let mut depth = 0usize;
-    let bytes = text.as_bytes();
-    let mut at = 0;
-    while at + 1 < bytes.len() {
-        match (bytes[at], bytes[at + 1]) {
-            (b'/', b'*') => {
-                depth += 1;
-                at += 2;
-            }
-            (b'*', b'/') => {
-                depth -= 1;
-                at += 2;
-                if depth == 0 {
-                    return at;
-                }
-            }
-            _ => at += 1,
-        }
-    }
-    text.len()
 }
 
 #[cfg(test)]

@@ -184,27 +184,10 @@ impl<'s> Splitter<'s> {
     }
 
     fn block_comment(&mut self) {
-        let start = self.at;
-        let mut depth = 0usize;
-        let mut at = self.at;
-        while at + 1 < self.bytes.len() {
-            match (self.bytes[at], self.bytes[at + 1]) {
-                (b'/', b'*') => {
-                    depth += 1;
-                    at += 2;
-                }
-                (b'*', b'/') => {
-                    depth -= 1;
-                    at += 2;
-                    if depth == 0 {
-                        self.at = at;
-                        return;
-                    }
-                }
-                _ => at += 1,
-            }
+        match block_comment_end(&self.bytes[self.at..]) {
+            Some(len) => self.at += len,
+            None => self.unclosed(OpenToken::BlockComment, self.at),
         }
-        self.unclosed(OpenToken::BlockComment, start);
     }
 
     /// A literal or identifier from `start` (its prefix, as in `E'`) closed by the quote at
@@ -357,6 +340,30 @@ impl<'s> Splitter<'s> {
         self.code_in_chunk = false;
         self.begin_at = None;
     }
+}
+
+/// The length of the (nested) block comment at the start of `bytes`, or `None` when the
+/// text ends inside it.
+pub(crate) fn block_comment_end(bytes: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut at = 0;
+    while at + 1 < bytes.len() {
+        match (bytes[at], bytes[at + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                at += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                at += 2;
+                if depth == 0 {
+                    return Some(at);
+                }
+            }
+            _ => at += 1,
+        }
+    }
+    None
 }
 
 fn is_word_start(byte: u8) -> bool {
