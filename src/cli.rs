@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::shadow::ProviderChoice;
+use crate::shadow::docker::Reach;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,6 +79,16 @@ pub struct ShadowArgs {
     /// An existing server to create the shadow databases on (provider url).
     #[arg(long, env = "MIGRATION_GUARD_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Shadow image for provider docker [default: postgres:15].
+    #[arg(long, env = "MIGRATION_GUARD_IMAGE", default_value = crate::shadow::docker::DEFAULT_IMAGE)]
+    pub image: String,
+    /// How to reach the shadow container: a published port on a host, the container's
+    /// network from inside a container (a sibling, as in a GitHub container action).
+    #[arg(long, env = "MIGRATION_GUARD_DOCKER_REACH", value_enum, default_value_t = Reach::Auto)]
+    pub docker_reach: Reach,
+    /// Seconds to wait for the shadow container to accept connections.
+    #[arg(long, env = "MIGRATION_GUARD_READY_TIMEOUT", default_value_t = 60)]
+    pub ready_timeout: u64,
     /// Directory of the Postgres server binaries (initdb, pg_ctl) for provider local.
     #[arg(long, env = "MIGRATION_GUARD_PG_BIN")]
     pub pg_bin: Option<PathBuf>,

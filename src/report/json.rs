@@ -31,6 +31,7 @@ struct JsonPostgres<'r> {
     provider: &'r str,
     server_version: &'r str,
     supabase_compat: Option<&'static str>,
+    ready_ms: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -117,6 +118,7 @@ pub fn render(report: &Report) -> String {
             provider: &pg.provider,
             server_version: &pg.server_version,
             supabase_compat: pg.supabase_compat,
+            ready_ms: pg.ready_ms,
         }),
         migrations: report
             .migrations

@@ -204,6 +204,8 @@ pub struct PostgresInfo {
     pub server_version: String,
     /// The Supabase emulation applied first, if any.
     pub supabase_compat: Option<&'static str>,
+    /// Milliseconds from the command's start to the first successful connection.
+    pub ready_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@
 //! applies the migrations as a role that, like hosted `postgres`, is not a superuser.
 //! Whatever happens, the databases (or the whole cluster) are removed afterwards.
 
+pub mod docker;
 pub mod local;
 pub mod server;
 
@@ -21,6 +22,7 @@ use crate::migration::Discovery;
 use crate::report::model::PostgresInfo;
 use crate::report::{CommandName, Report};
 
+use docker::{DockerError, DockerOptions, DockerShadow};
 use local::{LocalCluster, LocalError};
 use server::UrlError;
 
@@ -34,8 +36,11 @@ const MIGRATION_ROLE: &str = "postgres";
 /// Where the shadow Postgres comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProviderChoice {
-    /// Local server binaries when installed, else `--database-url`.
+    /// `url` with --database-url; else Docker when the engine answers and the image is
+    /// present or can be pulled; else local server binaries.
     Auto,
+    /// A container started through the Docker API.
+    Docker,
     /// A throwaway cluster from initdb / pg_ctl.
     Local,
     /// An existing server (`--database-url`); fresh databases there, dropped after.
@@ -47,6 +52,7 @@ pub struct ShadowOptions {
     pub provider: ProviderChoice,
     pub database_url: Option<String>,
     pub pg_bin: Option<PathBuf>,
+    pub docker: DockerOptions,
     pub supabase_compat: bool,
     pub verify_dir: PathBuf,
 }
@@ -55,6 +61,8 @@ pub struct ShadowOptions {
 pub enum ShadowError {
     #[error(transparent)]
     Local(#[from] LocalError),
+    #[error(transparent)]
+    Docker(#[from] DockerError),
     #[error(transparent)]
     Url(#[from] UrlError),
     #[error("--provider url needs --database-url (or MIGRATION_GUARD_DATABASE_URL)")]
@@ -79,38 +87,87 @@ pub enum ShadowError {
     Interrupted,
 }
 
+/// What keeps the server alive.
+enum Backing {
+    /// Dropping it stops the cluster.
+    Local(LocalCluster),
+    Docker(Box<DockerShadow>),
+    Url,
+}
+
 /// A server the shadow may create databases and roles on.
 struct Server {
     admin: Config,
     provider: &'static str,
-    /// Keeps a local cluster alive; dropping it stops the cluster.
-    _cluster: Option<LocalCluster>,
+    /// The image is Supabase's own: nothing to emulate.
+    real_supabase: bool,
+    backing: Backing,
 }
 
 impl Server {
-    async fn start(options: &ShadowOptions) -> Result<Server, ShadowError> {
-        let use_url = match options.provider {
-            ProviderChoice::Url => true,
-            ProviderChoice::Local => false,
-            ProviderChoice::Auto => options.database_url.is_some(),
+    async fn start(options: &ShadowOptions, run_id: &str) -> Result<Server, ShadowError> {
+        let provider = match options.provider {
+            ProviderChoice::Auto if options.database_url.is_some() => ProviderChoice::Url,
+            ProviderChoice::Auto => match docker_engine(options).await {
+                Ok(engine) => return Server::docker(engine, options, run_id).await,
+                Err(reason) => {
+                    tracing::info!("using local Postgres binaries: {reason}");
+                    ProviderChoice::Local
+                }
+            },
+            chosen => chosen,
         };
-        if use_url {
-            let url = options
-                .database_url
-                .as_deref()
-                .ok_or(ShadowError::UrlMissing)?;
-            return Ok(Server {
-                admin: server::parse(url)?,
-                provider: "url",
-                _cluster: None,
-            });
+        match provider {
+            ProviderChoice::Url => {
+                let url = options
+                    .database_url
+                    .as_deref()
+                    .ok_or(ShadowError::UrlMissing)?;
+                Ok(Server {
+                    admin: server::parse(url)?,
+                    provider: "url",
+                    real_supabase: false,
+                    backing: Backing::Url,
+                })
+            }
+            ProviderChoice::Docker => {
+                let engine = docker_engine(options).await?;
+                Server::docker(engine, options, run_id).await
+            }
+            ProviderChoice::Local | ProviderChoice::Auto => {
+                let cluster = LocalCluster::start(options.pg_bin.as_deref()).await?;
+                Ok(Server {
+                    admin: cluster.admin_config(),
+                    provider: "local",
+                    real_supabase: false,
+                    backing: Backing::Local(cluster),
+                })
+            }
         }
-        let cluster = LocalCluster::start(options.pg_bin.as_deref()).await?;
+    }
+
+    async fn docker(
+        engine: bollard::Docker,
+        options: &ShadowOptions,
+        run_id: &str,
+    ) -> Result<Server, ShadowError> {
+        let container =
+            DockerShadow::start(engine, &options.docker, local::SUPERUSER, run_id).await?;
         Ok(Server {
-            admin: cluster.admin_config(),
-            provider: "local",
-            _cluster: Some(cluster),
+            admin: container.admin_config(),
+            provider: "docker",
+            real_supabase: options.docker.image.contains("supabase/postgres"),
+            backing: Backing::Docker(Box::new(container)),
         })
+    }
+
+    /// Stops the cluster or removes the container.
+    async fn shutdown(self) {
+        match self.backing {
+            Backing::Docker(container) => container.remove().await,
+            Backing::Local(cluster) => drop(cluster),
+            Backing::Url => {}
+        }
     }
 
     fn config_for(&self, dbname: &str) -> Config {
@@ -129,6 +186,13 @@ impl Server {
     }
 }
 
+/// The engine, once it answers and has the image (pulled if need be).
+async fn docker_engine(options: &ShadowOptions) -> Result<bollard::Docker, DockerError> {
+    let engine = DockerShadow::engine().await?;
+    DockerShadow::ensure_image(&engine, &options.docker.image).await?;
+    Ok(engine)
+}
+
 /// The databases (and role) one run created, to be removed afterwards.
 struct Created {
     databases: Vec<String>,
@@ -139,18 +203,38 @@ struct Created {
 pub async fn run(discovery: &Discovery, options: &ShadowOptions) -> Result<Report, ShadowError> {
     let started = Instant::now();
     let mut report = crate::commands::status::local_report(CommandName::Shadow, discovery);
-    let server = Server::start(options).await?;
-    let admin = server.connect(&server.admin).await?;
+    let id = format!("{:08x}", rand::random::<u32>());
+    let server = tokio::select! {
+        server = Server::start(options, &id) => server?,
+        () = interrupted() => return Err(ShadowError::Interrupted),
+    };
+    let admin = match server.connect(&server.admin).await {
+        Ok(admin) => admin,
+        Err(error) => {
+            server.shutdown().await;
+            return Err(error);
+        }
+    };
+    tracing::info!(
+        "Postgres is ready after {} ms",
+        started.elapsed().as_millis()
+    );
+    let ready_ms = started.elapsed().as_millis() as u64;
     let mut created = Created {
         databases: Vec::new(),
         role: None,
     };
     let outcome = tokio::select! {
-        outcome = shadow_run(&server, &admin, options, discovery, &mut created, &mut report) => outcome,
+        outcome = shadow_run(&server, &admin, options, discovery, &id, &mut created, &mut report) => outcome,
         () = interrupted() => Err(ShadowError::Interrupted),
     };
     cleanup(&admin, &created).await;
+    drop(admin);
+    server.shutdown().await;
     outcome?;
+    if let Some(postgres) = &mut report.postgres {
+        postgres.ready_ms = Some(ready_ms);
+    }
     report.duration_ms = Some(started.elapsed().as_millis() as u64);
     Ok(report)
 }
@@ -160,11 +244,12 @@ async fn shadow_run(
     admin: &Database,
     options: &ShadowOptions,
     discovery: &Discovery,
+    id: &str,
     created: &mut Created,
     report: &mut Report,
 ) -> Result<(), ShadowError> {
     let setup = |step| move |source| ShadowError::Setup { step, source };
-    let id = format!("{:08x}", rand::random::<u32>());
+    let emulate = options.supabase_compat && !server.real_supabase;
     let server_version = admin
         .server_version()
         .await
@@ -172,11 +257,16 @@ async fn shadow_run(
     report.postgres = Some(PostgresInfo {
         provider: server.provider.to_string(),
         server_version,
-        supabase_compat: options.supabase_compat.then_some(COMPAT_VERSION),
+        supabase_compat: if server.real_supabase {
+            Some("supabase/postgres image")
+        } else {
+            emulate.then_some(COMPAT_VERSION)
+        },
+        ready_ms: None,
     });
 
-    let role = if options.supabase_compat {
-        let role = migration_role(admin, &id)
+    let role = if emulate {
+        let role = migration_role(admin, id)
             .await
             .map_err(setup("choosing the migration role"))?;
         if role != MIGRATION_ROLE {
