@@ -33,6 +33,7 @@ fn sample() -> Report {
         provider: "local".to_string(),
         server_version: "15.18".to_string(),
         supabase_compat: Some("supabase-compat 1"),
+        ready_ms: Some(812),
     });
     let failing = PathBuf::from("supabase/migrations/20251125170356_orders.sql");
     report.add_source(&failing, Arc::from(FAILING));
