@@ -1,0 +1,284 @@
+//! The `docker` provider against the real engine on this machine. The image is the
+//! local `postgres:15` that scripts/build-postgres-image.sh builds (`.ci/run` runs it).
+//! Without an engine these tests fail under CI=true and say they were skipped otherwise.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Project, output};
+use serde_json::Value;
+
+const IMAGE: &str = "postgres:15";
+const LABEL: &str = "dev.migration-guard.shadow";
+
+/// The tests count containers with our label, so they run one at a time.
+static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the engine for one test: `None` (test skipped) when the engine or the image is
+/// missing, which fails under CI=true.
+fn engine() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let guard = ENGINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let ready = Command::new("docker")
+        .args(["image", "inspect", IMAGE])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !ready {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI=true: these tests need a Docker engine with the image {IMAGE} (scripts/build-postgres-image.sh)"
+        );
+        eprintln!("SKIPPED: no Docker engine with {IMAGE}; run scripts/build-postgres-image.sh");
+        return None;
+    }
+    Some(guard)
+}
+
+/// Shadow containers of ours that exist right now, for the run ids in `report`.
+fn our_containers() -> Vec<String> {
+    let output = Command::new("docker")
+        .args(["ps", "-a", "-q", "--filter", &format!("label={LABEL}")])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits until no container with our label is left (removal is asynchronous in the
+/// engine), failing after a few seconds.
+fn assert_no_containers_left(before: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<String> = our_containers()
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "containers left behind: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn full_shadow_through_docker_on_the_example_project() {
+    let Some(_engine) = engine() else { return };
+    let before = our_containers();
+    let mut command = assert_cmd::Command::cargo_bin("migration-guard").unwrap();
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "shadow",
+        "--provider",
+        "docker",
+        "--format",
+        "json",
+    ]);
+    let (code, stdout, stderr) = output(&mut command);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["postgres"]["provider"], "docker");
+    assert_eq!(report["postgres"]["supabase_compat"], "supabase-compat 1");
+    assert!(report["postgres"]["ready_ms"].as_u64().unwrap() > 0);
+    assert_eq!(report["verify"].as_array().unwrap().len(), 25);
+    assert_no_containers_left(&before);
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled() {
+    let Some(_engine) = engine() else { return };
+    let project = Project::new();
+    project.file("0001_t.sql", "SELECT 1;\n");
+    let image = "migration-guard-test/does-not-exist:1";
+    let (code, _, stderr) =
+        output(&mut project.command(&["shadow", "--provider", "docker", "--image", image]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot pull the image {image}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_container_that_never_becomes_ready_shows_its_logs() {
+    let Some(_engine) = engine() else { return };
+    let image = "migration-guard-test/never-ready:1";
+    let mut build = Command::new("docker")
+        .args(["build", "-q", "-t", image, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = build.stdin.take().unwrap();
+        writeln!(
+            stdin,
+            "FROM {IMAGE}\nENTRYPOINT [\"sh\", \"-c\", \"echo warming up the buffers; sleep 600\"]"
+        )
+        .unwrap();
+    }
+    assert!(build.wait().unwrap().success());
+    let before = our_containers();
+    let project = Project::new();
+    project.file("0001_t.sql", "SELECT 1;\n");
+    let started = Instant::now();
+    let (code, _, stderr) = output(&mut project.command(&[
+        "shadow",
+        "--provider",
+        "docker",
+        "--image",
+        image,
+        "--ready-timeout",
+        "3",
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(
+        stderr.contains("did not accept connections within 3 s"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warming up the buffers"),
+        "the container's logs: {stderr}"
+    );
+    assert_no_containers_left(&before);
+}
+
+#[test]
+fn a_failing_migration_removes_the_container() {
+    let Some(_engine) = engine() else { return };
+    let before = our_containers();
+    let project = Project::new();
+    project.file("0001_bad.sql", "CREATE TABLE t (id nosuchtype);\n");
+    let (code, stdout, _) =
+        output(&mut project.command(&["shadow", "--provider", "docker", "--format", "json"]));
+    assert_eq!(code, 1, "{stdout}");
+    assert_no_containers_left(&before);
+}
+
+#[test]
+fn sigterm_removes_the_container() {
+    let Some(_engine) = engine() else { return };
+    let before = our_containers();
+    let project = Project::new();
+    project.file("0001_slow.sql", "SELECT pg_sleep(60);\n");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("migration-guard"))
+        .current_dir(project.path())
+        .args(["shadow", "--provider", "docker", "--dir", "migrations"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    for line in lines.by_ref() {
+        if line.unwrap().contains("applying 0001_slow.sql") {
+            break;
+        }
+    }
+    assert_eq!(
+        our_containers().len(),
+        before.len() + 1,
+        "the shadow container runs"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2));
+    assert_no_containers_left(&before);
+}
+
+#[test]
+fn no_engine_at_docker_host_is_a_clear_error() {
+    let _engine = ENGINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let project = Project::new();
+    project.file("0001_t.sql", "SELECT 1;\n");
+    for host in ["unix:///nonexistent/docker.sock", "tcp://127.0.0.1:1"] {
+        let mut command = project.command(&["shadow", "--provider", "docker"]);
+        command.env("DOCKER_HOST", host);
+        let (code, _, stderr) = output(&mut command);
+        assert_eq!(code, 2, "{host}: {stderr}");
+        assert!(
+            stderr.contains(&format!("no Docker engine answers at {host}")),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[test]
+fn auto_falls_back_to_local_binaries_and_says_why() {
+    let _engine = ENGINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let project = Project::new();
+    project.file("0001_t.sql", "SELECT 1;\n");
+    let mut command = project.command(&["shadow", "--format", "json"]);
+    command.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let (code, stdout, stderr) = output(&mut command);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["postgres"]["provider"], "local");
+    assert!(
+        stderr.contains("using local Postgres binaries: no Docker engine answers"),
+        "{stderr}"
+    );
+}
+
+/// The GitHub-action case: the binary in a container of its own, talking to the engine
+/// through the mounted socket, reaching its sibling shadow over the shared network.
+#[test]
+fn from_inside_a_container_the_shadow_is_a_sibling() {
+    let Some(_engine) = engine() else { return };
+    let before = our_containers();
+    let binary = assert_cmd::cargo::cargo_bin("migration-guard");
+    let project = env!("CARGO_MANIFEST_DIR");
+    let output = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "-v",
+            "/var/run/docker.sock:/var/run/docker.sock",
+        ])
+        .arg("-v")
+        .arg(format!(
+            "{}:/usr/local/bin/migration-guard:ro",
+            binary.display()
+        ))
+        .args([
+            "-v",
+            &format!("{project}/supabase:/github/workspace/supabase:ro"),
+        ])
+        .args([
+            "-w",
+            "/github/workspace",
+            "--entrypoint",
+            "migration-guard",
+            IMAGE,
+        ])
+        .args(["shadow", "--provider", "docker", "--format", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["status"], "passed");
+    assert_eq!(report["postgres"]["provider"], "docker");
+    assert_no_containers_left(&before);
+}
