@@ -34,7 +34,7 @@ fn example_project_passes_and_writes_the_report_dir() {
     command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
-        .args(["shadow", "--report-dir"])
+        .args(["shadow", "--provider", "local", "--report-dir"])
         .arg(reports.path());
     let (code, stdout, stderr) = output(&mut command);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
