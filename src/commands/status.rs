@@ -29,6 +29,6 @@ pub fn local_report(command: CommandName, discovery: &Discovery) -> Report {
             reason: skipped.reason.explain().to_string(),
         })
         .collect();
-    report.findings = migration::file_findings(discovery);
+    report.findings = crate::lint::rules::file_problems(discovery);
     report
 }

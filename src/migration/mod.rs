@@ -2,11 +2,9 @@
 
 pub mod classify;
 pub mod discover;
-pub mod findings;
 pub mod history;
 pub mod split;
 
 pub use discover::{
     Collision, DiscoverError, Discovery, FileError, MigrationFile, SkipReason, Skipped, discover,
 };
-pub use findings::file_findings;

@@ -126,7 +126,7 @@ fn failures(out: &mut String, report: &Report) {
                 .and_then(|span| report.position(&entry.file, span.start))
                 .map_or(at.line, |start| start.line);
             let mut snippet = String::new();
-            text::snippet(&mut snippet, report, &entry.file, first, at);
+            text::snippet(&mut snippet, report, &entry.file, first, at, 1);
             let _ = writeln!(
                 out,
                 "{}",

@@ -17,6 +17,7 @@ pub enum CommandName {
     Status,
     New,
     Shadow,
+    Lint,
 }
 
 impl CommandName {
@@ -25,6 +26,7 @@ impl CommandName {
             CommandName::Status => "status",
             CommandName::New => "new",
             CommandName::Shadow => "shadow",
+            CommandName::Lint => "lint",
         }
     }
 }

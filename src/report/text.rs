@@ -138,7 +138,11 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
                     at.line,
                     at.column
                 );
-                snippet(out, report, &location.file, at.line, at);
+                let end = report
+                    .position(&location.file, location.span.end)
+                    .filter(|end| end.line == at.line && end.column > at.column)
+                    .map_or(1, |end| end.column - at.column);
+                snippet(out, report, &location.file, at.line, at, end);
             }
             None => {
                 let _ = writeln!(out, "  {BLUE}-->{BLUE:#} {}", path(&location.file));
@@ -151,15 +155,19 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
             let _ = writeln!(out, "  {BOLD}{prefix}{BOLD:#} {line}");
         }
     }
+    if crate::lint::rules::all_ids().contains(&finding.rule) {
+        let _ = writeln!(out, "  {DIM}see docs/rules/{}.md{DIM:#}", finding.rule);
+    }
 }
 
-/// Lines `first..=at.line` of `file` (long ranges elided) with a caret under `at`.
+/// Lines `first..=at.line` of `file` (long ranges elided) with `width` carets under `at`.
 pub(crate) fn snippet(
     out: &mut String,
     report: &Report,
     file: &std::path::Path,
     first: usize,
     at: LineCol,
+    width: usize,
 ) {
     const KEEP: usize = 6;
     let gutter = at.line.to_string().len();
@@ -185,7 +193,12 @@ pub(crate) fn snippet(
         .take(at.column - 1)
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
-    let _ = writeln!(out, "  {:gutter$} {BLUE}|{BLUE:#} {pad}{RED}^{RED:#}", "");
+    let carets = "^".repeat(width.max(1));
+    let _ = writeln!(
+        out,
+        "  {:gutter$} {BLUE}|{BLUE:#} {pad}{RED}{carets}{RED:#}",
+        ""
+    );
 }
 
 fn migration_error(
@@ -222,7 +235,7 @@ fn migration_error(
                 .statement
                 .and_then(|span| report.position(&entry.file, span.start))
                 .map_or(at.line, |start| start.line);
-            snippet(out, report, &entry.file, first, at);
+            snippet(out, report, &entry.file, first, at, 1);
         }
         None => {
             let _ = writeln!(out, "  {BLUE}-->{BLUE:#} {}", path(&entry.file));

@@ -1,0 +1,185 @@
+//! `migration-guard.yml`: rule severities, ignored paths, the migrations directory.
+//!
+//! ```yaml
+//! migrations_dir: supabase/migrations
+//! rules:
+//!   require-upsert: off
+//!   no-truncate: warning
+//! ignore:
+//!   - supabase/migrations/0001_baseline.sql
+//! ```
+//!
+//! Unknown keys and unknown rule ids are errors that name them and list the valid ones.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::lint::rules;
+use crate::report::Severity;
+
+pub const FILE_NAME: &str = "migration-guard.yml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Level {
+    Error,
+    Warning,
+    Info,
+    Off,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    migrations_dir: Option<PathBuf>,
+    #[serde(default)]
+    rules: BTreeMap<String, Level>,
+    #[serde(default)]
+    ignore: Vec<String>,
+}
+
+/// The configuration in effect (the defaults when there is no file).
+#[derive(Debug, Default)]
+pub struct Config {
+    /// Where it was read from.
+    pub path: Option<PathBuf>,
+    pub migrations_dir: Option<PathBuf>,
+    levels: BTreeMap<String, Level>,
+    ignore: Vec<glob::Pattern>,
+}
+
+impl Config {
+    /// Reads `explicit`, else the first `migration-guard.yml` of `candidates` that exists.
+    pub fn load(explicit: Option<&Path>, candidates: &[PathBuf]) -> Result<Config, ConfigError> {
+        let path = match explicit {
+            Some(path) => path.to_path_buf(),
+            None => match candidates.iter().find(|path| path.is_file()) {
+                Some(path) => path.clone(),
+                None => return Ok(Config::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: PathBuf) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.clone(),
+            message,
+        };
+        let file: File = if text.trim().is_empty() {
+            File::default()
+        } else {
+            serde_yaml::from_str(text).map_err(|error| invalid(error.to_string()))?
+        };
+        let known = rules::all_ids();
+        for id in file.rules.keys() {
+            if !known.contains(&id.as_str()) {
+                return Err(invalid(format!(
+                    "rules: unknown rule id `{id}`; the rule ids are: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        let ignore = file
+            .ignore
+            .iter()
+            .map(|pattern| {
+                glob::Pattern::new(pattern).map_err(|error| {
+                    invalid(format!("ignore: `{pattern}` is not a valid glob: {error}"))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Config {
+            path: Some(path),
+            migrations_dir: file.migrations_dir,
+            levels: file.rules,
+            ignore,
+        })
+    }
+
+    /// The severity of `rule` (its `default` unless configured); `None` when it is off.
+    pub fn severity(&self, rule: &str, default: Severity) -> Option<Severity> {
+        match self.levels.get(rule) {
+            None => Some(default),
+            Some(Level::Error) => Some(Severity::Error),
+            Some(Level::Warning) => Some(Severity::Warning),
+            Some(Level::Info) => Some(Severity::Info),
+            Some(Level::Off) => None,
+        }
+    }
+
+    /// Whether findings in `path` are ignored.
+    pub fn ignores(&self, path: &Path) -> bool {
+        self.ignore.iter().any(|pattern| pattern.matches_path(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_and_ignores() {
+        let config = Config::parse(
+            "rules:\n  no-drop-table: warning\n  require-transaction: off\nignore:\n  - supabase/migrations/0001_*.sql\n",
+            PathBuf::from("migration-guard.yml"),
+        )
+        .unwrap();
+        assert_eq!(
+            config.severity("no-drop-table", Severity::Error),
+            Some(Severity::Warning)
+        );
+        assert_eq!(
+            config.severity("require-transaction", Severity::Warning),
+            None
+        );
+        assert_eq!(
+            config.severity("no-psql-meta", Severity::Error),
+            Some(Severity::Error)
+        );
+        assert!(config.ignores(Path::new("supabase/migrations/0001_baseline.sql")));
+        assert!(!config.ignores(Path::new("supabase/migrations/0002_x.sql")));
+    }
+
+    #[test]
+    fn unknown_keys_and_rules_are_named() {
+        let error = Config::parse("rulez: {}\n", PathBuf::from("m.yml")).unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "unknown field `rulez`, expected one of `migrations_dir`, `rules`, `ignore`"
+            ),
+            "{error}"
+        );
+        let error =
+            Config::parse("rules:\n  no-drop-tabel: off\n", PathBuf::from("m.yml")).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("unknown rule id `no-drop-tabel`"),
+            "{message}"
+        );
+        assert!(message.contains("no-drop-table"), "{message}");
+        let error =
+            Config::parse("rules:\n  no-drop-table: maybe\n", PathBuf::from("m.yml")).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown variant `maybe`"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! The linter: static rules over migration files, no database, no network.
+//!
+//! Every file is split by our splitter and each statement parsed on its own, so a
+//! statement sqlparser cannot read (a `DO` block, `ALTER SEQUENCE`, …) never hides the
+//! others: rules that can judge it from its tokens still do, and it is listed as
+//! `unparsed` (info). Files are linted in version order with what earlier files built
+//! ([`schema::Schema`]), so rules know which tables existed before a migration.
+//! Findings go through the configuration (severities, ignored paths) and the
+//! suppression comments before they reach the report.
+
+pub mod rules;
+pub mod schema;
+pub mod statement;
+pub mod suppress;
+
+#[cfg(test)]
+pub mod test_utils;
+
+use crate::config::Config;
+use crate::migration::{Discovery, MigrationFile};
+use crate::report::{Finding, Location, Severity};
+use crate::text::Span;
+
+use rules::RuleDef;
+use schema::{Schema, table_key};
+use statement::ParsedStatement;
+
+/// What a rule reports: a span of the file, the problem, and what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub span: Span,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            span,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// One file as the rules see it, with what the migrations before it built.
+pub struct FileContext<'a> {
+    pub migration: &'a MigrationFile,
+    pub statements: Vec<ParsedStatement>,
+    /// The schema as the earlier files left it.
+    pub before: &'a Schema,
+    /// Tables this file creates, with the index of the statement that creates each.
+    created: Vec<(usize, String)>,
+}
+
+impl<'a> FileContext<'a> {
+    pub fn new(migration: &'a MigrationFile, before: &'a Schema) -> Self {
+        let statements: Vec<ParsedStatement> = migration
+            .split
+            .statements
+            .iter()
+            .enumerate()
+            .filter(|(_, statement)| !statement.comment_only)
+            .map(|(index, statement)| ParsedStatement::new(&migration.source, index, statement))
+            .collect();
+        let created = statements
+            .iter()
+            .filter_map(|statement| match &statement.ast {
+                Some(sqlparser::ast::Statement::CreateTable(create)) => {
+                    Some((statement.index, table_key(&create.name)))
+                }
+                _ => None,
+            })
+            .collect();
+        FileContext {
+            migration,
+            statements,
+            before,
+            created,
+        }
+    }
+
+    /// Whether `table` (a [`table_key`]) may hold data when statement `at` runs: it
+    /// existed before this migration (an earlier file created it, or no file did), so
+    /// it was not created by this file before `at`.
+    pub fn holds_data(&self, table: &str, at: usize) -> bool {
+        !self
+            .created
+            .iter()
+            .any(|(index, created)| *index < at && created == table)
+    }
+
+    /// Whether the file wraps its statements in its own `BEGIN … COMMIT`.
+    pub fn wrapped_in_transaction(&self) -> bool {
+        use crate::migration::classify::TxRole;
+        let first = self.statements.first().map(|s| s.tx_role);
+        let last = self.statements.last().map(|s| s.tx_role);
+        first == Some(TxRole::Begin) && last == Some(TxRole::Commit)
+    }
+
+    pub fn source(&self) -> &str {
+        &self.migration.source
+    }
+}
+
+/// Lints every migration of `discovery` with every rule the configuration enables.
+pub fn lint(discovery: &Discovery, config: &Config) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut schema = Schema::default();
+    for migration in &discovery.migrations {
+        let context = FileContext::new(migration, &schema);
+        if !config.ignores(&migration.path) {
+            findings.extend(lint_file(&context, config));
+        }
+        let mut after = schema.clone();
+        for ast in context.statements.iter().filter_map(|s| s.ast.as_ref()) {
+            after.apply(ast);
+        }
+        schema = after;
+    }
+    for finding in rules::set_rules(discovery) {
+        let ignored = finding
+            .location
+            .as_ref()
+            .is_some_and(|location| config.ignores(&location.file));
+        if let Some(severity) = config.severity(finding.rule, finding.severity)
+            && !ignored
+        {
+            findings.push(Finding {
+                severity,
+                ..finding
+            });
+        }
+    }
+    findings
+}
+
+/// Lints one file: every enabled rule, then its suppression comments.
+pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
+    let mut found: Vec<(&RuleDef, Diagnostic)> = Vec::new();
+    for rule in rules::RULES {
+        if config.severity(rule.id, rule.severity).is_none() {
+            continue;
+        }
+        let mut diagnostics = Vec::new();
+        (rule.check)(context, &mut diagnostics);
+        found.extend(diagnostics.into_iter().map(|diagnostic| (rule, diagnostic)));
+    }
+    found.sort_by_key(|(rule, diagnostic)| (diagnostic.span.start, rule.id));
+
+    let mut suppressions = suppress::Suppressions::of(context);
+    let location = |span| {
+        Some(Location {
+            file: context.migration.path.clone(),
+            span,
+        })
+    };
+    let mut findings: Vec<Finding> = found
+        .into_iter()
+        .filter_map(|(rule, diagnostic)| {
+            let severity = config.severity(rule.id, rule.severity)?;
+            let finding = Finding {
+                rule: rule.id,
+                severity,
+                location: location(diagnostic.span),
+                message: diagnostic.message,
+                help: diagnostic.help,
+            };
+            Some(match suppressions.allow(rule.id, diagnostic.span.start) {
+                Some(reason) => Finding {
+                    severity: Severity::Info,
+                    message: format!("{} (allowed: {reason})", finding.message),
+                    ..finding
+                },
+                None => finding,
+            })
+        })
+        .collect();
+    findings.extend(suppressions.unused(location));
+    findings.extend(unparsed(context, config, location));
+    findings
+}
+
+fn unparsed(
+    context: &FileContext<'_>,
+    config: &Config,
+    location: impl Fn(Span) -> Option<Location>,
+) -> Vec<Finding> {
+    let Some(severity) = config.severity(rules::UNPARSED, Severity::Info) else {
+        return Vec::new();
+    };
+    context
+        .statements
+        .iter()
+        .filter_map(|statement| {
+            let error = statement.parse_error.as_ref()?;
+            Some(Finding {
+                rule: rules::UNPARSED,
+                severity,
+                location: location(statement.head()),
+                message: format!(
+                    "sqlparser cannot read this statement ({error}); only the rules that work from its keywords checked it"
+                ),
+                help: Some("nothing to do: the shadow run still applies and checks it".to_string()),
+            })
+        })
+        .collect()
+}

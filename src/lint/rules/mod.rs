@@ -1,0 +1,78 @@
+//! The rules: one file per rule, each a [`RuleDef`] with a check function. Rule ids are
+//! a stable contract (configuration, suppressions and scripts name them).
+
+use crate::migration::Discovery;
+use crate::report::{Finding, Severity};
+
+use super::{Diagnostic, FileContext};
+
+pub mod no_drop_table;
+pub mod no_psql_meta;
+pub mod require_concurrent_index;
+pub mod require_transaction;
+pub mod syntax_error;
+pub mod version_collision;
+// rules-a: modules
+// rules-b: modules
+
+/// A rule: its id, default severity, one line for the docs, and its check.
+pub struct RuleDef {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub check: fn(&FileContext<'_>, &mut Vec<Diagnostic>),
+}
+
+/// Every per-file rule, in the order their findings are listed for one span.
+pub const RULES: &[RuleDef] = &[
+    no_drop_table::RULE,
+    no_psql_meta::RULE,
+    require_concurrent_index::RULE,
+    require_transaction::RULE,
+    syntax_error::RULE,
+    // rules-a: entries
+    // rules-b: entries
+];
+
+/// A statement sqlparser cannot read (info): the findings say which rules skipped it.
+pub const UNPARSED: &str = "unparsed";
+/// A suppression comment that allowed nothing.
+pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
+
+/// Every rule id the configuration accepts.
+pub fn all_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = RULES.iter().map(|rule| rule.id).collect();
+    ids.extend([version_collision::ID, UNPARSED, UNUSED_SUPPRESSION]);
+    ids.sort_unstable();
+    ids
+}
+
+/// Rules over the whole set of files rather than one file.
+pub fn set_rules(discovery: &Discovery) -> Vec<Finding> {
+    version_collision::check_set(discovery)
+}
+
+/// What is wrong with the files as files, whatever the configuration: version
+/// collisions, psql meta-commands, literals left open. `status` lists these.
+pub fn file_problems(discovery: &Discovery) -> Vec<Finding> {
+    let mut findings = set_rules(discovery);
+    let schema = super::schema::Schema::default();
+    for migration in &discovery.migrations {
+        let context = FileContext::new(migration, &schema);
+        for rule in [&no_psql_meta::RULE, &syntax_error::RULE] {
+            let mut diagnostics = Vec::new();
+            (rule.check)(&context, &mut diagnostics);
+            findings.extend(diagnostics.into_iter().map(|diagnostic| Finding {
+                rule: rule.id,
+                severity: rule.severity,
+                location: Some(crate::report::Location {
+                    file: migration.path.clone(),
+                    span: diagnostic.span,
+                }),
+                message: diagnostic.message,
+                help: diagnostic.help,
+            }));
+        }
+    }
+    findings
+}

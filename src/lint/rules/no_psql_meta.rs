@@ -1,0 +1,53 @@
+//! `no-psql-meta`: a psql meta-command (`\i`, `\set`, `\connect`, …) in a migration.
+//!
+//! **Why.** Meta-commands are instructions to the psql program, not SQL: the Supabase
+//! CLI sends the file to the server, which rejects them, and an `\i` include makes the
+//! migration depend on a file that is not part of it.
+//!
+//! **Instead.** Write the SQL itself into the migration: paste what `\i` includes,
+//! replace `\set` variables by their values, and never switch databases.
+
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+
+use super::RuleDef;
+
+pub const RULE: RuleDef = RuleDef {
+    id: "no-psql-meta",
+    severity: Severity::Error,
+    summary: "psql meta-commands are not SQL",
+    check,
+};
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for meta in &context.migration.split.meta_commands {
+        out.push(
+            Diagnostic::new(
+                meta.span,
+                format!(
+                    "`{}` is a psql meta-command, not SQL: the Supabase CLI and the server reject it",
+                    meta.name
+                ),
+            )
+            .help("write the SQL itself in the migration (no \\i includes, \\set variables or \\connect)"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(&super::RULE, include_str!("fixtures/no-psql-meta/ok.sql"));
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/no-psql-meta/err.sql")
+        ));
+    }
+}

@@ -1,0 +1,72 @@
+//! `require-concurrent-index`: `CREATE INDEX` without `CONCURRENTLY` on a table that may
+//! hold data.
+//!
+//! **Why.** A plain `CREATE INDEX` takes a SHARE lock on the table for the whole build:
+//! every INSERT, UPDATE and DELETE waits until the index is built, which on a large
+//! table means minutes of failed or queued writes.
+//!
+//! **Instead.** `CREATE INDEX CONCURRENTLY IF NOT EXISTS …` builds without blocking
+//! writes. It cannot run inside a transaction, and the Supabase CLI runs each migration
+//! file as one transaction, so the statement must stand alone in its own migration file,
+//! without `BEGIN`/`COMMIT`. Tables the same file creates are empty: not reported.
+
+use sqlparser::ast::Statement;
+
+use crate::lint::schema::table_key;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+
+use super::RuleDef;
+
+pub const RULE: RuleDef = RuleDef {
+    id: "require-concurrent-index",
+    severity: Severity::Warning,
+    summary: "CREATE INDEX without CONCURRENTLY blocks writes to a table that holds data",
+    check,
+};
+
+pub const STANDALONE_HELP: &str = "CONCURRENTLY cannot run in a transaction and the Supabase CLI runs each migration file as one transaction: put this statement alone in its own migration file, without BEGIN/COMMIT";
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for statement in &context.statements {
+        let Some(Statement::CreateIndex(index)) = &statement.ast else {
+            continue;
+        };
+        let table = table_key(&index.table_name);
+        if index.concurrently || !context.holds_data(&table, statement.index) {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                statement.code_span(),
+                format!(
+                    "building this index locks {table} against writes (SHARE lock) until it is done"
+                ),
+            )
+            .help(format!(
+                "use CREATE INDEX CONCURRENTLY IF NOT EXISTS; {STANDALONE_HELP}"
+            )),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(
+            &super::RULE,
+            include_str!("fixtures/require-concurrent-index/ok.sql"),
+        );
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/require-concurrent-index/err.sql")
+        ));
+    }
+}

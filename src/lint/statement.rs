@@ -1,0 +1,211 @@
+//! One statement as the rules see it: its tokens with byte spans in the file, its
+//! syntax tree when sqlparser can build one, and its comments (for suppressions).
+//!
+//! Tokens come from sqlparser's tokenizer, so text inside comments, string literals and
+//! dollar-quoted bodies is never mistaken for code, and rules that only need keywords
+//! still judge a statement sqlparser cannot parse.
+
+use sqlparser::ast;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
+
+use crate::migration::classify::{TxRole, tx_role};
+use crate::migration::split::Statement;
+use crate::text::Span;
+
+/// A code token and where it is in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tok {
+    pub token: Token,
+    pub span: Span,
+}
+
+impl Tok {
+    /// The keyword or unquoted identifier, upper-cased; `None` for anything else.
+    pub fn word(&self) -> Option<String> {
+        match &self.token {
+            Token::Word(word) if word.quote_style.is_none() => Some(word.value.to_uppercase()),
+            _ => None,
+        }
+    }
+
+    pub fn is_word(&self, keyword: &str) -> bool {
+        matches!(&self.token, Token::Word(word) if word.quote_style.is_none() && word.value.eq_ignore_ascii_case(keyword))
+    }
+}
+
+/// A comment and where it is in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParsedStatement {
+    /// Index of the statement in its file.
+    pub index: usize,
+    /// The statement text's span in the file.
+    pub span: Span,
+    pub tokens: Vec<Tok>,
+    /// Comments before the first token.
+    pub leading_comments: Vec<Comment>,
+    pub ast: Option<ast::Statement>,
+    /// Why sqlparser could not build a tree.
+    pub parse_error: Option<String>,
+    pub tx_role: TxRole,
+}
+
+impl ParsedStatement {
+    pub fn new(source: &str, index: usize, statement: &Statement) -> ParsedStatement {
+        let text = statement.text(source);
+        let dialect = PostgreSqlDialect {};
+        let positions = Positions::new(text, statement.text.start);
+        let mut parsed = ParsedStatement {
+            index,
+            span: statement.text,
+            tokens: Vec::new(),
+            leading_comments: Vec::new(),
+            ast: None,
+            parse_error: None,
+            tx_role: tx_role(text),
+        };
+        let raw = match Tokenizer::new(&dialect, text).tokenize_with_location() {
+            Ok(raw) => raw,
+            Err(error) => {
+                parsed.parse_error = Some(error.message);
+                return parsed;
+            }
+        };
+        for token in &raw {
+            let span = positions.span(token);
+            match &token.token {
+                Token::Whitespace(Whitespace::SingleLineComment { comment, .. }) => {
+                    if parsed.tokens.is_empty() {
+                        parsed.leading_comments.push(Comment {
+                            text: comment.trim_end().to_string(),
+                            span,
+                        });
+                    }
+                }
+                Token::Whitespace(Whitespace::MultiLineComment(comment)) => {
+                    if parsed.tokens.is_empty() {
+                        parsed.leading_comments.push(Comment {
+                            text: comment.clone(),
+                            span,
+                        });
+                    }
+                }
+                Token::Whitespace(_) | Token::EOF => {}
+                other => parsed.tokens.push(Tok {
+                    token: other.clone(),
+                    span,
+                }),
+            }
+        }
+        if parsed.tokens.is_empty() {
+            return parsed;
+        }
+        let mut parser = Parser::new(&dialect).with_tokens_with_locations(raw);
+        match parser.parse_statements() {
+            Ok(mut statements) if statements.len() == 1 => parsed.ast = statements.pop(),
+            Ok(statements) => {
+                parsed.parse_error = Some(format!("read as {} statements", statements.len()))
+            }
+            Err(error) => parsed.parse_error = Some(error.to_string()),
+        }
+        parsed
+    }
+
+    /// The statement's upper-cased leading keywords.
+    pub fn starts_with(&self, keywords: &[&str]) -> bool {
+        keywords.len() <= self.tokens.len()
+            && keywords
+                .iter()
+                .zip(&self.tokens)
+                .all(|(keyword, token)| token.is_word(keyword))
+    }
+
+    /// The span of the first run of `keywords` (consecutive tokens), if any.
+    pub fn find(&self, keywords: &[&str]) -> Option<Span> {
+        if keywords.is_empty() {
+            return None;
+        }
+        self.tokens
+            .windows(keywords.len())
+            .find(|window| {
+                window
+                    .iter()
+                    .zip(keywords)
+                    .all(|(token, k)| token.is_word(k))
+            })
+            .map(|window| Span::new(window[0].span.start, window[window.len() - 1].span.end))
+    }
+
+    /// Whether any token is the keyword.
+    pub fn has_word(&self, keyword: &str) -> bool {
+        self.tokens.iter().any(|token| token.is_word(keyword))
+    }
+
+    /// The first code token's span (the statement's start when it has none).
+    pub fn head(&self) -> Span {
+        self.tokens
+            .first()
+            .map_or(Span::new(self.span.start, self.span.start), |token| {
+                token.span
+            })
+    }
+
+    /// From the first keyword of `keywords` to the statement's end; `head()` if absent.
+    pub fn from_keywords(&self, keywords: &[&str]) -> Span {
+        match self.find(keywords) {
+            Some(found) => Span::new(found.start, self.span.end),
+            None => self.head(),
+        }
+    }
+
+    /// The whole statement, without its leading comments.
+    pub fn code_span(&self) -> Span {
+        Span::new(self.head().start, self.span.end)
+    }
+}
+
+/// Turns sqlparser's 1-based (line, character column) positions within a statement into
+/// byte offsets in the file.
+struct Positions<'t> {
+    text: &'t str,
+    base: usize,
+    line_starts: Vec<usize>,
+}
+
+impl<'t> Positions<'t> {
+    fn new(text: &'t str, base: usize) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(at, _)| at + 1));
+        Positions {
+            text,
+            base,
+            line_starts,
+        }
+    }
+
+    fn offset(&self, line: u64, column: u64) -> usize {
+        let Some(&start) = self.line_starts.get((line as usize).saturating_sub(1)) else {
+            return self.base + self.text.len();
+        };
+        let within = self.text[start..]
+            .char_indices()
+            .nth((column as usize).saturating_sub(1))
+            .map_or(self.text.len() - start, |(at, _)| at);
+        self.base + start + within
+    }
+
+    fn span(&self, token: &TokenWithSpan) -> Span {
+        let start = self.offset(token.span.start.line, token.span.start.column);
+        let end = self
+            .offset(token.span.end.line, token.span.end.column)
+            .max(start);
+        Span::new(start, end)
+    }
+}
