@@ -23,14 +23,14 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The migrations directory.
-    #[arg(
-        long,
-        global = true,
-        env = "MIGRATION_GUARD_DIR",
-        default_value = "supabase/migrations"
-    )]
-    pub dir: PathBuf,
+    /// The migrations directory [default: the config's migrations_dir, else
+    /// supabase/migrations].
+    #[arg(long, global = true, env = "MIGRATION_GUARD_DIR")]
+    pub dir: Option<PathBuf>,
+    /// The configuration file [default: migration-guard.yml beside the migrations
+    /// directory's parent folder (supabase/), else in the current directory].
+    #[arg(long, global = true, env = "MIGRATION_GUARD_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Output format.
     #[arg(
         long,
@@ -50,10 +50,16 @@ pub enum Format {
     Json,
     /// The pull-request comment body.
     Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitHub workflow commands: an annotation per finding.
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check the migrations without a database: the runbook's rules and lock safety.
+    Lint(LintArgs),
     /// List the local migrations, skipped files and version collisions.
     Status,
     /// Apply every migration to a throwaway Postgres, then run the verify scripts.
@@ -68,8 +74,34 @@ pub struct NewArgs {
     pub name: String,
 }
 
+/// The lowest severity that fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+}
+
+impl From<FailOn> for crate::report::Severity {
+    fn from(fail_on: FailOn) -> Self {
+        match fail_on {
+            FailOn::Error => crate::report::Severity::Error,
+            FailOn::Warning => crate::report::Severity::Warning,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Fail (exit 1) on findings of this severity or worse.
+    #[arg(long, env = "MIGRATION_GUARD_FAIL_ON", value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
 #[derive(Debug, Args)]
 pub struct ShadowArgs {
+    /// Fail (exit 1) on findings of this severity or worse.
+    #[arg(long, env = "MIGRATION_GUARD_FAIL_ON", value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
     /// Verification SQL directory [default: verify/ beside the migrations directory].
     #[arg(long, env = "MIGRATION_GUARD_VERIFY_DIR")]
     pub verify_dir: Option<PathBuf>,

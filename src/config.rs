@@ -51,6 +51,36 @@ struct File {
     ignore: Vec<String>,
 }
 
+/// Where the project's files are: the migrations directory and the configuration.
+#[derive(Debug)]
+pub struct Project {
+    pub migrations: PathBuf,
+    pub config: Config,
+}
+
+impl Project {
+    /// `--dir` and `--config` as given, else the configuration found beside the
+    /// migrations directory's parent (`supabase/`) or in the current directory, and its
+    /// `migrations_dir` (relative to the file), else `supabase/migrations`.
+    pub fn resolve(dir: Option<&Path>, config: Option<&Path>) -> Result<Project, ConfigError> {
+        let parent = |dir: &Path| dir.parent().unwrap_or(Path::new("")).to_path_buf();
+        let candidates = match dir {
+            Some(dir) => vec![parent(dir).join(FILE_NAME), PathBuf::from(FILE_NAME)],
+            None => vec![
+                Path::new("supabase").join(FILE_NAME),
+                PathBuf::from(FILE_NAME),
+            ],
+        };
+        let config = Config::load(config, &candidates)?;
+        let migrations = match (dir, &config.migrations_dir, &config.path) {
+            (Some(dir), _, _) => dir.to_path_buf(),
+            (None, Some(configured), Some(file)) => parent(file).join(configured),
+            _ => Path::new("supabase").join("migrations"),
+        };
+        Ok(Project { migrations, config })
+    }
+}
+
 /// The configuration in effect (the defaults when there is no file).
 #[derive(Debug, Default)]
 pub struct Config {

@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 use migration_guard::cli::{Cli, Command, Format};
 use migration_guard::commands;
+use migration_guard::config::Project;
 use migration_guard::report::{self, CommandName, Report};
 
 fn main() -> ExitCode {
@@ -39,6 +40,7 @@ fn init_tracing() {
 
 fn command_name(command: &Command) -> CommandName {
     match command {
+        Command::Lint(_) => CommandName::Lint,
         Command::Status => CommandName::Status,
         Command::Shadow(_) => CommandName::Shadow,
         Command::New(_) => CommandName::New,
@@ -46,8 +48,11 @@ fn command_name(command: &Command) -> CommandName {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<Report> {
-    let dir = &cli.global.dir;
+    let project = Project::resolve(cli.global.dir.as_deref(), cli.global.config.as_deref())?;
+    let dir = &project.migrations;
     match &cli.command {
+        Command::Lint(args) => commands::lint::run(&project, args.fail_on.into())
+            .with_context(|| format!("cannot lint the migrations in {}", dir.display())),
         Command::Status => commands::status::run(dir)
             .with_context(|| format!("cannot list the migrations in {}", dir.display())),
         Command::New(args) => commands::new::run(dir, &args.name, chrono::Utc::now())
@@ -56,7 +61,7 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
             .enable_all()
             .build()
             .context("cannot start the async runtime")?
-            .block_on(commands::shadow::run(dir, args))
+            .block_on(commands::shadow::run(&project, args))
             .context("the shadow could not run"),
     }
 }
@@ -83,6 +88,8 @@ fn print(report: &Report, format: Format) {
     let (text, to_stderr) = match format {
         Format::Json => (report::json::render(report), false),
         Format::Markdown => (report::markdown::render(report), false),
+        Format::Sarif => (report::sarif::render(report), false),
+        Format::Github => (report::annotations::render(report), false),
         Format::Text => (report::text::render(report), report.error.is_some()),
     };
     let result = if to_stderr {

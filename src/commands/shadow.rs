@@ -4,13 +4,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::ShadowArgs;
+use crate::config::Project;
+use crate::lint;
 use crate::migration;
 use crate::report::Report;
 use crate::shadow::docker::DockerOptions;
 use crate::shadow::{self, ShadowOptions};
 
-/// Runs the shadow for the migrations in `dir`.
-pub async fn run(dir: &Path, args: &ShadowArgs) -> anyhow::Result<Report> {
+/// Lints the project's migrations, then runs the shadow for them.
+pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report> {
+    let dir = project.migrations.as_path();
     let discovery = migration::discover(dir)?;
     let verify_dir = args
         .verify_dir
@@ -28,5 +31,8 @@ pub async fn run(dir: &Path, args: &ShadowArgs) -> anyhow::Result<Report> {
         supabase_compat: !args.no_supabase_compat,
         verify_dir,
     };
-    Ok(shadow::run(&discovery, &options).await?)
+    let mut report = shadow::run(&discovery, &options).await?;
+    report.findings = lint::lint(&discovery, &project.config);
+    report.fail_on = args.fail_on.into();
+    Ok(report)
 }

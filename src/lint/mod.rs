@@ -31,6 +31,9 @@ pub struct Diagnostic {
     pub span: Span,
     pub message: String,
     pub help: Option<String>,
+    /// A severity other than the rule's default, for a milder case of the same rule;
+    /// the configuration still overrides it.
+    pub severity: Option<Severity>,
 }
 
 impl Diagnostic {
@@ -39,7 +42,13 @@ impl Diagnostic {
             span,
             message: message.into(),
             help: None,
+            severity: None,
         }
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(severity);
+        self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
@@ -163,7 +172,8 @@ pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
     let mut findings: Vec<Finding> = found
         .into_iter()
         .filter_map(|(rule, diagnostic)| {
-            let severity = config.severity(rule.id, rule.severity)?;
+            let severity =
+                config.severity(rule.id, diagnostic.severity.unwrap_or(rule.severity))?;
             let finding = Finding {
                 rule: rule.id,
                 severity,

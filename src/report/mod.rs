@@ -1,8 +1,10 @@
 //! Rendering the one `Report` value in every output format.
 
+pub mod annotations;
 pub mod json;
 pub mod markdown;
 pub mod model;
+pub mod sarif;
 pub mod text;
 
 pub use model::{

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::migration::MigrationFile;
+use crate::migration::{Discovery, MigrationFile};
 use crate::text::{LineCol, LineIndex, Span};
 
 /// The command that produced a report (`"command"` in JSON).
@@ -234,6 +234,8 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Wall time of the whole command.
     pub duration_ms: Option<u64>,
+    /// Findings of this severity or worse fail the run.
+    pub fail_on: Severity,
     sources: BTreeMap<PathBuf, SourceFile>,
 }
 
@@ -251,8 +253,30 @@ impl Report {
             created: Vec::new(),
             notes: Vec::new(),
             duration_ms: None,
+            fail_on: Severity::Error,
             sources: BTreeMap::new(),
         }
+    }
+
+    /// A report of the files alone: every migration `local`, the skipped files, and each
+    /// file's text for locating findings.
+    pub fn of_files(command: CommandName, discovery: &Discovery) -> Self {
+        let mut report = Report::new(command);
+        for migration in &discovery.migrations {
+            report.add_source(&migration.path, migration.source.clone());
+            report
+                .migrations
+                .push(MigrationEntry::new(migration, MigrationStatus::Local));
+        }
+        report.skipped = discovery
+            .skipped
+            .iter()
+            .map(|skipped| SkippedFile {
+                file: skipped.path.clone(),
+                reason: skipped.reason.explain().to_string(),
+            })
+            .collect();
+        report
     }
 
     /// A report for a command that could not run at all.
@@ -292,7 +316,7 @@ impl Report {
     }
 
     pub fn status(&self) -> Status {
-        let failed = self.findings.iter().any(|f| f.severity == Severity::Error)
+        let failed = self.findings.iter().any(|f| f.severity >= self.fail_on)
             || self
                 .migrations
                 .iter()

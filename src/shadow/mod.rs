@@ -202,7 +202,7 @@ struct Created {
 /// Applies every migration of `discovery` to a fresh shadow, then runs the verify dir.
 pub async fn run(discovery: &Discovery, options: &ShadowOptions) -> Result<Report, ShadowError> {
     let started = Instant::now();
-    let mut report = crate::commands::status::local_report(CommandName::Shadow, discovery);
+    let mut report = Report::of_files(CommandName::Shadow, discovery);
     let id = format!("{:08x}", rand::random::<u32>());
     let server = tokio::select! {
         server = Server::start(options, &id) => server?,

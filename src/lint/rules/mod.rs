@@ -47,6 +47,22 @@ pub fn all_ids() -> Vec<&'static str> {
     ids
 }
 
+/// A rule's one-line summary and default severity, for reports that describe rules.
+pub fn describe(id: &str) -> (&'static str, Severity) {
+    match RULES.iter().find(|rule| rule.id == id) {
+        Some(rule) => (rule.summary, rule.severity),
+        None => match id {
+            version_collision::ID => (version_collision::SUMMARY, Severity::Error),
+            UNPARSED => ("a statement sqlparser cannot read", Severity::Info),
+            UNUSED_SUPPRESSION => (
+                "a suppression comment that allows nothing",
+                Severity::Warning,
+            ),
+            _ => ("", Severity::Warning),
+        },
+    }
+}
+
 /// Rules over the whole set of files rather than one file.
 pub fn set_rules(discovery: &Discovery) -> Vec<Finding> {
     version_collision::check_set(discovery)

@@ -17,6 +17,7 @@ use crate::report::{Finding, Location, Severity};
 use crate::text::Span;
 
 pub const ID: &str = "version-collision";
+pub const SUMMARY: &str = "two migration files with one version, or a date-only version";
 
 /// The findings for a whole migration set.
 pub fn check_set(discovery: &Discovery) -> Vec<Finding> {
