@@ -126,11 +126,10 @@ pub fn lint(discovery: &Discovery, config: &Config) -> Vec<Finding> {
         if !config.ignores(&migration.path) {
             findings.extend(lint_file(&context, config));
         }
-        let mut after = schema.clone();
-        for ast in context.statements.iter().filter_map(|s| s.ast.as_ref()) {
-            after.apply(ast);
+        let statements = context.statements;
+        for ast in statements.iter().filter_map(|s| s.ast.as_ref()) {
+            schema.apply(ast);
         }
-        schema = after;
     }
     for finding in rules::set_rules(discovery) {
         let ignored = finding
