@@ -69,14 +69,15 @@ pub struct FileContext<'a> {
 
 impl<'a> FileContext<'a> {
     pub fn new(migration: &'a MigrationFile, before: &'a Schema) -> Self {
-        let statements: Vec<ParsedStatement> = migration
-            .split
-            .statements
-            .iter()
-            .enumerate()
-            .filter(|(_, statement)| !statement.comment_only)
-            .map(|(index, statement)| ParsedStatement::new(&migration.source, index, statement))
-            .collect();
+        Self::with_statements(migration, parse(migration), before)
+    }
+
+    /// A context for statements parsed beforehand (see [`parse`]).
+    pub fn with_statements(
+        migration: &'a MigrationFile,
+        statements: Vec<ParsedStatement>,
+        before: &'a Schema,
+    ) -> Self {
         let created = statements
             .iter()
             .filter_map(|statement| match &statement.ast {
@@ -117,12 +118,28 @@ impl<'a> FileContext<'a> {
     }
 }
 
+/// Parses every statement of a file that holds more than comments.
+pub fn parse(migration: &MigrationFile) -> Vec<ParsedStatement> {
+    migration
+        .split
+        .statements
+        .iter()
+        .enumerate()
+        .filter(|(_, statement)| !statement.comment_only)
+        .map(|(index, statement)| ParsedStatement::new(&migration.source, index, statement))
+        .collect()
+}
+
 /// Lints every migration of `discovery` with every rule the configuration enables.
 pub fn lint(discovery: &Discovery, config: &Config) -> Vec<Finding> {
+    use rayon::prelude::*;
+    // Parsing is most of the work and each file parses on its own: in parallel. The
+    // rules then run in version order, each file seeing what the earlier ones built.
+    let parsed: Vec<Vec<ParsedStatement>> = discovery.migrations.par_iter().map(parse).collect();
     let mut findings = Vec::new();
     let mut schema = Schema::default();
-    for migration in &discovery.migrations {
-        let context = FileContext::new(migration, &schema);
+    for (migration, statements) in discovery.migrations.iter().zip(parsed) {
+        let context = FileContext::with_statements(migration, statements, &schema);
         if !config.ignores(&migration.path) {
             findings.extend(lint_file(&context, config));
         }
