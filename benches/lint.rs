@@ -24,7 +24,10 @@ fn main() {
     for index in 0..count {
         let (sql, n) = migration(&mut rng, index);
         statements += n;
-        let path = dir.path().join(format!("{:014}_m{index}.sql", 20250101000000u64 + index as u64));
+        let path = dir.path().join(format!(
+            "{:014}_m{index}.sql",
+            20250101000000u64 + index as u64
+        ));
         std::fs::write(&path, sql).expect("write");
         paths.push(path);
     }
@@ -36,7 +39,8 @@ fn main() {
             .stderr(Stdio::null())
             .output()
             .expect("run migration-guard");
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("JSON report");
         assert_eq!(report["migrations"].as_array().map(Vec::len), Some(count));
     });
     println!("{count} files, {statements} statements");

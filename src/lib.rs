@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod github;
 pub mod lint;
 pub mod migration;
 pub mod report;

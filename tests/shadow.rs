@@ -221,7 +221,18 @@ fn concurrently_runs_outside_a_transaction() {
         "CREATE TABLE u (id int);\nCREATE INDEX CONCURRENTLY u_id ON u (id);\nALTER TABLE u ADD COLUMN w int;\n",
     );
     let (code, report, _) = shadow_json(&project, &[]);
-    assert_eq!(code, 0, "{report:#}");
+    // Every file applies here, but the Supabase CLI would refuse the mixed one (25001
+    // inside its one transaction per file): the linter says so, and that fails the run.
+    assert_eq!(code, 1, "{report:#}");
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["concurrently-in-transaction"]);
+    assert_eq!(statuses(&report), ["applied", "applied", "applied"]);
     let modes: Vec<&str> = report["migrations"]
         .as_array()
         .unwrap()

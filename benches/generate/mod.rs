@@ -139,4 +139,3 @@ pub fn migration(rng: &mut Lcg, index: usize) -> (String, usize) {
     // The trailing comment is a statement of its own, as the Supabase CLI keeps it.
     (sql, statements + 1)
 }
-

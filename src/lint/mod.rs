@@ -143,9 +143,11 @@ pub fn lint(discovery: &Discovery, config: &Config) -> Vec<Finding> {
         if !config.ignores(&migration.path) {
             findings.extend(lint_file(&context, config));
         }
-        let statements = context.statements;
-        for ast in statements.iter().filter_map(|s| s.ast.as_ref()) {
-            schema.apply(ast);
+        for statement in context.statements {
+            match &statement.ast {
+                Some(ast) => schema.apply(ast),
+                None => schema.apply_unparsed(&statement),
+            }
         }
     }
     for finding in rules::set_rules(discovery) {

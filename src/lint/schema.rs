@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::rules::ddl_support::{alter_table, name_at};
+use super::statement::ParsedStatement;
 use sqlparser::ast::{
     AlterTableOperation, ColumnOption, CreateIndex, CreateTable, Ident, ObjectName, ObjectNamePart,
     ObjectType, Statement, TableConstraint,
@@ -40,6 +42,9 @@ pub struct Table {
     pub unique_columns: BTreeSet<BTreeSet<String>>,
     /// Names of unique and primary-key constraints and of unique indexes.
     pub unique_names: BTreeSet<String>,
+    /// Keys were added in a way this record cannot follow (an exclusion constraint, a
+    /// statement sqlparser cannot read): rules must not judge its keys.
+    pub opaque: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,6 +53,14 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// Records what a statement sqlparser cannot read may do to a table's keys
+    /// (`CREATE UNIQUE INDEX … ON t`, `ALTER TABLE t … UNIQUE / PRIMARY KEY / EXCLUDE`).
+    pub fn apply_unparsed(&mut self, statement: &ParsedStatement) {
+        if let Some(table) = may_add_key(statement).and_then(|key| self.tables.get_mut(&key)) {
+            table.opaque = true;
+        }
+    }
+
     /// Records what `statement` creates, changes or drops.
     pub fn apply(&mut self, statement: &Statement) {
         match statement {
@@ -154,6 +167,16 @@ impl Schema {
 
 fn add_constraint(table: &mut Table, constraint: &TableConstraint) {
     let (name, columns) = match constraint {
+        TableConstraint::UniqueUsingIndex(using) | TableConstraint::PrimaryKeyUsingIndex(using) => {
+            // The index (and its columns) is already known; the constraint adds its name.
+            let name = using.name.as_ref().unwrap_or(&using.index_name);
+            table.unique_names.insert(ident_key(name));
+            return;
+        }
+        TableConstraint::Exclude(_) => {
+            table.opaque = true;
+            return;
+        }
         TableConstraint::Unique(unique) => (
             unique.name.as_ref(),
             unique
@@ -187,4 +210,23 @@ fn add_constraint(table: &mut Table, constraint: &TableConstraint) {
     if !columns.is_empty() {
         table.unique_columns.insert(columns);
     }
+}
+
+/// The table an unparsed statement may give a unique key.
+fn may_add_key(statement: &ParsedStatement) -> Option<String> {
+    let tokens = &statement.tokens;
+    if statement.starts_with(&["CREATE", "UNIQUE", "INDEX"]) {
+        let on = tokens.iter().position(|token| token.is_word("ON"))?;
+        let at = if tokens.get(on + 1).is_some_and(|t| t.is_word("ONLY")) {
+            on + 2
+        } else {
+            on + 1
+        };
+        return name_at(tokens, at).map(|(name, _)| name);
+    }
+    let alter = alter_table(statement)?;
+    let adds_key = ["UNIQUE", "PRIMARY", "EXCLUDE"]
+        .iter()
+        .any(|word| statement.has_word(word));
+    adds_key.then_some(alter.table)
 }

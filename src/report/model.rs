@@ -287,14 +287,19 @@ impl Report {
         }
     }
 
-    /// Keeps a file's text so that spans into it can be located when rendering.
+    /// Keeps a file's text so that spans into it can be located when rendering, with
+    /// any secret in it masked: renderers print source lines.
     pub fn add_source(&mut self, file: &Path, text: Arc<str>) {
-        self.sources
-            .entry(file.to_path_buf())
-            .or_insert_with(|| SourceFile {
+        self.sources.entry(file.to_path_buf()).or_insert_with(|| {
+            let text = match crate::lint::rules::no_secrets::mask(&text) {
+                std::borrow::Cow::Borrowed(_) => text,
+                std::borrow::Cow::Owned(masked) => Arc::from(masked),
+            };
+            SourceFile {
                 lines: LineIndex::new(&text),
                 text,
-            });
+            }
+        });
     }
 
     /// The line and column where `location` starts.

@@ -13,7 +13,29 @@ pub mod require_transaction;
 pub mod syntax_error;
 pub mod version_collision;
 // rules-a: modules
+pub mod add_column_requires_default;
+pub mod no_alter_column_type;
+pub mod no_drop_column;
+pub mod no_drop_schema;
+pub mod no_hardcoded_environment;
+pub mod no_rename;
+pub mod no_secrets;
+pub mod no_truncate;
+pub mod no_unbounded_dml;
+pub mod prefer_jsonb;
+pub mod require_upsert;
 // rules-b: modules
+pub mod concurrently_in_transaction;
+pub mod constraint_not_valid;
+pub mod ddl_support;
+pub mod enum_value_in_transaction;
+pub mod not_null_on_existing_column;
+pub mod on_conflict_needs_unique;
+pub mod require_idempotent_ddl;
+pub mod require_lock_timeout;
+pub mod require_statement_timeout;
+pub mod unique_constraint_via_index;
+pub mod volatile_default;
 
 /// A rule: its id, default severity, one line for the docs, and its check.
 pub struct RuleDef {
@@ -31,7 +53,28 @@ pub const RULES: &[RuleDef] = &[
     require_transaction::RULE,
     syntax_error::RULE,
     // rules-a: entries
+    add_column_requires_default::RULE,
+    no_alter_column_type::RULE,
+    no_drop_column::RULE,
+    no_drop_schema::RULE,
+    no_hardcoded_environment::RULE,
+    no_rename::RULE,
+    no_secrets::RULE,
+    no_truncate::RULE,
+    no_unbounded_dml::RULE,
+    prefer_jsonb::RULE,
+    require_upsert::RULE,
     // rules-b: entries
+    require_idempotent_ddl::RULE,
+    require_lock_timeout::RULE,
+    require_statement_timeout::RULE,
+    on_conflict_needs_unique::RULE,
+    concurrently_in_transaction::RULE,
+    constraint_not_valid::RULE,
+    unique_constraint_via_index::RULE,
+    not_null_on_existing_column::RULE,
+    volatile_default::RULE,
+    enum_value_in_transaction::RULE,
 ];
 
 /// A statement sqlparser cannot read (info): the findings say which rules skipped it.

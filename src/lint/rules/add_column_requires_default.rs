@@ -1,0 +1,225 @@
+//! `add-column-requires-default`: `ALTER TABLE … ADD COLUMN` without a `DEFAULT` on a
+//! table that may hold data.
+//!
+//! **Why.** The runbook: "always provide sensible defaults". A new column without one is
+//! NULL in every existing row, which clients that read it must now handle; with `NOT NULL`
+//! and no default the migration fails outright as soon as the table has a row.
+//!
+//! **Instead.** `ADD COLUMN … DEFAULT <value>` with a sensible value: a constant default
+//! is instant since Postgres 11 (no table rewrite). Where NULL really is right for the
+//! existing rows, say so with `DEFAULT NULL`. Identity, generated and `serial` columns
+//! fill themselves and are not reported, nor are columns added to a table the same file
+//! created. A nullable column without a default is reported as `info` only: NULL is often
+//! the right value for an optional field, and a warning on each would be noise.
+
+use sqlparser::ast::{AlterTableOperation, ColumnDef, ColumnOption, DataType, Statement};
+
+use crate::lint::schema::{ident_key, table_key};
+use crate::lint::statement::Tok;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+use crate::text::Span;
+
+use super::RuleDef;
+use super::no_drop_column::{action_span, alter_table_tokens, tokens_span, word_ident};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "add-column-requires-default",
+    severity: Severity::Warning,
+    summary: "ADD COLUMN without a DEFAULT on a table that holds data",
+    check,
+};
+
+const SERIAL: &[&str] = &[
+    "serial",
+    "serial2",
+    "serial4",
+    "serial8",
+    "smallserial",
+    "bigserial",
+];
+
+/// What a column added without a default does to the existing rows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// NULL in every existing row.
+    Nullable,
+    /// Fails on the first existing row.
+    NotNull,
+    /// Fails on the first existing row, and a constant default would not help.
+    PrimaryKey,
+}
+
+/// A column added without a default.
+struct Added {
+    span: Span,
+    column: String,
+    kind: Kind,
+}
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for statement in &context.statements {
+        let Some(tokens) = alter_table_tokens(statement) else {
+            continue;
+        };
+        let mut added = Vec::new();
+        let table = match &statement.ast {
+            Some(Statement::AlterTable(alter)) => {
+                for (index, operation) in alter.operations.iter().enumerate() {
+                    let AlterTableOperation::AddColumn { column_def, .. } = operation else {
+                        continue;
+                    };
+                    let Some(kind) = without_default(column_def) else {
+                        continue;
+                    };
+                    let span = action_span(&tokens, alter.operations.len(), index)
+                        .or_else(|| statement.find(&["ADD"]))
+                        .unwrap_or_else(|| statement.head());
+                    added.push(Added {
+                        span,
+                        column: ident_key(&column_def.name),
+                        kind,
+                    });
+                }
+                table_key(&alter.name)
+            }
+            None => {
+                added.extend(tokens.actions.iter().filter_map(|action| unparsed(action)));
+                table_key(&tokens.name)
+            }
+            _ => continue,
+        };
+        if !context.holds_data(&table, statement.index) {
+            continue;
+        }
+        for added in added {
+            let column = format!("{table}.{}", added.column);
+            let diagnostic = match added.kind {
+                Kind::NotNull => Diagnostic::new(
+                    added.span,
+                    format!(
+                        "adding NOT NULL column {column} without a DEFAULT fails as soon as {table} has a row (the existing rows would be NULL)"
+                    ),
+                )
+                .help("add `DEFAULT <value>` with a sensible value: a constant default is instant since Postgres 11, no table rewrite"),
+                Kind::PrimaryKey => Diagnostic::new(
+                    added.span,
+                    format!(
+                        "adding primary-key column {column} without a DEFAULT fails as soon as {table} has a row (the existing rows would be NULL)"
+                    ),
+                )
+                .help("add it as an identity column or with a generated default (`DEFAULT gen_random_uuid()`), or add it nullable, backfill it, and make it the key in a later migration"),
+                Kind::Nullable => Diagnostic::new(
+                    added.span,
+                    format!(
+                        "column {column} is added without a DEFAULT: it is NULL in every existing row of {table}, and every client reading it must handle that"
+                    ),
+                )
+                .help("add `DEFAULT <value>` with a sensible value (a constant default is instant since Postgres 11); if NULL is right for the existing rows, write `DEFAULT NULL`")
+                // Often NULL is right (an optional field): worth a look, not a warning.
+                .severity(Severity::Info),
+            };
+            out.push(diagnostic);
+        }
+    }
+}
+
+/// `Some(kind)` when the column has no default and does not fill itself.
+fn without_default(column: &ColumnDef) -> Option<Kind> {
+    if let DataType::Custom(name, _) = &column.data_type
+        && name.0.len() == 1
+        && SERIAL.contains(&name.to_string().to_lowercase().as_str())
+    {
+        return None;
+    }
+    let mut kind = Kind::Nullable;
+    for option in &column.options {
+        match &option.option {
+            ColumnOption::Default(_)
+            | ColumnOption::Generated { .. }
+            | ColumnOption::Identity(_) => return None,
+            ColumnOption::PrimaryKey(_) => kind = Kind::PrimaryKey,
+            ColumnOption::NotNull if kind == Kind::Nullable => kind = Kind::NotNull,
+            _ => {}
+        }
+    }
+    Some(kind)
+}
+
+/// Unparsed: `ADD [COLUMN] [IF NOT EXISTS] name type …` without DEFAULT, GENERATED or a
+/// serial type, from the tokens.
+fn unparsed(action: &[Tok]) -> Option<Added> {
+    if !action[0].is_word("ADD") {
+        return None;
+    }
+    let constraint = [
+        "CONSTRAINT",
+        "PRIMARY",
+        "UNIQUE",
+        "CHECK",
+        "FOREIGN",
+        "EXCLUDE",
+    ]
+    .iter()
+    .any(|k| action.get(1).is_some_and(|t| t.is_word(k)));
+    if constraint {
+        return None;
+    }
+    let mut at = 1;
+    if action.get(at)?.is_word("COLUMN") {
+        at += 1;
+    }
+    if action.get(at)?.is_word("IF") {
+        at += 3;
+    }
+    let column = ident_key(&word_ident(action.get(at)?)?);
+    let serial = action
+        .get(at + 1)
+        .and_then(Tok::word)
+        .is_some_and(|word| SERIAL.contains(&word.to_lowercase().as_str()));
+    let fills_itself = serial
+        || action
+            .iter()
+            .any(|t| t.is_word("DEFAULT") || t.is_word("GENERATED"));
+    if fills_itself {
+        return None;
+    }
+    let pair = |a: &str, b: &str| {
+        action
+            .windows(2)
+            .any(|pair| pair[0].is_word(a) && pair[1].is_word(b))
+    };
+    let kind = if pair("PRIMARY", "KEY") {
+        Kind::PrimaryKey
+    } else if pair("NOT", "NULL") {
+        Kind::NotNull
+    } else {
+        Kind::Nullable
+    };
+    Some(Added {
+        span: tokens_span(action),
+        column,
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(
+            &super::RULE,
+            include_str!("fixtures/add-column-requires-default/ok.sql"),
+        );
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/add-column-requires-default/err.sql")
+        ));
+    }
+}

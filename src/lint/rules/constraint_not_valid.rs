@@ -1,0 +1,165 @@
+//! `constraint-not-valid`: `ALTER TABLE … ADD CONSTRAINT … CHECK` or `FOREIGN KEY`
+//! without `NOT VALID` on a table that may hold data.
+//!
+//! **Why.** Adding the constraint checks every existing row, in one scan, while holding
+//! the lock: ACCESS EXCLUSIVE for a `CHECK` (reads and writes wait), SHARE ROW EXCLUSIVE
+//! on both tables for a `FOREIGN KEY` (writes wait). On a large table that is minutes of
+//! downtime.
+//!
+//! **Instead.** Add it with `NOT VALID` (only new rows are checked; instant), then
+//! `ALTER TABLE … VALIDATE CONSTRAINT name` in a later migration: validation scans under
+//! a SHARE UPDATE EXCLUSIVE lock, so reads and writes go on. (In the same file the
+//! transaction would still hold the lock of the `ADD` while it validates.) `VALIDATE
+//! CONSTRAINT` itself is fine, and tables the same file creates are not reported.
+
+use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
+
+use crate::lint::schema::{ident_key, table_key};
+use crate::lint::statement::Tok;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+use crate::text::Span;
+
+use super::RuleDef;
+use super::ddl_support::{action_through, alter_table, position};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "constraint-not-valid",
+    severity: Severity::Warning,
+    summary: "CHECK or FOREIGN KEY added without NOT VALID to a table that holds data",
+    check,
+};
+
+/// The kind of constraint added.
+enum Added {
+    Check,
+    ForeignKey { references: String },
+}
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for statement in &context.statements {
+        let Some(alter) = alter_table(statement) else {
+            continue;
+        };
+        // (span, constraint kind, constraint name)
+        let mut found: Vec<(Span, Added, Option<String>)> = Vec::new();
+        let table = match &statement.ast {
+            Some(Statement::AlterTable(ast)) => {
+                let count = ast.operations.len();
+                for (index, operation) in ast.operations.iter().enumerate() {
+                    let AlterTableOperation::AddConstraint {
+                        constraint,
+                        not_valid: false,
+                    } = operation
+                    else {
+                        continue;
+                    };
+                    let (added, name) = match constraint {
+                        TableConstraint::Check(check) => (Added::Check, check.name.as_ref()),
+                        TableConstraint::ForeignKey(key) => (
+                            Added::ForeignKey {
+                                references: table_key(&key.foreign_table),
+                            },
+                            key.name.as_ref(),
+                        ),
+                        _ => continue,
+                    };
+                    let span = alter
+                        .action(index, count)
+                        .and_then(|action| action_through(action, &["CHECK", "KEY"]))
+                        .unwrap_or_else(|| statement.head());
+                    found.push((span, added, name.map(ident_key)));
+                }
+                table_key(&ast.name)
+            }
+            Some(_) => continue,
+            None => {
+                for action in &alter.actions {
+                    if let Some((added, name)) = from_tokens(action)
+                        && let Some(span) = action_through(action, &["CHECK", "KEY"])
+                    {
+                        found.push((span, added, name));
+                    }
+                }
+                alter.table.clone()
+            }
+        };
+        if !context.holds_data(&table, statement.index) {
+            continue;
+        }
+        for (span, added, name) in found {
+            out.push(diagnostic(span, &table, added, name));
+        }
+    }
+}
+
+/// `ADD [CONSTRAINT name] CHECK (…)` / `FOREIGN KEY (…) REFERENCES t` without `NOT VALID`.
+fn from_tokens(action: &[Tok]) -> Option<(Added, Option<String>)> {
+    if !action.first()?.is_word("ADD") {
+        return None;
+    }
+    let (name, at) = if action.get(1)?.is_word("CONSTRAINT") {
+        (
+            action.get(2).and_then(Tok::word).map(|n| n.to_lowercase()),
+            3,
+        )
+    } else {
+        (None, 1)
+    };
+    if position(action, &["NOT", "VALID"]).is_some() {
+        return None;
+    }
+    let kind = action.get(at)?;
+    if kind.is_word("CHECK") {
+        Some((Added::Check, name))
+    } else if kind.is_word("FOREIGN") {
+        let references = position(action, &["REFERENCES"])
+            .and_then(|at| super::ddl_support::name_at(action, at + 1))
+            .map_or_else(|| "the referenced table".to_string(), |(name, _)| name);
+        Some((Added::ForeignKey { references }, name))
+    } else {
+        None
+    }
+}
+
+fn diagnostic(span: Span, table: &str, added: Added, name: Option<String>) -> Diagnostic {
+    let validate = match &name {
+        Some(name) => format!("`ALTER TABLE {table} VALIDATE CONSTRAINT {name};`"),
+        None => format!(
+            "`ALTER TABLE {table} VALIDATE CONSTRAINT <name>;` (name the constraint: ADD CONSTRAINT <name> …)"
+        ),
+    };
+    let help = format!(
+        "add it with NOT VALID (only new rows are checked; instant), then {validate} in a later migration: validation takes a SHARE UPDATE EXCLUSIVE lock, so reads and writes go on"
+    );
+    let message = match added {
+        Added::Check => format!(
+            "adding this CHECK constraint scans every row of {table} while holding an ACCESS EXCLUSIVE lock: reads and writes wait until the scan is done"
+        ),
+        Added::ForeignKey { references } => format!(
+            "adding this FOREIGN KEY scans every row of {table} while holding a SHARE ROW EXCLUSIVE lock on {table} and {references}: writes to both wait until the scan is done"
+        ),
+    };
+    Diagnostic::new(span, message).help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(
+            &super::RULE,
+            include_str!("fixtures/constraint-not-valid/ok.sql"),
+        );
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/constraint-not-valid/err.sql")
+        ));
+    }
+}

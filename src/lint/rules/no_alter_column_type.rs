@@ -1,0 +1,156 @@
+//! `no-alter-column-type`: `ALTER TABLE … ALTER COLUMN … [SET DATA] TYPE` on a table that
+//! may hold data.
+//!
+//! **Why.** Changing a column's type takes an ACCESS EXCLUSIVE lock on the table (every
+//! read and write waits) and, for most changes, rewrites the whole table and its indexes
+//! while holding it: minutes of downtime on a large table. Clients that still send or
+//! expect the old type break the moment the migration runs.
+//!
+//! **Instead.** Expand and contract: add a new column of the new type, dual-write (in the
+//! app or with a trigger), backfill it in batches, move the readers over, and drop the old
+//! column in a later migration. Changing a column of a table the same file created is not
+//! reported.
+
+use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Statement};
+
+use crate::lint::schema::{ident_key, table_key};
+use crate::lint::statement::Tok;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+use crate::text::Span;
+
+use super::RuleDef;
+use super::no_drop_column::{action_span, alter_table_tokens, tokens_span, word_ident};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "no-alter-column-type",
+    severity: Severity::Error,
+    summary: "ALTER COLUMN TYPE locks (and usually rewrites) a table that holds data",
+    check,
+};
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for statement in &context.statements {
+        let Some(tokens) = alter_table_tokens(statement) else {
+            continue;
+        };
+        // (span, table, column, new type); column and type are empty when unknown.
+        let mut changed: Vec<(Span, String, String, String)> = Vec::new();
+        match &statement.ast {
+            Some(Statement::AlterTable(alter)) => {
+                let table = table_key(&alter.name);
+                for (index, operation) in alter.operations.iter().enumerate() {
+                    let AlterTableOperation::AlterColumn {
+                        column_name,
+                        op: AlterColumnOperation::SetDataType { data_type, .. },
+                    } = operation
+                    else {
+                        continue;
+                    };
+                    let action = action_span(&tokens, alter.operations.len(), index)
+                        .map(|_| tokens.actions[index]);
+                    let span = action
+                        .map(tokens_span)
+                        .or_else(|| statement.find(&["TYPE"]))
+                        .unwrap_or_else(|| statement.head());
+                    // The type as written; sqlparser's rendering when the actions do
+                    // not line up.
+                    let new_type = action
+                        .and_then(type_change)
+                        .map(|(_, written)| source_text(context, written))
+                        .unwrap_or_else(|| data_type.to_string());
+                    changed.push((span, table.clone(), ident_key(column_name), new_type));
+                }
+            }
+            // Unparsed: `ALTER [COLUMN] name [SET DATA] TYPE type …` among the actions.
+            None => {
+                let table = table_key(&tokens.name);
+                for action in &tokens.actions {
+                    if let Some((column, written)) = type_change(action) {
+                        let new_type = source_text(context, written);
+                        changed.push((tokens_span(action), table.clone(), column, new_type));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (span, table, column, new_type) in changed {
+            if !context.holds_data(&table, statement.index) {
+                continue;
+            }
+            let to = if new_type.is_empty() {
+                String::new()
+            } else {
+                format!(" to {new_type}")
+            };
+            out.push(
+                Diagnostic::new(
+                    span,
+                    format!(
+                        "changing the type of column {table}.{column}{to} takes an ACCESS EXCLUSIVE lock on {table} (reads and writes wait) and usually rewrites the table while holding it; clients that expect the old type break"
+                    ),
+                )
+                .help("add a new column of the new type, dual-write and backfill it in batches, move clients over, and drop the old column in a later migration"),
+            );
+        }
+    }
+}
+
+/// `ALTER [COLUMN] name [SET DATA] TYPE type …`: the column, and the type's tokens (up
+/// to `USING` or `COLLATE`).
+fn type_change(action: &[Tok]) -> Option<(String, &[Tok])> {
+    if !action[0].is_word("ALTER") {
+        return None;
+    }
+    let mut at = 1;
+    if action.get(at)?.is_word("COLUMN") {
+        at += 1;
+    }
+    let column = ident_key(&word_ident(action.get(at)?)?);
+    at += 1;
+    if action.get(at)?.is_word("SET") && action.get(at + 1)?.is_word("DATA") {
+        at += 2;
+    }
+    if !action.get(at)?.is_word("TYPE") {
+        return None;
+    }
+    let rest = &action[at + 1..];
+    let end = rest
+        .iter()
+        .position(|t| t.is_word("USING") || t.is_word("COLLATE"))
+        .unwrap_or(rest.len());
+    Some((column, &rest[..end]))
+}
+
+/// The source text of `tokens`, whitespace runs folded to one space.
+fn source_text(context: &FileContext<'_>, tokens: &[Tok]) -> String {
+    if tokens.is_empty() {
+        return String::new();
+    }
+    tokens_span(tokens)
+        .slice(context.source())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(
+            &super::RULE,
+            include_str!("fixtures/no-alter-column-type/ok.sql"),
+        );
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/no-alter-column-type/err.sql")
+        ));
+    }
+}

@@ -1,0 +1,145 @@
+//! `no-drop-schema`: a migration drops a schema or a database.
+//!
+//! **Why.** `DROP SCHEMA … CASCADE` drops every table in the schema with its rows, and
+//! every view, function, type and policy in it or depending on it; without `CASCADE` it
+//! fails as soon as the schema holds anything. `DROP DATABASE` deletes a whole database
+//! (and cannot even run inside the transaction the Supabase CLI wraps each migration
+//! in). Neither can be undone short of a restore, and both break every client at once.
+//!
+//! **Instead.** Drop the objects one by one, each after its users are gone (see
+//! `no-drop-table`); a schema that must go is dropped in a migration of its own, reviewed
+//! as such, with `-- migration-guard: allow no-drop-schema -- <why>`. A database is never
+//! a migration's business. Dropping a schema the same file created is not reported.
+
+use sqlparser::ast::{ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement};
+
+use crate::lint::schema::ident_key;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+
+use super::RuleDef;
+use super::no_drop_column::object_name;
+
+pub const RULE: RuleDef = RuleDef {
+    id: "no-drop-schema",
+    severity: Severity::Error,
+    summary: "DROP SCHEMA or DROP DATABASE",
+    check,
+};
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    // Schemas this file created so far: dropping them again loses nothing.
+    let mut created: Vec<String> = Vec::new();
+    for statement in &context.statements {
+        let (database, mut names, cascade): (bool, Vec<ObjectName>, bool) = match &statement.ast {
+            Some(Statement::CreateSchema {
+                schema_name: SchemaName::Simple(name) | SchemaName::NamedAuthorization(name, _),
+                ..
+            }) => {
+                created.push(name_key(name));
+                continue;
+            }
+            Some(Statement::Drop {
+                object_type: object_type @ (ObjectType::Schema | ObjectType::Database),
+                names,
+                cascade,
+                ..
+            }) => (
+                *object_type == ObjectType::Database,
+                names.clone(),
+                *cascade,
+            ),
+            // Unparsed (`DROP DATABASE … WITH (FORCE)`): judge from the keywords.
+            None if statement.starts_with(&["DROP", "SCHEMA"])
+                || statement.starts_with(&["DROP", "DATABASE"]) =>
+            {
+                let mut at = 2;
+                if statement.starts_with(&["DROP", "SCHEMA", "IF", "EXISTS"])
+                    || statement.starts_with(&["DROP", "DATABASE", "IF", "EXISTS"])
+                {
+                    at += 2;
+                }
+                let names = object_name(&statement.tokens, at)
+                    .map(|(name, _)| vec![name])
+                    .unwrap_or_default();
+                (
+                    statement.starts_with(&["DROP", "DATABASE"]),
+                    names,
+                    statement.has_word("CASCADE"),
+                )
+            }
+            _ => continue,
+        };
+        if names.is_empty() {
+            names.push(ObjectName(Vec::new()));
+        }
+        for name in names {
+            let key = name_key(&name);
+            let name = name.to_string();
+            let message = if database {
+                let what = if name.is_empty() {
+                    "a database".to_string()
+                } else {
+                    format!("database {name}")
+                };
+                format!(
+                    "dropping {what} deletes all of its data for good; a migration must never do this (and DROP DATABASE cannot run inside the migration's transaction)"
+                )
+            } else {
+                if created.contains(&key) {
+                    continue;
+                }
+                let what = if name.is_empty() {
+                    "a schema".to_string()
+                } else {
+                    format!("schema {name}")
+                };
+                if cascade {
+                    format!(
+                        "dropping {what} with CASCADE drops every table in it with its rows, and every view, function and policy in it or depending on it"
+                    )
+                } else {
+                    format!(
+                        "dropping {what} breaks every client using it, and fails if it still holds any object"
+                    )
+                }
+            };
+            let help = if database {
+                "remove this statement: databases are created and dropped outside migrations"
+            } else {
+                "drop the objects one by one once nothing uses them; if the schema must go, drop it in a migration of its own, with `-- migration-guard: allow no-drop-schema -- <why>`"
+            };
+            out.push(Diagnostic::new(statement.code_span(), message).help(help));
+        }
+    }
+}
+
+/// A name as Postgres resolves it: unquoted parts folded to lower case.
+fn name_key(name: &ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|part| match part {
+            ObjectNamePart::Identifier(ident) => ident_key(ident),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(&super::RULE, include_str!("fixtures/no-drop-schema/ok.sql"));
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/no-drop-schema/err.sql")
+        ));
+    }
+}

@@ -1,0 +1,160 @@
+//! `no-rename`: `ALTER TABLE … RENAME TO` or `RENAME [COLUMN]` on a table that may hold
+//! data.
+//!
+//! **Why.** A rename takes effect for everyone the moment the migration commits: the app
+//! version still deployed, other services, saved queries and function bodies (PL/pgSQL
+//! and SQL functions name tables and columns as text) still use the old name and fail.
+//! Deploys and migrations never switch at the same instant.
+//!
+//! **Instead.** Expand and contract: for a column, add the new one, dual-write (in the app
+//! or with a trigger) and backfill, move clients over, and drop the old column in a later
+//! migration; for a table, rename it and create a view with the old name in the same
+//! migration (`WITH (security_invoker = true)` so RLS still applies; a simple view
+//! accepts writes), then drop the view once nothing uses it.
+//! Renaming in a table the same file created is not reported.
+
+use sqlparser::ast::{AlterTableOperation, RenameTableNameKind, Statement};
+
+use crate::lint::schema::{ident_key, table_key};
+use crate::lint::statement::Tok;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+use crate::text::Span;
+
+use super::RuleDef;
+use super::no_drop_column::{action_span, alter_table_tokens, tokens_span, word_ident};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "no-rename",
+    severity: Severity::Error,
+    summary: "renaming a table or column breaks clients that use the old name",
+    check,
+};
+
+enum Rename {
+    /// The new table name (last part, folded), empty when unknown.
+    Table(String),
+    /// The old and new column names, folded.
+    Column(String, String),
+}
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for statement in &context.statements {
+        let Some(tokens) = alter_table_tokens(statement) else {
+            continue;
+        };
+        let mut renames: Vec<(Span, Rename)> = Vec::new();
+        let table = match &statement.ast {
+            Some(Statement::AlterTable(alter)) => {
+                let count = alter.operations.len();
+                for (index, operation) in alter.operations.iter().enumerate() {
+                    let rename = match operation {
+                        AlterTableOperation::RenameTable { table_name } => {
+                            let (RenameTableNameKind::To(name) | RenameTableNameKind::As(name)) =
+                                table_name;
+                            let last = table_key(name);
+                            let last = last.rsplit('.').next().unwrap_or_default();
+                            Rename::Table(last.to_string())
+                        }
+                        AlterTableOperation::RenameColumn {
+                            old_column_name,
+                            new_column_name,
+                        } => Rename::Column(ident_key(old_column_name), ident_key(new_column_name)),
+                        _ => continue,
+                    };
+                    let span = action_span(&tokens, count, index)
+                        .or_else(|| statement.find(&["RENAME"]))
+                        .unwrap_or_else(|| statement.head());
+                    renames.push((span, rename));
+                }
+                table_key(&alter.name)
+            }
+            // Unparsed: `RENAME TO new` or `RENAME [COLUMN] old TO new` among the actions.
+            None => {
+                for action in &tokens.actions {
+                    if let Some(rename) = rename_action(action) {
+                        renames.push((tokens_span(action), rename));
+                    }
+                }
+                table_key(&tokens.name)
+            }
+            _ => continue,
+        };
+        if !context.holds_data(&table, statement.index) {
+            continue;
+        }
+        let schema = table.split_once('.').map_or("public", |(schema, _)| schema);
+        for (span, rename) in renames {
+            let diagnostic = match rename {
+                Rename::Table(new) => {
+                    let (to, target) = if new.is_empty() {
+                        (String::new(), "<new name>".to_string())
+                    } else {
+                        (format!(" to {schema}.{new}"), format!("{schema}.{new}"))
+                    };
+                    Diagnostic::new(
+                        span,
+                        format!(
+                            "renaming table {table}{to} breaks every client and function body still using the old name, the moment the migration runs"
+                        ),
+                    )
+                    .help(format!(
+                        "keep the old name working: in the same migration, `CREATE VIEW {table} WITH (security_invoker = true) AS SELECT * FROM {target}` (a simple view accepts writes; security_invoker keeps RLS), move clients over, and drop the view in a later migration"
+                    ))
+                }
+                Rename::Column(old, new) => Diagnostic::new(
+                    span,
+                    format!(
+                        "renaming column {table}.{old} to {new} breaks every client and function body still using the old name, the moment the migration runs"
+                    ),
+                )
+                .help(format!(
+                    "add column {new} instead, dual-write (or a trigger) and backfill it, move clients over, and drop {old} in a later migration"
+                )),
+            };
+            out.push(diagnostic);
+        }
+    }
+}
+
+/// `RENAME TO new` or `RENAME [COLUMN] old TO new` (not `RENAME CONSTRAINT`).
+fn rename_action(action: &[Tok]) -> Option<Rename> {
+    if !action[0].is_word("RENAME") {
+        return None;
+    }
+    let next = action.get(1)?;
+    if next.is_word("TO") {
+        let new = action.get(2).and_then(word_ident);
+        return Some(Rename::Table(
+            new.map(|n| ident_key(&n)).unwrap_or_default(),
+        ));
+    }
+    if next.is_word("CONSTRAINT") {
+        return None;
+    }
+    let at = if next.is_word("COLUMN") { 2 } else { 1 };
+    let old = ident_key(&word_ident(action.get(at)?)?);
+    if !action.get(at + 1)?.is_word("TO") {
+        return None;
+    }
+    let new = ident_key(&word_ident(action.get(at + 2)?)?);
+    Some(Rename::Column(old, new))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(&super::RULE, include_str!("fixtures/no-rename/ok.sql"));
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/no-rename/err.sql")
+        ));
+    }
+}

@@ -1,0 +1,102 @@
+//! `no-truncate`: `TRUNCATE` on a table that may hold data.
+//!
+//! **Why.** `TRUNCATE` deletes every row at once, for good (it is not even logged row by
+//! row, so nothing short of a restore brings them back), under an ACCESS EXCLUSIVE lock.
+//! With `CASCADE` it also empties every table that has a foreign key to the truncated
+//! ones, which the statement does not name.
+//!
+//! **Instead.** Data changes belong in a data script run deliberately, not in a schema
+//! migration that runs on every environment. If the rows really must go in a migration,
+//! delete them with a bounded `DELETE … WHERE …` that says which rows, or allow this
+//! statement with `-- migration-guard: allow no-truncate -- <why>`. Truncating a table the
+//! same file created is not reported.
+
+use sqlparser::ast::{CascadeOption, Statement};
+
+use crate::lint::schema::table_key;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+
+use super::RuleDef;
+use super::no_drop_column::{object_name, split_top_level};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "no-truncate",
+    severity: Severity::Error,
+    summary: "TRUNCATE on a table that may hold data",
+    check,
+};
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for statement in &context.statements {
+        let (tables, cascade): (Vec<String>, bool) = match &statement.ast {
+            Some(Statement::Truncate(truncate)) => (
+                truncate
+                    .table_names
+                    .iter()
+                    .map(|target| table_key(&target.name))
+                    .collect(),
+                matches!(truncate.cascade, Some(CascadeOption::Cascade)),
+            ),
+            // Unparsed: `TRUNCATE [TABLE] [ONLY] name [*] [, …] …` from the tokens.
+            None if statement.starts_with(&["TRUNCATE"]) => {
+                let at = if statement.starts_with(&["TRUNCATE", "TABLE"]) {
+                    2
+                } else {
+                    1
+                };
+                let tables = split_top_level(&statement.tokens[at..])
+                    .into_iter()
+                    .filter_map(|part| {
+                        let at = usize::from(part[0].is_word("ONLY"));
+                        object_name(part, at).map(|(name, _)| table_key(&name))
+                    })
+                    .collect();
+                (tables, statement.has_word("CASCADE"))
+            }
+            _ => continue,
+        };
+        let named = !tables.is_empty();
+        let emptied: Vec<String> = tables
+            .into_iter()
+            .filter(|table| context.holds_data(table, statement.index))
+            .collect();
+        if named && emptied.is_empty() {
+            continue;
+        }
+        let what = match emptied.as_slice() {
+            [] => "a table".to_string(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        };
+        let mut message = format!("TRUNCATE deletes every row of {what} for good");
+        if cascade {
+            let it = if emptied.len() > 1 { "them" } else { "it" };
+            message.push_str(&format!(
+                ", and CASCADE also empties every table with a foreign key to {it}, which the statement does not name"
+            ));
+        }
+        out.push(
+            Diagnostic::new(statement.code_span(), message)
+                .help("delete data in a data script run on purpose, not in a migration; if it must be here, use a DELETE with a WHERE that says which rows, or `-- migration-guard: allow no-truncate -- <why>`"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(&super::RULE, include_str!("fixtures/no-truncate/ok.sql"));
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/no-truncate/err.sql")
+        ));
+    }
+}

@@ -1,0 +1,207 @@
+//! `not-null-on-existing-column`: `ALTER TABLE … ALTER COLUMN … SET NOT NULL` on a table
+//! that may hold data.
+//!
+//! **Why.** Postgres checks every row for NULLs in one full scan, while holding an ACCESS
+//! EXCLUSIVE lock: every read and write of the table waits until the scan is done.
+//!
+//! **Instead.** In one migration add `CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID`
+//! (instant); in the next `VALIDATE CONSTRAINT` it (SHARE UPDATE EXCLUSIVE: reads and
+//! writes go on); then `SET NOT NULL`, which on Postgres 12+ uses the valid check and
+//! skips the scan, and drop the check. A file that validates or drops such a check on the
+//! same table (a constraint whose name has the column as a `_`-separated part) is taken
+//! for that last step and not reported; neither are tables the same file creates.
+
+use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Statement};
+use sqlparser::tokenizer::Token;
+
+use crate::lint::schema::{ident_key, table_key};
+use crate::lint::statement::{ParsedStatement, Tok};
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+use crate::text::Span;
+
+use super::RuleDef;
+use super::ddl_support::{alter_table, position, span_of};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "not-null-on-existing-column",
+    severity: Severity::Warning,
+    summary: "SET NOT NULL on a table that holds data (full scan under ACCESS EXCLUSIVE)",
+    check,
+};
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    let steps = recipe_steps(context);
+    for statement in &context.statements {
+        let Some(alter) = alter_table(statement) else {
+            continue;
+        };
+        // (span, column)
+        let mut found: Vec<(Span, String)> = Vec::new();
+        let table = match &statement.ast {
+            Some(Statement::AlterTable(ast)) => {
+                let count = ast.operations.len();
+                for (index, operation) in ast.operations.iter().enumerate() {
+                    if let AlterTableOperation::AlterColumn {
+                        column_name,
+                        op: AlterColumnOperation::SetNotNull,
+                    } = operation
+                    {
+                        let span = alter
+                            .action(index, count)
+                            .and_then(span_of)
+                            .unwrap_or_else(|| statement.head());
+                        found.push((span, ident_key(column_name)));
+                    }
+                }
+                table_key(&ast.name)
+            }
+            Some(_) => continue,
+            None => {
+                for action in &alter.actions {
+                    if let Some(column) = from_tokens(action)
+                        && let Some(span) = span_of(action)
+                    {
+                        found.push((span, column));
+                    }
+                }
+                alter.table.clone()
+            }
+        };
+        if !context.holds_data(&table, statement.index) {
+            continue;
+        }
+        for (span, column) in found {
+            let last_step = steps.iter().any(|step| {
+                step.table == table
+                    && format!("_{}_", step.name).contains(&format!("_{column}_"))
+                    && (step.drop || step.at <= statement.index)
+            });
+            if last_step {
+                continue;
+            }
+            out.push(
+                Diagnostic::new(
+                    span,
+                    format!(
+                        "SET NOT NULL scans every row of {table} for NULLs in {column} while holding an ACCESS EXCLUSIVE lock: reads and writes wait until the scan is done"
+                    ),
+                )
+                .help(format!(
+                    "`ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID;` in one migration, `ALTER TABLE {table} VALIDATE CONSTRAINT {check};` in the next (reads and writes go on), then SET NOT NULL (Postgres 12+ uses the valid check and skips the scan) and drop the check",
+                    check = format!("{}_{column}_not_null", table.rsplit('.').next().unwrap_or(&table))
+                )),
+            );
+        }
+    }
+}
+
+/// `ALTER [COLUMN] col SET NOT NULL`.
+fn from_tokens(action: &[Tok]) -> Option<String> {
+    if !action.first()?.is_word("ALTER") || position(action, &["SET", "NOT", "NULL"]).is_none() {
+        return None;
+    }
+    let at = if action.get(1)?.is_word("COLUMN") {
+        2
+    } else {
+        1
+    };
+    match &action.get(at)?.token {
+        Token::Word(word) if word.quote_style.is_some() => Some(word.value.clone()),
+        Token::Word(word) => Some(word.value.to_lowercase()),
+        _ => None,
+    }
+}
+
+/// A constraint the file validates or drops: one of the recipe's later steps.
+struct Step {
+    table: String,
+    name: String,
+    /// Dropped (the recipe's last step) rather than validated.
+    drop: bool,
+    /// The statement's index.
+    at: usize,
+}
+
+/// The constraints the file validates or drops.
+fn recipe_steps(context: &FileContext<'_>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for statement in &context.statements {
+        match &statement.ast {
+            Some(Statement::AlterTable(ast)) => {
+                let table = table_key(&ast.name);
+                for operation in &ast.operations {
+                    let (name, drop) = match operation {
+                        AlterTableOperation::ValidateConstraint { name } => (name, false),
+                        AlterTableOperation::DropConstraint { name, .. } => (name, true),
+                        _ => continue,
+                    };
+                    steps.push(Step {
+                        table: table.clone(),
+                        name: ident_key(name),
+                        drop,
+                        at: statement.index,
+                    });
+                }
+            }
+            None => steps.extend(token_steps(statement)),
+            Some(_) => {}
+        }
+    }
+    steps
+}
+
+fn token_steps(statement: &ParsedStatement) -> Vec<Step> {
+    let Some(alter) = alter_table(statement) else {
+        return Vec::new();
+    };
+    alter
+        .actions
+        .iter()
+        .filter_map(|action| {
+            let first = action.first()?;
+            if !(first.is_word("VALIDATE") || first.is_word("DROP"))
+                || !action.get(1)?.is_word("CONSTRAINT")
+            {
+                return None;
+            }
+            let at = if position(action, &["IF", "EXISTS"]) == Some(2) {
+                4
+            } else {
+                2
+            };
+            let name = match &action.get(at)?.token {
+                Token::Word(word) if word.quote_style.is_some() => word.value.clone(),
+                Token::Word(word) => word.value.to_lowercase(),
+                _ => return None,
+            };
+            Some(Step {
+                table: alter.table.clone(),
+                name,
+                drop: first.is_word("DROP"),
+                at: statement.index,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(
+            &super::RULE,
+            include_str!("fixtures/not-null-on-existing-column/ok.sql"),
+        );
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/not-null-on-existing-column/err.sql")
+        ));
+    }
+}

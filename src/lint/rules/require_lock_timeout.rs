@@ -1,0 +1,537 @@
+//! `require-lock-timeout`: a statement that takes a strong lock on a table that may hold
+//! data, with no `SET lock_timeout` before it in the file.
+//!
+//! **Why.** `ALTER TABLE`, `CREATE INDEX` (without `CONCURRENTLY`), `DROP TABLE`/`INDEX`,
+//! `TRUNCATE`, `CREATE TRIGGER`, renames, `VACUUM FULL`, `CLUSTER`, `REFRESH MATERIALIZED
+//! VIEW` and `LOCK TABLE` need an ACCESS EXCLUSIVE, SHARE or SHARE ROW EXCLUSIVE lock.
+//! While the statement waits for that lock behind a long-running query, every query that
+//! conflicts with it queues behind it: a migration that would take a millisecond stops
+//! the application for as long as the slowest transaction runs.
+//!
+//! **Instead.** Put `SET lock_timeout = '5s';` at the top of the file: the statement gives
+//! up instead of queueing the application behind it, and the migration can be retried. One
+//! `SET` covers every statement after it, so the rule reports only the first statement
+//! of a file. Tables the same file creates are empty and nobody uses them yet: not
+//! reported.
+
+use std::collections::HashSet;
+
+use sqlparser::ast::{
+    AlterTableOperation, AlterViewOperation, DetachPartitionMode, LockTableMode, ObjectType, Reset,
+    Set, Statement, TableConstraint,
+};
+use sqlparser::tokenizer::Token;
+
+use crate::lint::schema::table_key;
+use crate::lint::statement::ParsedStatement;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+use crate::text::Span;
+
+use super::RuleDef;
+use super::ddl_support::{alter_table, head_through, name_at, position};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "require-lock-timeout",
+    severity: Severity::Warning,
+    summary: "a strong lock on a table that holds data, with no SET lock_timeout before it",
+    check,
+};
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(lock) = first_unguarded(context, "lock_timeout") else {
+        return;
+    };
+    let blocked = lock.blocked();
+    out.push(
+        Diagnostic::new(
+            lock.span,
+            format!(
+                "{} takes {} lock on {}, and no lock_timeout is set before it in this file: while it waits for the lock behind a long-running query, {blocked} queue behind it",
+                lock.what, lock.mode_phrase(), lock.target
+            ),
+        )
+        .help("put `SET lock_timeout = '5s';` at the top of the file (one SET covers every statement after it), and retry the migration when it times out"),
+    );
+}
+
+/// A statement that takes a strong table lock.
+pub(super) struct Locking {
+    /// The statement's leading keywords.
+    pub span: Span,
+    /// What the statement is (`ALTER TABLE`, `CREATE INDEX`, …).
+    pub what: String,
+    /// The table (or "a table" when unknown).
+    pub target: String,
+    /// The lock mode.
+    pub mode: &'static str,
+}
+
+impl Locking {
+    /// "an ACCESS EXCLUSIVE" / "a SHARE".
+    pub fn mode_phrase(&self) -> String {
+        let article = if self.mode.starts_with('A') || self.mode.starts_with('E') {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {}", self.mode)
+    }
+
+    /// Which queries the lock blocks.
+    pub fn blocked(&self) -> String {
+        if self.mode == "ACCESS EXCLUSIVE" {
+            format!("all reads and writes of {}", self.target)
+        } else {
+            format!("all writes to {}", self.target)
+        }
+    }
+}
+
+const ACCESS_EXCLUSIVE: &str = "ACCESS EXCLUSIVE";
+const SHARE: &str = "SHARE";
+const SHARE_ROW_EXCLUSIVE: &str = "SHARE ROW EXCLUSIVE";
+
+/// The first statement of the file that takes a strong lock on a table that may hold
+/// data while `setting` is not set (to something other than zero) by an earlier
+/// statement.
+pub(super) fn first_unguarded(context: &FileContext<'_>, setting: &str) -> Option<Locking> {
+    let mut set = false;
+    // Indexes and materialized views this file created so far.
+    let mut own: HashSet<String> = HashSet::new();
+    for statement in &context.statements {
+        if let Some(now) = sets(statement, setting) {
+            set = now;
+            continue;
+        }
+        if let Some(lock) = locking(context, statement, &own)
+            && !set
+        {
+            return Some(lock);
+        }
+        match &statement.ast {
+            Some(Statement::CreateIndex(index)) => {
+                own.extend(index.name.as_ref().map(table_key));
+            }
+            Some(Statement::CreateView(view)) if view.materialized => {
+                own.insert(table_key(&view.name));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `statement` sets `setting`: `Some(true)` to a timeout, `Some(false)` back to
+/// none (`0`, `DEFAULT`, `RESET`); `None` when it is about something else.
+fn sets(statement: &ParsedStatement, setting: &str) -> Option<bool> {
+    match &statement.ast {
+        Some(Statement::Set(Set::SingleAssignment {
+            variable, values, ..
+        })) => {
+            if !variable.to_string().eq_ignore_ascii_case(setting) {
+                return None;
+            }
+            let value = values.first().map(ToString::to_string).unwrap_or_default();
+            Some(!is_zero(&value))
+        }
+        Some(Statement::Reset(reset)) => match &reset.reset {
+            Reset::ALL => Some(false),
+            Reset::ConfigurationParameter(name)
+                if name.to_string().eq_ignore_ascii_case(setting) =>
+            {
+                Some(false)
+            }
+            _ => None,
+        },
+        _ => sets_from_tokens(statement, setting),
+    }
+}
+
+/// `SET [LOCAL|SESSION] name {=|TO} value`, `RESET name`, and
+/// `set_config('name', 'value', …)` anywhere in the statement (a `SELECT`).
+fn sets_from_tokens(statement: &ParsedStatement, setting: &str) -> Option<bool> {
+    let tokens = &statement.tokens;
+    if statement.ast.is_none() && statement.starts_with(&["SET"]) {
+        let mut at = 1;
+        if tokens
+            .get(at)
+            .is_some_and(|t| t.is_word("LOCAL") || t.is_word("SESSION"))
+        {
+            at += 1;
+        }
+        if tokens.get(at).is_some_and(|t| t.is_word(setting)) {
+            let value = tokens.get(at + 2).map(|t| t.token.to_string());
+            return Some(!is_zero(&value.unwrap_or_default()));
+        }
+        return None;
+    }
+    if statement.ast.is_none() && statement.starts_with(&["RESET"]) {
+        let name = tokens.get(1)?;
+        return (name.is_word("ALL") || name.is_word(setting)).then_some(false);
+    }
+    tokens.windows(5).find_map(|window| {
+        let [function, open, name, comma, value] = window else {
+            return None;
+        };
+        let is_call = function.is_word("set_config")
+            && open.token == Token::LParen
+            && comma.token == Token::Comma
+            && matches!(&name.token, Token::SingleQuotedString(s) if s.eq_ignore_ascii_case(setting));
+        if !is_call {
+            return None;
+        }
+        match &value.token {
+            Token::SingleQuotedString(value) => Some(!is_zero(value)),
+            _ => Some(true),
+        }
+    })
+}
+
+/// `0`, `'0'`, `'0s'`, `DEFAULT`: no timeout.
+fn is_zero(value: &str) -> bool {
+    let value = value.trim().trim_matches('\'').trim();
+    if value.eq_ignore_ascii_case("default") || value.is_empty() {
+        return true;
+    }
+    let number = value.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == ' ');
+    number.parse::<f64>().is_ok_and(|n| n == 0.0)
+}
+
+/// The strong lock `statement` takes on a table that may hold data, if any.
+pub(super) fn locking(
+    context: &FileContext<'_>,
+    statement: &ParsedStatement,
+    own: &HashSet<String>,
+) -> Option<Locking> {
+    let holds = |table: &str| context.holds_data(table, statement.index);
+    let lock = |what: &str, words: &[&str], target: String, mode| {
+        Some(Locking {
+            span: head_through(statement, words, 6),
+            what: what.to_string(),
+            target,
+            mode,
+        })
+    };
+    let Some(ast) = &statement.ast else {
+        return locking_from_tokens(context, statement, own);
+    };
+    match ast {
+        Statement::AlterTable(alter) => {
+            let table = table_key(&alter.name);
+            let weak = alter.operations.iter().all(|operation| {
+                matches!(
+                    operation,
+                    AlterTableOperation::ValidateConstraint { .. }
+                        | AlterTableOperation::DetachPartitionOf {
+                            mode: Some(DetachPartitionMode::Concurrently),
+                            ..
+                        }
+                )
+            });
+            if weak || !holds(&table) {
+                return None;
+            }
+            let foreign_keys_only = alter.operations.iter().all(|operation| {
+                matches!(
+                    operation,
+                    AlterTableOperation::AddConstraint {
+                        constraint: TableConstraint::ForeignKey(_),
+                        ..
+                    }
+                )
+            });
+            let mode = if foreign_keys_only {
+                SHARE_ROW_EXCLUSIVE
+            } else {
+                ACCESS_EXCLUSIVE
+            };
+            lock("ALTER TABLE", &["TABLE"], table, mode)
+        }
+        Statement::AlterView(view) => {
+            let renames = matches!(
+                view.operation,
+                AlterViewOperation::RenameTo { .. } | AlterViewOperation::RenameColumn { .. }
+            );
+            let name = table_key(&view.name);
+            if !renames || own.contains(&name) || !holds(&name) {
+                return None;
+            }
+            let what = if view.materialized {
+                "ALTER MATERIALIZED VIEW … RENAME"
+            } else {
+                "ALTER VIEW … RENAME"
+            };
+            lock(what, &["VIEW"], name, ACCESS_EXCLUSIVE)
+        }
+        Statement::CreateIndex(index) => {
+            let table = table_key(&index.table_name);
+            if index.concurrently || !holds(&table) {
+                return None;
+            }
+            lock("CREATE INDEX", &["INDEX"], table, SHARE)
+        }
+        Statement::Drop {
+            object_type: ObjectType::Table,
+            names,
+            ..
+        } => {
+            let table = names.iter().map(table_key).find(|table| holds(table))?;
+            lock("DROP TABLE", &["TABLE"], table, ACCESS_EXCLUSIVE)
+        }
+        Statement::Drop {
+            object_type: ObjectType::Index,
+            names,
+            ..
+        } => {
+            let index = names
+                .iter()
+                .map(table_key)
+                .find(|index| !own.contains(index))?;
+            let target = format!("the table of index {index}");
+            lock("DROP INDEX", &["INDEX"], target, ACCESS_EXCLUSIVE)
+        }
+        Statement::Truncate(truncate) => {
+            let table = truncate
+                .table_names
+                .iter()
+                .map(|target| table_key(&target.name))
+                .find(|table| holds(table))?;
+            lock("TRUNCATE", &["TRUNCATE"], table, ACCESS_EXCLUSIVE)
+        }
+        Statement::CreateTrigger(trigger) => {
+            let table = table_key(&trigger.table_name);
+            if !holds(&table) {
+                return None;
+            }
+            lock("CREATE TRIGGER", &["TRIGGER"], table, SHARE_ROW_EXCLUSIVE)
+        }
+        Statement::Vacuum(vacuum) if vacuum.full => {
+            let target = match &vacuum.table_name {
+                Some(name) => table_key(name),
+                None => "every table of the database".to_string(),
+            };
+            if vacuum.table_name.is_some() && !holds(&target) {
+                return None;
+            }
+            lock("VACUUM FULL", &["FULL"], target, ACCESS_EXCLUSIVE)
+        }
+        Statement::RefreshMaterializedView(refresh) => {
+            let name = table_key(&refresh.name);
+            if refresh.concurrently || own.contains(&name) || !holds(&name) {
+                return None;
+            }
+            lock(
+                "REFRESH MATERIALIZED VIEW",
+                &["VIEW"],
+                name,
+                ACCESS_EXCLUSIVE,
+            )
+        }
+        Statement::Lock(locks) => {
+            let strong = match locks.lock_mode {
+                None => Some(ACCESS_EXCLUSIVE),
+                Some(LockTableMode::AccessExclusive) => Some(ACCESS_EXCLUSIVE),
+                Some(LockTableMode::Exclusive) => Some("EXCLUSIVE"),
+                Some(LockTableMode::ShareRowExclusive) => Some(SHARE_ROW_EXCLUSIVE),
+                Some(LockTableMode::Share) => Some(SHARE),
+                Some(_) => None,
+            }?;
+            let table = locks
+                .tables
+                .iter()
+                .map(|target| table_key(&target.name))
+                .find(|table| holds(table))?;
+            lock("LOCK TABLE", &["TABLE"], table, strong)
+        }
+        _ => None,
+    }
+}
+
+/// The same judgement from the tokens of a statement sqlparser cannot read.
+fn locking_from_tokens(
+    context: &FileContext<'_>,
+    statement: &ParsedStatement,
+    own: &HashSet<String>,
+) -> Option<Locking> {
+    let tokens = &statement.tokens;
+    let holds = |table: &str| context.holds_data(table, statement.index);
+    // The table named after the first `ON` (`CREATE INDEX … ON [ONLY] t`, `CREATE TRIGGER
+    // … ON t`).
+    let on_table = || {
+        let on = tokens.iter().position(|t| t.is_word("ON"))?;
+        let at = if tokens.get(on + 1).is_some_and(|t| t.is_word("ONLY")) {
+            on + 2
+        } else {
+            on + 1
+        };
+        name_at(tokens, at).map(|(name, _)| name)
+    };
+    // A name after the leading keywords and an optional `IF EXISTS` / `ONLY`.
+    let name_after = |at: usize| {
+        let mut at = at;
+        if position(&tokens[at.min(tokens.len())..], &["IF", "EXISTS"]) == Some(0) {
+            at += 2;
+        }
+        if tokens.get(at).is_some_and(|t| t.is_word("ONLY")) {
+            at += 1;
+        }
+        name_at(tokens, at).map(|(name, _)| name)
+    };
+    let unknown = || "a table".to_string();
+    let (what, words, target, mode): (&str, &[&str], String, &'static str) =
+        if let Some(alter) = alter_table(statement) {
+            let weak = alter.actions.iter().all(|action| {
+                action.first().is_some_and(|t| t.is_word("VALIDATE"))
+                    || (action.first().is_some_and(|t| t.is_word("DETACH"))
+                        && action.iter().any(|t| t.is_word("CONCURRENTLY")))
+            });
+            if weak || !holds(&alter.table) {
+                return None;
+            }
+            ("ALTER TABLE", &["TABLE"], alter.table, ACCESS_EXCLUSIVE)
+        } else if statement.starts_with(&["CREATE"])
+            && position(&tokens[..tokens.len().min(4)], &["INDEX"]).is_some()
+        {
+            if statement.has_word("CONCURRENTLY") {
+                return None;
+            }
+            let table = on_table().unwrap_or_else(unknown);
+            if !holds(&table) {
+                return None;
+            }
+            ("CREATE INDEX", &["INDEX"], table, SHARE)
+        } else if statement.starts_with(&["CREATE"])
+            && position(&tokens[..tokens.len().min(5)], &["TRIGGER"]).is_some()
+        {
+            let table = on_table().unwrap_or_else(unknown);
+            if !holds(&table) {
+                return None;
+            }
+            ("CREATE TRIGGER", &["TRIGGER"], table, SHARE_ROW_EXCLUSIVE)
+        } else if statement.starts_with(&["DROP", "TABLE"]) {
+            let table = name_after(2).unwrap_or_else(unknown);
+            if !holds(&table) {
+                return None;
+            }
+            ("DROP TABLE", &["TABLE"], table, ACCESS_EXCLUSIVE)
+        } else if statement.starts_with(&["DROP", "INDEX"]) {
+            if statement.has_word("CONCURRENTLY") {
+                return None;
+            }
+            let index = name_after(2);
+            if index.as_ref().is_some_and(|index| own.contains(index)) {
+                return None;
+            }
+            let target = index.map_or_else(
+                || "the index's table".to_string(),
+                |index| format!("the table of index {index}"),
+            );
+            ("DROP INDEX", &["INDEX"], target, ACCESS_EXCLUSIVE)
+        } else if statement.starts_with(&["TRUNCATE"]) {
+            let at = if statement.starts_with(&["TRUNCATE", "TABLE"]) {
+                2
+            } else {
+                1
+            };
+            let table = name_after(at).unwrap_or_else(unknown);
+            if !holds(&table) {
+                return None;
+            }
+            ("TRUNCATE", &["TRUNCATE"], table, ACCESS_EXCLUSIVE)
+        } else if statement.starts_with(&["VACUUM"]) && statement.has_word("FULL") {
+            let table = tokens
+                .iter()
+                .rposition(|t| matches!(t.token, Token::RParen) || t.is_word("FULL"))
+                .and_then(|at| name_at(tokens, at + 1))
+                .map(|(name, _)| name);
+            if table.as_ref().is_some_and(|table| !holds(table)) {
+                return None;
+            }
+            let target = table.unwrap_or_else(|| "every table of the database".to_string());
+            ("VACUUM FULL", &["FULL"], target, ACCESS_EXCLUSIVE)
+        } else if statement.starts_with(&["CLUSTER"]) {
+            let at = if statement.starts_with(&["CLUSTER", "VERBOSE"]) {
+                2
+            } else {
+                1
+            };
+            let table = name_at(tokens, at).map(|(name, _)| name);
+            if table.as_ref().is_some_and(|table| !holds(table)) {
+                return None;
+            }
+            let target = table.unwrap_or_else(|| "every clustered table".to_string());
+            ("CLUSTER", &["CLUSTER"], target, ACCESS_EXCLUSIVE)
+        } else if statement.starts_with(&["REFRESH", "MATERIALIZED", "VIEW"]) {
+            if statement.has_word("CONCURRENTLY") {
+                return None;
+            }
+            let view = name_after(3).unwrap_or_else(|| "a materialized view".to_string());
+            if own.contains(&view) || !holds(&view) {
+                return None;
+            }
+            (
+                "REFRESH MATERIALIZED VIEW",
+                &["VIEW"],
+                view,
+                ACCESS_EXCLUSIVE,
+            )
+        } else if statement.starts_with(&["LOCK"]) {
+            let weak = [
+                "ACCESS SHARE",
+                "ROW SHARE",
+                "ROW EXCLUSIVE",
+                "SHARE UPDATE EXCLUSIVE",
+            ]
+            .iter()
+            .any(|mode| {
+                let words: Vec<&str> = mode.split(' ').collect();
+                let mut run = vec!["IN"];
+                run.extend(words);
+                run.push("MODE");
+                statement.find(&run).is_some()
+            });
+            if weak {
+                return None;
+            }
+            let at = if statement.starts_with(&["LOCK", "TABLE"]) {
+                2
+            } else {
+                1
+            };
+            let table = name_after(at).unwrap_or_else(unknown);
+            if !holds(&table) {
+                return None;
+            }
+            ("LOCK TABLE", &["TABLE"], table, ACCESS_EXCLUSIVE)
+        } else {
+            return None;
+        };
+    Some(Locking {
+        span: head_through(statement, words, 6),
+        what: what.to_string(),
+        target,
+        mode,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(
+            &super::RULE,
+            include_str!("fixtures/require-lock-timeout/ok.sql"),
+        );
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/require-lock-timeout/err.sql")
+        ));
+    }
+}

@@ -1,0 +1,165 @@
+//! `unique-constraint-via-index`: `ALTER TABLE … ADD CONSTRAINT … UNIQUE` or `PRIMARY
+//! KEY` (not `USING INDEX`) on a table that may hold data.
+//!
+//! **Why.** Adding the constraint builds its unique index on the spot, while holding an
+//! ACCESS EXCLUSIVE lock on the table: every read and write waits for the whole build,
+//! minutes on a large table.
+//!
+//! **Instead.** Build the index first with `CREATE UNIQUE INDEX CONCURRENTLY IF NOT
+//! EXISTS … ON t (…)`, alone in its own migration file (`CONCURRENTLY` cannot run in a
+//! transaction, and the Supabase CLI runs each file as one), then attach it in a later
+//! migration: `ALTER TABLE t ADD CONSTRAINT name UNIQUE USING INDEX index_name` (or
+//! `PRIMARY KEY USING INDEX`), which is instant. Tables the same file creates are not
+//! reported.
+
+use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
+
+use crate::lint::schema::{ident_key, table_key};
+use crate::lint::statement::Tok;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+use crate::text::Span;
+
+use super::RuleDef;
+use super::ddl_support::{action_through, alter_table, position};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "unique-constraint-via-index",
+    severity: Severity::Warning,
+    summary: "UNIQUE or PRIMARY KEY constraint added to a table that holds data without USING INDEX",
+    check,
+};
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for statement in &context.statements {
+        let Some(alter) = alter_table(statement) else {
+            continue;
+        };
+        // (span, "UNIQUE" or "PRIMARY KEY", constraint name, columns)
+        let mut found: Vec<(Span, &str, Option<String>, Option<String>)> = Vec::new();
+        let table = match &statement.ast {
+            Some(Statement::AlterTable(ast)) => {
+                let count = ast.operations.len();
+                for (index, operation) in ast.operations.iter().enumerate() {
+                    let AlterTableOperation::AddConstraint { constraint, .. } = operation else {
+                        continue;
+                    };
+                    let (kind, name, columns) = match constraint {
+                        TableConstraint::Unique(unique) => {
+                            ("UNIQUE", unique.name.as_ref(), &unique.columns)
+                        }
+                        TableConstraint::PrimaryKey(key) => {
+                            ("PRIMARY KEY", key.name.as_ref(), &key.columns)
+                        }
+                        _ => continue,
+                    };
+                    let columns = columns
+                        .iter()
+                        .map(|column| column.column.expr.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let span = alter
+                        .action(index, count)
+                        .and_then(|action| action_through(action, &["UNIQUE", "KEY"]))
+                        .unwrap_or_else(|| statement.head());
+                    found.push((span, kind, name.map(ident_key), Some(columns)));
+                }
+                table_key(&ast.name)
+            }
+            Some(_) => continue,
+            None => {
+                for action in &alter.actions {
+                    if let Some((kind, name)) = from_tokens(action)
+                        && let Some(span) = action_through(action, &["UNIQUE", "KEY"])
+                    {
+                        found.push((span, kind, name, None));
+                    }
+                }
+                alter.table.clone()
+            }
+        };
+        if !context.holds_data(&table, statement.index) {
+            continue;
+        }
+        for (span, kind, name, columns) in found {
+            out.push(diagnostic(span, &table, kind, name, columns));
+        }
+    }
+}
+
+/// `ADD [CONSTRAINT name] UNIQUE (…)` / `PRIMARY KEY (…)`, not `USING INDEX`.
+fn from_tokens(action: &[Tok]) -> Option<(&'static str, Option<String>)> {
+    if !action.first()?.is_word("ADD") || position(action, &["USING", "INDEX"]).is_some() {
+        return None;
+    }
+    let (name, at) = if action.get(1)?.is_word("CONSTRAINT") {
+        (
+            action.get(2).and_then(Tok::word).map(|n| n.to_lowercase()),
+            3,
+        )
+    } else {
+        (None, 1)
+    };
+    let kind = action.get(at)?;
+    if kind.is_word("UNIQUE") {
+        Some(("UNIQUE", name))
+    } else if kind.is_word("PRIMARY") {
+        Some(("PRIMARY KEY", name))
+    } else {
+        None
+    }
+}
+
+fn diagnostic(
+    span: Span,
+    table: &str,
+    kind: &str,
+    name: Option<String>,
+    columns: Option<String>,
+) -> Diagnostic {
+    let bare = table.rsplit('.').next().unwrap_or(table);
+    let index = match (&columns, &name) {
+        (Some(columns), _) => {
+            let columns: String = columns
+                .replace(", ", "_")
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            format!("{bare}_{columns}_idx")
+        }
+        (None, Some(name)) => format!("{name}_idx"),
+        (None, None) => format!("{bare}_key_idx"),
+    };
+    let columns = columns.unwrap_or_else(|| "…".to_string());
+    let name = name.unwrap_or_else(|| "<name>".to_string());
+    Diagnostic::new(
+        span,
+        format!(
+            "adding this {kind} constraint builds its index while holding an ACCESS EXCLUSIVE lock on {table}: reads and writes wait for the whole build"
+        ),
+    )
+    .help(format!(
+        "first `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {table} ({columns});` alone in its own migration file (CONCURRENTLY cannot run in a transaction), then, in a later migration, `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {index};` (instant)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(
+            &super::RULE,
+            include_str!("fixtures/unique-constraint-via-index/ok.sql"),
+        );
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/unique-constraint-via-index/err.sql")
+        ));
+    }
+}
