@@ -12,7 +12,7 @@ mod generate;
 use generate::{Lcg, migration};
 
 const FILES: usize = 2_000;
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 fn main() {
     let measuring = std::env::args().any(|arg| arg == "--bench");

@@ -177,6 +177,9 @@ struct Positions<'t> {
     text: &'t str,
     base: usize,
     line_starts: Vec<usize>,
+    /// Whether the text is ASCII: then a column is a byte offset (the common case,
+    /// and the hot path: every token is placed).
+    ascii: bool,
 }
 
 impl<'t> Positions<'t> {
@@ -187,6 +190,7 @@ impl<'t> Positions<'t> {
             text,
             base,
             line_starts,
+            ascii: text.is_ascii(),
         }
     }
 
@@ -194,10 +198,15 @@ impl<'t> Positions<'t> {
         let Some(&start) = self.line_starts.get((line as usize).saturating_sub(1)) else {
             return self.base + self.text.len();
         };
-        let within = self.text[start..]
-            .char_indices()
-            .nth((column as usize).saturating_sub(1))
-            .map_or(self.text.len() - start, |(at, _)| at);
+        let column = (column as usize).saturating_sub(1);
+        let within = if self.ascii {
+            column.min(self.text.len() - start)
+        } else {
+            self.text[start..]
+                .char_indices()
+                .nth(column)
+                .map_or(self.text.len() - start, |(at, _)| at)
+        };
         self.base + start + within
     }
 
