@@ -66,6 +66,8 @@ pub enum Command {
     Shadow(ShadowArgs),
     /// Create supabase/migrations/<YYYYMMDDHHMMSS>_NAME.sql from a safe template.
     New(NewArgs),
+    /// The GitHub Action entry point: reads INPUT_* and runs one of the commands.
+    Action,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! migration-guard: lint, shadow-apply, verify and deploy Supabase / Postgres migrations.
 
+pub mod action;
 pub mod apply;
 pub mod checks;
 pub mod cli;

@@ -1,6 +1,69 @@
 //! One function per command; each returns the `Report` that every format renders.
 
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::cli::{Cli, Command};
+use crate::config::Project;
+use crate::report::{self, CommandName, Report};
+
 pub mod lint;
 pub mod new;
 pub mod shadow;
 pub mod status;
+
+/// Runs the command `cli` names; a failure to run becomes a report with status `error`.
+pub fn run(cli: &Cli) -> Report {
+    run_command(cli)
+        .unwrap_or_else(|error| Report::error(command_name(&cli.command), format!("{error:#}")))
+}
+
+pub fn command_name(command: &Command) -> CommandName {
+    match command {
+        Command::Lint(_) => CommandName::Lint,
+        Command::Status => CommandName::Status,
+        Command::Shadow(_) => CommandName::Shadow,
+        Command::New(_) => CommandName::New,
+        Command::Action => CommandName::Action,
+    }
+}
+
+fn run_command(cli: &Cli) -> anyhow::Result<Report> {
+    let project = Project::resolve(cli.global.dir.as_deref(), cli.global.config.as_deref())?;
+    let dir = &project.migrations;
+    match &cli.command {
+        Command::Lint(args) => lint::run(&project, args.fail_on.into())
+            .with_context(|| format!("cannot lint the migrations in {}", dir.display())),
+        Command::Status => status::run(dir)
+            .with_context(|| format!("cannot list the migrations in {}", dir.display())),
+        Command::New(args) => {
+            new::run(dir, &args.name, chrono::Utc::now()).context("cannot create the migration")
+        }
+        Command::Action => anyhow::bail!("`action` runs only as the container entry point"),
+        Command::Shadow(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(shadow::run(&project, args))
+            .context("the shadow could not run"),
+    }
+}
+
+/// `--report-dir`: report.json and report.md for the workflow to upload.
+pub fn write_report_dir(cli: &Cli, report: &Report) -> anyhow::Result<()> {
+    let Command::Shadow(args) = &cli.command else {
+        return Ok(());
+    };
+    let Some(dir) = &args.report_dir else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the report directory {}", dir.display()))?;
+    let write = |name: &str, body: String| {
+        let path = Path::new(dir).join(name);
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write("report.json", report::json::render(report))?;
+    write("report.md", report::markdown::render(report))
+}

@@ -18,6 +18,7 @@ pub enum CommandName {
     New,
     Shadow,
     Lint,
+    Action,
 }
 
 impl CommandName {
@@ -27,6 +28,7 @@ impl CommandName {
             CommandName::New => "new",
             CommandName::Shadow => "shadow",
             CommandName::Lint => "lint",
+            CommandName::Action => "action",
         }
     }
 }

@@ -1,0 +1,394 @@
+//! The GitHub Action entry point: `INPUT_*` (as the runner writes them: upper case,
+//! hyphens kept) become the same command line a developer types, and the report goes
+//! to every place the runner reads: step outputs, the job summary, annotations, and one
+//! sticky pull-request comment.
+//!
+//! Secrets are masked (`::add-mask::`) before anything else is printed.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::commands;
+use crate::github::{self, ActionsContext, CommentOutcome, GitHub};
+use crate::report::{Report, annotations, json, markdown};
+
+/// The runner attaches at most this many annotations of one kind per step.
+const ANNOTATIONS_PER_KIND: usize = 10;
+/// The runner refuses a step summary above 1 MiB.
+const SUMMARY_LIMIT: usize = 1024 * 1024 - 4096;
+
+/// The action's inputs, read from `INPUT_<NAME>` variables.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub command: String,
+    pub workdir: PathBuf,
+    pub migrations_dir: Option<String>,
+    pub verify_dir: Option<String>,
+    pub github_token: Option<String>,
+    pub provider: Option<String>,
+    pub image: Option<String>,
+    pub fail_on: Option<String>,
+    pub comment: bool,
+    pub db_url: Option<String>,
+    pub supabase_access_token: Option<String>,
+    pub supabase_db_password: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("input `{name}` is {value:?}; expected one of: {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl Inputs {
+    /// Reads the inputs through `env` (the process environment in the container).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Inputs, InputError> {
+        let input = |name: &str| {
+            env(&format!("INPUT_{}", name.to_uppercase()))
+                .map(|value| value.trim().to_string())
+                .filter(|value| !value.is_empty())
+        };
+        let command = input("command").unwrap_or_else(|| "shadow".to_string());
+        if !["shadow", "lint", "status"].contains(&command.as_str()) {
+            return Err(InputError::Invalid {
+                name: "command",
+                value: command,
+                expected: "shadow, lint, status (deploy and drift are not available yet)",
+            });
+        }
+        let comment = match input("comment").as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(InputError::Invalid {
+                    name: "comment",
+                    value: other.to_string(),
+                    expected: "true, false",
+                });
+            }
+        };
+        Ok(Inputs {
+            command,
+            workdir: input("workdir").map_or_else(|| PathBuf::from("."), PathBuf::from),
+            migrations_dir: input("migrations-dir"),
+            verify_dir: input("verify-dir"),
+            github_token: input("github-token"),
+            provider: input("provider"),
+            image: input("image"),
+            fail_on: input("fail-on"),
+            comment,
+            db_url: input("db-url"),
+            supabase_access_token: input("supabase-access-token"),
+            supabase_db_password: input("supabase-db-password"),
+        })
+    }
+
+    /// Every secret value the inputs carry, for `::add-mask::`.
+    fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = [
+            &self.github_token,
+            &self.db_url,
+            &self.supabase_access_token,
+            &self.supabase_db_password,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        // The password inside a URL too, should it ever be printed on its own.
+        if let Some(password) = self
+            .db_url
+            .as_deref()
+            .and_then(|url| url.parse::<tokio_postgres::Config>().ok())
+            .and_then(|config| config.get_password().map(<[u8]>::to_vec))
+        {
+            secrets.push(String::from_utf8_lossy(&password).into_owned());
+        }
+        secrets
+    }
+
+    /// The command line these inputs stand for.
+    fn arguments(&self) -> Vec<String> {
+        let mut args = vec!["migration-guard".to_string(), self.command.clone()];
+        let mut flag = |name: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                args.push(format!("--{name}"));
+                args.push(value.clone());
+            }
+        };
+        flag("dir", &self.migrations_dir);
+        if self.command == "shadow" {
+            flag("verify-dir", &self.verify_dir);
+            flag("provider", &self.provider);
+            flag("image", &self.image);
+            flag("database-url", &self.db_url);
+        }
+        if self.command != "status" {
+            flag("fail-on", &self.fail_on);
+        }
+        args
+    }
+}
+
+/// Runs the action and returns the exit code.
+pub fn run() -> u8 {
+    let env = |name: &str| std::env::var(name).ok();
+    let inputs = match Inputs::from_env(&env) {
+        Ok(inputs) => inputs,
+        Err(error) => {
+            println!("::error title=migration-guard::{error}");
+            return 2;
+        }
+    };
+    for secret in inputs.secrets() {
+        println!("::add-mask::{secret}");
+    }
+    let workspace = env("GITHUB_WORKSPACE").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let root = workspace.join(&inputs.workdir);
+    if let Err(error) = std::env::set_current_dir(&root) {
+        println!(
+            "::error title=migration-guard::cannot enter the workdir {}: {error}",
+            root.display()
+        );
+        return 2;
+    }
+    let cli = match Cli::try_parse_from(inputs.arguments()) {
+        Ok(cli) => cli,
+        Err(error) => {
+            println!(
+                "::error title=migration-guard::{}",
+                error.to_string().trim()
+            );
+            return 2;
+        }
+    };
+    println!("::group::migration-guard {}", inputs.command);
+    let report = commands::run(&cli);
+    println!("::endgroup::");
+    print!("{}", annotations_within_limits(&report));
+    let report_path = write_reports(&report, &env);
+    write_outputs(&report, report_path.as_deref(), &env);
+    write_summary(&report, &env);
+    if inputs.comment {
+        comment(&report, &inputs, &env);
+    }
+    report.status().exit_code()
+}
+
+/// At most [`ANNOTATIONS_PER_KIND`] of each kind as annotations (the runner drops the
+/// rest); the others go to the log, with one notice that says how many.
+fn annotations_within_limits(report: &Report) -> String {
+    let mut out = String::new();
+    let mut counts = std::collections::BTreeMap::new();
+    let mut held_back = 0;
+    for line in annotations::render(report).lines() {
+        let kind = line
+            .split([' ', ':'])
+            .nth(2)
+            .unwrap_or_default()
+            .to_string();
+        let count = counts.entry(kind).or_insert(0);
+        *count += 1;
+        if *count <= ANNOTATIONS_PER_KIND {
+            let _ = writeln!(out, "{line}");
+        } else {
+            held_back += 1;
+            // The same text without the workflow command, so it stays in the log.
+            let plain = line.split_once("::").map_or(line, |(_, rest)| rest);
+            let _ = writeln!(out, "{plain}");
+        }
+    }
+    if held_back > 0 {
+        let _ = writeln!(
+            out,
+            "::notice title=migration-guard::{held_back} more findings than GitHub shows as annotations; the job summary lists them all"
+        );
+    }
+    out
+}
+
+/// report.json and report.md in `$RUNNER_TEMP/migration-guard` (or the workdir).
+fn write_reports(report: &Report, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let dir = env("RUNNER_TEMP").map_or_else(
+        || PathBuf::from(".migration-guard"),
+        |temp| Path::new(&temp).join("migration-guard"),
+    );
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join("report.json"), json::render(report)))
+        .and_then(|()| std::fs::write(dir.join("report.md"), markdown::render(report)));
+    match written {
+        Ok(()) => Some(dir.join("report.json")),
+        Err(error) => {
+            println!(
+                "::warning title=migration-guard::cannot write the report to {}: {error}",
+                dir.display()
+            );
+            None
+        }
+    }
+}
+
+fn write_outputs(
+    report: &Report,
+    report_path: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) {
+    use crate::report::MigrationStatus;
+    let Some(file) = env("GITHUB_OUTPUT") else {
+        return;
+    };
+    let count = |status| {
+        report
+            .migrations
+            .iter()
+            .filter(|m| m.status == status)
+            .count()
+    };
+    let mut outputs = format!(
+        "status={}\napplied={}\npending={}\nfindings={}\n",
+        report.status().as_str(),
+        count(MigrationStatus::Applied),
+        count(MigrationStatus::Pending),
+        report.findings.len()
+    );
+    if let Some(path) = report_path {
+        let _ = writeln!(outputs, "report-path={}", path.display());
+    }
+    append(&file, &outputs, "GITHUB_OUTPUT");
+}
+
+fn write_summary(report: &Report, env: &dyn Fn(&str) -> Option<String>) {
+    let Some(file) = env("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let body = markdown::render(report);
+    append(
+        &file,
+        &github::fit_body(&body, SUMMARY_LIMIT),
+        "GITHUB_STEP_SUMMARY",
+    );
+}
+
+fn append(file: &str, text: &str, what: &str) {
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut handle| handle.write_all(text.as_bytes()));
+    if let Err(error) = written {
+        println!("::warning title=migration-guard::cannot write {what}: {error}");
+    }
+}
+
+/// The sticky comment on a pull request; a failure is a warning, never the verdict.
+fn comment(report: &Report, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String>) {
+    let context = match ActionsContext::from_env(env) {
+        Ok(context) => context,
+        Err(error) => {
+            println!("::warning title=migration-guard::no pull-request comment: {error}");
+            return;
+        }
+    };
+    let Some(pull_request) = &context.pull_request else {
+        return; // not a pull request: the summary is the report
+    };
+    let Some(token) = inputs.github_token.clone() else {
+        println!(
+            "::warning title=migration-guard::no pull-request comment: the github-token input is empty"
+        );
+        return;
+    };
+    let body = markdown::render(report);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            println!("::warning title=migration-guard::no pull-request comment: {error}");
+            return;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let client = GitHub::new(&context.api_url, token)?;
+        github::upsert_sticky_comment(&client, &context.repository, pull_request.number, &body)
+            .await
+    });
+    match outcome {
+        Ok(CommentOutcome::Created { url, .. }) => println!("commented on the pull request: {url}"),
+        Ok(CommentOutcome::Updated { url, .. }) => {
+            println!("updated the pull-request comment: {url}")
+        }
+        Ok(CommentOutcome::NoPermission(reason)) => println!(
+            "::warning title=migration-guard::no pull-request comment ({reason}); on a pull request from a fork the token is read-only: the job summary has the report"
+        ),
+        Err(error) => println!("::warning title=migration-guard::no pull-request comment: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(pairs: &[(&str, &str)]) -> Result<Inputs, InputError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Inputs::from_env(&|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn inputs_keep_their_hyphens_and_become_flags() {
+        let inputs = inputs(&[
+            ("INPUT_COMMAND", "shadow"),
+            ("INPUT_MIGRATIONS-DIR", "db/migrations"),
+            ("INPUT_PROVIDER", "docker"),
+            ("INPUT_FAIL-ON", "warning"),
+            ("INPUT_DB-URL", "postgresql://u:p4ss@h/db"),
+            ("INPUT_COMMENT", "false"),
+        ])
+        .unwrap();
+        assert!(!inputs.comment);
+        assert_eq!(
+            inputs.arguments(),
+            [
+                "migration-guard",
+                "shadow",
+                "--dir",
+                "db/migrations",
+                "--provider",
+                "docker",
+                "--database-url",
+                "postgresql://u:p4ss@h/db",
+                "--fail-on",
+                "warning"
+            ]
+        );
+        assert!(inputs.secrets().contains(&"p4ss".to_string()));
+    }
+
+    #[test]
+    fn bad_inputs_are_named() {
+        let error = inputs(&[("INPUT_COMMAND", "deploi")]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("input `command` is \"deploi\""),
+            "{error}"
+        );
+        let error = inputs(&[("INPUT_COMMENT", "yes")]).unwrap_err();
+        assert!(
+            error.to_string().contains("expected one of: true, false"),
+            "{error}"
+        );
+    }
+}
