@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::rules::ddl_support::{alter_table, name_at};
+use super::rules::support::{alter_table, table_after_on};
 use super::statement::ParsedStatement;
 use sqlparser::ast::{
     AlterTableOperation, ColumnOption, CreateIndex, CreateTable, Ident, ObjectName, ObjectNamePart,
@@ -13,18 +13,22 @@ use sqlparser::ast::{
 /// A table name as Postgres resolves it: unquoted parts folded to lower case, and
 /// `public` when no schema is given.
 pub fn table_key(name: &ObjectName) -> String {
-    let parts: Vec<String> = name
-        .0
+    let parts = name_parts(name);
+    match parts.as_slice() {
+        [table] => format!("public.{table}"),
+        _ => parts.join("."),
+    }
+}
+
+/// The parts of a name as Postgres resolves them ([`ident_key`]), schema not filled in.
+pub fn name_parts(name: &ObjectName) -> Vec<String> {
+    name.0
         .iter()
         .map(|part| match part {
             ObjectNamePart::Identifier(ident) => ident_key(ident),
             other => other.to_string(),
         })
-        .collect();
-    match parts.as_slice() {
-        [table] => format!("public.{table}"),
-        _ => parts.join("."),
-    }
+        .collect()
 }
 
 pub fn ident_key(ident: &Ident) -> String {
@@ -214,15 +218,8 @@ fn add_constraint(table: &mut Table, constraint: &TableConstraint) {
 
 /// The table an unparsed statement may give a unique key.
 fn may_add_key(statement: &ParsedStatement) -> Option<String> {
-    let tokens = &statement.tokens;
     if statement.starts_with(&["CREATE", "UNIQUE", "INDEX"]) {
-        let on = tokens.iter().position(|token| token.is_word("ON"))?;
-        let at = if tokens.get(on + 1).is_some_and(|t| t.is_word("ONLY")) {
-            on + 2
-        } else {
-            on + 1
-        };
-        return name_at(tokens, at).map(|(name, _)| name);
+        return table_after_on(&statement.tokens);
     }
     let alter = alter_table(statement)?;
     let adds_key = ["UNIQUE", "PRIMARY", "EXCLUDE"]

@@ -8,7 +8,7 @@
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
+use sqlparser::tokenizer::{self, Token, Tokenizer, Whitespace};
 
 use crate::migration::classify::{TxRole, tx_role};
 use crate::migration::split::Statement;
@@ -79,7 +79,7 @@ impl ParsedStatement {
             }
         };
         for token in &raw {
-            let span = positions.span(token);
+            let span = positions.span(token.span);
             match &token.token {
                 Token::Whitespace(Whitespace::SingleLineComment { comment, .. }) => {
                     if parsed.tokens.is_empty() {
@@ -169,6 +169,48 @@ impl ParsedStatement {
     pub fn code_span(&self) -> Span {
         Span::new(self.head().start, self.span.end)
     }
+
+    /// A sqlparser span from the syntax tree (lines and character columns within the
+    /// statement's text) as a byte span of the file; `None` for the empty span sqlparser
+    /// uses when it has no position.
+    pub fn file_span(&self, source: &str, span: tokenizer::Span) -> Option<Span> {
+        if span.start.line == 0 {
+            return None;
+        }
+        Some(Positions::new(self.span.slice(source), self.span.start).span(span))
+    }
+
+    /// The file span of a name written in the statement (first to last part).
+    pub fn name_span(&self, source: &str, name: &ast::ObjectName) -> Option<Span> {
+        let ident = |part: &ast::ObjectNamePart| match part {
+            ast::ObjectNamePart::Identifier(ident) => Some(ident.span),
+            _ => None,
+        };
+        let first = self.file_span(source, ident(name.0.first()?)?)?;
+        let last = self.file_span(source, ident(name.0.last()?)?)?;
+        Some(Span::new(first.start, last.end.max(first.start)))
+    }
+
+    /// From a keyword of the syntax tree (`INSERT`, `UPDATE`, …) through the end of the
+    /// table name after it; the keyword alone when the name has no position, the first
+    /// token when the keyword has none.
+    pub fn keyword_through_name(
+        &self,
+        source: &str,
+        keyword: tokenizer::Span,
+        name: &ast::ObjectName,
+    ) -> Span {
+        match (
+            self.file_span(source, keyword),
+            self.name_span(source, name),
+        ) {
+            (Some(keyword), Some(name)) if keyword.start <= name.end => {
+                Span::new(keyword.start, name.end)
+            }
+            (Some(keyword), _) => keyword,
+            _ => self.head(),
+        }
+    }
 }
 
 /// Turns sqlparser's 1-based (line, character column) positions within a statement into
@@ -210,11 +252,36 @@ impl<'t> Positions<'t> {
         self.base + start + within
     }
 
-    fn span(&self, token: &TokenWithSpan) -> Span {
-        let start = self.offset(token.span.start.line, token.span.start.column);
-        let end = self
-            .offset(token.span.end.line, token.span.end.column)
-            .max(start);
+    fn span(&self, span: tokenizer::Span) -> Span {
+        let start = self.offset(span.start.line, span.start.column);
+        let end = self.offset(span.end.line, span.end.column).max(start);
         Span::new(start, end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlparser::ast::TableObject;
+
+    use super::*;
+    use crate::migration::split::split;
+
+    #[test]
+    fn tree_positions_become_file_spans() {
+        let sql = "SELECT 1;\nINSERT INTO\n  \"Café\".tëst (a) VALUES (1);";
+        let split = split(sql);
+        let statement = ParsedStatement::new(sql, 1, &split.statements[1]);
+        let Some(ast::Statement::Insert(insert)) = &statement.ast else {
+            panic!("an INSERT");
+        };
+        let TableObject::TableName(name) = &insert.table else {
+            panic!("a table name");
+        };
+        let name_span = statement.name_span(sql, name).expect("a position");
+        assert_eq!(name_span.slice(sql), "\"Café\".tëst");
+        let span = statement.keyword_through_name(sql, insert.insert_token.0.span, name);
+        assert_eq!(span.slice(sql), "INSERT INTO\n  \"Café\".tëst");
+        let empty = sqlparser::tokenizer::Span::empty();
+        assert_eq!(statement.file_span(sql, empty), None);
     }
 }

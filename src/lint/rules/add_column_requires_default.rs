@@ -21,7 +21,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::no_drop_column::{action_span, alter_table_tokens, tokens_span, word_ident};
+use super::support::{SERIAL, adds_constraint, alter_table, span_of, word_key};
 
 pub const RULE: RuleDef = RuleDef {
     id: "add-column-requires-default",
@@ -29,15 +29,6 @@ pub const RULE: RuleDef = RuleDef {
     summary: "ADD COLUMN without a DEFAULT on a table that holds data",
     check,
 };
-
-const SERIAL: &[&str] = &[
-    "serial",
-    "serial2",
-    "serial4",
-    "serial8",
-    "smallserial",
-    "bigserial",
-];
 
 /// What a column added without a default does to the existing rows.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -59,7 +50,7 @@ struct Added {
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {
-        let Some(tokens) = alter_table_tokens(statement) else {
+        let Some(tokens) = alter_table(statement) else {
             continue;
         };
         let mut added = Vec::new();
@@ -72,7 +63,9 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     let Some(kind) = without_default(column_def) else {
                         continue;
                     };
-                    let span = action_span(&tokens, alter.operations.len(), index)
+                    let span = tokens
+                        .action(index, alter.operations.len())
+                        .and_then(span_of)
                         .or_else(|| statement.find(&["ADD"]))
                         .unwrap_or_else(|| statement.head());
                     added.push(Added {
@@ -85,7 +78,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             }
             None => {
                 added.extend(tokens.actions.iter().filter_map(|action| unparsed(action)));
-                table_key(&tokens.name)
+                tokens.table
             }
             _ => continue,
         };
@@ -149,20 +142,7 @@ fn without_default(column: &ColumnDef) -> Option<Kind> {
 /// Unparsed: `ADD [COLUMN] [IF NOT EXISTS] name type …` without DEFAULT, GENERATED or a
 /// serial type, from the tokens.
 fn unparsed(action: &[Tok]) -> Option<Added> {
-    if !action[0].is_word("ADD") {
-        return None;
-    }
-    let constraint = [
-        "CONSTRAINT",
-        "PRIMARY",
-        "UNIQUE",
-        "CHECK",
-        "FOREIGN",
-        "EXCLUDE",
-    ]
-    .iter()
-    .any(|k| action.get(1).is_some_and(|t| t.is_word(k)));
-    if constraint {
+    if !action[0].is_word("ADD") || adds_constraint(action) {
         return None;
     }
     let mut at = 1;
@@ -172,7 +152,7 @@ fn unparsed(action: &[Tok]) -> Option<Added> {
     if action.get(at)?.is_word("IF") {
         at += 3;
     }
-    let column = ident_key(&word_ident(action.get(at)?)?);
+    let column = word_key(action.get(at)?)?;
     let serial = action
         .get(at + 1)
         .and_then(Tok::word)
@@ -197,7 +177,7 @@ fn unparsed(action: &[Tok]) -> Option<Added> {
         Kind::Nullable
     };
     Some(Added {
-        span: tokens_span(action),
+        span: span_of(action)?,
         column,
         kind,
     })

@@ -17,8 +17,8 @@ use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
 
 use super::RuleDef;
-use super::ddl_support::{head_through, position};
 use super::require_concurrent_index::STANDALONE_HELP;
+use super::support::{head_through, position};
 
 pub const RULE: RuleDef = RuleDef {
     id: "concurrently-in-transaction",

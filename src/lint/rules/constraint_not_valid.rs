@@ -21,7 +21,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::ddl_support::{action_through, alter_table, position};
+use super::support::{action_through, added_constraint, alter_table, name_at, position};
 
 pub const RULE: RuleDef = RuleDef {
     id: "constraint-not-valid",
@@ -95,26 +95,15 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
 
 /// `ADD [CONSTRAINT name] CHECK (…)` / `FOREIGN KEY (…) REFERENCES t` without `NOT VALID`.
 fn from_tokens(action: &[Tok]) -> Option<(Added, Option<String>)> {
-    if !action.first()?.is_word("ADD") {
-        return None;
-    }
-    let (name, at) = if action.get(1)?.is_word("CONSTRAINT") {
-        (
-            action.get(2).and_then(Tok::word).map(|n| n.to_lowercase()),
-            3,
-        )
-    } else {
-        (None, 1)
-    };
+    let (name, kind) = added_constraint(action)?;
     if position(action, &["NOT", "VALID"]).is_some() {
         return None;
     }
-    let kind = action.get(at)?;
     if kind.is_word("CHECK") {
         Some((Added::Check, name))
     } else if kind.is_word("FOREIGN") {
         let references = position(action, &["REFERENCES"])
-            .and_then(|at| super::ddl_support::name_at(action, at + 1))
+            .and_then(|at| name_at(action, at + 1))
             .map_or_else(|| "the referenced table".to_string(), |(name, _)| name);
         Some((Added::ForeignKey { references }, name))
     } else {

@@ -22,7 +22,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::ddl_support::{line_of, name_at, position, span_of};
+use super::support::{line_of, name_at, position, span_of};
 
 pub const RULE: RuleDef = RuleDef {
     id: "enum-value-in-transaction",

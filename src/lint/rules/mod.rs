@@ -10,6 +10,7 @@ pub mod no_drop_table;
 pub mod no_psql_meta;
 pub mod require_concurrent_index;
 pub mod require_transaction;
+pub mod support;
 pub mod syntax_error;
 pub mod version_collision;
 // rules-a: modules
@@ -27,7 +28,6 @@ pub mod require_upsert;
 // rules-b: modules
 pub mod concurrently_in_transaction;
 pub mod constraint_not_valid;
-pub mod ddl_support;
 pub mod enum_value_in_transaction;
 pub mod not_null_on_existing_column;
 pub mod on_conflict_needs_unique;

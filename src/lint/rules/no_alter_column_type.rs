@@ -20,7 +20,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::no_drop_column::{action_span, alter_table_tokens, tokens_span, word_ident};
+use super::support::{alter_table, span_of, word_key};
 
 pub const RULE: RuleDef = RuleDef {
     id: "no-alter-column-type",
@@ -31,7 +31,7 @@ pub const RULE: RuleDef = RuleDef {
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {
-        let Some(tokens) = alter_table_tokens(statement) else {
+        let Some(tokens) = alter_table(statement) else {
             continue;
         };
         // (span, table, column, new type); column and type are empty when unknown.
@@ -47,10 +47,9 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     else {
                         continue;
                     };
-                    let action = action_span(&tokens, alter.operations.len(), index)
-                        .map(|_| tokens.actions[index]);
+                    let action = tokens.action(index, alter.operations.len());
                     let span = action
-                        .map(tokens_span)
+                        .and_then(span_of)
                         .or_else(|| statement.find(&["TYPE"]))
                         .unwrap_or_else(|| statement.head());
                     // The type as written; sqlparser's rendering when the actions do
@@ -64,11 +63,12 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             }
             // Unparsed: `ALTER [COLUMN] name [SET DATA] TYPE type …` among the actions.
             None => {
-                let table = table_key(&tokens.name);
                 for action in &tokens.actions {
-                    if let Some((column, written)) = type_change(action) {
+                    if let Some((column, written)) = type_change(action)
+                        && let Some(span) = span_of(action)
+                    {
                         let new_type = source_text(context, written);
-                        changed.push((tokens_span(action), table.clone(), column, new_type));
+                        changed.push((span, tokens.table.clone(), column, new_type));
                     }
                 }
             }
@@ -106,7 +106,7 @@ fn type_change(action: &[Tok]) -> Option<(String, &[Tok])> {
     if action.get(at)?.is_word("COLUMN") {
         at += 1;
     }
-    let column = ident_key(&word_ident(action.get(at)?)?);
+    let column = word_key(action.get(at)?)?;
     at += 1;
     if action.get(at)?.is_word("SET") && action.get(at + 1)?.is_word("DATA") {
         at += 2;
@@ -124,11 +124,10 @@ fn type_change(action: &[Tok]) -> Option<(String, &[Tok])> {
 
 /// The source text of `tokens`, whitespace runs folded to one space.
 fn source_text(context: &FileContext<'_>, tokens: &[Tok]) -> String {
-    if tokens.is_empty() {
+    let Some(span) = span_of(tokens) else {
         return String::new();
-    }
-    tokens_span(tokens)
-        .slice(context.source())
+    };
+    span.slice(context.source())
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")

@@ -11,14 +11,14 @@
 //! as such, with `-- migration-guard: allow no-drop-schema -- <why>`. A database is never
 //! a migration's business. Dropping a schema the same file created is not reported.
 
-use sqlparser::ast::{ObjectName, ObjectNamePart, ObjectType, SchemaName, Statement};
+use sqlparser::ast::{ObjectName, ObjectType, SchemaName, Statement};
 
-use crate::lint::schema::ident_key;
+use crate::lint::schema::name_parts;
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
 
 use super::RuleDef;
-use super::no_drop_column::object_name;
+use super::support::object_name;
 
 pub const RULE: RuleDef = RuleDef {
     id: "no-drop-schema",
@@ -116,14 +116,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
 
 /// A name as Postgres resolves it: unquoted parts folded to lower case.
 fn name_key(name: &ObjectName) -> String {
-    name.0
-        .iter()
-        .map(|part| match part {
-            ObjectNamePart::Identifier(ident) => ident_key(ident),
-            other => other.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+    name_parts(name).join(".")
 }
 
 #[cfg(test)]

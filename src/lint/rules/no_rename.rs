@@ -22,7 +22,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::no_drop_column::{action_span, alter_table_tokens, tokens_span, word_ident};
+use super::support::{alter_table, last_part, span_of, word_key};
 
 pub const RULE: RuleDef = RuleDef {
     id: "no-rename",
@@ -40,7 +40,7 @@ enum Rename {
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {
-        let Some(tokens) = alter_table_tokens(statement) else {
+        let Some(tokens) = alter_table(statement) else {
             continue;
         };
         let mut renames: Vec<(Span, Rename)> = Vec::new();
@@ -52,9 +52,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                         AlterTableOperation::RenameTable { table_name } => {
                             let (RenameTableNameKind::To(name) | RenameTableNameKind::As(name)) =
                                 table_name;
-                            let last = table_key(name);
-                            let last = last.rsplit('.').next().unwrap_or_default();
-                            Rename::Table(last.to_string())
+                            Rename::Table(last_part(&table_key(name)).to_string())
                         }
                         AlterTableOperation::RenameColumn {
                             old_column_name,
@@ -62,7 +60,9 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                         } => Rename::Column(ident_key(old_column_name), ident_key(new_column_name)),
                         _ => continue,
                     };
-                    let span = action_span(&tokens, count, index)
+                    let span = tokens
+                        .action(index, count)
+                        .and_then(span_of)
                         .or_else(|| statement.find(&["RENAME"]))
                         .unwrap_or_else(|| statement.head());
                     renames.push((span, rename));
@@ -72,11 +72,13 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             // Unparsed: `RENAME TO new` or `RENAME [COLUMN] old TO new` among the actions.
             None => {
                 for action in &tokens.actions {
-                    if let Some(rename) = rename_action(action) {
-                        renames.push((tokens_span(action), rename));
+                    if let Some(rename) = rename_action(action)
+                        && let Some(span) = span_of(action)
+                    {
+                        renames.push((span, rename));
                     }
                 }
-                table_key(&tokens.name)
+                tokens.table
             }
             _ => continue,
         };
@@ -124,20 +126,18 @@ fn rename_action(action: &[Tok]) -> Option<Rename> {
     }
     let next = action.get(1)?;
     if next.is_word("TO") {
-        let new = action.get(2).and_then(word_ident);
-        return Some(Rename::Table(
-            new.map(|n| ident_key(&n)).unwrap_or_default(),
-        ));
+        let new = action.get(2).and_then(word_key);
+        return Some(Rename::Table(new.unwrap_or_default()));
     }
     if next.is_word("CONSTRAINT") {
         return None;
     }
     let at = if next.is_word("COLUMN") { 2 } else { 1 };
-    let old = ident_key(&word_ident(action.get(at)?)?);
+    let old = word_key(action.get(at)?)?;
     if !action.get(at + 1)?.is_word("TO") {
         return None;
     }
-    let new = ident_key(&word_ident(action.get(at + 2)?)?);
+    let new = word_key(action.get(at + 2)?)?;
     Some(Rename::Column(old, new))
 }
 

@@ -18,7 +18,7 @@ use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
 
 use super::RuleDef;
-use super::no_drop_column::{object_name, split_top_level};
+use super::support::{name_at, split_top_level};
 
 pub const RULE: RuleDef = RuleDef {
     id: "no-truncate",
@@ -49,7 +49,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     .into_iter()
                     .filter_map(|part| {
                         let at = usize::from(part[0].is_word("ONLY"));
-                        object_name(part, at).map(|(name, _)| table_key(&name))
+                        name_at(part, at).map(|(name, _)| name)
                     })
                     .collect();
                 (tables, statement.has_word("CASCADE"))

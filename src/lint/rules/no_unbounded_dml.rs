@@ -23,7 +23,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::no_drop_column::{file_span, name_span, object_name};
+use super::support::{name_at, span_of};
 
 pub const RULE: RuleDef = RuleDef {
     id: "no-unbounded-dml",
@@ -110,7 +110,11 @@ fn collect<'a>(
                 delete: false,
                 table: table_key(name),
                 rows: rows(update.selection.as_ref()),
-                span: head_span(context, statement, update.update_token.0.span, name),
+                span: statement.keyword_through_name(
+                    context.source(),
+                    update.update_token.0.span,
+                    name,
+                ),
             });
         }
         Statement::Delete(delete) => {
@@ -122,7 +126,11 @@ fn collect<'a>(
                 delete: true,
                 table: table_key(name),
                 rows: rows(delete.selection.as_ref()),
-                span: head_span(context, statement, delete.delete_token.0.span, name),
+                span: statement.keyword_through_name(
+                    context.source(),
+                    delete.delete_token.0.span,
+                    name,
+                ),
             });
         }
         Statement::Query(query) => collect_query(context, statement, query, out),
@@ -188,25 +196,6 @@ fn always_false(expr: &Expr) -> bool {
     }
 }
 
-/// From the `UPDATE`/`DELETE` keyword to the end of the table name.
-fn head_span(
-    context: &FileContext<'_>,
-    statement: &ParsedStatement,
-    keyword: sqlparser::tokenizer::Span,
-    name: &sqlparser::ast::ObjectName,
-) -> Span {
-    match (
-        file_span(context, statement, keyword),
-        name_span(context, statement, name),
-    ) {
-        (Some(keyword), Some(name)) if keyword.start <= name.end => {
-            Span::new(keyword.start, name.end)
-        }
-        (Some(keyword), _) => keyword,
-        _ => statement.head(),
-    }
-}
-
 /// Unparsed: `UPDATE [ONLY] name … ` or `DELETE FROM [ONLY] name …`, bounded when a
 /// `WHERE` appears anywhere, from the tokens.
 fn unparsed(statement: &ParsedStatement) -> Option<Dml<'static>> {
@@ -224,12 +213,12 @@ fn unparsed(statement: &ParsedStatement) -> Option<Dml<'static>> {
     };
     let tokens = &statement.tokens;
     let at = at + usize::from(tokens.get(at).is_some_and(|t| t.is_word("ONLY")));
-    let (name, next) = object_name(tokens, at)?;
+    let (table, next) = name_at(tokens, at)?;
     Some(Dml {
         delete,
-        table: table_key(&name),
+        table,
         rows,
-        span: Span::new(statement.head().start, tokens[next - 1].span.end),
+        span: span_of(&tokens[..next])?,
     })
 }
 

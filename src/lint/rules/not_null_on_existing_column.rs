@@ -12,7 +12,6 @@
 //! for that last step and not reported; neither are tables the same file creates.
 
 use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Statement};
-use sqlparser::tokenizer::Token;
 
 use crate::lint::schema::{ident_key, table_key};
 use crate::lint::statement::{ParsedStatement, Tok};
@@ -21,7 +20,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::ddl_support::{alter_table, position, span_of};
+use super::support::{alter_table, last_part, position, span_of, word_key};
 
 pub const RULE: RuleDef = RuleDef {
     id: "not-null-on-existing-column",
@@ -89,7 +88,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                 )
                 .help(format!(
                     "`ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID;` in one migration, `ALTER TABLE {table} VALIDATE CONSTRAINT {check};` in the next (reads and writes go on), then SET NOT NULL (Postgres 12+ uses the valid check and skips the scan) and drop the check",
-                    check = format!("{}_{column}_not_null", table.rsplit('.').next().unwrap_or(&table))
+                    check = format!("{}_{column}_not_null", last_part(&table))
                 )),
             );
         }
@@ -106,11 +105,7 @@ fn from_tokens(action: &[Tok]) -> Option<String> {
     } else {
         1
     };
-    match &action.get(at)?.token {
-        Token::Word(word) if word.quote_style.is_some() => Some(word.value.clone()),
-        Token::Word(word) => Some(word.value.to_lowercase()),
-        _ => None,
-    }
+    word_key(action.get(at)?)
 }
 
 /// A constraint the file validates or drops: one of the recipe's later steps.
@@ -170,11 +165,7 @@ fn token_steps(statement: &ParsedStatement) -> Vec<Step> {
             } else {
                 2
             };
-            let name = match &action.get(at)?.token {
-                Token::Word(word) if word.quote_style.is_some() => word.value.clone(),
-                Token::Word(word) => word.value.to_lowercase(),
-                _ => return None,
-            };
+            let name = word_key(action.get(at)?)?;
             Some(Step {
                 table: alter.table.clone(),
                 name,

@@ -26,7 +26,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::ddl_support::{position, span_of};
+use super::support::{last_part, position, span_of};
 
 pub const RULE: RuleDef = RuleDef {
     id: "on-conflict-needs-unique",
@@ -113,7 +113,7 @@ fn judge(
             if known_name(key, table, &constraint) {
                 return None;
             }
-            let bare = key.rsplit('.').next().unwrap_or(key);
+            let bare = last_part(key);
             let known = if table.unique_names.is_empty() {
                 String::new()
             } else {
@@ -150,7 +150,7 @@ fn known_name(key: &str, table: &Table, name: &str) -> bool {
     if table.unique_names.contains(name) {
         return true;
     }
-    let bare = key.rsplit('.').next().unwrap_or(key);
+    let bare = last_part(key);
     if table.unique_columns.is_empty() {
         return false;
     }

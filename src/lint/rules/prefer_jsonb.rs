@@ -12,21 +12,19 @@
 //! `-- migration-guard: allow prefer-jsonb -- <why>`.
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ArrayElemTypeDef, DataType, Ident, ObjectNamePart,
-    Statement,
+    AlterColumnOperation, AlterTableOperation, ArrayElemTypeDef, DataType, Ident, Statement,
 };
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::{ident_key, table_key};
+use crate::lint::schema::{ident_key, name_parts, table_key};
 use crate::lint::statement::{ParsedStatement, Tok};
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::no_drop_column::{
-    action_span, alter_table_tokens, file_span, object_name, split_top_level, tokens_span,
-    word_ident,
+use super::support::{
+    CONSTRAINT_WORDS, adds_constraint, alter_table, name_at, span_of, split_top_level, word_key,
 };
 
 pub const RULE: RuleDef = RuleDef {
@@ -66,7 +64,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             }
             Some(Statement::AlterTable(alter)) => {
                 let table = table_key(&alter.name);
-                let tokens = alter_table_tokens(statement);
+                let tokens = alter_table(statement);
                 for (index, operation) in alter.operations.iter().enumerate() {
                     let (name, data_type, altered) = match operation {
                         AlterTableOperation::AddColumn { column_def, .. } => {
@@ -84,7 +82,8 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     let span = if altered {
                         tokens
                             .as_ref()
-                            .and_then(|t| action_span(t, alter.operations.len(), index))
+                            .and_then(|t| t.action(index, alter.operations.len()))
+                            .and_then(span_of)
                             .unwrap_or_else(|| column_span(context, statement, name))
                     } else {
                         column_span(context, statement, name)
@@ -135,14 +134,7 @@ fn json_type(data_type: &DataType) -> Option<bool> {
             | ArrayElemTypeDef::Parenthesis(inner),
         ) => json_type(inner).map(|_| true),
         DataType::Custom(name, modifiers) if modifiers.is_empty() => {
-            let parts: Vec<String> = name
-                .0
-                .iter()
-                .map(|part| match part {
-                    ObjectNamePart::Identifier(ident) => ident_key(ident),
-                    other => other.to_string(),
-                })
-                .collect();
+            let parts = name_parts(name);
             matches!(
                 parts
                     .iter()
@@ -159,7 +151,7 @@ fn json_type(data_type: &DataType) -> Option<bool> {
 
 /// From the column's name to the end of its `json` type, as written.
 fn column_span(context: &FileContext<'_>, statement: &ParsedStatement, name: &Ident) -> Span {
-    let Some(name) = file_span(context, statement, name.span) else {
+    let Some(name) = statement.file_span(context.source(), name.span) else {
         return statement.head();
     };
     let tokens = &statement.tokens;
@@ -174,12 +166,12 @@ fn column_span(context: &FileContext<'_>, statement: &ParsedStatement, name: &Id
 /// The index of the last token of a `json` or `pg_catalog.json` type name starting at
 /// token `at`.
 fn json_at(tokens: &[Tok], at: usize) -> Option<usize> {
-    let is_json = |tok: &Tok| word_ident(tok).is_some_and(|ident| ident_key(&ident) == "json");
+    let is_json = |tok: &Tok| word_key(tok).is_some_and(|key| key == "json");
     if is_json(tokens.get(at)?) {
         return Some(at);
     }
-    let schema = word_ident(tokens.get(at)?)?;
-    (ident_key(&schema) == "pg_catalog"
+    let schema = word_key(tokens.get(at)?)?;
+    (schema == "pg_catalog"
         && tokens.get(at + 1)?.token == Token::Period
         && is_json(tokens.get(at + 2)?))
     .then_some(at + 2)
@@ -209,22 +201,10 @@ fn is_array(tokens: &[Tok], last: usize) -> bool {
 fn unparsed(statement: &ParsedStatement) -> Vec<Found> {
     let mut found = Vec::new();
     let tokens = &statement.tokens;
-    if let Some(alter) = alter_table_tokens(statement) {
-        let table = table_key(&alter.name);
+    if let Some(alter) = alter_table(statement) {
         for action in &alter.actions {
             let (column_at, altered) = if action[0].is_word("ADD") {
-                if action.get(1).is_some_and(|t| {
-                    [
-                        "CONSTRAINT",
-                        "PRIMARY",
-                        "UNIQUE",
-                        "CHECK",
-                        "FOREIGN",
-                        "EXCLUDE",
-                    ]
-                    .iter()
-                    .any(|k| t.is_word(k))
-                }) {
+                if adds_constraint(action) {
                     continue;
                 }
                 let mut at = 1;
@@ -245,7 +225,7 @@ fn unparsed(statement: &ParsedStatement) -> Vec<Found> {
             } else {
                 continue;
             };
-            let Some(column) = action.get(column_at).and_then(word_ident) else {
+            let Some(column) = action.get(column_at).and_then(word_key) else {
                 continue;
             };
             let mut type_at = column_at + 1;
@@ -260,13 +240,12 @@ fn unparsed(statement: &ParsedStatement) -> Vec<Found> {
             }
             if let Some(last) = json_at(action, type_at) {
                 found.push(Found {
-                    span: if altered {
-                        tokens_span(action)
-                    } else {
-                        Span::new(action[column_at].span.start, type_end(action, last))
+                    span: match span_of(action) {
+                        Some(whole) if altered => whole,
+                        _ => Span::new(action[column_at].span.start, type_end(action, last)),
                     },
-                    table: table.clone(),
-                    column: ident_key(&column),
+                    table: alter.table.clone(),
+                    column,
                     array: is_array(action, last),
                     altered,
                 });
@@ -285,7 +264,7 @@ fn unparsed(statement: &ParsedStatement) -> Vec<Found> {
     if tokens.get(at).is_some_and(|t| t.is_word("IF")) {
         at += 3;
     }
-    let Some((name, next)) = object_name(tokens, at) else {
+    let Some((table, next)) = name_at(tokens, at) else {
         return found;
     };
     if tokens.get(next).is_none_or(|t| t.token != Token::LParen) {
@@ -303,30 +282,22 @@ fn unparsed(statement: &ParsedStatement) -> Vec<Found> {
     let Some(close) = close else {
         return found;
     };
-    let table = table_key(&name);
     for element in split_top_level(&tokens[next + 1..next + close]) {
-        let constraint = [
-            "CONSTRAINT",
-            "PRIMARY",
-            "UNIQUE",
-            "CHECK",
-            "FOREIGN",
-            "EXCLUDE",
-            "LIKE",
-        ]
-        .iter()
-        .any(|k| element[0].is_word(k));
+        let constraint = CONSTRAINT_WORDS
+            .iter()
+            .chain(&["LIKE"])
+            .any(|k| element[0].is_word(k));
         if constraint {
             continue;
         }
-        let Some(column) = word_ident(&element[0]) else {
+        let Some(column) = word_key(&element[0]) else {
             continue;
         };
         if let Some(last) = json_at(element, 1) {
             found.push(Found {
                 span: Span::new(element[0].span.start, type_end(element, last)),
                 table: table.clone(),
-                column: ident_key(&column),
+                column,
                 array: is_array(element, last),
                 altered: false,
             });

@@ -25,7 +25,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::ddl_support::{alter_table, name_at, position, span_of};
+use super::support::{adds_constraint, alter_table, name_at, position, span_of};
 
 pub const RULE: RuleDef = RuleDef {
     id: "require-idempotent-ddl",
@@ -389,18 +389,10 @@ fn alter_table_actions(statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
 
 /// An unparsed action's problem, from its tokens.
 fn token_action(action: &[Tok]) -> Option<(&'static str, &'static str)> {
-    const CONSTRAINTS: &[&str] = &[
-        "CONSTRAINT",
-        "PRIMARY",
-        "UNIQUE",
-        "CHECK",
-        "FOREIGN",
-        "EXCLUDE",
-    ];
     let first = action.first()?;
     let second = action.get(1)?;
     let after = |skip: usize, guard: &[&str]| position(action.get(skip..)?, guard).map(|p| p == 0);
-    if first.is_word("ADD") && !CONSTRAINTS.iter().any(|word| second.is_word(word)) {
+    if first.is_word("ADD") && !adds_constraint(action) {
         let skip = if second.is_word("COLUMN") { 2 } else { 1 };
         if after(skip, &["IF", "NOT", "EXISTS"]) != Some(true) {
             return Some(("ADD COLUMN", "IF NOT EXISTS"));

@@ -29,7 +29,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::ddl_support::{alter_table, head_through, name_at, position};
+use super::support::{alter_table, head_through, name_at, position, table_after_on};
 
 pub const RULE: RuleDef = RuleDef {
     id: "require-lock-timeout",
@@ -356,17 +356,6 @@ fn locking_from_tokens(
 ) -> Option<Locking> {
     let tokens = &statement.tokens;
     let holds = |table: &str| context.holds_data(table, statement.index);
-    // The table named after the first `ON` (`CREATE INDEX … ON [ONLY] t`, `CREATE TRIGGER
-    // … ON t`).
-    let on_table = || {
-        let on = tokens.iter().position(|t| t.is_word("ON"))?;
-        let at = if tokens.get(on + 1).is_some_and(|t| t.is_word("ONLY")) {
-            on + 2
-        } else {
-            on + 1
-        };
-        name_at(tokens, at).map(|(name, _)| name)
-    };
     // A name after the leading keywords and an optional `IF EXISTS` / `ONLY`.
     let name_after = |at: usize| {
         let mut at = at;
@@ -396,7 +385,7 @@ fn locking_from_tokens(
             if statement.has_word("CONCURRENTLY") {
                 return None;
             }
-            let table = on_table().unwrap_or_else(unknown);
+            let table = table_after_on(tokens).unwrap_or_else(unknown);
             if !holds(&table) {
                 return None;
             }
@@ -404,7 +393,7 @@ fn locking_from_tokens(
         } else if statement.starts_with(&["CREATE"])
             && position(&tokens[..tokens.len().min(5)], &["TRIGGER"]).is_some()
         {
-            let table = on_table().unwrap_or_else(unknown);
+            let table = table_after_on(tokens).unwrap_or_else(unknown);
             if !holds(&table) {
                 return None;
             }

@@ -23,7 +23,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::no_drop_column::{file_span, name_span, object_name};
+use super::support::{last_part, name_at, span_of};
 
 pub const RULE: RuleDef = RuleDef {
     id: "require-upsert",
@@ -49,14 +49,9 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     && statement.find(&["NOT", "EXISTS"]).is_none()
                 {
                     let tokens = &statement.tokens;
-                    let (span, table) = match object_name(tokens, 2) {
-                        Some((name, next)) => (
-                            Span::new(statement.head().start, tokens[next - 1].span.end),
-                            table_key(&name),
-                        ),
-                        None => (statement.head(), String::new()),
-                    };
-                    found.push((span, table));
+                    let named = name_at(tokens, 2)
+                        .and_then(|(table, next)| Some((span_of(&tokens[..next])?, table)));
+                    found.push(named.unwrap_or_else(|| (statement.head(), String::new())));
                 }
             }
         }
@@ -119,14 +114,7 @@ fn plain_insert(
     {
         return None;
     }
-    let keyword = file_span(context, statement, insert.insert_token.0.span);
-    let span = match (keyword, name_span(context, statement, name)) {
-        (Some(keyword), Some(name)) if keyword.start <= name.end => {
-            Span::new(keyword.start, name.end)
-        }
-        (Some(keyword), _) => keyword,
-        _ => statement.head(),
-    };
+    let span = statement.keyword_through_name(context.source(), insert.insert_token.0.span, name);
     Some((span, table))
 }
 
@@ -160,7 +148,7 @@ fn anti_join(select: &Select, selection: &Expr, table: &str) -> bool {
             TableFactor::Table { name, alias, .. } if table_key(name) == table => {
                 Some(match alias {
                     Some(alias) => ident_key(&alias.name),
-                    None => table.rsplit('.').next().unwrap_or_default().to_string(),
+                    None => last_part(table).to_string(),
                 })
             }
             _ => None,

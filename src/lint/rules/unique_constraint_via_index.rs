@@ -21,7 +21,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::ddl_support::{action_through, alter_table, position};
+use super::support::{action_through, added_constraint, alter_table, last_part, position};
 
 pub const RULE: RuleDef = RuleDef {
     id: "unique-constraint-via-index",
@@ -89,18 +89,10 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
 
 /// `ADD [CONSTRAINT name] UNIQUE (…)` / `PRIMARY KEY (…)`, not `USING INDEX`.
 fn from_tokens(action: &[Tok]) -> Option<(&'static str, Option<String>)> {
-    if !action.first()?.is_word("ADD") || position(action, &["USING", "INDEX"]).is_some() {
+    let (name, kind) = added_constraint(action)?;
+    if position(action, &["USING", "INDEX"]).is_some() {
         return None;
     }
-    let (name, at) = if action.get(1)?.is_word("CONSTRAINT") {
-        (
-            action.get(2).and_then(Tok::word).map(|n| n.to_lowercase()),
-            3,
-        )
-    } else {
-        (None, 1)
-    };
-    let kind = action.get(at)?;
     if kind.is_word("UNIQUE") {
         Some(("UNIQUE", name))
     } else if kind.is_word("PRIMARY") {
@@ -117,7 +109,7 @@ fn diagnostic(
     name: Option<String>,
     columns: Option<String>,
 ) -> Diagnostic {
-    let bare = table.rsplit('.').next().unwrap_or(table);
+    let bare = last_part(table);
     let index = match (&columns, &name) {
         (Some(columns), _) => {
             let columns: String = columns

@@ -26,7 +26,7 @@ use crate::report::Severity;
 use crate::text::Span;
 
 use super::RuleDef;
-use super::ddl_support::{alter_table, span_of};
+use super::support::{SERIAL, adds_constraint, alter_table, span_of};
 
 pub const RULE: RuleDef = RuleDef {
     id: "volatile-default",
@@ -100,15 +100,6 @@ const NOT_VOLATILE: &[&str] = &[
 
 /// Supabase's `auth.*` helpers are stable.
 const AUTH_STABLE: &[&str] = &["uid", "role", "jwt", "email"];
-
-const SERIAL: &[&str] = &[
-    "smallserial",
-    "serial",
-    "bigserial",
-    "serial2",
-    "serial4",
-    "serial8",
-];
 
 /// Why a column's default is (or may be) computed per row.
 enum Why {
@@ -287,15 +278,7 @@ fn volatility(expr: &Expr) -> Option<Why> {
 
 /// `ADD [COLUMN] [IF NOT EXISTS] name type … DEFAULT f(…)` from the tokens.
 fn from_tokens(action: &[Tok]) -> Option<(String, Why)> {
-    const CONSTRAINTS: &[&str] = &[
-        "CONSTRAINT",
-        "PRIMARY",
-        "UNIQUE",
-        "CHECK",
-        "FOREIGN",
-        "EXCLUDE",
-    ];
-    if !action.first()?.is_word("ADD") || CONSTRAINTS.iter().any(|w| action[1].is_word(w)) {
+    if !action.first()?.is_word("ADD") || adds_constraint(action) {
         return None;
     }
     let mut at = if action.get(1)?.is_word("COLUMN") {
