@@ -26,6 +26,15 @@ fn comment(id: u64, body: &str) -> Value {
     })
 }
 
+/// The fake answers the comment list of the pull request with `comments`.
+async fn list_comments(api: &MockServer, comments: Value) {
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comments))
+        .mount(api)
+        .await;
+}
+
 /// Runs the action in `project` against `api`; returns (exit code, stdout).
 async fn run_action(project: &Project, api: &str, runner: &Path) -> (i32, String) {
     let event = runner.join("event.json");
@@ -75,11 +84,7 @@ async fn first_run_comments_second_run_updates_and_files_are_written() {
     let runner = tempfile::tempdir().unwrap();
 
     let api = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(COMMENTS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&api)
-        .await;
+    list_comments(&api, json!([])).await;
     Mock::given(method("POST"))
         .and(path(COMMENTS))
         .respond_with(
@@ -130,14 +135,7 @@ async fn first_run_comments_second_run_updates_and_files_are_written() {
 
     // Second run: our comment exists, so it is updated, not added again.
     api.reset().await;
-    Mock::given(method("GET"))
-        .and(path(COMMENTS))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([comment(7, "<!-- migration-guard -->\nold")])),
-        )
-        .mount(&api)
-        .await;
+    list_comments(&api, json!([comment(7, "<!-- migration-guard -->\nold")])).await;
     Mock::given(method("PATCH"))
         .and(path("/repos/acme/shop/issues/comments/7"))
         .respond_with(
@@ -169,11 +167,7 @@ async fn a_read_only_token_on_a_fork_is_a_warning_not_the_verdict() {
     );
     let runner = tempfile::tempdir().unwrap();
     let api = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(COMMENTS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&api)
-        .await;
+    list_comments(&api, json!([])).await;
     Mock::given(method("POST"))
         .and(path(COMMENTS))
         .respond_with(
