@@ -108,6 +108,36 @@ fn markdown() {
 }
 
 #[test]
+fn markdown_of_a_passing_run() {
+    let mut report = Report::new(CommandName::Shadow);
+    report.postgres = Some(PostgresInfo {
+        provider: "docker".to_string(),
+        server_version: "15.18".to_string(),
+        supabase_compat: Some("supabase-compat 1"),
+        ready_ms: Some(2236),
+    });
+    let mut first = entry("0001_baseline.sql", MigrationStatus::Applied, Some(41));
+    first.transaction = Some("the file's own BEGIN/COMMIT".to_string());
+    let mut second = entry(
+        "20251125170356_add_user_preferences.sql",
+        MigrationStatus::Applied,
+        Some(3),
+    );
+    second.transaction = Some("one transaction".to_string());
+    report.migrations = vec![first, second];
+    report.verify = vec![VerifyCheck {
+        file: PathBuf::from("supabase/verify/verify.sql"),
+        check: "tables_exist".to_string(),
+        ok: true,
+        detail: "all 5 tables present".to_string(),
+        location: None,
+    }];
+    report.duration_ms = Some(2766);
+    assert_eq!(report.status().exit_code(), 0);
+    insta::assert_snapshot!(markdown::render(&report));
+}
+
+#[test]
 fn json() {
     insta::assert_snapshot!(json::render(&sample()));
 }
