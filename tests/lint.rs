@@ -96,6 +96,12 @@ fn sarif_output() {
 }
 
 #[test]
+fn markdown_comment() {
+    let (_, stdout) = lint("markdown", &[]);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
 fn github_annotations() {
     let (_, stdout) = lint("github", &[]);
     insta::assert_snapshot!(stdout);

@@ -60,10 +60,14 @@ fn summary_line(out: &mut String, report: &Report) {
         .iter()
         .filter(|m| m.status == MigrationStatus::Applied)
         .count();
-    parts.push(format!(
-        "{applied}/{} migrations applied",
-        report.migrations.len()
-    ));
+    if report.postgres.is_some() {
+        parts.push(format!(
+            "{applied}/{} migrations applied",
+            report.migrations.len()
+        ));
+    } else {
+        parts.push(text::count(report.migrations.len(), "migration"));
+    }
     parts.push(text::count(report.count(Severity::Error), "error"));
     parts.push(text::count(report.count(Severity::Warning), "warning"));
     if let Some(ms) = report.duration_ms {
@@ -73,7 +77,12 @@ fn summary_line(out: &mut String, report: &Report) {
 }
 
 fn migrations(out: &mut String, report: &Report) {
-    if report.migrations.is_empty() {
+    // Files listed without a database (lint, status): the findings say it all.
+    if report
+        .migrations
+        .iter()
+        .all(|m| m.status == MigrationStatus::Local)
+    {
         return;
     }
     let mut table = String::from(
@@ -150,7 +159,10 @@ fn findings(out: &mut String, report: &Report) {
         return;
     }
     let mut table = String::from("| Severity | Rule | Location | Message |\n|---|---|---|---|\n");
-    for finding in &report.findings {
+    // Errors first: they are what a reviewer must act on.
+    let mut findings: Vec<_> = report.findings.iter().collect();
+    findings.sort_by_key(|finding| std::cmp::Reverse(finding.severity));
+    for finding in findings {
         let location = finding
             .location
             .as_ref()
