@@ -68,10 +68,6 @@ pub struct FileContext<'a> {
 }
 
 impl<'a> FileContext<'a> {
-    pub fn new(migration: &'a MigrationFile, before: &'a Schema) -> Self {
-        Self::with_statements(migration, parse(migration), before)
-    }
-
     /// A context for statements parsed beforehand (see [`parse`]).
     pub fn with_statements(
         migration: &'a MigrationFile,

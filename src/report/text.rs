@@ -155,7 +155,7 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
             let _ = writeln!(out, "  {BOLD}{prefix}{BOLD:#} {line}");
         }
     }
-    if crate::lint::rules::all_ids().contains(&finding.rule) {
+    if !crate::lint::rules::describe(finding.rule).0.is_empty() {
         let _ = writeln!(out, "  {DIM}see docs/rules/{}.md{DIM:#}", finding.rule);
     }
 }

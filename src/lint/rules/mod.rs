@@ -117,7 +117,8 @@ pub fn file_problems(discovery: &Discovery) -> Vec<Finding> {
     let mut findings = set_rules(discovery);
     let schema = super::schema::Schema::default();
     for migration in &discovery.migrations {
-        let context = FileContext::new(migration, &schema);
+        // Both rules read what the splitter found: no statement needs parsing.
+        let context = FileContext::with_statements(migration, Vec::new(), &schema);
         for rule in [&no_psql_meta::RULE, &syntax_error::RULE] {
             let mut diagnostics = Vec::new();
             (rule.check)(&context, &mut diagnostics);
