@@ -36,6 +36,7 @@ pub struct Inputs {
     pub db_url: Option<String>,
     pub supabase_access_token: Option<String>,
     pub supabase_db_password: Option<String>,
+    pub base_ref: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +89,7 @@ impl Inputs {
             db_url: input("db-url"),
             supabase_access_token: input("supabase-access-token"),
             supabase_db_password: input("supabase-db-password"),
+            base_ref: input("base-ref"),
         })
     }
 
@@ -133,6 +135,7 @@ impl Inputs {
         }
         if self.command != "status" {
             flag("fail-on", &self.fail_on);
+            flag("base-ref", &self.base_ref);
         }
         args
     }
@@ -355,6 +358,7 @@ mod tests {
             ("INPUT_FAIL-ON", "warning"),
             ("INPUT_DB-URL", "postgresql://u:p4ss@h/db"),
             ("INPUT_COMMENT", "false"),
+            ("INPUT_BASE-REF", "main"),
         ])
         .unwrap();
         assert!(!inputs.comment);
@@ -370,7 +374,9 @@ mod tests {
                 "--database-url",
                 "postgresql://u:p4ss@h/db",
                 "--fail-on",
-                "warning"
+                "warning",
+                "--base-ref",
+                "main"
             ]
         );
         assert!(inputs.secrets().contains(&"p4ss".to_string()));

@@ -289,13 +289,7 @@ impl<'a> File<'a> {
 
     /// Writes the history row, pipelined with what ends the file.
     async fn record_then(&self, then: &Then) -> StepResult {
-        let statements: Vec<&str> = self
-            .migration
-            .split
-            .statements
-            .iter()
-            .map(|statement| statement.text(&self.migration.source))
-            .collect();
+        let statements = self.migration.split.texts(&self.migration.source);
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
             [&self.migration.version, &self.migration.name, &statements];
         let (recorded, after) = tokio::join!(self.db.client.execute(self.insert, &params), async {

@@ -92,18 +92,28 @@ impl From<FailOn> for crate::report::Severity {
     }
 }
 
+/// The checks of the files themselves, shared by `lint` and `shadow`.
 #[derive(Debug, Args)]
-pub struct LintArgs {
+pub struct FileChecks {
     /// Fail (exit 1) on findings of this severity or worse.
     #[arg(long, env = "MIGRATION_GUARD_FAIL_ON", value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Compare with this branch through git (e.g. main, or origin/main): migrations it
+    /// has that were edited or deleted here, new ones older than its newest.
+    #[arg(long, env = "MIGRATION_GUARD_BASE_REF")]
+    pub base_ref: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub checks: FileChecks,
 }
 
 #[derive(Debug, Args)]
 pub struct ShadowArgs {
-    /// Fail (exit 1) on findings of this severity or worse.
-    #[arg(long, env = "MIGRATION_GUARD_FAIL_ON", value_enum, default_value_t = FailOn::Error)]
-    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub checks: FileChecks,
     /// Verification SQL directory [default: verify/ beside the migrations directory].
     #[arg(long, env = "MIGRATION_GUARD_VERIFY_DIR")]
     pub verify_dir: Option<PathBuf>,

@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod apply;
+pub mod base;
 pub mod checks;
 pub mod cli;
 pub mod commands;

@@ -1,15 +1,47 @@
 //! `migration-guard lint`: the rules over the migration files, no database needed.
 
+use anyhow::Context;
+
+use crate::base;
+use crate::cli::FileChecks;
 use crate::config::Project;
 use crate::lint;
-use crate::migration;
-use crate::report::{CommandName, Report, Severity};
+use crate::migration::{self, Discovery};
+use crate::report::{CommandName, Report};
 
-/// Lints the project's migrations; findings of `fail_on` or worse fail the run.
-pub fn run(project: &Project, fail_on: Severity) -> Result<Report, migration::DiscoverError> {
+/// Lints the project's migrations; findings of `--fail-on` or worse fail the run.
+pub fn run(project: &Project, checks: &FileChecks) -> anyhow::Result<Report> {
     let discovery = migration::discover(&project.migrations)?;
     let mut report = Report::of_files(CommandName::Lint, &discovery);
-    report.findings = lint::lint(&discovery, &project.config);
-    report.fail_on = fail_on;
+    check_files(&mut report, &discovery, project, checks)?;
     Ok(report)
+}
+
+/// What `lint` and `shadow` both say about the files: the rules, and the comparison
+/// with the base branch when one is given.
+pub fn check_files(
+    report: &mut Report,
+    discovery: &Discovery,
+    project: &Project,
+    checks: &FileChecks,
+) -> anyhow::Result<()> {
+    report.findings = lint::lint(discovery, &project.config);
+    if let Some(base_ref) = &checks.base_ref {
+        let comparison = base::compare(discovery, base_ref)
+            .with_context(|| format!("cannot compare the migrations with `{base_ref}`"))?;
+        report.notes.push(comparison.note);
+        let config = &project.config;
+        report
+            .findings
+            .extend(comparison.findings.into_iter().filter_map(|mut finding| {
+                let path = finding.location.as_ref().map(|location| &location.file);
+                if path.is_some_and(|path| config.ignores(path)) {
+                    return None;
+                }
+                finding.severity = config.severity(finding.rule, finding.severity)?;
+                Some(finding)
+            }));
+    }
+    report.fail_on = checks.fail_on.into();
+    Ok(())
 }

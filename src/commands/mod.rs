@@ -33,7 +33,7 @@ fn run_command(cli: &Cli) -> anyhow::Result<Report> {
     let project = Project::resolve(cli.global.dir.as_deref(), cli.global.config.as_deref())?;
     let dir = &project.migrations;
     match &cli.command {
-        Command::Lint(args) => lint::run(&project, args.fail_on.into())
+        Command::Lint(args) => lint::run(&project, &args.checks)
             .with_context(|| format!("cannot lint the migrations in {}", dir.display())),
         Command::Status => status::run(dir)
             .with_context(|| format!("cannot list the migrations in {}", dir.display())),

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::cli::ShadowArgs;
 use crate::config::Project;
-use crate::lint;
 use crate::migration;
 use crate::report::Report;
 use crate::shadow::docker::DockerOptions;
@@ -32,7 +31,6 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
         verify_dir,
     };
     let mut report = shadow::run(&discovery, &options).await?;
-    report.findings = lint::lint(&discovery, &project.config);
-    report.fail_on = args.fail_on.into();
+    super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
     Ok(report)
 }

@@ -88,6 +88,17 @@ pub struct Split {
     pub unclosed: Option<Unclosed>,
 }
 
+impl Split {
+    /// The statements' texts as the Supabase CLI stores them in its history's
+    /// `statements` column, which is what makes two versions of a file the same migration.
+    pub fn texts<'s>(&self, source: &'s str) -> Vec<&'s str> {
+        self.statements
+            .iter()
+            .map(|statement| statement.text(source))
+            .collect()
+    }
+}
+
 /// Splits `source` into statements.
 pub fn split(source: &str) -> Split {
     Splitter::new(source).run()

@@ -86,6 +86,7 @@ pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
 pub fn all_ids() -> Vec<&'static str> {
     let mut ids: Vec<&'static str> = RULES.iter().map(|rule| rule.id).collect();
     ids.extend([version_collision::ID, UNPARSED, UNUSED_SUPPRESSION]);
+    ids.extend(crate::base::CHECKS.iter().map(|(id, _, _)| *id));
     ids.sort_unstable();
     ids
 }
@@ -101,7 +102,12 @@ pub fn describe(id: &str) -> (&'static str, Severity) {
                 "a suppression comment that allows nothing",
                 Severity::Warning,
             ),
-            _ => ("", Severity::Warning),
+            _ => crate::base::CHECKS
+                .iter()
+                .find(|(check, _, _)| *check == id)
+                .map_or(("", Severity::Warning), |&(_, summary, severity)| {
+                    (summary, severity)
+                }),
         },
     }
 }
