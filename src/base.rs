@@ -16,13 +16,12 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::migration::compare::first_difference;
 use crate::migration::discover::parse_file_name;
-use crate::migration::split::{Split, Statement, split};
+use crate::migration::split::split;
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::{Finding, Location, Severity};
 use crate::text::Span;
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
 
 /// A migration the base branch has, changed here.
 pub const EDITED: &str = "migration-edited";
@@ -144,17 +143,16 @@ fn edits_and_deletions(
     }
     for ((file, migration), base_source) in kept.into_iter().zip(blobs) {
         let base_source = String::from_utf8_lossy(&base_source);
-        let base_split = split(&base_source);
-        let before = code_statements(&base_split, &base_source);
-        let now = code_statements(&migration.split, &migration.source);
-        let Some(changed) = (0..before.len().max(now.len())).find(
-            |&i| !matches!((before.get(i), now.get(i)), (Some(a), Some(b)) if same_code(a.1, b.1)),
+        let before = split(&base_source);
+        let Some(difference) = first_difference(
+            &before.texts(&base_source),
+            &migration.split.texts(&migration.source),
         ) else {
             continue;
         };
-        let span = now.get(changed).map_or(
+        let span = difference.index.map_or(
             Span::new(migration.source.len(), migration.source.len()),
-            |(statement, _)| statement.text,
+            |index| migration.split.statements[index].text,
         );
         let renamed = if file.file_name == migration.file_name {
             String::new()
@@ -171,7 +169,7 @@ fn edits_and_deletions(
             message: format!(
                 "version {} is already on `{base_name}`{renamed} and this branch changes its statement {}: wherever `{base_name}` was deployed the version is applied, and the Supabase CLI never runs it again, so the change would never reach those databases",
                 migration.version,
-                changed + 1
+                difference.ordinal
             ),
             help: Some(format!(
                 "put the change in a new migration (`migration-guard new NAME`) and restore this file: `git checkout {base_name} -- {}`",
@@ -218,35 +216,6 @@ fn out_of_order(
             ),
         })
         .collect()
-}
-
-/// The statements that hold code, with their texts: a comment alone is no statement.
-fn code_statements<'s>(split: &'s Split, source: &'s str) -> Vec<(&'s Statement, &'s str)> {
-    split
-        .statements
-        .iter()
-        .filter(|statement| !statement.comment_only)
-        .map(|statement| (statement, statement.text(source)))
-        .collect()
-}
-
-/// Whether two statements are the same code: their tokens, comments and whitespace
-/// aside. Text that does not tokenize is compared as it is.
-fn same_code(a: &str, b: &str) -> bool {
-    let tokens = |text: &str| {
-        Tokenizer::new(&PostgreSqlDialect {}, text)
-            .tokenize()
-            .map(|tokens| {
-                tokens
-                    .into_iter()
-                    .filter(|token| !matches!(token, Token::Whitespace(_)))
-                    .collect::<Vec<_>>()
-            })
-    };
-    match (tokens(a), tokens(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }
 
 fn short(commit: &str) -> &str {

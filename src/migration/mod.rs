@@ -1,6 +1,7 @@
 //! Migration files as the Supabase CLI sees them: discovery, ordering and statements.
 
 pub mod classify;
+pub mod compare;
 pub mod discover;
 pub mod history;
 pub mod split;
