@@ -13,4 +13,5 @@ pub mod lint;
 pub mod migration;
 pub mod report;
 pub mod shadow;
+pub mod supabase_cli;
 pub mod text;
