@@ -72,48 +72,117 @@ pub async fn apply_all(
     db: &Database,
     migrations: &[MigrationFile],
 ) -> Result<Vec<MigrationEntry>, ApplyError> {
-    history::ensure_table(db)
-        .await
-        .map_err(ApplyError::History)?;
-    let insert = history::prepare_insert(db)
-        .await
-        .map_err(ApplyError::History)?;
+    let applier = Applier::new(db).await?;
     let mut entries = Vec::with_capacity(migrations.len());
     let mut failed = false;
     for (position, migration) in migrations.iter().enumerate() {
-        let mut entry = MigrationEntry::new(migration, MigrationStatus::Skipped);
-        if !failed {
-            tracing::info!(
-                "applying {} ({}/{})",
-                migration.file_name,
-                position + 1,
-                migrations.len()
-            );
-            let started = Instant::now();
-            let outcome = File::new(db, &insert, migration).apply().await;
-            entry.duration_ms = Some(started.elapsed().as_millis() as u64);
-            entry.notices = db.take_notices().iter().map(ToString::to_string).collect();
-            match outcome {
-                Ok(mode) => {
-                    entry.status = MigrationStatus::Applied;
-                    entry.transaction = Some(mode.to_string());
-                }
-                Err(Step::Failed(error)) => {
-                    entry.status = MigrationStatus::Failed;
-                    entry.error = Some(*error);
-                    failed = true;
-                }
-                Err(Step::Connection(source)) => {
-                    return Err(ApplyError::Connection {
-                        file: migration.file_name.clone(),
-                        source,
-                    });
-                }
-            }
+        if failed {
+            entries.push(MigrationEntry::new(migration, MigrationStatus::Skipped));
+            continue;
         }
+        tracing::info!(
+            "applying {} ({}/{})",
+            migration.file_name,
+            position + 1,
+            migrations.len()
+        );
+        let entry = applier.apply(migration).await?;
+        failed = entry.status == MigrationStatus::Failed;
         entries.push(entry);
     }
     Ok(entries)
+}
+
+/// Applies one file at a time to one database, recording each in its history.
+pub struct Applier<'d> {
+    db: &'d Database,
+    insert: tokio_postgres::Statement,
+}
+
+impl<'d> Applier<'d> {
+    /// Creates the history table if needed and prepares its insert.
+    pub async fn new(db: &'d Database) -> Result<Applier<'d>, ApplyError> {
+        history::ensure_table(db)
+            .await
+            .map_err(ApplyError::History)?;
+        let insert = history::prepare_insert(db)
+            .await
+            .map_err(ApplyError::History)?;
+        Ok(Applier { db, insert })
+    }
+
+    /// Applies `migration`: `applied`, or `failed` with the error where it happened.
+    pub async fn apply(&self, migration: &MigrationFile) -> Result<MigrationEntry, ApplyError> {
+        let mut entry = MigrationEntry::new(migration, MigrationStatus::Skipped);
+        let started = Instant::now();
+        let outcome = File::new(self.db, &self.insert, migration).apply().await;
+        entry.duration_ms = Some(started.elapsed().as_millis() as u64);
+        entry.notices = self
+            .db
+            .take_notices()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        match outcome {
+            Ok(mode) => {
+                entry.status = MigrationStatus::Applied;
+                entry.transaction = Some(mode.to_string());
+            }
+            Err(Step::Failed(error)) => {
+                entry.status = MigrationStatus::Failed;
+                entry.error = Some(*error);
+            }
+            Err(Step::Connection(source)) => {
+                return Err(ApplyError::Connection {
+                    file: migration.file_name.clone(),
+                    source,
+                });
+            }
+        }
+        Ok(entry)
+    }
+}
+
+/// Whether a failure of `migration` leaves nothing of it behind: it runs as one
+/// transaction (ours or its own), so it can simply be run again.
+pub fn is_atomic(migration: &MigrationFile) -> bool {
+    let roles = File::roles(migration);
+    match shape(&roles) {
+        Shape::FileOwned => true,
+        Shape::Authored => false,
+        Shape::Statements => roles
+            .iter()
+            .all(|(_, role)| !matches!(role, TxRole::NoTransaction | TxRole::CommitAfter)),
+    }
+}
+
+/// How a file's transaction control makes it run.
+enum Shape {
+    /// `BEGIN` first, `COMMIT` last, nothing else controls transactions.
+    FileOwned,
+    /// Other transaction control: run as written.
+    Authored,
+    /// No transaction control: the engine groups the statements.
+    Statements,
+}
+
+fn shape(roles: &[(usize, TxRole)]) -> Shape {
+    let controls = |role: TxRole| matches!(role, TxRole::Begin | TxRole::Commit | TxRole::Abort);
+    let control_count = roles.iter().filter(|(_, role)| controls(*role)).count();
+    let file_owned = control_count == 2
+        && roles
+            .first()
+            .is_some_and(|(_, role)| *role == TxRole::Begin)
+        && roles
+            .last()
+            .is_some_and(|(_, role)| *role == TxRole::Commit);
+    if file_owned {
+        Shape::FileOwned
+    } else if control_count > 0 {
+        Shape::Authored
+    } else {
+        Shape::Statements
+    }
 }
 
 enum Step {
@@ -142,20 +211,24 @@ impl<'a> File<'a> {
         insert: &'a tokio_postgres::Statement,
         migration: &'a MigrationFile,
     ) -> Self {
-        let roles = migration
+        File {
+            db,
+            insert,
+            migration,
+            roles: File::roles(migration),
+        }
+    }
+
+    /// The transaction role of each statement that holds code.
+    fn roles(migration: &MigrationFile) -> Vec<(usize, TxRole)> {
+        migration
             .split
             .statements
             .iter()
             .enumerate()
             .filter(|(_, statement)| !statement.comment_only)
             .map(|(index, statement)| (index, tx_role(statement.text(&migration.source))))
-            .collect();
-        File {
-            db,
-            insert,
-            migration,
-            roles,
-        }
+            .collect()
     }
 
     async fn apply(&self) -> StepResult<TransactionMode> {
@@ -183,25 +256,10 @@ impl<'a> File<'a> {
     }
 
     async fn run(&self) -> StepResult<TransactionMode> {
-        let controls =
-            |role: TxRole| matches!(role, TxRole::Begin | TxRole::Commit | TxRole::Abort);
-        let control_count = self
-            .roles
-            .iter()
-            .filter(|(_, role)| controls(*role))
-            .count();
-        let file_owned = control_count == 2
-            && self
-                .roles
-                .first()
-                .is_some_and(|(_, role)| *role == TxRole::Begin)
-            && self
-                .roles
-                .last()
-                .is_some_and(|(_, role)| *role == TxRole::Commit);
         let mut prelude = Some(FILE_PRELUDE.to_string());
+        let shape = shape(&self.roles);
 
-        if file_owned {
+        if matches!(shape, Shape::FileOwned) {
             let (last, body) = self.roles.split_last().expect("two statements at least");
             for &(index, _) in body {
                 self.statement(prelude.take(), index).await?;
@@ -209,7 +267,7 @@ impl<'a> File<'a> {
             self.record_then(&Then::Statement(last.0)).await?;
             return Ok(TransactionMode::FileOwned);
         }
-        if control_count > 0 {
+        if matches!(shape, Shape::Authored) {
             for &(index, _) in &self.roles {
                 self.statement(prelude.take(), index).await?;
             }

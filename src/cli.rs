@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::deploy::Environment;
 use crate::shadow::ProviderChoice;
 use crate::shadow::docker::Reach;
 
@@ -66,8 +67,60 @@ pub enum Command {
     Shadow(ShadowArgs),
     /// Create supabase/migrations/<YYYYMMDDHHMMSS>_NAME.sql from a safe template.
     New(NewArgs),
+    /// Apply what the target lacks to staging or production, then verify it there.
+    Deploy(DeployArgs),
     /// The GitHub Action entry point: reads INPUT_* and runs one of the commands.
     Action,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Which environment this is: production needs --yes or a confirmation at the prompt.
+    #[arg(long, env = "MIGRATION_GUARD_TARGET", value_enum)]
+    pub target: Environment,
+    /// The target database (postgresql://USER:PASSWORD@HOST:PORT/DATABASE).
+    #[arg(long, env = "MIGRATION_GUARD_DB_URL", hide_env_values = true)]
+    pub db_url: String,
+    /// Show what would be applied, apply nothing.
+    #[arg(long, env = "MIGRATION_GUARD_DRY_RUN")]
+    pub dry_run: bool,
+    /// Also apply files older than the newest applied version (`supabase db push
+    /// --include-all`).
+    #[arg(long, env = "MIGRATION_GUARD_INCLUDE_ALL")]
+    pub include_all: bool,
+    /// Deploy to production without asking.
+    #[arg(long, env = "MIGRATION_GUARD_YES")]
+    pub yes: bool,
+    /// Verification SQL directory [default: verify/ beside the migrations directory].
+    #[arg(long, env = "MIGRATION_GUARD_VERIFY_DIR")]
+    pub verify_dir: Option<PathBuf>,
+    /// lock_timeout for files that set none.
+    #[arg(long, env = "MIGRATION_GUARD_LOCK_TIMEOUT", default_value = "5s", value_parser = setting)]
+    pub lock_timeout: String,
+    /// statement_timeout for files that set none.
+    #[arg(long, env = "MIGRATION_GUARD_STATEMENT_TIMEOUT", default_value = "10min", value_parser = setting)]
+    pub statement_timeout: String,
+    /// Seconds to wait for another deploy to the same database to finish.
+    #[arg(long, env = "MIGRATION_GUARD_LOCK_WAIT", default_value_t = 600)]
+    pub lock_wait: u64,
+    /// How many times to run a file again after it hit lock_timeout (it rolled back whole).
+    #[arg(long, env = "MIGRATION_GUARD_RETRIES", default_value_t = 3)]
+    pub retries: u32,
+    /// Also write report.json and report.md into this directory.
+    #[arg(long, env = "MIGRATION_GUARD_REPORT_DIR")]
+    pub report_dir: Option<PathBuf>,
+}
+
+/// A Postgres duration such as `5s`, `500ms` or `10min` (0 turns the timeout off).
+fn setting(value: &str) -> Result<String, String> {
+    let valid = !value.is_empty()
+        && value.starts_with(|c: char| c.is_ascii_digit())
+        && value.chars().all(|c| c.is_ascii_alphanumeric());
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err("expected a duration such as 5s, 500ms or 10min".to_string())
+    }
 }
 
 #[derive(Debug, Args)]

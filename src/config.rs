@@ -79,6 +79,19 @@ impl Project {
         };
         Ok(Project { migrations, config })
     }
+
+    /// `explicit`, else `verify/` beside the migrations directory.
+    pub fn verify_dir(&self, explicit: Option<&Path>) -> PathBuf {
+        explicit.map_or_else(
+            || {
+                self.migrations
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .join("verify")
+            },
+            Path::to_path_buf,
+        )
+    }
 }
 
 /// The configuration in effect (the defaults when there is no file).
@@ -118,7 +131,7 @@ impl Config {
         } else {
             serde_yaml::from_str(text).map_err(|error| invalid(error.to_string()))?
         };
-        let known = rules::all_ids();
+        let known = rules::configurable_ids();
         for id in file.rules.keys() {
             if !known.contains(&id.as_str()) {
                 return Err(invalid(format!(

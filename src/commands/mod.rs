@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command};
 use crate::config::Project;
 use crate::report::{self, CommandName, Report};
 
+pub mod deploy;
 pub mod lint;
 pub mod new;
 pub mod shadow;
@@ -25,6 +26,7 @@ pub fn command_name(command: &Command) -> CommandName {
         Command::Status => CommandName::Status,
         Command::Shadow(_) => CommandName::Shadow,
         Command::New(_) => CommandName::New,
+        Command::Deploy(_) => CommandName::Deploy,
         Command::Action => CommandName::Action,
     }
 }
@@ -41,21 +43,28 @@ fn run_command(cli: &Cli) -> anyhow::Result<Report> {
             new::run(dir, &args.name, chrono::Utc::now()).context("cannot create the migration")
         }
         Command::Action => anyhow::bail!("`action` runs only as the container entry point"),
-        Command::Shadow(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?
+        Command::Shadow(args) => runtime()?
             .block_on(shadow::run(&project, args))
             .context("the shadow could not run"),
+        Command::Deploy(args) => runtime()?.block_on(deploy::run(&project, args)),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// `--report-dir`: report.json and report.md for the workflow to upload.
 pub fn write_report_dir(cli: &Cli, report: &Report) -> anyhow::Result<()> {
-    let Command::Shadow(args) = &cli.command else {
-        return Ok(());
+    let dir = match &cli.command {
+        Command::Shadow(args) => &args.report_dir,
+        Command::Deploy(args) => &args.report_dir,
+        _ => return Ok(()),
     };
-    let Some(dir) = &args.report_dir else {
+    let Some(dir) = dir else {
         return Ok(());
     };
     std::fs::create_dir_all(dir)

@@ -1,6 +1,5 @@
 //! `migration-guard shadow`: lint the files, apply them to a throwaway Postgres, verify.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::ShadowArgs;
@@ -14,10 +13,7 @@ use crate::shadow::{self, ShadowOptions};
 pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report> {
     let dir = project.migrations.as_path();
     let discovery = migration::discover(dir)?;
-    let verify_dir = args
-        .verify_dir
-        .clone()
-        .unwrap_or_else(|| dir.parent().unwrap_or_else(|| Path::new("")).join("verify"));
+    let verify_dir = project.verify_dir(args.verify_dir.as_deref());
     let options = ShadowOptions {
         provider: args.provider,
         database_url: args.database_url.clone(),

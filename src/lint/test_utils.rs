@@ -12,7 +12,7 @@ use crate::migration::discover;
 use crate::report::{CommandName, Finding, Report, text};
 
 use super::lint;
-use super::rules::{RuleDef, all_ids};
+use super::rules::{RuleDef, configurable_ids};
 
 /// Lints `fixture` with only `rule` enabled.
 pub fn lint_fixture(rule: &RuleDef, fixture: &str) -> (Vec<Finding>, Report) {
@@ -35,7 +35,7 @@ pub fn lint_fixture(rule: &RuleDef, fixture: &str) -> (Vec<Finding>, Report) {
     for (name, body) in &files {
         fs::write(dir.path().join(name), body).expect("write fixture");
     }
-    let others: String = all_ids()
+    let others: String = configurable_ids()
         .into_iter()
         .filter(|id| *id != rule.id)
         .map(|id| format!("  {id}: off\n"))

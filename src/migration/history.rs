@@ -30,3 +30,39 @@ pub async fn ensure_table(db: &Database) -> Result<(), PgError> {
 pub async fn prepare_insert(db: &Database) -> Result<Statement, PgError> {
     db.client.prepare(INSERT).await
 }
+
+/// A row of the history: what a database says it has applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub version: String,
+    pub name: String,
+    /// `None` for rows written without statements (`supabase migration repair`).
+    pub statements: Option<Vec<String>>,
+}
+
+/// Every row, by version; none when there is no history table yet (as the CLI reads
+/// SQLSTATE 42P01). Columns an older CLI did not create read as missing.
+pub async fn read(db: &Database) -> Result<Vec<Recorded>, PgError> {
+    const SELECT: &str = "SELECT version, coalesce(to_jsonb(m)->>'name', ''), \
+         CASE WHEN jsonb_typeof(to_jsonb(m)->'statements') = 'array' \
+         THEN ARRAY(SELECT jsonb_array_elements_text(to_jsonb(m)->'statements')) END \
+         FROM supabase_migrations.schema_migrations m ORDER BY version";
+    let rows = match db.client.query(SELECT, &[]).await {
+        Ok(rows) => rows,
+        Err(error)
+            if error.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE)
+                || error.code() == Some(&tokio_postgres::error::SqlState::INVALID_SCHEMA_NAME) =>
+        {
+            return Ok(Vec::new());
+        }
+        Err(error) => return Err(error),
+    };
+    Ok(rows
+        .iter()
+        .map(|row| Recorded {
+            version: row.get(0),
+            name: row.get(1),
+            statements: row.get(2),
+        })
+        .collect())
+}

@@ -18,6 +18,7 @@ pub enum CommandName {
     New,
     Shadow,
     Lint,
+    Deploy,
     Action,
 }
 
@@ -28,6 +29,7 @@ impl CommandName {
             CommandName::New => "new",
             CommandName::Shadow => "shadow",
             CommandName::Lint => "lint",
+            CommandName::Deploy => "deploy",
             CommandName::Action => "action",
         }
     }

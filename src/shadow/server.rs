@@ -9,7 +9,7 @@ use tokio_postgres::config::Host;
 #[derive(Debug, thiserror::Error)]
 pub enum UrlError {
     #[error(
-        "--database-url is not a valid connection string ({reason}); expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        "the database URL is not a valid connection string ({reason}); expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
     )]
     Invalid { reason: String },
 }

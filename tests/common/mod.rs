@@ -164,6 +164,11 @@ impl PgServer {
 
     /// Runs SQL with psql and returns the unaligned, tuples-only output.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// Runs SQL with psql in `database` and returns the unaligned, tuples-only output.
+    pub fn psql_in(&self, database: &str, sql: &str) -> String {
         let output = std::process::Command::new("psql")
             .args([
                 "-X",
@@ -171,7 +176,7 @@ impl PgServer {
                 "-t",
                 "-v",
                 "ON_ERROR_STOP=1",
-                &self.url(),
+                &self.url_for(database),
                 "-c",
                 sql,
             ])
@@ -206,4 +211,56 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// The label on every shadow container the `docker` provider starts.
+pub const SHADOW_LABEL: &str = "dev.migration-guard.shadow";
+
+/// Whether a Docker engine answers and has `image`.
+pub fn docker_image_present(image: &str) -> bool {
+    std::process::Command::new("docker")
+        .args(["image", "inspect", image])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The ids of the shadow containers that exist right now, running or not.
+pub fn shadow_containers() -> Vec<String> {
+    let output = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "-q",
+            "--filter",
+            &format!("label={SHADOW_LABEL}"),
+        ])
+        .output()
+        .expect("docker ps");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits until no shadow container is left but those in `before` (removal is
+/// asynchronous in the engine), failing after ten seconds.
+pub fn assert_no_shadow_containers_left(before: &[String]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left: Vec<String> = shadow_containers()
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "shadow containers left behind: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

@@ -83,10 +83,19 @@ pub const UNPARSED: &str = "unparsed";
 pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
 
 /// Every rule id the configuration accepts.
-pub fn all_ids() -> Vec<&'static str> {
+pub fn configurable_ids() -> Vec<&'static str> {
     let mut ids: Vec<&'static str> = RULES.iter().map(|rule| rule.id).collect();
     ids.extend([version_collision::ID, UNPARSED, UNUSED_SUPPRESSION]);
     ids.extend(crate::base::CHECKS.iter().map(|(id, _, _)| *id));
+    ids.sort_unstable();
+    ids
+}
+
+/// Every id a finding can have: the configurable ones, and the deploy's refusals,
+/// which no configuration turns off.
+pub fn all_ids() -> Vec<&'static str> {
+    let mut ids = configurable_ids();
+    ids.extend(crate::deploy::CHECKS.iter().map(|(id, _, _)| *id));
     ids.sort_unstable();
     ids
 }
@@ -102,14 +111,18 @@ pub fn describe(id: &str) -> (&'static str, Severity) {
                 "a suppression comment that allows nothing",
                 Severity::Warning,
             ),
-            _ => crate::base::CHECKS
-                .iter()
+            _ => checks()
                 .find(|(check, _, _)| *check == id)
                 .map_or(("", Severity::Warning), |&(_, summary, severity)| {
                     (summary, severity)
                 }),
         },
     }
+}
+
+/// The findings outside the linter: against the base branch, and the deploy's own.
+fn checks() -> impl Iterator<Item = &'static (&'static str, &'static str, Severity)> {
+    crate::base::CHECKS.iter().chain(&crate::deploy::CHECKS)
 }
 
 /// Rules over the whole set of files rather than one file.

@@ -1,0 +1,362 @@
+//! A deploy target reached over a database URL: the apply engine the shadow uses, the
+//! same history as `supabase db push`, and what a production database needs besides:
+//! one deploy at a time (an advisory lock), lock and statement timeouts unless a file
+//! sets its own, a bounded retry of a file that lost a lock race (it rolled back whole),
+//! and no index left invalid by `CREATE INDEX CONCURRENTLY`.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use tokio_postgres::Config;
+
+use crate::apply::{self, Applier, ApplyError};
+use crate::db::{Database, PgError};
+use crate::migration::MigrationFile;
+use crate::migration::history::{self, Recorded};
+use crate::report::model::MigrationError;
+use crate::report::{Finding, Location, MigrationEntry, MigrationStatus, Severity};
+use crate::shadow::server::{self, UrlError};
+use crate::text::Span;
+
+/// An index `CREATE INDEX CONCURRENTLY` left invalid.
+pub const INVALID_INDEX: &str = "invalid-index";
+
+/// One lock key for every deploy of migrations to a database ("mg-deploy" in ASCII).
+const DEPLOY_LOCK: i64 = 0x6d67_2d64_6570_6c6f;
+
+/// lock_timeout is SQLSTATE 55P03 (lock_not_available).
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// How the target is handled.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `lock_timeout` for files that set none, e.g. `5s`.
+    pub lock_timeout: String,
+    /// `statement_timeout` for files that set none, e.g. `10min`.
+    pub statement_timeout: String,
+    /// How long to wait for another deploy to finish.
+    pub lock_wait: Duration,
+    /// How many times to run a file again after it failed on `lock_timeout`.
+    pub retries: u32,
+    /// The first wait before a retry; each next one is twice as long.
+    pub backoff: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    #[error("cannot connect to {target}: {source}")]
+    Connect {
+        target: String,
+        #[source]
+        source: PgError,
+    },
+    #[error(
+        "another deploy held the deploy lock on {target} for all of {waited}s (--lock-wait); it is {holder}. Wait for it to finish, or end it, then deploy again"
+    )]
+    LockTimeout {
+        target: String,
+        waited: u64,
+        holder: String,
+    },
+    #[error("lost the connection to {target}: {source}")]
+    Lost {
+        target: String,
+        #[source]
+        source: PgError,
+    },
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+/// A connected deploy target.
+pub struct Target {
+    pub db: Database,
+    /// `user@host:port` for messages: never the password.
+    pub described: String,
+    settings: Settings,
+}
+
+impl Target {
+    /// Connects to `url`, with the timeouts as session defaults: the CLI's `RESET ALL`
+    /// before each file returns to them, and a file's own `SET` wins while it runs.
+    pub async fn connect(url: &str, settings: &Settings) -> Result<Target, TargetError> {
+        let mut config: Config = server::parse(url)?;
+        config.application_name("migration-guard deploy");
+        config.options(format!(
+            "-c lock_timeout={} -c statement_timeout={}",
+            settings.lock_timeout, settings.statement_timeout
+        ));
+        let described = server::describe(&config);
+        let db = Database::connect(&config)
+            .await
+            .map_err(|source| TargetError::Connect {
+                target: described.clone(),
+                source,
+            })?;
+        Ok(Target {
+            db,
+            described,
+            settings: settings.clone(),
+        })
+    }
+
+    fn lost(&self, source: PgError) -> TargetError {
+        TargetError::Lost {
+            target: self.described.clone(),
+            source,
+        }
+    }
+
+    /// Takes the deploy lock, waiting for another deploy up to `lock_wait`; returns how
+    /// long it waited. The lock is the session's: it goes with the connection.
+    pub async fn lock(&self) -> Result<Duration, TargetError> {
+        let started = Instant::now();
+        let mut told = false;
+        loop {
+            let row = self
+                .db
+                .client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&DEPLOY_LOCK])
+                .await
+                .map_err(|error| self.lost(error))?;
+            if row.get::<_, bool>(0) {
+                return Ok(started.elapsed());
+            }
+            let holder = self.lock_holder().await?;
+            if started.elapsed() >= self.settings.lock_wait {
+                return Err(TargetError::LockTimeout {
+                    target: self.described.clone(),
+                    waited: self.settings.lock_wait.as_secs(),
+                    holder,
+                });
+            }
+            if !told {
+                tracing::warn!(
+                    "another deploy is running on {} ({holder}); waiting up to {}s for it to finish",
+                    self.described,
+                    self.settings.lock_wait.as_secs()
+                );
+                told = true;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Who holds the deploy lock, for the waiting message.
+    async fn lock_holder(&self) -> Result<String, TargetError> {
+        let row = self
+            .db
+            .client
+            .query_opt(
+                "SELECT a.pid, coalesce(a.application_name, ''), \
+                 coalesce(a.client_addr::text, 'local'), \
+                 extract(epoch FROM now() - a.backend_start)::bigint \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE l.locktype = 'advisory' AND l.granted \
+                 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
+                &[&DEPLOY_LOCK],
+            )
+            .await
+            .map_err(|error| self.lost(error))?;
+        Ok(match row {
+            Some(row) => format!(
+                "pid {} ({}) from {}, connected {}s ago",
+                row.get::<_, i32>(0),
+                row.get::<_, String>(1),
+                row.get::<_, String>(2),
+                row.get::<_, i64>(3)
+            ),
+            None => "a session that has just let go".to_string(),
+        })
+    }
+
+    /// What the target has applied.
+    pub async fn history(&self) -> Result<Vec<Recorded>, TargetError> {
+        history::read(&self.db)
+            .await
+            .map_err(|error| self.lost(error))
+    }
+
+    /// The server's version, e.g. `15.18`.
+    pub async fn server_version(&self) -> Result<String, TargetError> {
+        self.db
+            .server_version()
+            .await
+            .map_err(|error| self.lost(error))
+    }
+
+    /// Applies `pending` in order into `applied`, stopping at the first failure (the
+    /// rest `skipped`), with the findings the deploy itself raises (invalid indexes) and
+    /// notes (retries). When the connection is lost, `applied` still says what happened.
+    pub async fn apply(
+        &self,
+        pending: &[&MigrationFile],
+        applied: &mut Applied,
+    ) -> Result<(), TargetError> {
+        let skip_rest = |applied: &mut Applied, from: usize| {
+            applied.entries.extend(
+                pending[from..]
+                    .iter()
+                    .map(|migration| MigrationEntry::new(migration, MigrationStatus::Skipped)),
+            );
+        };
+        let applier = Applier::new(&self.db).await?;
+        let mut invalid_before = self.invalid_indexes().await?;
+        for (position, migration) in pending.iter().enumerate() {
+            tracing::info!(
+                "applying {} ({}/{})",
+                migration.file_name,
+                position + 1,
+                pending.len()
+            );
+            let entry = match self
+                .apply_with_retries(&applier, migration, &mut applied.notes)
+                .await
+            {
+                Ok(entry) => entry,
+                Err(error) => {
+                    let mut entry = MigrationEntry::new(migration, MigrationStatus::Failed);
+                    entry.error = Some(MigrationError {
+                        message: format!(
+                            "{error}; {}",
+                            if apply::is_atomic(migration) {
+                                "its transaction was rolled back: nothing of it was applied"
+                            } else {
+                                "it does not run as one transaction: check what of it was applied"
+                            }
+                        ),
+                        ..MigrationError::default()
+                    });
+                    applied.entries.push(entry);
+                    skip_rest(applied, position + 1);
+                    return Err(error);
+                }
+            };
+            let mut stop = entry.status == MigrationStatus::Failed;
+            applied.entries.push(entry);
+            if migration
+                .source
+                .to_ascii_uppercase()
+                .contains("CONCURRENTLY")
+            {
+                let invalid = self.invalid_indexes().await?;
+                let left: Vec<&String> = invalid
+                    .iter()
+                    .filter(|index| {
+                        !invalid_before.contains(*index)
+                            || mentions(
+                                &migration.source,
+                                index.rsplit('.').next().unwrap_or(index),
+                            )
+                    })
+                    .collect();
+                if !left.is_empty() {
+                    applied.findings.push(invalid_index(migration, &left));
+                    stop = true;
+                }
+                invalid_before = invalid;
+            }
+            if stop {
+                skip_rest(applied, position + 1);
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_with_retries(
+        &self,
+        applier: &Applier<'_>,
+        migration: &MigrationFile,
+        notes: &mut Vec<String>,
+    ) -> Result<MigrationEntry, TargetError> {
+        let mut wait = self.settings.backoff;
+        let mut attempt = 0;
+        loop {
+            let entry = applier.apply(migration).await?;
+            let lost_lock_race = entry
+                .error
+                .as_ref()
+                .is_some_and(|error| error.sqlstate.as_deref() == Some(LOCK_NOT_AVAILABLE));
+            if !lost_lock_race || attempt >= self.settings.retries || !apply::is_atomic(migration) {
+                if attempt > 0 {
+                    notes.push(format!(
+                        "{}: ran {} times; the earlier runs hit lock_timeout and rolled back whole",
+                        migration.file_name,
+                        attempt + 1
+                    ));
+                }
+                return Ok(entry);
+            }
+            attempt += 1;
+            tracing::warn!(
+                "{} waited longer than lock_timeout for a lock and rolled back whole; running it again in {}s ({attempt} of {})",
+                migration.file_name,
+                wait.as_secs_f32(),
+                self.settings.retries
+            );
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+    }
+
+    /// Every invalid index, as `schema.name`.
+    async fn invalid_indexes(&self) -> Result<BTreeSet<String>, TargetError> {
+        let rows = self
+            .db
+            .client
+            .query(
+                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) \
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid",
+                &[],
+            )
+            .await
+            .map_err(|error| self.lost(error))?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+}
+
+/// What [`Target::apply`] did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub entries: Vec<MigrationEntry>,
+    pub findings: Vec<Finding>,
+    pub notes: Vec<String>,
+}
+
+fn mentions(source: &str, index: &str) -> bool {
+    source
+        .to_ascii_lowercase()
+        .contains(&index.trim_matches('"').to_ascii_lowercase())
+}
+
+fn invalid_index(migration: &MigrationFile, indexes: &[&String]) -> Finding {
+    let names = indexes
+        .iter()
+        .map(|index| index.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let at = migration
+        .source
+        .to_ascii_uppercase()
+        .find("CONCURRENTLY")
+        .unwrap_or(0);
+    Finding {
+        rule: INVALID_INDEX,
+        severity: Severity::Error,
+        location: Some(Location {
+            file: migration.path.clone(),
+            span: Span::new(at, at),
+        }),
+        message: format!(
+            "{names} is INVALID after {}: a CREATE INDEX CONCURRENTLY failed or was cancelled part way. The index is not used for reads but slows every write, and `CREATE INDEX CONCURRENTLY IF NOT EXISTS` skips it forever",
+            migration.file_name
+        ),
+        help: Some(format!(
+            "drop it (`DROP INDEX CONCURRENTLY {names};`), fix the cause (duplicate values for a unique index, a deadlock, a timeout), then build it again in a new migration"
+        )),
+    }
+}

@@ -1,0 +1,246 @@
+//! `migration-guard deploy`: apply what the target lacks, after the checks that keep a
+//! team from deploying the wrong thing: never from a pull request, production only when
+//! confirmed, nothing when the history and the files disagree (remote-only versions,
+//! out-of-order files, applied files edited since). Then verify the target.
+//!
+//! The report lists every migration (already applied, applied now, failed, skipped or
+//! pending), whatever happened, so a failure never leaves the team guessing.
+
+use std::borrow::Borrow;
+use std::io::{BufRead, IsTerminal, Write as _};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::checks::verify::{self, VerifyError};
+use crate::migration::{Discovery, MigrationFile};
+use crate::report::model::PostgresInfo;
+use crate::report::{CommandName, Finding, MigrationEntry, MigrationStatus, Report, Severity};
+
+pub mod direct;
+pub mod plan;
+
+use direct::{Settings, Target, TargetError};
+
+/// A deploy refused because of where or how it was started.
+pub const REFUSED: &str = "deploy-refused";
+
+/// The findings a deploy raises itself: id, one-line summary, severity.
+pub const CHECKS: [(&str, &str, Severity); 3] = [
+    (
+        plan::REMOTE_ONLY,
+        "the target has applied a version no local file has",
+        Severity::Error,
+    ),
+    (
+        direct::INVALID_INDEX,
+        "an index CREATE INDEX CONCURRENTLY left invalid",
+        Severity::Error,
+    ),
+    (
+        REFUSED,
+        "a deploy from a pull request, or to production unconfirmed",
+        Severity::Error,
+    ),
+];
+
+/// Where the migrations go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+}
+
+/// Whether a person agreed to deploy to production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// `--yes`, or an approved GitHub environment.
+    Given,
+    /// Ask on the terminal once the pending list is known.
+    Ask,
+    /// No terminal to ask on and no `--yes`.
+    Missing,
+}
+
+impl Confirmation {
+    /// `--yes` gives it; otherwise ask when there is a terminal to ask on.
+    pub fn from_flag(yes: bool) -> Confirmation {
+        if yes {
+            Confirmation::Given
+        } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            Confirmation::Ask
+        } else {
+            Confirmation::Missing
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct DeployOptions {
+    pub environment: Environment,
+    pub db_url: String,
+    pub dry_run: bool,
+    pub include_all: bool,
+    pub confirmation: Confirmation,
+    pub verify_dir: PathBuf,
+    pub settings: Settings,
+    /// `GITHUB_EVENT_NAME`, when run by a workflow.
+    pub event_name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+}
+
+/// Deploys `discovery` to the target. A failure to reach or keep the target still
+/// returns the report of what happened, with its `error` set.
+pub async fn run(discovery: &Discovery, options: &DeployOptions) -> Report {
+    let started = Instant::now();
+    let mut report = Report::new(CommandName::Deploy);
+    for migration in &discovery.migrations {
+        report.add_source(&migration.path, migration.source.clone());
+    }
+    if let Err(error) = deploy(discovery, options, &mut report).await {
+        report.error = Some(error.to_string());
+    }
+    report.duration_ms = Some(started.elapsed().as_millis() as u64);
+    report
+}
+
+async fn deploy(
+    discovery: &Discovery,
+    options: &DeployOptions,
+    report: &mut Report,
+) -> Result<(), DeployError> {
+    let environment = options.environment.as_str();
+    if let Some(event) = options
+        .event_name
+        .as_deref()
+        .filter(|event| matches!(*event, "pull_request" | "pull_request_target"))
+    {
+        report.findings.push(refusal(
+            format!("a {event} event does not deploy: a pull request's migrations are not reviewed or merged yet"),
+            "deploy on a push to the main branch (and production behind an environment with required reviewers); on pull requests run `shadow`",
+        ));
+        list(report, &discovery.migrations, MigrationStatus::Local);
+        return Ok(());
+    }
+
+    let target = Target::connect(&options.db_url, &options.settings).await?;
+    report.postgres = Some(PostgresInfo {
+        provider: "direct".to_string(),
+        server_version: target.server_version().await?,
+        supabase_compat: None,
+        ready_ms: None,
+    });
+    report
+        .notes
+        .push(format!("Target {environment}: {}", target.described));
+    let waited = target.lock().await?;
+    if waited.as_secs() >= 1 {
+        report.notes.push(format!(
+            "Waited {}s for another deploy to finish.",
+            waited.as_secs()
+        ));
+    }
+
+    let history = target.history().await?;
+    let plan = plan::plan(&discovery.migrations, &history, options.include_all);
+    list(report, &plan.applied, MigrationStatus::AlreadyApplied);
+    if !plan.refusals.is_empty() {
+        report.findings.extend(plan.refusals);
+        list(report, &plan.pending, MigrationStatus::Pending);
+        report
+            .notes
+            .push(format!("Nothing was applied to {environment}."));
+        return Ok(());
+    }
+    if plan.pending.is_empty() {
+        report
+            .notes
+            .push(format!("{environment} is up to date: nothing to apply."));
+    } else if options.dry_run {
+        list(report, &plan.pending, MigrationStatus::Pending);
+        report.notes.push(format!(
+            "Dry run: {} migration(s) would be applied to {environment}.",
+            plan.pending.len()
+        ));
+        return Ok(());
+    } else {
+        if options.environment == Environment::Production
+            && !confirmed(options.confirmation, &plan.pending, &target.described).await
+        {
+            report.findings.push(refusal(
+                "production was not confirmed".to_string(),
+                "pass --yes (the action does, behind the environment's required reviewers), or answer `yes` at the prompt",
+            ));
+            list(report, &plan.pending, MigrationStatus::Pending);
+            return Ok(());
+        }
+        let mut applied = direct::Applied::default();
+        let outcome = target.apply(&plan.pending, &mut applied).await;
+        report.migrations.extend(applied.entries);
+        report.findings.extend(applied.findings);
+        report.notes.extend(applied.notes);
+        outcome?;
+    }
+    if report.status() == crate::report::Status::Passed {
+        verify::run(&target.db, &options.verify_dir, report).await?;
+    }
+    Ok(())
+}
+
+/// Adds `migrations` to the report with `status`.
+fn list(report: &mut Report, migrations: &[impl Borrow<MigrationFile>], status: MigrationStatus) {
+    report.migrations.extend(
+        migrations
+            .iter()
+            .map(|migration| MigrationEntry::new(migration.borrow(), status)),
+    );
+}
+
+fn refusal(message: String, help: &str) -> Finding {
+    Finding {
+        rule: REFUSED,
+        severity: Severity::Error,
+        location: None,
+        message,
+        help: Some(help.to_string()),
+    }
+}
+
+/// Whether production may go ahead: given, or asked and answered `yes`.
+async fn confirmed(confirmation: Confirmation, pending: &[&MigrationFile], target: &str) -> bool {
+    match confirmation {
+        Confirmation::Given => true,
+        Confirmation::Missing => false,
+        Confirmation::Ask => {
+            let mut question = format!("Apply to PRODUCTION ({target}):\n");
+            for migration in pending {
+                question.push_str(&format!("  • {}\n", migration.file_name));
+            }
+            question.push_str("Type yes to go on: ");
+            tokio::task::spawn_blocking(move || {
+                let mut stderr = std::io::stderr();
+                let _ = stderr.write_all(question.as_bytes());
+                let _ = stderr.flush();
+                let mut answer = String::new();
+                std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+            })
+            .await
+            .unwrap_or(false)
+        }
+    }
+}

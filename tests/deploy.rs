@@ -1,0 +1,561 @@
+//! `migration-guard deploy --db-url`: two real databases as staging and production,
+//! through the real binary. What a deploy applies, what it refuses, and what it leaves
+//! behind when a migration fails, a lock is taken or the connection dies; and that the
+//! password never appears in anything it prints.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{PgServer, Project};
+use serde_json::Value;
+
+struct Env {
+    server: PgServer,
+    project: Project,
+}
+
+fn env() -> Env {
+    let server = PgServer::start();
+    server.psql("CREATE DATABASE staging");
+    server.psql("CREATE DATABASE production");
+    let project = Project::new();
+    project.file(
+        "20250101000000_notes.sql",
+        "CREATE TABLE IF NOT EXISTS notes (id bigint PRIMARY KEY, body text);\n",
+    );
+    project.file(
+        "20250102000000_tags.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS tags text[] DEFAULT '{}';\n",
+    );
+    Env { server, project }
+}
+
+impl Env {
+    fn command(&self, database: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_migration-guard"));
+        command
+            .current_dir(self.project.path())
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .env("MIGRATION_GUARD_DB_URL", self.server.url_for(database))
+            .args(["deploy", "--format", "json", "--dir", "migrations"])
+            .args(args)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs a deploy to `database` and returns (exit code, report, stderr), checking
+    /// that the password is nowhere in what it printed.
+    fn deploy(&self, database: &str, args: &[&str]) -> (i32, Value, String) {
+        let output = self.command(database, args).output().unwrap();
+        self.finish(output)
+    }
+
+    fn spawn(&self, database: &str, args: &[&str]) -> Child {
+        self.command(database, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn finish(&self, output: std::process::Output) -> (i32, Value, String) {
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        for text in [&stdout, &stderr] {
+            assert!(
+                !text.contains(&self.server.password),
+                "the password was printed:\n{text}"
+            );
+        }
+        let report = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
+        (output.status.code().unwrap(), report, stderr)
+    }
+
+    fn history(&self, database: &str) -> Vec<String> {
+        self.server
+            .psql_in(
+                database,
+                "SELECT version FROM supabase_migrations.schema_migrations ORDER BY version",
+            )
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn table_exists(&self, database: &str, table: &str) -> bool {
+        self.server.psql_in(
+            database,
+            &format!("SELECT to_regclass('{table}') IS NOT NULL"),
+        ) == "t"
+    }
+}
+
+/// (version, status) of every migration in the report.
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    report["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["version"].as_str().unwrap().to_string(),
+                m["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(v, s)| (v.to_string(), s.to_string()))
+        .collect()
+}
+
+fn rules(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn first_deploy_applies_all_the_second_nothing_then_a_new_one_alone() {
+    let env = env();
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        statuses(&report),
+        pairs(&[("20250101000000", "applied"), ("20250102000000", "applied")])
+    );
+    assert_eq!(report["postgres"]["provider"], "direct");
+    assert_eq!(env.history("staging"), ["20250101000000", "20250102000000"]);
+    // Production is another database: untouched.
+    assert!(!env.table_exists("production", "notes"));
+
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("20250101000000", "already-applied"),
+            ("20250102000000", "already-applied")
+        ])
+    );
+    assert!(
+        report["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("up to date")),
+        "{report:#}"
+    );
+
+    env.project.file(
+        "20250103000000_pinned.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS pinned boolean DEFAULT false;\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging", "--dry-run"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        statuses(&report)[2],
+        pairs(&[("20250103000000", "pending")])[0]
+    );
+    assert_eq!(env.history("staging").len(), 2, "a dry run applies nothing");
+
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("20250101000000", "already-applied"),
+            ("20250102000000", "already-applied"),
+            ("20250103000000", "applied")
+        ])
+    );
+    // The history row is the CLI's: version, name and the statements.
+    assert_eq!(
+        env.server.psql_in(
+            "staging",
+            "SELECT name || ' ' || array_length(statements, 1) FROM supabase_migrations.schema_migrations WHERE version = '20250103000000'"
+        ),
+        "pinned 1"
+    );
+}
+
+#[test]
+fn an_out_of_order_file_is_refused_then_applied_with_include_all() {
+    let env = env();
+    std::fs::remove_file(env.project.migrations().join("20250101000000_notes.sql")).unwrap();
+    env.project.file(
+        "20250102000000_tags.sql",
+        "CREATE TABLE IF NOT EXISTS tags (name text PRIMARY KEY);\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0, "{report:#}");
+    env.project.file(
+        "20250101000000_notes.sql",
+        "CREATE TABLE IF NOT EXISTS notes (id bigint PRIMARY KEY);\n",
+    );
+
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(rules(&report), ["out-of-order"]);
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("20250102000000", "already-applied"),
+            ("20250101000000", "pending")
+        ])
+    );
+    assert!(!env.table_exists("staging", "notes"));
+
+    let (code, report, _) = env.deploy("staging", &["--target", "staging", "--include-all"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(env.table_exists("staging", "notes"));
+    assert_eq!(env.history("staging"), ["20250101000000", "20250102000000"]);
+}
+
+#[test]
+fn a_failing_migration_rolls_back_whole_and_leaves_the_earlier_ones() {
+    let env = env();
+    env.project.file(
+        "20250103000000_broken.sql",
+        "CREATE TABLE IF NOT EXISTS half (id int);\nINSERT INTO half VALUES (1);\nALTER TABLE notes ADD COLUMN IF NOT EXISTS n int REFERENCES nowhere (id);\n",
+    );
+    env.project.file(
+        "20250104000000_after.sql",
+        "CREATE TABLE IF NOT EXISTS after_broken (id int);\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("20250101000000", "applied"),
+            ("20250102000000", "applied"),
+            ("20250103000000", "failed"),
+            ("20250104000000", "skipped")
+        ])
+    );
+    let error = &report["migrations"][2]["error"];
+    assert_eq!(error["sqlstate"], "42P01", "{error:#}");
+    assert_eq!(error["line"], 3, "{error:#}");
+    // Nothing of the failed file, its history row included; nothing after it.
+    assert!(!env.table_exists("staging", "half"));
+    assert!(!env.table_exists("staging", "after_broken"));
+    assert_eq!(env.history("staging"), ["20250101000000", "20250102000000"]);
+}
+
+#[test]
+fn an_applied_migration_edited_since_is_reported_and_nothing_applied() {
+    let env = env();
+    let (code, _, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0);
+    env.project.file(
+        "20250102000000_tags.sql",
+        "-- a comment is no edit\nALTER TABLE notes ADD COLUMN IF NOT EXISTS tags text[] DEFAULT '{}';\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0, "{report:#}");
+
+    env.project.file(
+        "20250102000000_tags.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS tags jsonb;\n",
+    );
+    env.project.file(
+        "20250103000000_more.sql",
+        "CREATE TABLE IF NOT EXISTS more (id int);\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(rules(&report), ["migration-edited"]);
+    assert_eq!(
+        report["findings"][0]["file"],
+        "migrations/20250102000000_tags.sql"
+    );
+    assert!(!env.table_exists("staging", "more"), "nothing is applied");
+}
+
+#[test]
+fn a_version_only_the_target_has_is_refused_with_the_repair_command() {
+    let env = env();
+    let (code, _, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0);
+    std::fs::remove_file(env.project.migrations().join("20250102000000_tags.sql")).unwrap();
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(rules(&report), ["remote-only-version"]);
+    assert!(
+        report["findings"][0]["help"]
+            .as_str()
+            .unwrap()
+            .contains("supabase migration repair --status reverted 20250102000000")
+    );
+}
+
+#[test]
+fn production_needs_a_confirmation_and_pull_requests_never_deploy() {
+    let env = env();
+    let (code, report, _) = env.deploy("production", &["--target", "production"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(rules(&report), ["deploy-refused"]);
+    assert!(!env.table_exists("production", "notes"));
+
+    let (code, report, _) = env.deploy("production", &["--target", "production", "--yes"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(env.table_exists("production", "notes"));
+
+    for event in ["pull_request", "pull_request_target"] {
+        let output = env
+            .command("staging", &["--target", "staging"])
+            .env("GITHUB_EVENT_NAME", event)
+            // Refused before connecting: even an unreachable target is not an error.
+            .env("MIGRATION_GUARD_DB_URL", "postgresql://u:pw@127.0.0.1:1/db")
+            .output()
+            .unwrap();
+        let (code, report, _) = env.finish(output);
+        assert_eq!(code, 1, "{report:#}");
+        assert_eq!(rules(&report), ["deploy-refused"]);
+        assert!(!env.table_exists("staging", "notes"));
+    }
+}
+
+#[test]
+fn two_deploys_at_once_run_one_after_the_other() {
+    let env = env();
+    env.project.file(
+        "20250103000000_slow.sql",
+        "CREATE TABLE IF NOT EXISTS slow (id int);\nSELECT pg_sleep(1.5);\n",
+    );
+    let first = env.spawn("staging", &["--target", "staging"]);
+    let second = env.spawn("staging", &["--target", "staging"]);
+    let (code_a, report_a, stderr_a) = env.finish(first.wait_with_output().unwrap());
+    let (code_b, report_b, stderr_b) = env.finish(second.wait_with_output().unwrap());
+    assert_eq!((code_a, code_b), (0, 0), "{report_a:#}\n{report_b:#}");
+    let applied = |report: &Value| {
+        statuses(report)
+            .iter()
+            .filter(|(_, status)| status == "applied")
+            .count()
+    };
+    // One applied everything; the other waited, then found nothing left to do.
+    let mut counts = [applied(&report_a), applied(&report_b)];
+    counts.sort();
+    assert_eq!(counts, [0, 3]);
+    assert!(
+        format!("{stderr_a}{stderr_b}").contains("another deploy is running"),
+        "{stderr_a}\n{stderr_b}"
+    );
+    assert_eq!(env.history("staging").len(), 3);
+}
+
+#[test]
+fn a_connection_killed_mid_migration_leaves_nothing_of_it() {
+    let env = env();
+    env.project.file(
+        "20250103000000_long.sql",
+        "CREATE TABLE IF NOT EXISTS long_running (id int);\nSELECT pg_sleep(30);\n",
+    );
+    let child = env.spawn("staging", &["--target", "staging"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let killed = env.server.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = 'migration-guard deploy' AND query LIKE '%pg_sleep(30)%'",
+        );
+        if killed == "1" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the long migration never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, report, _) = env.finish(child.wait_with_output().unwrap());
+    assert_eq!(code, 2, "{report:#}");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("connection")
+    );
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("20250101000000", "applied"),
+            ("20250102000000", "applied"),
+            ("20250103000000", "failed")
+        ])
+    );
+    assert!(
+        report["migrations"][2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rolled back"),
+        "{report:#}"
+    );
+    assert!(!env.table_exists("staging", "long_running"));
+    assert_eq!(env.history("staging"), ["20250101000000", "20250102000000"]);
+}
+
+#[test]
+fn a_migration_that_hits_lock_timeout_is_run_again() {
+    let env = env();
+    let (code, _, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0);
+    env.project.file(
+        "20250103000000_lock.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS locked boolean DEFAULT false;\n",
+    );
+    // A long transaction holds the table for 2.5 s.
+    let holder = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            &env.server.url_for("staging"),
+            "-c",
+            "BEGIN; LOCK TABLE notes IN ACCESS SHARE MODE; SELECT pg_sleep(2.5); COMMIT;",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, report, stderr) = env.deploy(
+        "staging",
+        &["--target", "staging", "--lock-timeout", "400ms"],
+    );
+    let _ = { holder }.wait();
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(statuses(&report)[2].1, "applied");
+    assert!(
+        report["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("hit lock_timeout")),
+        "{report:#}"
+    );
+
+    // With no retries left, the lock_timeout is the failure.
+    env.project.file(
+        "20250104000000_lock_again.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS locked_again boolean;\n",
+    );
+    let holder = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            &env.server.url_for("staging"),
+            "-c",
+            "BEGIN; LOCK TABLE notes IN ACCESS SHARE MODE; SELECT pg_sleep(2); COMMIT;",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, report, _) = env.deploy(
+        "staging",
+        &[
+            "--target",
+            "staging",
+            "--lock-timeout",
+            "200ms",
+            "--retries",
+            "0",
+        ],
+    );
+    let _ = { holder }.wait();
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["migrations"][3]["error"]["sqlstate"], "55P03");
+}
+
+#[test]
+fn an_index_left_invalid_by_concurrently_is_an_error_even_when_if_not_exists_skips_it() {
+    let env = env();
+    let (code, _, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0);
+    env.server.psql_in(
+        "staging",
+        "INSERT INTO notes (id, body) VALUES (1, 'a'), (2, 'a')",
+    );
+    env.project.file(
+        "20250103000000_unique_body.sql",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS notes_body_key ON notes (body);\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(statuses(&report)[2].1, "failed");
+    assert_eq!(rules(&report), ["invalid-index"]);
+
+    // Run again: IF NOT EXISTS skips the invalid index and the file "succeeds".
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(rules(&report), ["invalid-index"]);
+    assert!(
+        report["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("notes_body_key"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn verify_scripts_run_against_the_target() {
+    let env = env();
+    std::fs::create_dir(env.project.path().join("verify")).unwrap();
+    std::fs::write(
+        env.project.path().join("verify/checks.sql"),
+        "SELECT 'notes has tags' AS check, EXISTS (SELECT FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'tags') AS ok, '' AS detail;\n\
+         SELECT 'notes has pinned' AS check, EXISTS (SELECT FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'pinned') AS ok, 'no pinned column' AS detail;\n",
+    )
+    .unwrap();
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    let verify: Vec<(String, bool)> = report["verify"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_string(),
+                c["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verify,
+        [
+            ("notes has tags".to_string(), true),
+            ("notes has pinned".to_string(), false)
+        ]
+    );
+}
+
+#[test]
+fn an_unreachable_target_is_an_error_that_names_it_without_the_password() {
+    let env = env();
+    let output = env
+        .command("staging", &["--target", "staging"])
+        .env(
+            "MIGRATION_GUARD_DB_URL",
+            format!(
+                "postgresql://postgres:{}@127.0.0.1:1/db",
+                env.server.password
+            ),
+        )
+        .output()
+        .unwrap();
+    let (code, report, _) = env.finish(output);
+    assert_eq!(code, 2, "{report:#}");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(message.contains("postgres@127.0.0.1:1"), "{message}");
+}
