@@ -78,9 +78,17 @@ pub struct DeployArgs {
     /// Which environment this is: production needs --yes or a confirmation at the prompt.
     #[arg(long, env = "MIGRATION_GUARD_TARGET", value_enum)]
     pub target: Environment,
-    /// The target database (postgresql://USER:PASSWORD@HOST:PORT/DATABASE).
+    /// The target database (postgresql://USER:PASSWORD@HOST:PORT/DATABASE): deploy
+    /// directly.
     #[arg(long, env = "MIGRATION_GUARD_DB_URL", hide_env_values = true)]
-    pub db_url: String,
+    pub db_url: Option<String>,
+    /// The target Supabase project: deploy through the Supabase CLI (`link`, `db
+    /// push`), with SUPABASE_ACCESS_TOKEN and SUPABASE_DB_PASSWORD from the environment.
+    #[arg(long, env = "MIGRATION_GUARD_PROJECT_REF")]
+    pub project_ref: Option<String>,
+    /// How to reach the target [default: cli with --project-ref, direct with --db-url].
+    #[arg(long, env = "MIGRATION_GUARD_VIA", value_enum)]
+    pub via: Option<ViaChoice>,
     /// Show what would be applied, apply nothing.
     #[arg(long, env = "MIGRATION_GUARD_DRY_RUN")]
     pub dry_run: bool,
@@ -109,6 +117,14 @@ pub struct DeployArgs {
     /// Also write report.json and report.md into this directory.
     #[arg(long, env = "MIGRATION_GUARD_REPORT_DIR")]
     pub report_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ViaChoice {
+    /// The Supabase CLI: `supabase link` and `supabase db push`.
+    Cli,
+    /// This tool's apply engine over --db-url.
+    Direct,
 }
 
 /// A Postgres duration such as `5s`, `500ms` or `10min` (0 turns the timeout off).

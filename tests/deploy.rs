@@ -559,3 +559,167 @@ fn an_unreachable_target_is_an_error_that_names_it_without_the_password() {
     let message = report["error"]["message"].as_str().unwrap();
     assert!(message.contains("postgres@127.0.0.1:1"), "{message}");
 }
+
+/// The deploy through the Supabase CLI: the stand-in executable (tests/standin/supabase)
+/// plays the CLI against the same real databases.
+mod through_the_cli {
+    use super::*;
+
+    const STANDIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standin/supabase");
+    const REF: &str = "stagingprojectabcdef";
+    const TOKEN: &str = "sbp_0123456789abcdef0123456789abcdef01234567";
+
+    /// A Supabase project folder (`supabase/migrations`) with the two migrations.
+    fn cli_env() -> Env {
+        let env = env();
+        let migrations = env.project.path().join("supabase/migrations");
+        std::fs::create_dir_all(&migrations).unwrap();
+        for entry in std::fs::read_dir(env.project.migrations()).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), migrations.join(entry.file_name())).unwrap();
+        }
+        std::fs::remove_dir_all(env.project.migrations()).unwrap();
+        env
+    }
+
+    fn write(env: &Env, name: &str, sql: &str) {
+        std::fs::write(
+            env.project.path().join("supabase/migrations").join(name),
+            sql,
+        )
+        .unwrap();
+    }
+
+    fn deploy(env: &Env, args: &[&str]) -> (i32, Value, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_migration-guard"))
+            .current_dir(env.project.path())
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("MIGRATION_GUARD_DB_URL")
+            .env("NO_COLOR", "1")
+            .env("SUPABASE_CLI", STANDIN)
+            .env("SUPABASE_ACCESS_TOKEN", TOKEN)
+            .env("SUPABASE_DB_PASSWORD", &env.server.password)
+            .env(
+                format!("SUPABASE_STANDIN_DB_URL_{REF}"),
+                format!(
+                    "postgresql://postgres@127.0.0.1:{}/staging",
+                    env.server.port
+                ),
+            )
+            .args(["deploy", "--format", "json", "--target", "staging"])
+            .args(["--project-ref", REF])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !format!("{stdout}{stderr}").contains(TOKEN),
+            "token printed"
+        );
+        env.finish(output)
+    }
+
+    #[test]
+    fn applies_what_is_pending_then_nothing() {
+        let env = cli_env();
+        let (code, report, _) = deploy(&env, &["--dry-run"]);
+        assert_eq!(code, 0, "{report:#}");
+        assert_eq!(
+            statuses(&report),
+            pairs(&[("20250101000000", "pending"), ("20250102000000", "pending")])
+        );
+        assert!(!env.table_exists("staging", "notes"));
+
+        let (code, report, _) = deploy(&env, &[]);
+        assert_eq!(code, 0, "{report:#}");
+        assert_eq!(
+            statuses(&report),
+            pairs(&[("20250101000000", "applied"), ("20250102000000", "applied")])
+        );
+        assert_eq!(env.history("staging"), ["20250101000000", "20250102000000"]);
+
+        let (code, report, _) = deploy(&env, &[]);
+        assert_eq!(code, 0, "{report:#}");
+        assert_eq!(
+            statuses(&report),
+            pairs(&[
+                ("20250101000000", "already-applied"),
+                ("20250102000000", "already-applied")
+            ])
+        );
+    }
+
+    #[test]
+    fn a_failing_migration_is_located_in_its_file() {
+        let env = cli_env();
+        write(
+            &env,
+            "20250103000000_broken.sql",
+            "CREATE TABLE IF NOT EXISTS half (id int);\n\nALTER TABLE notes ADD COLUMN IF NOT EXISTS n int REFERENCES nowhere (id);\n",
+        );
+        write(&env, "20250104000000_after.sql", "SELECT 1;\n");
+        let (code, report, _) = deploy(&env, &[]);
+        assert_eq!(code, 1, "{report:#}");
+        assert_eq!(
+            statuses(&report),
+            pairs(&[
+                ("20250101000000", "applied"),
+                ("20250102000000", "applied"),
+                ("20250103000000", "failed"),
+                ("20250104000000", "skipped")
+            ])
+        );
+        let error = &report["migrations"][2]["error"];
+        assert_eq!(error["sqlstate"], "42P01", "{error:#}");
+        assert_eq!(error["line"], 3, "{error:#}");
+        assert!(!env.table_exists("staging", "half"));
+    }
+
+    #[test]
+    fn out_of_order_is_refused_then_applied_with_include_all() {
+        let env = cli_env();
+        let (code, _, _) = deploy(&env, &[]);
+        assert_eq!(code, 0);
+        write(
+            &env,
+            "20241231000000_early.sql",
+            "CREATE TABLE IF NOT EXISTS early (id int);\n",
+        );
+        let (code, report, _) = deploy(&env, &[]);
+        assert_eq!(code, 1, "{report:#}");
+        assert_eq!(rules(&report), ["out-of-order"]);
+        assert_eq!(
+            report["findings"][0]["file"],
+            "supabase/migrations/20241231000000_early.sql"
+        );
+        assert!(!env.table_exists("staging", "early"));
+        let (code, report, _) = deploy(&env, &["--include-all"]);
+        assert_eq!(code, 0, "{report:#}");
+        assert!(env.table_exists("staging", "early"));
+    }
+
+    #[test]
+    fn a_missing_cli_is_an_error_that_says_how_to_get_it() {
+        let env = cli_env();
+        let output = Command::new(env!("CARGO_BIN_EXE_migration-guard"))
+            .current_dir(env.project.path())
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("MIGRATION_GUARD_DB_URL")
+            .env("SUPABASE_CLI", "/nonexistent/supabase")
+            .args(["deploy", "--format", "json", "--target", "staging"])
+            .args(["--project-ref", REF])
+            .output()
+            .unwrap();
+        let (code, report, _) = env.finish(output);
+        assert_eq!(code, 2, "{report:#}");
+        assert!(
+            report["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Supabase CLI was not found"),
+            "{report:#}"
+        );
+    }
+}

@@ -2,19 +2,40 @@
 
 use std::time::Duration;
 
-use crate::cli::DeployArgs;
+use crate::cli::{DeployArgs, ViaChoice};
 use crate::config::Project;
+use crate::deploy::cli::CliTarget;
 use crate::deploy::direct::Settings;
-use crate::deploy::{self, Confirmation, DeployOptions};
+use crate::deploy::{self, Confirmation, DeployOptions, Via};
 use crate::migration;
 use crate::report::Report;
 
 pub async fn run(project: &Project, args: &DeployArgs) -> anyhow::Result<Report> {
     let dir = project.migrations.as_path();
     let discovery = migration::discover(dir)?;
+    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let via = match (args.via, &args.db_url, &args.project_ref) {
+        (Some(ViaChoice::Direct) | None, Some(db_url), _) => Via::Direct {
+            db_url: db_url.clone(),
+        },
+        (Some(ViaChoice::Cli) | None, _, Some(project_ref)) => Via::Cli(CliTarget {
+            project_ref: project_ref.clone(),
+            access_token: env("SUPABASE_ACCESS_TOKEN"),
+            db_password: env("SUPABASE_DB_PASSWORD"),
+        }),
+        (Some(ViaChoice::Direct), None, _) => {
+            anyhow::bail!("--via direct needs --db-url (or MIGRATION_GUARD_DB_URL)")
+        }
+        (Some(ViaChoice::Cli), _, None) => {
+            anyhow::bail!("--via cli needs --project-ref (or MIGRATION_GUARD_PROJECT_REF)")
+        }
+        (None, None, None) => anyhow::bail!(
+            "no target: give --db-url to deploy directly, or --project-ref to deploy through the Supabase CLI"
+        ),
+    };
     let options = DeployOptions {
         environment: args.target,
-        db_url: args.db_url.clone(),
+        via,
         dry_run: args.dry_run,
         include_all: args.include_all,
         confirmation: Confirmation::from_flag(args.yes),

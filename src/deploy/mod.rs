@@ -13,12 +13,16 @@ use std::time::Instant;
 
 use crate::checks::verify::{self, VerifyError};
 use crate::migration::{Discovery, MigrationFile};
-use crate::report::model::PostgresInfo;
+use crate::report::model::{MigrationError, PostgresInfo};
 use crate::report::{CommandName, Finding, MigrationEntry, MigrationStatus, Report, Severity};
+use crate::supabase_cli::PushOutput;
 
+pub mod cli;
 pub mod direct;
 pub mod plan;
 
+use crate::supabase_cli::{CliError, SupabaseCli};
+use cli::CliTarget;
 use direct::{Settings, Target, TargetError};
 
 /// A deploy refused because of where or how it was started.
@@ -83,10 +87,19 @@ impl Confirmation {
     }
 }
 
+/// How the target is reached.
+#[derive(Debug)]
+pub enum Via {
+    /// Over a database URL, with this tool's apply engine.
+    Direct { db_url: String },
+    /// Through `supabase link` and `supabase db push`.
+    Cli(CliTarget),
+}
+
 #[derive(Debug)]
 pub struct DeployOptions {
     pub environment: Environment,
-    pub db_url: String,
+    pub via: Via,
     pub dry_run: bool,
     pub include_all: bool,
     pub confirmation: Confirmation,
@@ -102,6 +115,8 @@ pub enum DeployError {
     Target(#[from] TargetError),
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Cli(#[from] CliError),
 }
 
 /// Deploys `discovery` to the target. A failure to reach or keep the target still
@@ -138,68 +153,201 @@ async fn deploy(
         return Ok(());
     }
 
-    let target = Target::connect(&options.db_url, &options.settings).await?;
-    report.postgres = Some(PostgresInfo {
-        provider: "direct".to_string(),
-        server_version: target.server_version().await?,
-        supabase_compat: None,
-        ready_ms: None,
-    });
-    report
-        .notes
-        .push(format!("Target {environment}: {}", target.described));
-    let waited = target.lock().await?;
-    if waited.as_secs() >= 1 {
-        report.notes.push(format!(
-            "Waited {}s for another deploy to finish.",
-            waited.as_secs()
-        ));
-    }
-
-    let history = target.history().await?;
-    let plan = plan::plan(&discovery.migrations, &history, options.include_all);
-    list(report, &plan.applied, MigrationStatus::AlreadyApplied);
-    if !plan.refusals.is_empty() {
-        report.findings.extend(plan.refusals);
-        list(report, &plan.pending, MigrationStatus::Pending);
+    let target = Reached::connect(discovery, options, report).await?;
+    let learned = target.learn(discovery, options.include_all).await?;
+    list(report, &learned.applied, MigrationStatus::AlreadyApplied);
+    if !learned.refusals.is_empty() {
+        report.findings.extend(learned.refusals);
+        list(report, &learned.pending, MigrationStatus::Pending);
         report
             .notes
             .push(format!("Nothing was applied to {environment}."));
         return Ok(());
     }
-    if plan.pending.is_empty() {
+    let pending = learned.pending;
+    if pending.is_empty() {
         report
             .notes
             .push(format!("{environment} is up to date: nothing to apply."));
     } else if options.dry_run {
-        list(report, &plan.pending, MigrationStatus::Pending);
+        list(report, &pending, MigrationStatus::Pending);
         report.notes.push(format!(
             "Dry run: {} migration(s) would be applied to {environment}.",
-            plan.pending.len()
+            pending.len()
         ));
         return Ok(());
     } else {
         if options.environment == Environment::Production
-            && !confirmed(options.confirmation, &plan.pending, &target.described).await
+            && !confirmed(options.confirmation, &pending, &target.describe()).await
         {
             report.findings.push(refusal(
                 "production was not confirmed".to_string(),
                 "pass --yes (the action does, behind the environment's required reviewers), or answer `yes` at the prompt",
             ));
-            list(report, &plan.pending, MigrationStatus::Pending);
+            list(report, &pending, MigrationStatus::Pending);
             return Ok(());
         }
-        let mut applied = direct::Applied::default();
-        let outcome = target.apply(&plan.pending, &mut applied).await;
-        report.migrations.extend(applied.entries);
-        report.findings.extend(applied.findings);
-        report.notes.extend(applied.notes);
-        outcome?;
+        target.apply(&pending, options.include_all, report).await?;
     }
-    if report.status() == crate::report::Status::Passed {
+    if report.status() == crate::report::Status::Passed
+        && let Reached::Direct(target) = &target
+    {
         verify::run(&target.db, &options.verify_dir, report).await?;
     }
     Ok(())
+}
+
+/// The target, connected (direct) or linked (CLI).
+enum Reached {
+    Direct(Target),
+    Cli(SupabaseCli),
+}
+
+/// What the target has and lacks, and the reasons not to deploy.
+struct Learned<'d> {
+    applied: Vec<&'d MigrationFile>,
+    pending: Vec<&'d MigrationFile>,
+    refusals: Vec<Finding>,
+}
+
+impl Reached {
+    async fn connect(
+        discovery: &Discovery,
+        options: &DeployOptions,
+        report: &mut Report,
+    ) -> Result<Reached, DeployError> {
+        let environment = options.environment.as_str();
+        match &options.via {
+            Via::Direct { db_url } => {
+                let target = Target::connect(db_url, &options.settings).await?;
+                report.postgres = Some(PostgresInfo {
+                    provider: "direct".to_string(),
+                    server_version: target.server_version().await?,
+                    supabase_compat: None,
+                    ready_ms: None,
+                });
+                report
+                    .notes
+                    .push(format!("Target {environment}: {}", target.described));
+                let waited = target.lock().await?;
+                if waited.as_secs() >= 1 {
+                    report.notes.push(format!(
+                        "Waited {}s for another deploy to finish.",
+                        waited.as_secs()
+                    ));
+                }
+                Ok(Reached::Direct(target))
+            }
+            Via::Cli(target) => {
+                report.notes.push(format!(
+                    "Target {environment}: Supabase project {} through the Supabase CLI",
+                    target.project_ref
+                ));
+                Ok(Reached::Cli(target.link(discovery).await?))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Reached::Direct(target) => target.described.clone(),
+            Reached::Cli(_) => "through the Supabase CLI".to_string(),
+        }
+    }
+
+    async fn learn<'d>(
+        &self,
+        discovery: &'d Discovery,
+        include_all: bool,
+    ) -> Result<Learned<'d>, DeployError> {
+        match self {
+            Reached::Direct(target) => {
+                let history = target.history().await?;
+                let plan = plan::plan(&discovery.migrations, &history, include_all);
+                Ok(Learned {
+                    applied: plan.applied,
+                    pending: plan.pending,
+                    refusals: plan.refusals,
+                })
+            }
+            Reached::Cli(supabase) => match cli::push(supabase, true, include_all).await {
+                Ok(output) => {
+                    let (pending, applied) = discovery
+                        .migrations
+                        .iter()
+                        .partition(|migration| output.pending.contains(&migration.file_name));
+                    Ok(Learned {
+                        applied,
+                        pending,
+                        refusals: Vec::new(),
+                    })
+                }
+                Err(CliError::Refused { refusal, .. }) => Ok(Learned {
+                    applied: Vec::new(),
+                    pending: Vec::new(),
+                    refusals: cli::refusal_findings(&refusal, discovery),
+                }),
+                Err(error) => Err(error.into()),
+            },
+        }
+    }
+
+    /// Applies `pending`; the report says what happened even when this fails.
+    async fn apply(
+        &self,
+        pending: &[&MigrationFile],
+        include_all: bool,
+        report: &mut Report,
+    ) -> Result<(), DeployError> {
+        match self {
+            Reached::Direct(target) => {
+                let mut applied = direct::Applied::default();
+                let outcome = target.apply(pending, &mut applied).await;
+                report.migrations.extend(applied.entries);
+                report.findings.extend(applied.findings);
+                report.notes.extend(applied.notes);
+                Ok(outcome?)
+            }
+            Reached::Cli(supabase) => match cli::push(supabase, false, include_all).await {
+                Ok(output) => {
+                    report
+                        .migrations
+                        .extend(cli::entries(pending, output.applied(), None));
+                    Ok(())
+                }
+                Err(CliError::MigrationFailed {
+                    failure, applied, ..
+                }) => {
+                    report
+                        .migrations
+                        .extend(cli::entries(pending, &applied, Some(&failure)));
+                    Ok(())
+                }
+                Err(error) => {
+                    let applied = error
+                        .captured()
+                        .map(|captured| {
+                            PushOutput::parse(&format!("{}\n{}", captured.stderr, captured.stdout))
+                                .applied()
+                                .to_vec()
+                        })
+                        .unwrap_or_default();
+                    let mut entries = cli::entries(pending, &applied, None);
+                    if let Some(entry) = entries
+                        .iter_mut()
+                        .find(|entry| entry.status == MigrationStatus::Failed)
+                    {
+                        entry.error = Some(MigrationError {
+                            message: error.to_string(),
+                            ..MigrationError::default()
+                        });
+                    }
+                    report.migrations.extend(entries);
+                    Err(error.into())
+                }
+            },
+        }
+    }
 }
 
 /// Adds `migrations` to the report with `status`.
