@@ -37,6 +37,8 @@ pub struct Inputs {
     pub supabase_access_token: Option<String>,
     pub supabase_db_password: Option<String>,
     pub base_ref: Option<String>,
+    pub target: Option<String>,
+    pub project_ref: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,11 +60,19 @@ impl Inputs {
                 .filter(|value| !value.is_empty())
         };
         let command = input("command").unwrap_or_else(|| "shadow".to_string());
-        if !["shadow", "lint", "status"].contains(&command.as_str()) {
+        if !["shadow", "lint", "status", "deploy"].contains(&command.as_str()) {
             return Err(InputError::Invalid {
                 name: "command",
                 value: command,
-                expected: "shadow, lint, status (deploy and drift are not available yet)",
+                expected: "shadow, lint, status, deploy (drift is not available yet)",
+            });
+        }
+        let target = input("target");
+        if command == "deploy" && !matches!(target.as_deref(), Some("staging" | "production")) {
+            return Err(InputError::Invalid {
+                name: "target",
+                value: target.unwrap_or_default(),
+                expected: "staging, production (required by deploy)",
             });
         }
         let comment = match input("comment").as_deref() {
@@ -90,6 +100,8 @@ impl Inputs {
             supabase_access_token: input("supabase-access-token"),
             supabase_db_password: input("supabase-db-password"),
             base_ref: input("base-ref"),
+            target,
+            project_ref: input("project-ref"),
         })
     }
 
@@ -127,15 +139,31 @@ impl Inputs {
             }
         };
         flag("dir", &self.migrations_dir);
-        if self.command == "shadow" {
-            flag("verify-dir", &self.verify_dir);
-            flag("provider", &self.provider);
-            flag("image", &self.image);
-            flag("database-url", &self.db_url);
+        match self.command.as_str() {
+            "shadow" => {
+                flag("verify-dir", &self.verify_dir);
+                flag("provider", &self.provider);
+                flag("image", &self.image);
+                flag("database-url", &self.db_url);
+            }
+            "status" => flag("db-url", &self.db_url),
+            "deploy" => {
+                flag("target", &self.target);
+                flag("verify-dir", &self.verify_dir);
+                flag("db-url", &self.db_url);
+                flag("project-ref", &self.project_ref);
+                flag("access-token", &self.supabase_access_token);
+                flag("db-password", &self.supabase_db_password);
+            }
+            _ => {}
         }
-        if self.command != "status" {
+        if matches!(self.command.as_str(), "shadow" | "lint") {
             flag("fail-on", &self.fail_on);
             flag("base-ref", &self.base_ref);
+        }
+        // A job reaches production only once its environment's reviewers approved it.
+        if self.command == "deploy" && self.target.as_deref() == Some("production") {
+            args.push("--yes".to_string());
         }
         args
     }
@@ -380,6 +408,34 @@ mod tests {
             ]
         );
         assert!(inputs.secrets().contains(&"p4ss".to_string()));
+    }
+
+    #[test]
+    fn a_production_deploy_is_confirmed_by_its_environment_and_needs_a_target() {
+        let inputs = inputs(&[
+            ("INPUT_COMMAND", "deploy"),
+            ("INPUT_TARGET", "production"),
+            ("INPUT_PROJECT-REF", "abcdefghijklmnopqrst"),
+            ("INPUT_SUPABASE-ACCESS-TOKEN", "sbp_token"),
+            ("INPUT_FAIL-ON", "warning"),
+        ])
+        .unwrap();
+        assert_eq!(
+            inputs.arguments(),
+            [
+                "migration-guard",
+                "deploy",
+                "--target",
+                "production",
+                "--project-ref",
+                "abcdefghijklmnopqrst",
+                "--access-token",
+                "sbp_token",
+                "--yes"
+            ]
+        );
+        let error = super::tests::inputs(&[("INPUT_COMMAND", "deploy")]).unwrap_err();
+        assert!(error.to_string().contains("required by deploy"), "{error}");
     }
 
     #[test]

@@ -61,8 +61,9 @@ pub enum Format {
 pub enum Command {
     /// Check the migrations without a database: the runbook's rules and lock safety.
     Lint(LintArgs),
-    /// List the local migrations, skipped files and version collisions.
-    Status,
+    /// List the local migrations, skipped files and version collisions; with --db-url,
+    /// which of them a database has applied (like `supabase migration list`).
+    Status(StatusArgs),
     /// Apply every migration to a throwaway Postgres, then run the verify scripts.
     Shadow(ShadowArgs),
     /// Create supabase/migrations/<YYYYMMDDHHMMSS>_NAME.sql from a safe template.
@@ -71,6 +72,13 @@ pub enum Command {
     Deploy(DeployArgs),
     /// The GitHub Action entry point: reads INPUT_* and runs one of the commands.
     Action,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Compare with this database's history (read only).
+    #[arg(long, env = "MIGRATION_GUARD_DB_URL", hide_env_values = true)]
+    pub db_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +94,22 @@ pub struct DeployArgs {
     /// push`), with SUPABASE_ACCESS_TOKEN and SUPABASE_DB_PASSWORD from the environment.
     #[arg(long, env = "MIGRATION_GUARD_PROJECT_REF")]
     pub project_ref: Option<String>,
+    /// The access token the Supabase CLI uses (set SUPABASE_ACCESS_TOKEN).
+    #[arg(
+        long,
+        env = "SUPABASE_ACCESS_TOKEN",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub access_token: Option<String>,
+    /// The database password the Supabase CLI uses (set SUPABASE_DB_PASSWORD).
+    #[arg(
+        long,
+        env = "SUPABASE_DB_PASSWORD",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub db_password: Option<String>,
     /// How to reach the target [default: cli with --project-ref, direct with --db-url].
     #[arg(long, env = "MIGRATION_GUARD_VIA", value_enum)]
     pub via: Option<ViaChoice>,

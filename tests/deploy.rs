@@ -723,3 +723,88 @@ mod through_the_cli {
         );
     }
 }
+
+#[test]
+fn status_against_a_database_lists_applied_and_pending_and_only_reads() {
+    let env = env();
+    let (code, _, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0);
+    env.project.file(
+        "20250103000000_pinned.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS pinned boolean DEFAULT false;\n",
+    );
+    let status = |env: &Env| {
+        let output = Command::new(env!("CARGO_BIN_EXE_migration-guard"))
+            .current_dir(env.project.path())
+            .env("MIGRATION_GUARD_DB_URL", env.server.url_for("staging"))
+            .args(["status", "--format", "json", "--dir", "migrations"])
+            .output()
+            .unwrap();
+        env.finish(output)
+    };
+    let (code, report, _) = status(&env);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("20250101000000", "already-applied"),
+            ("20250102000000", "already-applied"),
+            ("20250103000000", "pending")
+        ])
+    );
+    assert_eq!(env.history("staging").len(), 2, "status applies nothing");
+
+    std::fs::remove_file(env.project.migrations().join("20250101000000_notes.sql")).unwrap();
+    let (code, report, _) = status(&env);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(rules(&report), ["remote-only-version"]);
+}
+
+#[test]
+fn the_action_deploys_production_on_push_and_never_on_a_pull_request() {
+    let env = env();
+    let runner = tempfile::tempdir().unwrap();
+    let action = |event: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_migration-guard"))
+            .arg("action")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("INPUT_COMMAND", "deploy")
+            .env("INPUT_TARGET", "production")
+            .env("INPUT_MIGRATIONS-DIR", "migrations")
+            .env("INPUT_DB-URL", env.server.url_for("production"))
+            .env("INPUT_COMMENT", "false")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", event)
+            .env("GITHUB_WORKSPACE", env.project.path())
+            .env("GITHUB_REPOSITORY", "acme/shop")
+            .env("GITHUB_OUTPUT", runner.path().join("output"))
+            .env("GITHUB_STEP_SUMMARY", runner.path().join("summary"))
+            .env("RUNNER_TEMP", runner.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        // The secret is printed only to be masked, before anything else.
+        for line in stdout.lines().chain(stderr.lines()) {
+            assert!(
+                !line.contains(&env.server.password) || line.starts_with("::add-mask::"),
+                "{line}"
+            );
+        }
+        assert!(stdout.starts_with("::add-mask::"), "{stdout}");
+        (output.status.code().unwrap(), stdout)
+    };
+
+    let (code, stdout) = action("pull_request");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("::error"), "{stdout}");
+    assert!(!env.table_exists("production", "notes"));
+
+    let (code, stdout) = action("push");
+    assert_eq!(code, 0, "{stdout}");
+    assert!(env.table_exists("production", "notes"));
+    let outputs = std::fs::read_to_string(runner.path().join("output")).unwrap();
+    assert!(outputs.contains("applied=2"), "{outputs}");
+    assert!(outputs.contains("status=passed"), "{outputs}");
+}

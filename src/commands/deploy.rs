@@ -13,15 +13,14 @@ use crate::report::Report;
 pub async fn run(project: &Project, args: &DeployArgs) -> anyhow::Result<Report> {
     let dir = project.migrations.as_path();
     let discovery = migration::discover(dir)?;
-    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     let via = match (args.via, &args.db_url, &args.project_ref) {
         (Some(ViaChoice::Direct) | None, Some(db_url), _) => Via::Direct {
             db_url: db_url.clone(),
         },
         (Some(ViaChoice::Cli) | None, _, Some(project_ref)) => Via::Cli(CliTarget {
             project_ref: project_ref.clone(),
-            access_token: env("SUPABASE_ACCESS_TOKEN"),
-            db_password: env("SUPABASE_DB_PASSWORD"),
+            access_token: args.access_token.clone(),
+            db_password: args.db_password.clone(),
         }),
         (Some(ViaChoice::Direct), None, _) => {
             anyhow::bail!("--via direct needs --db-url (or MIGRATION_GUARD_DB_URL)")

@@ -23,7 +23,7 @@ pub fn run(cli: &Cli) -> Report {
 pub fn command_name(command: &Command) -> CommandName {
     match command {
         Command::Lint(_) => CommandName::Lint,
-        Command::Status => CommandName::Status,
+        Command::Status(_) => CommandName::Status,
         Command::Shadow(_) => CommandName::Shadow,
         Command::New(_) => CommandName::New,
         Command::Deploy(_) => CommandName::Deploy,
@@ -37,8 +37,11 @@ fn run_command(cli: &Cli) -> anyhow::Result<Report> {
     match &cli.command {
         Command::Lint(args) => lint::run(&project, &args.checks)
             .with_context(|| format!("cannot lint the migrations in {}", dir.display())),
-        Command::Status => status::run(dir)
-            .with_context(|| format!("cannot list the migrations in {}", dir.display())),
+        Command::Status(args) => match &args.db_url {
+            None => status::run(dir)
+                .with_context(|| format!("cannot list the migrations in {}", dir.display())),
+            Some(db_url) => runtime()?.block_on(status::against(dir, db_url)),
+        },
         Command::New(args) => {
             new::run(dir, &args.name, chrono::Utc::now()).context("cannot create the migration")
         }

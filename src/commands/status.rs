@@ -1,9 +1,14 @@
-//! `migration-guard status`: the local migrations, skipped files and collisions.
+//! `migration-guard status`: the local migrations, skipped files and collisions, and
+//! with a database URL, which of them it has applied.
 
 use std::path::Path;
+use std::time::Duration;
 
+use crate::deploy::direct::{Settings, Target};
+use crate::deploy::plan;
 use crate::migration::{self, DiscoverError};
-use crate::report::{CommandName, Report};
+use crate::report::model::PostgresInfo;
+use crate::report::{CommandName, MigrationEntry, MigrationStatus, Report};
 
 /// Lists the migrations in `dir` without touching a database, with what is wrong with
 /// the files as files (collisions, meta-commands, unclosed literals).
@@ -11,5 +16,50 @@ pub fn run(dir: &Path) -> Result<Report, DiscoverError> {
     let discovery = migration::discover(dir)?;
     let mut report = Report::of_files(CommandName::Status, &discovery);
     report.findings = crate::lint::rules::file_problems(&discovery);
+    Ok(report)
+}
+
+/// The local migrations against `db_url`'s history, as `supabase migration list` shows
+/// them: applied, pending, and what a deploy would refuse (remote-only versions,
+/// out-of-order files, applied files edited since). Only reads.
+pub async fn against(dir: &Path, db_url: &str) -> anyhow::Result<Report> {
+    let discovery = migration::discover(dir)?;
+    let settings = Settings {
+        lock_timeout: "5s".to_string(),
+        statement_timeout: "1min".to_string(),
+        lock_wait: Duration::ZERO,
+        retries: 0,
+        backoff: Duration::ZERO,
+    };
+    let target = Target::connect(db_url, &settings).await?;
+    let history = target.history().await?;
+    let mut report = Report::new(CommandName::Status);
+    for migration in &discovery.migrations {
+        report.add_source(&migration.path, migration.source.clone());
+    }
+    report.postgres = Some(PostgresInfo {
+        provider: "direct".to_string(),
+        server_version: target.server_version().await?,
+        supabase_compat: None,
+        ready_ms: None,
+    });
+    report.notes.push(format!(
+        "{}: {} version(s) applied.",
+        target.described,
+        history.len()
+    ));
+    let plan = plan::plan(&discovery.migrations, &history, false);
+    for migration in &discovery.migrations {
+        let status = if plan.pending.iter().any(|p| std::ptr::eq(*p, migration)) {
+            MigrationStatus::Pending
+        } else {
+            MigrationStatus::AlreadyApplied
+        };
+        report
+            .migrations
+            .push(MigrationEntry::new(migration, status));
+    }
+    report.findings = crate::lint::rules::file_problems(&discovery);
+    report.findings.extend(plan.refusals);
     Ok(report)
 }
