@@ -11,13 +11,15 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::github::{self, ActionsContext, CommentOutcome, GitHub};
 use crate::report::{Report, annotations, json, markdown};
 
 /// The runner attaches at most this many annotations of one kind per step.
 const ANNOTATIONS_PER_KIND: usize = 10;
+/// Where the reports go, relative to the workspace.
+const REPORT_DIR: &str = ".migration-guard";
 /// The runner refuses a step summary above 1 MiB.
 const SUMMARY_LIMIT: usize = 1024 * 1024 - 4096;
 
@@ -191,7 +193,11 @@ pub fn run() -> u8 {
         );
         return 2;
     }
-    let cli = match Cli::try_parse_from(inputs.arguments()) {
+    // Reports go under the workspace: the outputs name them relative to it, which is
+    // where the next step (actions/upload-artifact) resolves them on the host.
+    let reports = REPORT_DIR;
+    let reports_absolute = workspace.join(reports);
+    let mut cli = match Cli::try_parse_from(inputs.arguments()) {
         Ok(cli) => cli,
         Err(error) => {
             println!(
@@ -201,12 +207,16 @@ pub fn run() -> u8 {
             return 2;
         }
     };
+    if let Command::Deploy(args) = &mut cli.command {
+        // The backup taken before production belongs with the reports.
+        args.report_dir = Some(reports_absolute.clone());
+    }
     println!("::group::migration-guard {}", inputs.command);
     let report = commands::run(&cli);
     println!("::endgroup::");
     print!("{}", annotations_within_limits(&report));
-    let report_path = write_reports(&report, &env);
-    write_outputs(&report, report_path.as_deref(), &env);
+    let written = write_reports(&report, &reports_absolute);
+    write_outputs(&report, written.then_some(Path::new(reports)), &env);
     write_summary(&report, &env);
     if inputs.comment {
         comment(&report, &inputs, &env);
@@ -246,32 +256,21 @@ fn annotations_within_limits(report: &Report) -> String {
     out
 }
 
-/// report.json and report.md in `$RUNNER_TEMP/migration-guard` (or the workdir).
-fn write_reports(report: &Report, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    let dir = env("RUNNER_TEMP").map_or_else(
-        || PathBuf::from(".migration-guard"),
-        |temp| Path::new(&temp).join("migration-guard"),
-    );
-    let written = std::fs::create_dir_all(&dir)
+/// report.json and report.md in `dir`; whether they were written.
+fn write_reports(report: &Report, dir: &Path) -> bool {
+    let written = std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(dir.join("report.json"), json::render(report)))
         .and_then(|()| std::fs::write(dir.join("report.md"), markdown::render(report)));
-    match written {
-        Ok(()) => Some(dir.join("report.json")),
-        Err(error) => {
-            println!(
-                "::warning title=migration-guard::cannot write the report to {}: {error}",
-                dir.display()
-            );
-            None
-        }
+    if let Err(error) = &written {
+        println!(
+            "::warning title=migration-guard::cannot write the report to {}: {error}",
+            dir.display()
+        );
     }
+    written.is_ok()
 }
 
-fn write_outputs(
-    report: &Report,
-    report_path: Option<&Path>,
-    env: &dyn Fn(&str) -> Option<String>,
-) {
+fn write_outputs(report: &Report, report_dir: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) {
     use crate::report::MigrationStatus;
     let Some(file) = env("GITHUB_OUTPUT") else {
         return;
@@ -290,8 +289,9 @@ fn write_outputs(
         count(MigrationStatus::Pending),
         report.findings.len()
     );
-    if let Some(path) = report_path {
-        let _ = writeln!(outputs, "report-path={}", path.display());
+    if let Some(dir) = report_dir {
+        let _ = writeln!(outputs, "report-dir={}", dir.display());
+        let _ = writeln!(outputs, "report-path={}", dir.join("report.json").display());
     }
     append(&file, &outputs, "GITHUB_OUTPUT");
 }

@@ -138,7 +138,11 @@ pub struct DeployArgs {
     /// How many times to run a file again after it hit lock_timeout (it rolled back whole).
     #[arg(long, env = "MIGRATION_GUARD_RETRIES", default_value_t = 3)]
     pub retries: u32,
-    /// Also write report.json and report.md into this directory.
+    /// Skip the schema backup (pg_dump --schema-only) taken before production.
+    #[arg(long, env = "MIGRATION_GUARD_NO_BACKUP")]
+    pub no_backup: bool,
+    /// Also write report.json and report.md into this directory, and the backup before
+    /// production [default for the backup: migration-guard-backups/].
     #[arg(long, env = "MIGRATION_GUARD_REPORT_DIR")]
     pub report_dir: Option<PathBuf>,
 }

@@ -127,7 +127,10 @@ async fn first_run_comments_second_run_updates_and_files_are_written() {
         .lines()
         .find_map(|l| l.strip_prefix("report-path="))
         .unwrap();
-    let report: Value = serde_json::from_str(&fs::read_to_string(report_path).unwrap()).unwrap();
+    assert_eq!(report_path, ".migration-guard/report.json");
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(project.path().join(report_path)).unwrap())
+            .unwrap();
     assert_eq!(report["command"], "lint");
     let summary = fs::read_to_string(runner.path().join("summary")).unwrap();
     assert!(summary.contains("no-drop-column"), "{summary}");

@@ -312,6 +312,35 @@ fn production_needs_a_confirmation_and_pull_requests_never_deploy() {
     assert_eq!(code, 0, "{report:#}");
     assert!(env.table_exists("production", "notes"));
 
+    // The schema as it was before each production deploy is kept.
+    env.project.file(
+        "20250103000000_pinned.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS pinned boolean DEFAULT false;\n",
+    );
+    let reports = tempfile::tempdir().unwrap();
+    let (code, report, _) = env.deploy(
+        "production",
+        &[
+            "--target",
+            "production",
+            "--yes",
+            "--report-dir",
+            reports.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let backups: Vec<_> = std::fs::read_dir(reports.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().contains("production-schema-"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{report:#}");
+    let backup = std::fs::read_to_string(&backups[0]).unwrap();
+    assert!(backup.contains("CREATE TABLE public.notes"), "{backup}");
+    assert!(!backup.contains("pinned"), "taken before the deploy");
+    assert!(!backup.contains("INSERT INTO"), "schema only");
+    assert!(reports.path().join("report.json").is_file());
+
     for event in ["pull_request", "pull_request_target"] {
         let output = env
             .command("staging", &["--target", "staging"])

@@ -39,6 +39,11 @@ pub async fn run(project: &Project, args: &DeployArgs) -> anyhow::Result<Report>
         include_all: args.include_all,
         confirmation: Confirmation::from_flag(args.yes),
         verify_dir: project.verify_dir(args.verify_dir.as_deref()),
+        backup_dir: (!args.no_backup).then(|| {
+            args.report_dir
+                .clone()
+                .unwrap_or_else(|| "migration-guard-backups".into())
+        }),
         settings: Settings {
             lock_timeout: args.lock_timeout.clone(),
             statement_timeout: args.statement_timeout.clone(),

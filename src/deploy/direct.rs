@@ -73,6 +73,8 @@ pub enum TargetError {
 /// A connected deploy target.
 pub struct Target {
     pub db: Database,
+    /// How it was reached, password included: for pg_dump's environment.
+    pub config: Config,
     /// `user@host:port` for messages: never the password.
     pub described: String,
     settings: Settings,
@@ -97,6 +99,7 @@ impl Target {
             })?;
         Ok(Target {
             db,
+            config,
             described,
             settings: settings.clone(),
         })

@@ -17,6 +17,7 @@ use crate::report::model::{MigrationError, PostgresInfo};
 use crate::report::{CommandName, Finding, MigrationEntry, MigrationStatus, Report, Severity};
 use crate::supabase_cli::PushOutput;
 
+pub mod backup;
 pub mod cli;
 pub mod direct;
 pub mod plan;
@@ -104,6 +105,8 @@ pub struct DeployOptions {
     pub include_all: bool,
     pub confirmation: Confirmation,
     pub verify_dir: PathBuf,
+    /// Where the schema backup before production goes; `None`: no backup.
+    pub backup_dir: Option<PathBuf>,
     pub settings: Settings,
     /// `GITHUB_EVENT_NAME`, when run by a workflow.
     pub event_name: Option<String>,
@@ -117,6 +120,8 @@ pub enum DeployError {
     Verify(#[from] VerifyError),
     #[error(transparent)]
     Cli(#[from] CliError),
+    #[error("nothing was applied: {0}")]
+    Backup(#[from] backup::BackupError),
 }
 
 /// Deploys `discovery` to the target. A failure to reach or keep the target still
@@ -187,6 +192,21 @@ async fn deploy(
             list(report, &pending, MigrationStatus::Pending);
             return Ok(());
         }
+        if options.environment == Environment::Production
+            && let (Reached::Direct(direct), Some(dir)) = (&target, &options.backup_dir)
+        {
+            let version = report
+                .postgres
+                .as_ref()
+                .map(|postgres| postgres.server_version.clone())
+                .unwrap_or_default();
+            let backup = backup::schema(&direct.config, &version, dir, environment).await?;
+            report.notes.push(format!(
+                "Schema backup before the deploy: {} ({} bytes).",
+                backup.path.display(),
+                backup.bytes
+            ));
+        }
         target.apply(&pending, options.include_all, report).await?;
     }
     if report.status() == crate::report::Status::Passed
@@ -199,7 +219,7 @@ async fn deploy(
 
 /// The target, connected (direct) or linked (CLI).
 enum Reached {
-    Direct(Target),
+    Direct(Box<Target>),
     Cli(SupabaseCli),
 }
 
@@ -236,7 +256,7 @@ impl Reached {
                         waited.as_secs()
                     ));
                 }
-                Ok(Reached::Direct(target))
+                Ok(Reached::Direct(Box::new(target)))
             }
             Via::Cli(target) => {
                 report.notes.push(format!(
