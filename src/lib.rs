@@ -14,5 +14,6 @@ pub mod lint;
 pub mod migration;
 pub mod report;
 pub mod shadow;
+pub mod supabase_api;
 pub mod supabase_cli;
 pub mod text;
