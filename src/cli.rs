@@ -141,6 +141,14 @@ pub struct DeployArgs {
     /// Skip the schema backup (pg_dump --schema-only) taken before production.
     #[arg(long, env = "MIGRATION_GUARD_NO_BACKUP")]
     pub no_backup: bool,
+    /// Seconds to watch the target after the deploy: the project's health (with
+    /// --project-ref and an access token) and the verify checks again [default: 120 for
+    /// production, 0 for staging].
+    #[arg(long, env = "MIGRATION_GUARD_WATCH")]
+    pub watch: Option<u64>,
+    /// Seconds between two looks while watching.
+    #[arg(long, env = "MIGRATION_GUARD_WATCH_EVERY", default_value_t = 10)]
+    pub watch_every: u64,
     /// Also write report.json and report.md into this directory, and the backup before
     /// production [default for the backup: migration-guard-backups/].
     #[arg(long, env = "MIGRATION_GUARD_REPORT_DIR")]

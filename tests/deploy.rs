@@ -41,6 +41,8 @@ impl Env {
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
             .env("MIGRATION_GUARD_DB_URL", self.server.url_for(database))
+            // Production watches the target for two minutes by default.
+            .env("MIGRATION_GUARD_WATCH", "0")
             .args(["deploy", "--format", "json", "--dir", "migrations"])
             .args(args)
             .stdin(Stdio::null());
@@ -729,6 +731,125 @@ mod through_the_cli {
         assert!(env.table_exists("staging", "early"));
     }
 
+    /// Production through the CLI with the Management API faked: the platform's backups
+    /// recorded before, the verify scripts run through the API after, then the health
+    /// watched: a 5xx is retried, an unhealthy answer fails the deploy with the way back.
+    #[test]
+    fn the_management_api_records_backups_verifies_and_watches_health() {
+        use wiremock::matchers::{body_partial_json, header, method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let env = cli_env();
+        let verify = env.project.path().join("supabase/verify");
+        std::fs::create_dir_all(&verify).unwrap();
+        std::fs::write(
+            verify.join("notes.sql"),
+            "SELECT 'notes exists' AS check, to_regclass('public.notes') IS NOT NULL AS ok, '' AS detail;\n",
+        )
+        .unwrap();
+
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let api = runtime.block_on(MockServer::start());
+        let project = format!("/v1/projects/{REF}");
+        runtime.block_on(async {
+            Mock::given(method("GET"))
+                .and(path(format!("{project}/database/backups")))
+                .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+                .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "pitr_enabled": true, "walg_enabled": true,
+                    "backups": [{"is_physical_backup": true, "status": "COMPLETED", "inserted_at": "2026-11-24T03:00:00.000Z"}],
+                    "physical_backup_data": {"earliest_physical_backup_date_unix": 1763000000, "latest_physical_backup_date_unix": 1764000000}
+                })))
+                .mount(&api)
+                .await;
+            Mock::given(method("POST"))
+                .and(path(format!("{project}/database/query")))
+                .and(body_partial_json(serde_json::json!({"read_only": true})))
+                .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!([
+                    {"check": "notes exists", "ok": true, "detail": ""}
+                ])))
+                .mount(&api)
+                .await;
+            // The first look at the health meets a 502, the retry an unhealthy REST.
+            Mock::given(method("GET"))
+                .and(path(format!("{project}/health")))
+                .respond_with(ResponseTemplate::new(502))
+                .up_to_n_times(1)
+                .with_priority(1)
+                .mount(&api)
+                .await;
+            Mock::given(method("GET"))
+                .and(path(format!("{project}/health")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+                    {"name": "db", "healthy": true, "status": "ACTIVE_HEALTHY"},
+                    {"name": "rest", "healthy": false, "status": "UNHEALTHY", "error": "connection refused"},
+                    {"name": "auth", "healthy": true, "status": "ACTIVE_HEALTHY"}
+                ])))
+                .with_priority(2)
+                .mount(&api)
+                .await;
+        });
+
+        let output = Command::new(env!("CARGO_BIN_EXE_migration-guard"))
+            .current_dir(env.project.path())
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("MIGRATION_GUARD_DB_URL")
+            .env("SUPABASE_CLI", STANDIN)
+            .env("SUPABASE_ACCESS_TOKEN", TOKEN)
+            .env("SUPABASE_DB_PASSWORD", &env.server.password)
+            .env("SUPABASE_API_URL", api.uri())
+            .env(
+                format!("SUPABASE_STANDIN_DB_URL_{REF}"),
+                format!(
+                    "postgresql://postgres@127.0.0.1:{}/staging",
+                    env.server.port
+                ),
+            )
+            .args([
+                "deploy",
+                "--format",
+                "json",
+                "--target",
+                "production",
+                "--yes",
+            ])
+            .args(["--project-ref", REF, "--watch", "5", "--watch-every", "1"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!printed.contains(TOKEN), "token printed");
+        let (code, report, _) = env.finish(output);
+        assert_eq!(code, 1, "{report:#}");
+        assert!(
+            env.table_exists("staging", "notes"),
+            "applied through the CLI"
+        );
+        let notes = report["notes"].to_string();
+        assert!(
+            notes.contains("Platform backups") && notes.contains("point-in-time recovery on"),
+            "{notes}"
+        );
+        assert_eq!(report["verify"][0]["check"], "notes exists", "{report:#}");
+        assert_eq!(report["verify"][0]["ok"], true);
+        assert_eq!(rules(&report), ["unhealthy-after-deploy"]);
+        let message = report["findings"][0]["message"].as_str().unwrap();
+        assert!(message.contains("rest UNHEALTHY"), "{message}");
+        let requests = runtime.block_on(api.received_requests()).unwrap();
+        let health = requests
+            .iter()
+            .filter(|request| request.url.path().ends_with("/health"))
+            .count();
+        assert_eq!(
+            health, 2,
+            "the 502 was retried once, then the watch stopped"
+        );
+    }
+
     #[test]
     fn a_missing_cli_is_an_error_that_says_how_to_get_it() {
         let env = cli_env();
@@ -803,6 +924,7 @@ fn the_action_deploys_production_on_push_and_never_on_a_pull_request() {
             .env("INPUT_MIGRATIONS-DIR", "migrations")
             .env("INPUT_DB-URL", env.server.url_for("production"))
             .env("INPUT_COMMENT", "false")
+            .env("MIGRATION_GUARD_WATCH", "0")
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_EVENT_NAME", event)
             .env("GITHUB_WORKSPACE", env.project.path())
@@ -836,4 +958,46 @@ fn the_action_deploys_production_on_push_and_never_on_a_pull_request() {
     let outputs = std::fs::read_to_string(runner.path().join("output")).unwrap();
     assert!(outputs.contains("applied=2"), "{outputs}");
     assert!(outputs.contains("status=passed"), "{outputs}");
+}
+
+#[test]
+fn a_check_that_fails_while_watching_after_the_deploy_fails_it_with_the_way_back() {
+    let env = env();
+    env.project.file(
+        "20250103000000_alarms.sql",
+        "CREATE TABLE IF NOT EXISTS alarms (id int);\n",
+    );
+    std::fs::create_dir(env.project.path().join("verify")).unwrap();
+    std::fs::write(
+        env.project.path().join("verify/alarms.sql"),
+        "SELECT 'no alarm' AS check, NOT EXISTS (SELECT FROM alarms) AS ok, 'an alarm was raised' AS detail;\n",
+    )
+    .unwrap();
+    let child = env.spawn(
+        "staging",
+        &["--target", "staging", "--watch", "8", "--watch-every", "1"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !env.table_exists("staging", "alarms") {
+        assert!(Instant::now() < deadline, "the deploy never applied");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    env.server
+        .psql_in("staging", "INSERT INTO alarms VALUES (1)");
+    let (code, report, _) = env.finish(child.wait_with_output().unwrap());
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(rules(&report), ["verify-failed"]);
+    let finding = &report["findings"][0];
+    assert!(
+        finding["message"].as_str().unwrap().contains("no alarm"),
+        "{finding:#}"
+    );
+    assert!(
+        finding["help"].as_str().unwrap().contains("roll back"),
+        "{finding:#}"
+    );
+    // The first verify, right after the deploy, passed.
+    assert_eq!(report["verify"][0]["ok"], true, "{report:#}");
+    assert_eq!(statuses(&report)[2].1, "applied");
 }

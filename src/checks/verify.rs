@@ -6,18 +6,96 @@
 //! per row; an error (a failed assertion, `RAISE EXCEPTION`) is a failed check at the
 //! file's line and stops that file; a file that returns no check rows and raises nothing
 //! is one passing check.
+//!
+//! The scripts run through a [`Runner`]: a database connection, or the Supabase
+//! Management API when a project is reached only through it (each statement read-only
+//! there, as no transaction spans two requests).
 
 use std::path::Path;
 
 use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::error::ErrorPosition;
 
-use crate::db::{Database, PgError};
+use crate::db::Database;
 use crate::migration::discover::{FileError, read_source};
 use crate::migration::split::split;
 use crate::report::model::VerifyCheck;
 use crate::report::{Location, Report};
 use crate::text::Span;
+
+/// A row of a statement's result: its columns' names and text values.
+pub type Row = Vec<(String, Option<String>)>;
+
+/// Why a statement gave no rows.
+#[derive(Debug)]
+pub enum StatementError {
+    /// The statement failed: the check fails, the runner is fine.
+    Failed {
+        message: String,
+        sqlstate: Option<String>,
+        /// 1-based character position in the statement, when known.
+        position: Option<usize>,
+    },
+    /// The connection or the API is gone: verification stops.
+    Lost(String),
+}
+
+/// What runs the verify statements.
+pub trait Runner {
+    /// Starts a file's statements (a transaction on a connection).
+    fn begin(&self) -> impl Future<Output = Result<(), StatementError>>;
+    /// Runs one statement and returns its rows.
+    fn run(&self, sql: &str) -> impl Future<Output = Result<Vec<Row>, StatementError>>;
+    /// Ends a file's statements, undoing whatever they did.
+    fn rollback(&self) -> impl Future<Output = Result<(), StatementError>>;
+}
+
+impl Runner for Database {
+    async fn begin(&self) -> Result<(), StatementError> {
+        self.client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|error| StatementError::Lost(error.to_string()))
+    }
+
+    async fn run(&self, sql: &str) -> Result<Vec<Row>, StatementError> {
+        match self.client.simple_query(sql).await {
+            Ok(messages) => Ok(messages
+                .iter()
+                .filter_map(|message| match message {
+                    SimpleQueryMessage::Row(row) => Some(
+                        row.columns()
+                            .iter()
+                            .enumerate()
+                            .map(|(i, column)| {
+                                (column.name().to_string(), row.get(i).map(str::to_string))
+                            })
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect()),
+            Err(error) => Err(match error.as_db_error() {
+                Some(db_error) => StatementError::Failed {
+                    message: db_error.message().to_string(),
+                    sqlstate: Some(db_error.code().code().to_string()),
+                    position: match db_error.position() {
+                        Some(ErrorPosition::Original(position)) => Some(*position as usize),
+                        _ => None,
+                    },
+                },
+                None => StatementError::Lost(error.to_string()),
+            }),
+        }
+    }
+
+    async fn rollback(&self) -> Result<(), StatementError> {
+        self.client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(|error| StatementError::Lost(error.to_string()))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -29,16 +107,12 @@ pub enum VerifyError {
     },
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("lost the connection to Postgres while verifying {file}: {source}")]
-    Connection {
-        file: String,
-        #[source]
-        source: PgError,
-    },
+    #[error("lost the database while verifying {file}: {message}")]
+    Lost { file: String, message: String },
 }
 
 /// Runs every verify script in `dir` and adds the checks to `report`.
-pub async fn run(db: &Database, dir: &Path, report: &mut Report) -> Result<(), VerifyError> {
+pub async fn run(runner: &impl Runner, dir: &Path, report: &mut Report) -> Result<(), VerifyError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -71,20 +145,20 @@ pub async fn run(db: &Database, dir: &Path, report: &mut Report) -> Result<(), V
         tracing::info!("verifying {}", file.display());
         let source: std::sync::Arc<str> = read_source(&file)?.into();
         report.add_source(&file, source.clone());
-        let checks = run_file(db, &file, &source).await?;
+        let checks = run_file(runner, &file, &source).await?;
         report.verify.extend(checks);
     }
     Ok(())
 }
 
 async fn run_file(
-    db: &Database,
+    runner: &impl Runner,
     file: &Path,
     source: &str,
 ) -> Result<Vec<VerifyCheck>, VerifyError> {
-    let connection = |source| VerifyError::Connection {
+    let lost = |message| VerifyError::Lost {
         file: file.display().to_string(),
-        source,
+        message,
     };
     let failed = |check: String, detail: String, offset: usize| VerifyCheck {
         file: file.to_path_buf(),
@@ -110,37 +184,40 @@ async fn run_file(
             meta.span.start,
         )]);
     }
-    db.client.batch_execute("BEGIN").await.map_err(connection)?;
+    let give_up = |error| match error {
+        StatementError::Lost(message) => lost(message),
+        StatementError::Failed { message, .. } => lost(message),
+    };
+    runner.begin().await.map_err(give_up)?;
     let mut checks = Vec::new();
     for (index, statement) in split.statements.iter().enumerate() {
         if statement.comment_only {
             continue;
         }
-        match db.client.simple_query(statement.text(source)).await {
-            Ok(messages) => checks.extend(rows_to_checks(file, &messages)),
-            Err(error) => {
-                let Some(db_error) = error.as_db_error() else {
-                    return Err(connection(error));
-                };
-                let offset = match db_error.position() {
-                    Some(ErrorPosition::Original(position)) => {
-                        statement.offset_of_position(source, *position as usize)
-                    }
-                    _ => statement.text.start,
-                };
+        match runner.run(statement.text(source)).await {
+            Ok(rows) => checks.extend(rows.iter().filter_map(|row| row_to_check(file, row))),
+            Err(StatementError::Lost(message)) => return Err(lost(message)),
+            Err(StatementError::Failed {
+                message,
+                sqlstate,
+                position,
+            }) => {
+                let offset = position.map_or(statement.text.start, |position| {
+                    statement.offset_of_position(source, position)
+                });
                 checks.push(failed(
                     format!("{name} (statement {})", index + 1),
-                    format!("{} [{}]", db_error.message(), db_error.code().code()),
+                    match sqlstate {
+                        Some(sqlstate) => format!("{message} [{sqlstate}]"),
+                        None => message,
+                    },
                     offset,
                 ));
                 break;
             }
         }
     }
-    db.client
-        .batch_execute("ROLLBACK")
-        .await
-        .map_err(connection)?;
+    runner.rollback().await.map_err(give_up)?;
     if checks.is_empty() {
         checks.push(VerifyCheck {
             file: file.to_path_buf(),
@@ -153,30 +230,18 @@ async fn run_file(
     Ok(checks)
 }
 
-fn rows_to_checks(file: &Path, messages: &[SimpleQueryMessage]) -> Vec<VerifyCheck> {
-    messages
-        .iter()
-        .filter_map(|message| match message {
-            SimpleQueryMessage::Row(row) => Some(row),
-            _ => None,
-        })
-        .filter_map(|row| {
-            let column = |name: &str| {
-                row.columns()
-                    .iter()
-                    .position(|column| column.name() == name)
-            };
-            let (check, ok, detail) = (column("check")?, column("ok")?, column("detail"));
-            Some(VerifyCheck {
-                file: file.to_path_buf(),
-                check: row.get(check).unwrap_or_default().to_string(),
-                ok: matches!(row.get(ok), Some("t" | "true" | "1" | "yes" | "on")),
-                detail: detail
-                    .and_then(|detail| row.get(detail))
-                    .unwrap_or_default()
-                    .to_string(),
-                location: None,
-            })
-        })
-        .collect()
+/// A row with the columns `check` and `ok` (and `detail`) is a check.
+fn row_to_check(file: &Path, row: &Row) -> Option<VerifyCheck> {
+    let column = |name: &str| {
+        row.iter()
+            .find(|(column, _)| column == name)
+            .map(|(_, value)| value.clone().unwrap_or_default())
+    };
+    Some(VerifyCheck {
+        file: file.to_path_buf(),
+        check: column("check")?,
+        ok: matches!(column("ok")?.as_str(), "t" | "true" | "1" | "yes" | "on"),
+        detail: column("detail").unwrap_or_default(),
+        location: None,
+    })
 }

@@ -6,9 +6,11 @@ use crate::cli::{DeployArgs, ViaChoice};
 use crate::config::Project;
 use crate::deploy::cli::CliTarget;
 use crate::deploy::direct::Settings;
-use crate::deploy::{self, Confirmation, DeployOptions, Via};
+use crate::deploy::platform::{Platform, Watch};
+use crate::deploy::{self, Confirmation, DeployOptions, Environment, Via};
 use crate::migration;
 use crate::report::Report;
+use crate::supabase_api::{Client, api_url_from_env};
 
 pub async fn run(project: &Project, args: &DeployArgs) -> anyhow::Result<Report> {
     let dir = project.migrations.as_path();
@@ -32,9 +34,25 @@ pub async fn run(project: &Project, args: &DeployArgs) -> anyhow::Result<Report>
             "no target: give --db-url to deploy directly, or --project-ref to deploy through the Supabase CLI"
         ),
     };
+    let platform = match (&args.project_ref, &args.access_token) {
+        (Some(project_ref), Some(token)) => Some(Platform {
+            client: Client::new(&api_url_from_env(), token)?,
+            project_ref: project_ref.clone(),
+        }),
+        _ => None,
+    };
+    let watch_seconds = args.watch.unwrap_or(match args.target {
+        Environment::Production => 120,
+        Environment::Staging => 0,
+    });
     let options = DeployOptions {
         environment: args.target,
         via,
+        platform,
+        watch: (watch_seconds > 0).then(|| Watch {
+            window: Duration::from_secs(watch_seconds),
+            every: Duration::from_secs(args.watch_every.max(1)),
+        }),
         dry_run: args.dry_run,
         include_all: args.include_all,
         confirmation: Confirmation::from_flag(args.yes),

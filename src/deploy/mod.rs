@@ -21,16 +21,18 @@ pub mod backup;
 pub mod cli;
 pub mod direct;
 pub mod plan;
+pub mod platform;
 
 use crate::supabase_cli::{CliError, SupabaseCli};
 use cli::CliTarget;
 use direct::{Settings, Target, TargetError};
+use platform::{Platform, Watch};
 
 /// A deploy refused because of where or how it was started.
 pub const REFUSED: &str = "deploy-refused";
 
 /// The findings a deploy raises itself: id, one-line summary, severity.
-pub const CHECKS: [(&str, &str, Severity); 3] = [
+pub const CHECKS: [(&str, &str, Severity); 5] = [
     (
         plan::REMOTE_ONLY,
         "the target has applied a version no local file has",
@@ -44,6 +46,16 @@ pub const CHECKS: [(&str, &str, Severity); 3] = [
     (
         REFUSED,
         "a deploy from a pull request, or to production unconfirmed",
+        Severity::Error,
+    ),
+    (
+        platform::UNHEALTHY,
+        "a project service unhealthy while watching after the deploy",
+        Severity::Error,
+    ),
+    (
+        platform::VERIFY_FAILED,
+        "a verify check that failed while watching after the deploy",
         Severity::Error,
     ),
 ];
@@ -107,6 +119,10 @@ pub struct DeployOptions {
     pub verify_dir: PathBuf,
     /// Where the schema backup before production goes; `None`: no backup.
     pub backup_dir: Option<PathBuf>,
+    /// The project through the Management API (a project ref and an access token).
+    pub platform: Option<Platform>,
+    /// Watch the target after the deploy; `None`: don't.
+    pub watch: Option<Watch>,
     pub settings: Settings,
     /// `GITHUB_EVENT_NAME`, when run by a workflow.
     pub event_name: Option<String>,
@@ -193,6 +209,11 @@ async fn deploy(
             return Ok(());
         }
         if options.environment == Environment::Production
+            && let Some(platform) = &options.platform
+        {
+            report.notes.push(platform.backups_note().await);
+        }
+        if options.environment == Environment::Production
             && let (Reached::Direct(direct), Some(dir)) = (&target, &options.backup_dir)
         {
             let version = report
@@ -209,10 +230,8 @@ async fn deploy(
         }
         target.apply(&pending, options.include_all, report).await?;
     }
-    if report.status() == crate::report::Status::Passed
-        && let Reached::Direct(target) = &target
-    {
-        verify::run(&target.db, &options.verify_dir, report).await?;
+    if passed(report) {
+        target.verify(options, report).await?;
     }
     Ok(())
 }
@@ -266,6 +285,35 @@ impl Reached {
                 Ok(Reached::Cli(target.link(discovery).await?))
             }
         }
+    }
+
+    /// Runs the verify scripts on the target, then watches it (health and the checks
+    /// again) when asked and everything passed.
+    async fn verify(
+        &self,
+        options: &DeployOptions,
+        report: &mut Report,
+    ) -> Result<(), VerifyError> {
+        let dir = &options.verify_dir;
+        let platform = options.platform.as_ref();
+        match (self, platform) {
+            (Reached::Direct(target), _) => {
+                verify::run(&target.db, dir, report).await?;
+                if let Some(watch) = options.watch.filter(|_| passed(report)) {
+                    platform::watch(platform, &target.db, dir, watch, report).await?;
+                }
+            }
+            (Reached::Cli(_), Some(platform)) => {
+                verify::run(platform, dir, report).await?;
+                if let Some(watch) = options.watch.filter(|_| passed(report)) {
+                    platform::watch(Some(platform), platform, dir, watch, report).await?;
+                }
+            }
+            (Reached::Cli(_), None) => report.notes.push(
+                "Not verified: the verify scripts run over --db-url, or through the Management API with SUPABASE_ACCESS_TOKEN".to_string(),
+            ),
+        }
+        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -368,6 +416,10 @@ impl Reached {
             },
         }
     }
+}
+
+fn passed(report: &Report) -> bool {
+    report.status() == crate::report::Status::Passed
 }
 
 /// Adds `migrations` to the report with `status`.
