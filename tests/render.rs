@@ -156,3 +156,76 @@ fn tool_error_in_every_format() {
         json::render(&report)
     ));
 }
+
+/// A production deploy that stopped at an index left invalid: already applied, applied,
+/// failed and skipped migrations, the deploy's own finding and notes.
+fn deploy() -> Report {
+    let mut report = Report::new(CommandName::Deploy);
+    report.postgres = Some(PostgresInfo {
+        provider: "direct".to_string(),
+        server_version: "15.8".to_string(),
+        supabase_compat: None,
+        ready_ms: None,
+    });
+    let index_file = PathBuf::from("supabase/migrations/20251127090000_unique_email.sql");
+    let index_sql =
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key ON public.users (email);\n";
+    report.add_source(&index_file, Arc::from(index_sql));
+    let mut applied = entry(
+        "20251126090000_tags.sql",
+        MigrationStatus::Applied,
+        Some(84),
+    );
+    applied.transaction = Some("one transaction".to_string());
+    let mut failed = entry(
+        "20251127090000_unique_email.sql",
+        MigrationStatus::Failed,
+        Some(2310),
+    );
+    failed.error = Some(MigrationError {
+        message: "could not create unique index \"users_email_key\"".to_string(),
+        sqlstate: Some("23505".to_string()),
+        detail: Some("Key (email)=(a@example.com) is duplicated.".to_string()),
+        location: Some(Location {
+            file: index_file.clone(),
+            span: Span::new(0, 0),
+        }),
+        statement: Some(Span::new(0, index_sql.len() - 2)),
+        statement_index: Some(0),
+        ..MigrationError::default()
+    });
+    report.migrations = vec![
+        entry("0001_baseline.sql", MigrationStatus::AlreadyApplied, None),
+        applied,
+        failed,
+        entry("20251128090000_later.sql", MigrationStatus::Skipped, None),
+    ];
+    report.findings.push(Finding {
+        rule: "invalid-index",
+        severity: Severity::Error,
+        location: Some(Location {
+            file: index_file,
+            span: Span::new(20, 20),
+        }),
+        message: "\"public\".\"users_email_key\" is INVALID after 20251127090000_unique_email.sql".to_string(),
+        help: Some("drop it (`DROP INDEX CONCURRENTLY \"public\".\"users_email_key\";`), fix the cause, then build it again in a new migration".to_string()),
+    });
+    report.notes = vec![
+        "Target production: postgres@db.example.supabase.co:5432".to_string(),
+        "Schema backup before the deploy: .migration-guard/production-schema-20251127T090000Z.sql (48211 bytes).".to_string(),
+        "Platform backups of abcdefghijklmnopqrst: latest completed backup 2026-11-27 03:00 UTC; point-in-time recovery on, restorable up to 2026-11-27 08:59 UTC.".to_string(),
+    ];
+    report.duration_ms = Some(2710);
+    report
+}
+
+#[test]
+fn deploy_text() {
+    let rendered = text::render(&deploy());
+    insta::assert_snapshot!(anstream::adapter::strip_str(&rendered).to_string());
+}
+
+#[test]
+fn deploy_markdown() {
+    insta::assert_snapshot!(markdown::render(&deploy()));
+}

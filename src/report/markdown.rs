@@ -55,19 +55,7 @@ fn summary_line(out: &mut String, report: &Report) {
             pg.server_version, pg.provider
         ));
     }
-    let applied = report
-        .migrations
-        .iter()
-        .filter(|m| m.status == MigrationStatus::Applied)
-        .count();
-    if report.postgres.is_some() {
-        parts.push(format!(
-            "{applied}/{} migrations applied",
-            report.migrations.len()
-        ));
-    } else {
-        parts.push(text::count(report.migrations.len(), "migration"));
-    }
+    parts.push(report.migrations_summary());
     parts.push(text::count(report.count(Severity::Error), "error"));
     parts.push(text::count(report.count(Severity::Warning), "warning"));
     if let Some(ms) = report.duration_ms {
@@ -90,7 +78,8 @@ fn migrations(out: &mut String, report: &Report) {
     );
     for entry in &report.migrations {
         let icon = match entry.status {
-            MigrationStatus::Applied | MigrationStatus::AlreadyApplied => "✅",
+            MigrationStatus::Applied => "✅",
+            MigrationStatus::AlreadyApplied => "☑️",
             MigrationStatus::Failed => "❌",
             MigrationStatus::Skipped => "⏭️",
             MigrationStatus::Pending | MigrationStatus::Local => "•",

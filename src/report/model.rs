@@ -341,6 +341,41 @@ impl Report {
         }
     }
 
+    /// The migrations in a few words, for the verdict line of every format: `3
+    /// migrations` from the files alone, `2/3 migrations applied` for the shadow, and each
+    /// status counted when a target had some already (`1 applied, 2 already applied`).
+    pub fn migrations_summary(&self) -> String {
+        let total = self.migrations.len();
+        let n = |status| {
+            self.migrations
+                .iter()
+                .filter(|m| m.status == status)
+                .count()
+        };
+        if self.postgres.is_none() && n(MigrationStatus::Local) == total {
+            return format!("{total} migration{}", if total == 1 { "" } else { "s" });
+        }
+        let (already, pending) = (
+            n(MigrationStatus::AlreadyApplied),
+            n(MigrationStatus::Pending),
+        );
+        if already == 0 && pending == 0 {
+            return format!("{}/{total} migrations applied", n(MigrationStatus::Applied));
+        }
+        let counted: Vec<String> = [
+            (n(MigrationStatus::Applied), "applied"),
+            (already, "already applied"),
+            (pending, "pending"),
+            (n(MigrationStatus::Failed), "failed"),
+            (n(MigrationStatus::Skipped), "skipped"),
+        ]
+        .into_iter()
+        .filter(|(count, what)| *count > 0 || *what == "applied")
+        .map(|(count, what)| format!("{count} {what}"))
+        .collect();
+        counted.join(", ")
+    }
+
     pub fn count(&self, severity: Severity) -> usize {
         self.findings
             .iter()

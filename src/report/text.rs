@@ -10,7 +10,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::json::path;
 use super::model::{
-    Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity, Status,
+    CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity, Status,
 };
 use crate::text::LineCol;
 
@@ -32,9 +32,13 @@ pub fn render(report: &Report) -> String {
             .supabase_compat
             .map(|c| format!(", {c}"))
             .unwrap_or_default();
+        let role = match report.command {
+            CommandName::Shadow => "Shadow",
+            _ => "Database",
+        };
         let _ = writeln!(
             out,
-            "{BOLD}Shadow{BOLD:#}: PostgreSQL {} ({}{compat})",
+            "{BOLD}{role}{BOLD:#}: PostgreSQL {} ({}{compat})",
             pg.server_version, pg.provider
         );
     }
@@ -71,12 +75,18 @@ fn migrations(out: &mut String, report: &Report) {
         "{BOLD}Migrations{BOLD:#} ({})",
         report.migrations.len()
     );
+    // One column as wide as the widest status (and one space), `applied` at least.
+    let width = report
+        .migrations
+        .iter()
+        .map(|m| m.status.as_str().len() + 1)
+        .fold(9, usize::max);
     for entry in &report.migrations {
         let status = match entry.status {
             MigrationStatus::Local => String::new(),
-            MigrationStatus::Applied => format!("{GREEN}{:<9}{GREEN:#}", "applied"),
-            MigrationStatus::Failed => format!("{RED}{:<9}{RED:#}", "failed"),
-            status => format!("{DIM}{:<9}{DIM:#}", status.as_str()),
+            MigrationStatus::Applied => format!("{GREEN}{:<width$}{GREEN:#}", "applied"),
+            MigrationStatus::Failed => format!("{RED}{:<width$}{RED:#}", "failed"),
+            status => format!("{DIM}{:<width$}{DIM:#}", status.as_str()),
         };
         let timing = match entry.duration_ms {
             Some(ms) => format!("{ms:>6} ms  "),
@@ -293,16 +303,7 @@ fn verdict(out: &mut String, report: &Report) {
         Status::Passed => GREEN,
         Status::Failed | Status::Error => RED,
     };
-    let applied = report
-        .migrations
-        .iter()
-        .filter(|m| m.status == MigrationStatus::Applied)
-        .count();
-    let migrations = if applied > 0 || report.postgres.is_some() {
-        format!("{applied}/{} migrations applied", report.migrations.len())
-    } else {
-        count(report.migrations.len(), "migration")
-    };
+    let migrations = report.migrations_summary();
     let failed_checks = report.verify.iter().filter(|check| !check.ok).count();
     let checks = if report.verify.is_empty() {
         String::new()
