@@ -1001,3 +1001,32 @@ fn a_check_that_fails_while_watching_after_the_deploy_fails_it_with_the_way_back
     assert_eq!(report["verify"][0]["ok"], true, "{report:#}");
     assert_eq!(statuses(&report)[2].1, "applied");
 }
+
+#[test]
+fn a_deploy_that_waits_too_long_for_the_lock_says_who_holds_it() {
+    let env = env();
+    // The key every deploy locks on ("mg-deploy").
+    let holder = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            &env.server.url_for("staging"),
+            "-c",
+            "SELECT pg_advisory_lock(7883319581957188719); SELECT pg_sleep(4);",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, report, stderr) =
+        env.deploy("staging", &["--target", "staging", "--lock-wait", "1"]);
+    let _ = { holder }.wait();
+    assert_eq!(code, 2, "{report:#}");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("another deploy held the deploy lock") && message.contains("pid "),
+        "{message}"
+    );
+    assert!(stderr.contains("waiting up to 1s"), "{stderr}");
+    assert!(!env.table_exists("staging", "notes"));
+}
