@@ -142,12 +142,19 @@ impl Inputs {
         };
         flag("dir", &self.migrations_dir);
         match self.command.as_str() {
+            "shadow" if self.provider.as_deref() == Some("url") => {
+                flag("verify-dir", &self.verify_dir);
+                flag("provider", &self.provider);
+                flag("database-url", &self.db_url);
+            }
+            // Otherwise a db-url is a target to preview (read only), e.g. staging.
             "shadow" => {
                 flag("verify-dir", &self.verify_dir);
                 flag("provider", &self.provider);
                 flag("image", &self.image);
-                flag("database-url", &self.db_url);
+                flag("preview-db-url", &self.db_url);
             }
+            "lint" => flag("preview-db-url", &self.db_url),
             "status" => flag("db-url", &self.db_url),
             "deploy" => {
                 flag("target", &self.target);
@@ -399,7 +406,7 @@ mod tests {
                 "db/migrations",
                 "--provider",
                 "docker",
-                "--database-url",
+                "--preview-db-url",
                 "postgresql://u:p4ss@h/db",
                 "--fail-on",
                 "warning",

@@ -207,6 +207,10 @@ pub struct FileChecks {
     /// has that were edited or deleted here, new ones older than its newest.
     #[arg(long, env = "MIGRATION_GUARD_BASE_REF")]
     pub base_ref: Option<String>,
+    /// A deploy target to look at, read only (e.g. staging): the report says what a
+    /// deploy there would apply, and what it would refuse.
+    #[arg(long, env = "MIGRATION_GUARD_PREVIEW_DB_URL", hide_env_values = true)]
+    pub preview_db_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

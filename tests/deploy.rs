@@ -1030,3 +1030,31 @@ fn a_deploy_that_waits_too_long_for_the_lock_says_who_holds_it() {
     assert!(stderr.contains("waiting up to 1s"), "{stderr}");
     assert!(!env.table_exists("staging", "notes"));
 }
+
+#[test]
+fn a_pull_request_previews_what_staging_would_apply() {
+    let env = env();
+    let (code, _, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0);
+    env.project.file(
+        "20250103000000_pinned.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS pinned boolean DEFAULT false;\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_migration-guard"))
+        .current_dir(env.project.path())
+        .env(
+            "MIGRATION_GUARD_PREVIEW_DB_URL",
+            env.server.url_for("staging"),
+        )
+        .args(["lint", "--format", "json", "--dir", "migrations"])
+        .output()
+        .unwrap();
+    let (code, report, _) = env.finish(output);
+    assert_eq!(code, 0, "{report:#}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("A deploy would apply 1: 20250103000000_pinned.sql"),
+        "{notes}"
+    );
+    assert_eq!(env.history("staging").len(), 2, "a preview applies nothing");
+}

@@ -10,11 +10,44 @@ use crate::migration::{self, Discovery};
 use crate::report::{CommandName, Report};
 
 /// Lints the project's migrations; findings of `--fail-on` or worse fail the run.
-pub fn run(project: &Project, checks: &FileChecks) -> anyhow::Result<Report> {
+pub async fn run(project: &Project, checks: &FileChecks) -> anyhow::Result<Report> {
     let discovery = migration::discover(&project.migrations)?;
     let mut report = Report::of_files(CommandName::Lint, &discovery);
     check_files(&mut report, &discovery, project, checks)?;
+    preview(&mut report, &discovery, checks).await?;
     Ok(report)
+}
+
+/// `--preview-db-url`: what a deploy to that target would apply, and refuse.
+pub async fn preview(
+    report: &mut Report,
+    discovery: &Discovery,
+    checks: &FileChecks,
+) -> anyhow::Result<()> {
+    let Some(url) = &checks.preview_db_url else {
+        return Ok(());
+    };
+    let look = super::status::look(discovery, url)
+        .await
+        .context("cannot look at the --preview-db-url target")?;
+    let files: Vec<&str> = discovery
+        .migrations
+        .iter()
+        .filter(|m| look.pending.contains(&m.version))
+        .map(|m| m.file_name.as_str())
+        .collect();
+    report.notes.push(if files.is_empty() {
+        format!("Deploy preview: {} Nothing to apply.", look.note)
+    } else {
+        format!(
+            "Deploy preview: {} A deploy would apply {}: {}.",
+            look.note,
+            files.len(),
+            files.join(", ")
+        )
+    });
+    report.findings.extend(look.refusals);
+    Ok(())
 }
 
 /// What `lint` and `shadow` both say about the files: the rules, and the comparison

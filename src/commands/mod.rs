@@ -35,7 +35,8 @@ fn run_command(cli: &Cli) -> anyhow::Result<Report> {
     let project = Project::resolve(cli.global.dir.as_deref(), cli.global.config.as_deref())?;
     let dir = &project.migrations;
     match &cli.command {
-        Command::Lint(args) => lint::run(&project, &args.checks)
+        Command::Lint(args) => runtime()?
+            .block_on(lint::run(&project, &args.checks))
             .with_context(|| format!("cannot lint the migrations in {}", dir.display())),
         Command::Status(args) => match &args.db_url {
             None => status::run(dir)

@@ -28,5 +28,6 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
     };
     let mut report = shadow::run(&discovery, &options).await?;
     super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
+    super::lint::preview(&mut report, &discovery, &args.checks).await?;
     Ok(report)
 }

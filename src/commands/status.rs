@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::deploy::direct::{Settings, Target};
 use crate::deploy::plan;
-use crate::migration::{self, DiscoverError};
+use crate::migration::{self, DiscoverError, Discovery};
 use crate::report::model::PostgresInfo;
-use crate::report::{CommandName, MigrationEntry, MigrationStatus, Report};
+use crate::report::{CommandName, Finding, MigrationEntry, MigrationStatus, Report};
 
 /// Lists the migrations in `dir` without touching a database, with what is wrong with
 /// the files as files (collisions, meta-commands, unclosed literals).
@@ -24,33 +24,15 @@ pub fn run(dir: &Path) -> Result<Report, DiscoverError> {
 /// out-of-order files, applied files edited since). Only reads.
 pub async fn against(dir: &Path, db_url: &str) -> anyhow::Result<Report> {
     let discovery = migration::discover(dir)?;
-    let settings = Settings {
-        lock_timeout: "5s".to_string(),
-        statement_timeout: "1min".to_string(),
-        lock_wait: Duration::ZERO,
-        retries: 0,
-        backoff: Duration::ZERO,
-    };
-    let target = Target::connect(db_url, &settings).await?;
-    let history = target.history().await?;
     let mut report = Report::new(CommandName::Status);
     for migration in &discovery.migrations {
         report.add_source(&migration.path, migration.source.clone());
     }
-    report.postgres = Some(PostgresInfo {
-        provider: "direct".to_string(),
-        server_version: target.server_version().await?,
-        supabase_compat: None,
-        ready_ms: None,
-    });
-    report.notes.push(format!(
-        "{}: {} version(s) applied.",
-        target.described,
-        history.len()
-    ));
-    let plan = plan::plan(&discovery.migrations, &history, false);
+    let look = look(&discovery, db_url).await?;
+    report.postgres = Some(look.postgres);
+    report.notes.push(look.note);
     for migration in &discovery.migrations {
-        let status = if plan.pending.iter().any(|p| std::ptr::eq(*p, migration)) {
+        let status = if look.pending.contains(&migration.version) {
             MigrationStatus::Pending
         } else {
             MigrationStatus::AlreadyApplied
@@ -60,6 +42,45 @@ pub async fn against(dir: &Path, db_url: &str) -> anyhow::Result<Report> {
             .push(MigrationEntry::new(migration, status));
     }
     report.findings = crate::lint::rules::file_problems(&discovery);
-    report.findings.extend(plan.refusals);
+    report.findings.extend(look.refusals);
     Ok(report)
+}
+
+/// What a target has applied of `discovery`, read only.
+pub struct Look {
+    pub postgres: PostgresInfo,
+    /// `user@host:port: N version(s) applied.`
+    pub note: String,
+    /// The versions a deploy would apply, in order.
+    pub pending: Vec<String>,
+    /// What a deploy would refuse.
+    pub refusals: Vec<Finding>,
+}
+
+pub async fn look(discovery: &Discovery, db_url: &str) -> anyhow::Result<Look> {
+    let settings = Settings {
+        lock_timeout: "5s".to_string(),
+        statement_timeout: "1min".to_string(),
+        lock_wait: Duration::ZERO,
+        retries: 0,
+        backoff: Duration::ZERO,
+    };
+    let target = Target::connect(db_url, &settings).await?;
+    let history = target.history().await?;
+    let plan = plan::plan(&discovery.migrations, &history, false);
+    Ok(Look {
+        postgres: PostgresInfo {
+            provider: "direct".to_string(),
+            server_version: target.server_version().await?,
+            supabase_compat: None,
+            ready_ms: None,
+        },
+        note: format!(
+            "{}: {} version(s) applied.",
+            target.described,
+            history.len()
+        ),
+        pending: plan.pending.iter().map(|m| m.version.clone()).collect(),
+        refusals: plan.refusals,
+    })
 }
