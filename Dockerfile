@@ -26,8 +26,9 @@ ARG SUPABASE_CLI=download
 FROM ${RUNTIME_IMAGE} AS runtime
 # The workspace belongs to the runner's user, not to root: without `safe.directory` git
 # refuses to read it ("dubious ownership"). --system, because HOME is /github/home.
+# postgresql-client: pg_dump for the schema backup before a production deploy.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates git tini \
+ && apt-get install -y --no-install-recommends ca-certificates git tini postgresql-client \
  && rm -rf /var/lib/apt/lists/* \
  && git config --system --add safe.directory '*'
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/migration-guard"]
