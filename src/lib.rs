@@ -3,6 +3,7 @@
 pub mod action;
 pub mod apply;
 pub mod base;
+pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod commands;

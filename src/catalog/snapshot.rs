@@ -1,0 +1,541 @@
+//! Taking a snapshot: the query, its json document, and the [`Catalog`] built from it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::error::Error;
+
+use serde::Deserialize;
+use tokio_postgres::types::{FromSql, ToSql, Type};
+
+use super::{
+    Catalog, Column, Constraint, ConstraintKind, Extension, Function, FunctionKind, Grant,
+    Identity, Index, Parallel, Policy, PolicyCommand, Schema, Scope, Sequence, Table, TableKind,
+    Trigger, TriggerEnabled, TypeDef, View, Volatility,
+};
+use crate::db::{Database, PgError};
+
+const SNAPSHOT: &str = include_str!("snapshot.sql");
+
+/// Deparse functions qualify every name not on the search_path: with an empty one, the
+/// text is the same on every connection. The session's value is kept in a placeholder
+/// setting and put back after the query, even when the query fails.
+const EMPTY_SEARCH_PATH: &str = "SELECT set_config('migration_guard.search_path', current_setting('search_path'), false), \
+     set_config('search_path', '', false)";
+const RESTORE_SEARCH_PATH: &str =
+    "SELECT set_config('search_path', current_setting('migration_guard.search_path'), false)";
+
+pub(super) async fn take(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
+    let patterns = scope.like_patterns();
+    let params: [(&(dyn ToSql + Sync), Type); 1] = [(&patterns, Type::TEXT_ARRAY)];
+    // Three requests, one round trip: the client pipelines what is polled together, and
+    // `query_typed` parses, binds and executes without a prepare of its own.
+    let (set, rows, restore) = tokio::join!(
+        db.client.batch_execute(EMPTY_SEARCH_PATH),
+        db.client.query_typed(SNAPSHOT, &params),
+        db.client.batch_execute(RESTORE_SEARCH_PATH),
+    );
+    set?;
+    let rows = rows?;
+    restore?;
+    // A decoding failure surfaces as the driver's own FromSql error.
+    let document: Document = rows
+        .first()
+        .expect("an aggregate returns one row")
+        .try_get(0)?;
+    Ok(document.into_catalog())
+}
+
+/// The query's single value. Each list holds positional arrays; the rows below follow
+/// the order of the values in `snapshot.sql`.
+#[derive(Deserialize)]
+struct Document {
+    schemas: Vec<String>,
+    tables: Vec<TableRow>,
+    columns: Vec<ColumnRow>,
+    constraints: Vec<ConstraintRow>,
+    indexes: Vec<IndexRow>,
+    views: Vec<ViewRow>,
+    functions: Vec<FunctionRow>,
+    triggers: Vec<TriggerRow>,
+    policies: Vec<PolicyRow>,
+    acls: Vec<AclRow>,
+    types: Vec<TypeRow>,
+    extensions: Vec<ExtensionRow>,
+    sequences: Vec<SequenceRow>,
+}
+
+/// schema, name, kind, rls enabled, rls forced, options, partition key, partition bound,
+/// parents, relfilenode
+type TableRow = (
+    String,
+    String,
+    TableKind,
+    bool,
+    bool,
+    Option<Vec<String>>,
+    Option<String>,
+    Option<String>,
+    Option<Vec<String>>,
+    u32,
+);
+/// table, name, type, not null, default, generated, identity, collation
+type ColumnRow = (
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    Option<String>,
+    Option<Identity>,
+    Option<String>,
+);
+/// table, name, kind, definition, validated
+type ConstraintRow = (String, String, ConstraintKind, String, bool);
+/// table, name, definition, unique, valid
+type IndexRow = (String, String, String, bool, bool);
+/// schema, name, materialized, definition, options
+type ViewRow = (String, String, bool, String, Option<Vec<String>>);
+/// key, schema, name, kind, arguments, identity arguments, result, language, body md5,
+/// security definer, volatility, strict, parallel, config
+type FunctionRow = (
+    String,
+    String,
+    String,
+    FunctionKind,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    bool,
+    Volatility,
+    bool,
+    Parallel,
+    Option<Vec<String>>,
+);
+/// table, name, definition, enabled
+type TriggerRow = (String, String, String, TriggerEnabled);
+/// table, name, command, permissive, roles, using, with check
+type PolicyRow = (
+    String,
+    String,
+    PolicyCommand,
+    bool,
+    Vec<String>,
+    Option<String>,
+    Option<String>,
+);
+/// relation, owner, aclitems
+type AclRow = (String, String, Vec<String>);
+/// key, kind, labels / attributes / checks, base type / subtype, not null, default
+type TypeRow = (
+    String,
+    String,
+    Option<Vec<String>>,
+    Option<String>,
+    bool,
+    Option<String>,
+);
+/// name, version, schema
+type ExtensionRow = (String, String, String);
+/// schema, name, type, start, increment, min, max, cache, cycle, owner (the column, and
+/// whether it is an identity column)
+type SequenceRow = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    bool,
+    Option<(String, bool)>,
+);
+
+impl<'a> FromSql<'a> for Document {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
+        Ok(serde_json::from_slice(raw)?)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::JSON | Type::TEXT)
+    }
+}
+
+fn qualified(schema: &str, name: &str) -> String {
+    format!("{schema}.{name}")
+}
+
+impl Document {
+    fn into_catalog(self) -> Catalog {
+        let mut catalog = Catalog::default();
+        for name in self.schemas {
+            catalog.schemas.insert(name.clone(), Schema { name });
+        }
+        for (schema, name, kind, rls_enabled, rls_forced, options, key, bound, parents, node) in
+            self.tables
+        {
+            let table = Table {
+                schema,
+                name,
+                kind,
+                rls_enabled,
+                rls_forced,
+                options: options.unwrap_or_default(),
+                partition_key: key,
+                partition_bound: bound,
+                inherits: parents.unwrap_or_default(),
+                relfilenode: node,
+            };
+            catalog
+                .tables
+                .insert(qualified(&table.schema, &table.name), table);
+        }
+        for (table, name, type_name, not_null, default, generated, identity, collation) in
+            self.columns
+        {
+            catalog.columns.insert(
+                qualified(&table, &name),
+                Column {
+                    table,
+                    name,
+                    type_name,
+                    not_null,
+                    default,
+                    generated,
+                    identity,
+                    collation,
+                },
+            );
+        }
+        for (table, name, kind, definition, validated) in self.constraints {
+            catalog.constraints.insert(
+                qualified(&table, &name),
+                Constraint {
+                    table,
+                    name,
+                    kind,
+                    definition,
+                    validated,
+                },
+            );
+        }
+        for (table, name, definition, unique, valid) in self.indexes {
+            catalog.indexes.insert(
+                qualified(&table, &name),
+                Index {
+                    table,
+                    name,
+                    definition,
+                    unique,
+                    valid,
+                },
+            );
+        }
+        for (schema, name, materialized, definition, options) in self.views {
+            let key = qualified(&schema, &name);
+            let view = View {
+                schema,
+                name,
+                definition,
+                options: options.unwrap_or_default(),
+            };
+            if materialized {
+                catalog.materialized_views.insert(key, view);
+            } else {
+                catalog.views.insert(key, view);
+            }
+        }
+        for (
+            key,
+            schema,
+            name,
+            kind,
+            arguments,
+            identity_arguments,
+            result,
+            language,
+            body_md5,
+            security_definer,
+            volatility,
+            strict,
+            parallel,
+            config,
+        ) in self.functions
+        {
+            catalog.functions.insert(
+                key,
+                Function {
+                    schema,
+                    name,
+                    kind,
+                    arguments,
+                    identity_arguments,
+                    result,
+                    language,
+                    body_md5,
+                    security_definer,
+                    volatility,
+                    strict,
+                    parallel,
+                    config: config.unwrap_or_default(),
+                },
+            );
+        }
+        for (table, name, definition, enabled) in self.triggers {
+            catalog.triggers.insert(
+                qualified(&table, &name),
+                Trigger {
+                    table,
+                    name,
+                    definition,
+                    enabled,
+                },
+            );
+        }
+        for (table, name, command, permissive, mut roles, using, with_check) in self.policies {
+            roles.sort();
+            catalog.policies.insert(
+                qualified(&table, &name),
+                Policy {
+                    table,
+                    name,
+                    command,
+                    permissive,
+                    roles,
+                    using,
+                    with_check,
+                },
+            );
+        }
+        // An identity column's sequence is part of the column, grants and all.
+        let mut identities = BTreeSet::new();
+        for (schema, name, data_type, start, increment, min, max, cache, cycle, owner) in
+            self.sequences
+        {
+            let key = qualified(&schema, &name);
+            let owned_by = match owner {
+                Some((_, true)) => {
+                    identities.insert(key);
+                    continue;
+                }
+                Some((column, false)) => Some(column),
+                None => None,
+            };
+            catalog.sequences.insert(
+                key,
+                Sequence {
+                    schema,
+                    name,
+                    data_type,
+                    start,
+                    increment,
+                    min,
+                    max,
+                    cache,
+                    cycle,
+                    owned_by,
+                },
+            );
+        }
+        for (table, owner, items) in self.acls {
+            if identities.contains(&table) {
+                continue;
+            }
+            for (grantee, mut privileges) in grants(&items, &owner) {
+                privileges.sort();
+                privileges.dedup();
+                catalog.grants.insert(
+                    qualified(&table, &grantee),
+                    Grant {
+                        table: table.clone(),
+                        grantee,
+                        privileges,
+                    },
+                );
+            }
+        }
+        for (key, kind, list, base, not_null, default) in self.types {
+            let list = list.unwrap_or_default();
+            let def = match kind.as_str() {
+                "enum" => TypeDef::Enum { labels: list },
+                "domain" => TypeDef::Domain {
+                    base: base.unwrap_or_default(),
+                    not_null,
+                    default,
+                    checks: list,
+                },
+                "range" => TypeDef::Range {
+                    subtype: base.unwrap_or_default(),
+                },
+                _ => TypeDef::Composite { attributes: list },
+            };
+            catalog.types.insert(key, def);
+        }
+        for (name, version, schema) in self.extensions {
+            catalog.extensions.insert(
+                name.clone(),
+                Extension {
+                    name,
+                    version,
+                    schema,
+                },
+            );
+        }
+        catalog
+    }
+}
+
+/// The privileges each grantee holds in an access control list, as `aclitem` prints
+/// (`anon=arwd/postgres`, `=r/postgres` for PUBLIC, `"a role"=r*/postgres` with the
+/// grant option), leaving out the owner's: implicit until the first GRANT spells them out.
+fn grants(items: &[String], owner: &str) -> BTreeMap<String, Vec<String>> {
+    let mut grants: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in items {
+        let Some((grantee, rest)) = split_role(item) else {
+            continue;
+        };
+        let grantee = if grantee.is_empty() {
+            "public".to_string()
+        } else {
+            grantee
+        };
+        if grantee == owner {
+            continue;
+        }
+        let Some(letters) = rest.strip_prefix('=') else {
+            continue;
+        };
+        let letters = letters.split('/').next().unwrap_or_default();
+        let privileges = grants.entry(grantee).or_default();
+        let mut chars = letters.chars().peekable();
+        while let Some(letter) = chars.next() {
+            let mut privilege = privilege_name(letter);
+            if chars.next_if_eq(&'*').is_some() {
+                privilege.push_str(" WITH GRANT OPTION");
+            }
+            privileges.push(privilege);
+        }
+    }
+    grants
+}
+
+/// The leading role name of an aclitem (unquoted) and what follows it.
+fn split_role(item: &str) -> Option<(String, &str)> {
+    let Some(quoted) = item.strip_prefix('"') else {
+        let end = item.find('=')?;
+        return Some((item[..end].to_string(), &item[end..]));
+    };
+    let mut name = String::new();
+    let mut chars = quoted.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c == '"' {
+            if chars.next_if(|&(_, c)| c == '"').is_some() {
+                name.push('"');
+            } else {
+                return Some((name, &quoted[at + 1..]));
+            }
+        } else {
+            name.push(c);
+        }
+    }
+    None
+}
+
+/// `aclitem`'s letters (src/include/utils/acl.h).
+fn privilege_name(letter: char) -> String {
+    match letter {
+        'r' => "SELECT",
+        'w' => "UPDATE",
+        'a' => "INSERT",
+        'd' => "DELETE",
+        'D' => "TRUNCATE",
+        'x' => "REFERENCES",
+        't' => "TRIGGER",
+        'X' => "EXECUTE",
+        'U' => "USAGE",
+        'C' => "CREATE",
+        'T' => "TEMPORARY",
+        'c' => "CONNECT",
+        's' => "SET",
+        'A' => "ALTER SYSTEM",
+        'm' => "MAINTAIN",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acl(items: &[&str], owner: &str) -> Vec<(String, Vec<String>)> {
+        let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+        grants(&items, owner).into_iter().collect()
+    }
+
+    #[test]
+    fn acl_items_become_privileges_per_grantee() {
+        assert_eq!(
+            acl(
+                &[
+                    "postgres=arwdDxt/postgres",
+                    "anon=arwd/postgres",
+                    "=r/postgres",
+                    "\"a \"\"b\"\"=c\"=r*w/postgres",
+                ],
+                "postgres"
+            ),
+            [
+                (
+                    "a \"b\"=c".to_string(),
+                    vec!["SELECT WITH GRANT OPTION".to_string(), "UPDATE".to_string()]
+                ),
+                (
+                    "anon".to_string(),
+                    ["INSERT", "SELECT", "UPDATE", "DELETE"]
+                        .map(String::from)
+                        .to_vec()
+                ),
+                ("public".to_string(), vec!["SELECT".to_string()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_quoted_owner_is_left_out_too() {
+        assert_eq!(acl(&["\"My Owner\"=r/\"My Owner\""], "My Owner"), []);
+    }
+
+    #[test]
+    fn the_document_decodes_positional_rows() {
+        let json = r#"{"schemas":["app"],
+            "tables":[["public","t","table",true,false,null,null,null,null,16410]],
+            "columns":[["public.t","id","bigint",true,null,null,"by default",null]],
+            "constraints":[["public.t","t_pkey","primary-key","PRIMARY KEY (id)",true]],
+            "indexes":[], "views":[["public","v",true,"SELECT 1",null]],
+            "functions":[["public.f(integer)","public","f","function","a integer","a integer","integer","sql","abc",false,"stable",false,"unsafe",null]],
+            "triggers":[], "policies":[["public.t","p","SELECT",true,["b","a"],"true",null]],
+            "acls":[["public.t","postgres",["anon=r/postgres"]]],
+            "types":[["public.mood","enum",["a","b"],null,false,null]],
+            "extensions":[["pg_trgm","1.6","extensions"]], "sequences":[]}"#;
+        let catalog = serde_json::from_str::<Document>(json)
+            .unwrap()
+            .into_catalog();
+        assert_eq!(catalog.tables["public.t"].relfilenode, 16410);
+        assert_eq!(
+            catalog.columns["public.t.id"].identity,
+            Some(Identity::ByDefault)
+        );
+        assert!(catalog.materialized_views.contains_key("public.v"));
+        assert_eq!(catalog.policies["public.t.p"].roles, ["a", "b"]);
+        assert_eq!(catalog.grants["public.t.anon"].privileges, ["SELECT"]);
+        assert_eq!(
+            catalog.types["public.mood"],
+            TypeDef::Enum {
+                labels: vec!["a".into(), "b".into()]
+            }
+        );
+        assert_eq!(catalog.object_count(), 10);
+    }
+}
