@@ -62,11 +62,18 @@ impl Inputs {
                 .filter(|value| !value.is_empty())
         };
         let command = input("command").unwrap_or_else(|| "shadow".to_string());
-        if !["shadow", "lint", "status", "deploy"].contains(&command.as_str()) {
+        if !["shadow", "lint", "status", "deploy", "drift"].contains(&command.as_str()) {
             return Err(InputError::Invalid {
                 name: "command",
                 value: command,
-                expected: "shadow, lint, status, deploy (drift is not available yet)",
+                expected: "shadow, lint, status, deploy, drift",
+            });
+        }
+        if command == "drift" && input("db-url").is_none() {
+            return Err(InputError::Invalid {
+                name: "db-url",
+                value: String::new(),
+                expected: "the database to compare (required by drift)",
             });
         }
         let target = input("target");
@@ -155,6 +162,11 @@ impl Inputs {
                 flag("preview-db-url", &self.db_url);
             }
             "lint" => flag("preview-db-url", &self.db_url),
+            "drift" => {
+                flag("db-url", &self.db_url);
+                flag("provider", &self.provider);
+                flag("image", &self.image);
+            }
             "status" => flag("db-url", &self.db_url),
             "deploy" => {
                 flag("target", &self.target);

@@ -143,6 +143,49 @@ impl<'d> Applier<'d> {
     }
 }
 
+/// A migration run a second time, inside a transaction the caller rolls back.
+#[derive(Debug)]
+pub enum Rehearsal {
+    /// Every statement ran again; `outside` statements that cannot run in a transaction
+    /// (`CREATE INDEX CONCURRENTLY`, …) were left out.
+    Ran { outside: usize },
+    /// A statement failed the second time (the transaction is aborted).
+    Failed(Box<MigrationError>),
+}
+
+/// Runs `migration`'s statements again in the caller's open transaction, without its own
+/// transaction control and without a history row: the caller looks at what the second
+/// run changed, then rolls it back.
+pub async fn rehearse(db: &Database, migration: &MigrationFile) -> Result<Rehearsal, ApplyError> {
+    let connection = |source| ApplyError::Connection {
+        file: migration.file_name.clone(),
+        source,
+    };
+    db.client
+        .batch_execute(FILE_PRELUDE)
+        .await
+        .map_err(connection)?;
+    let mut outside = 0;
+    for (index, role) in File::roles(migration) {
+        match role {
+            TxRole::Begin | TxRole::Commit | TxRole::Abort => continue,
+            TxRole::NoTransaction => {
+                outside += 1;
+                continue;
+            }
+            TxRole::Plain | TxRole::CommitAfter => {}
+        }
+        let text = migration.split.statements[index].text(&migration.source);
+        if let Err(error) = db.client.batch_execute(text).await {
+            return match failure(error, migration, Some(index)) {
+                Step::Failed(error) => Ok(Rehearsal::Failed(error)),
+                Step::Connection(source) => Err(connection(source)),
+            };
+        }
+    }
+    Ok(Rehearsal::Ran { outside })
+}
+
 /// Whether a failure of `migration` leaves nothing of it behind: it runs as one
 /// transaction (ours or its own), so it can simply be run again.
 pub fn is_atomic(migration: &MigrationFile) -> bool {

@@ -70,8 +70,22 @@ pub enum Command {
     New(NewArgs),
     /// Apply what the target lacks to staging or production, then verify it there.
     Deploy(DeployArgs),
+    /// Compare a database's schema with what its applied migrations build in a shadow.
+    Drift(DriftArgs),
     /// The GitHub Action entry point: reads INPUT_* and runs one of the commands.
     Action,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The database to compare (only read, in a read-only transaction).
+    #[arg(long, env = "MIGRATION_GUARD_DB_URL", hide_env_values = true)]
+    pub db_url: String,
+    #[command(flatten)]
+    pub shadow: ProviderArgs,
+    /// Also write report.json and report.md into this directory.
+    #[arg(long, env = "MIGRATION_GUARD_REPORT_DIR")]
+    pub report_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -219,13 +233,9 @@ pub struct LintArgs {
     pub checks: FileChecks,
 }
 
+/// Where the throwaway Postgres comes from: shared by `shadow` and `drift`.
 #[derive(Debug, Args)]
-pub struct ShadowArgs {
-    #[command(flatten)]
-    pub checks: FileChecks,
-    /// Verification SQL directory [default: verify/ beside the migrations directory].
-    #[arg(long, env = "MIGRATION_GUARD_VERIFY_DIR")]
-    pub verify_dir: Option<PathBuf>,
+pub struct ProviderArgs {
     /// Where the throwaway Postgres comes from.
     #[arg(long, env = "MIGRATION_GUARD_PROVIDER", value_enum, default_value_t = ProviderChoice::Auto)]
     pub provider: ProviderChoice,
@@ -248,6 +258,21 @@ pub struct ShadowArgs {
     /// Plain Postgres: no Supabase roles, schemas or non-superuser migration role.
     #[arg(long, env = "MIGRATION_GUARD_NO_SUPABASE_COMPAT")]
     pub no_supabase_compat: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShadowArgs {
+    #[command(flatten)]
+    pub checks: FileChecks,
+    #[command(flatten)]
+    pub shadow: ProviderArgs,
+    /// Verification SQL directory [default: verify/ beside the migrations directory].
+    #[arg(long, env = "MIGRATION_GUARD_VERIFY_DIR")]
+    pub verify_dir: Option<PathBuf>,
+    /// Only apply: no catalog snapshot after each migration (dropped-column, rls-disabled,
+    /// …) and no second run of each (not-idempotent).
+    #[arg(long, env = "MIGRATION_GUARD_NO_CATALOG_CHECKS")]
+    pub no_catalog_checks: bool,
     /// Also write report.json and report.md into this directory.
     #[arg(long, env = "MIGRATION_GUARD_REPORT_DIR")]
     pub report_dir: Option<PathBuf>,

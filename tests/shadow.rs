@@ -123,6 +123,7 @@ CREATE TABLE IF NOT EXISTS public.profiles (
   avatar_path text
 );
 ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "own profile" ON public.profiles;
 CREATE POLICY "own profile" ON public.profiles FOR ALL TO authenticated
   USING (auth.uid() = id) WITH CHECK (auth.uid() = id);
 GRANT SELECT ON public.profiles TO anon;
@@ -134,11 +135,13 @@ BEGIN
   RETURN NEW;
 END
 $$;
+DROP TRIGGER IF EXISTS on_auth_user_created ON auth.users;
 CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users
   FOR EACH ROW EXECUTE FUNCTION public.handle_new_user();
 
 INSERT INTO storage.buckets (id, name, public) VALUES ('avatars', 'avatars', true)
   ON CONFLICT (id) DO NOTHING;
+DROP POLICY IF EXISTS "avatar upload" ON storage.objects;
 CREATE POLICY "avatar upload" ON storage.objects FOR INSERT TO authenticated
   WITH CHECK (bucket_id = 'avatars' AND (storage.foldername(name))[1] = auth.uid()::text);
 
@@ -210,7 +213,7 @@ fn concurrently_runs_outside_a_transaction() {
     let project = Project::new();
     project.file(
         "0001_t.sql",
-        "BEGIN;\nCREATE TABLE t (id int, v int);\nCOMMIT;\n",
+        "BEGIN;\nCREATE TABLE IF NOT EXISTS t (id int, v int);\nCOMMIT;\n",
     );
     project.file(
         "0002_index.sql",
@@ -218,7 +221,7 @@ fn concurrently_runs_outside_a_transaction() {
     );
     project.file(
         "0003_mixed.sql",
-        "CREATE TABLE u (id int);\nCREATE INDEX CONCURRENTLY u_id ON u (id);\nALTER TABLE u ADD COLUMN w int;\n",
+        "CREATE TABLE IF NOT EXISTS u (id int);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS u_id ON u (id);\nALTER TABLE u ADD COLUMN IF NOT EXISTS w int;\n",
     );
     let (code, report, _) = shadow_json(&project, &[]);
     // Every file applies here, but the Supabase CLI would refuse the mixed one (25001
@@ -363,7 +366,7 @@ fn url_provider_uses_fresh_databases_and_drops_them() {
     let project = Project::new();
     project.file(
         "0001_t.sql",
-        "CREATE TABLE t (id uuid REFERENCES auth.users (id));\n",
+        "CREATE TABLE IF NOT EXISTS t (id uuid REFERENCES auth.users (id));\n",
     );
     let url = server.url();
     let (code, stdout, stderr) =

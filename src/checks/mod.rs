@@ -1,3 +1,4 @@
 //! Checks that run against a database after the migrations.
 
+pub mod semantic;
 pub mod verify;

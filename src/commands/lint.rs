@@ -58,7 +58,9 @@ pub fn check_files(
     project: &Project,
     checks: &FileChecks,
 ) -> anyhow::Result<()> {
-    report.findings = lint::lint(discovery, &project.config);
+    report
+        .findings
+        .extend(lint::lint(discovery, &project.config));
     if let Some(base_ref) = &checks.base_ref {
         let comparison = base::compare(discovery, base_ref)
             .with_context(|| format!("cannot compare the migrations with `{base_ref}`"))?;

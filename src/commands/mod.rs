@@ -9,6 +9,7 @@ use crate::config::Project;
 use crate::report::{self, CommandName, Report};
 
 pub mod deploy;
+pub mod drift;
 pub mod lint;
 pub mod new;
 pub mod shadow;
@@ -27,6 +28,7 @@ pub fn command_name(command: &Command) -> CommandName {
         Command::Shadow(_) => CommandName::Shadow,
         Command::New(_) => CommandName::New,
         Command::Deploy(_) => CommandName::Deploy,
+        Command::Drift(_) => CommandName::Drift,
         Command::Action => CommandName::Action,
     }
 }
@@ -51,6 +53,9 @@ fn run_command(cli: &Cli) -> anyhow::Result<Report> {
             .block_on(shadow::run(&project, args))
             .context("the shadow could not run"),
         Command::Deploy(args) => runtime()?.block_on(deploy::run(&project, args)),
+        Command::Drift(args) => runtime()?
+            .block_on(drift::run(&project, args))
+            .context("cannot compare the database with its migrations"),
     }
 }
 
@@ -66,6 +71,7 @@ pub fn write_report_dir(cli: &Cli, report: &Report) -> anyhow::Result<()> {
     let dir = match &cli.command {
         Command::Shadow(args) => &args.report_dir,
         Command::Deploy(args) => &args.report_dir,
+        Command::Drift(args) => &args.report_dir,
         _ => return Ok(()),
     };
     let Some(dir) = dir else {

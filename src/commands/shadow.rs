@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cli::ShadowArgs;
+use crate::cli::{ProviderArgs, ShadowArgs};
 use crate::config::Project;
 use crate::migration;
 use crate::report::Report;
@@ -13,8 +13,20 @@ use crate::shadow::{self, ShadowOptions};
 pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report> {
     let dir = project.migrations.as_path();
     let discovery = migration::discover(dir)?;
-    let verify_dir = project.verify_dir(args.verify_dir.as_deref());
     let options = ShadowOptions {
+        verify_dir: Some(project.verify_dir(args.verify_dir.as_deref())),
+        catalog_checks: !args.no_catalog_checks,
+        ..options(&args.shadow)
+    };
+    let (mut report, _) = shadow::run(&discovery, &options, &project.config).await?;
+    super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
+    super::lint::preview(&mut report, &discovery, &args.checks).await?;
+    Ok(report)
+}
+
+/// The shadow as the provider flags describe it: only applying, no verify dir.
+pub fn options(args: &ProviderArgs) -> ShadowOptions {
+    ShadowOptions {
         provider: args.provider,
         database_url: args.database_url.clone(),
         pg_bin: args.pg_bin.clone(),
@@ -24,10 +36,8 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
             ready_timeout: Duration::from_secs(args.ready_timeout),
         },
         supabase_compat: !args.no_supabase_compat,
-        verify_dir,
-    };
-    let mut report = shadow::run(&discovery, &options).await?;
-    super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
-    super::lint::preview(&mut report, &discovery, &args.checks).await?;
-    Ok(report)
+        verify_dir: None,
+        catalog_checks: false,
+        snapshot_at_end: false,
+    }
 }

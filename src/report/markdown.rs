@@ -36,6 +36,7 @@ pub fn render(report: &Report) -> String {
     failures(&mut out, report);
     findings(&mut out, report);
     verify(&mut out, report);
+    drift(&mut out, report);
     notices(&mut out, report);
     for note in &report.notes {
         let _ = writeln!(out, "> {}\n", note);
@@ -201,6 +202,29 @@ fn verify(out: &mut String, report: &Report) {
         report.verify.len()
     );
     fold(out, report.verify.len(), "checks", &table);
+}
+
+fn drift(out: &mut String, report: &Report) {
+    if report.drift.is_empty() {
+        return;
+    }
+    let mut table = String::from("| Change | Kind | Object | Detail |\n|---|---|---|---|\n");
+    for item in &report.drift {
+        let _ = writeln!(
+            table,
+            "| {} | {} | `{}` | {} |",
+            item.change,
+            item.kind,
+            cell(&item.object),
+            cell(&item.detail)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "#### Drift: {}\n",
+        text::count(report.drift.len(), "difference")
+    );
+    fold(out, report.drift.len(), "differences", &table);
 }
 
 fn notices(out: &mut String, report: &Report) {

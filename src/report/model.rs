@@ -19,6 +19,7 @@ pub enum CommandName {
     Shadow,
     Lint,
     Deploy,
+    Drift,
     Action,
 }
 
@@ -30,6 +31,7 @@ impl CommandName {
             CommandName::Shadow => "shadow",
             CommandName::Lint => "lint",
             CommandName::Deploy => "deploy",
+            CommandName::Drift => "drift",
             CommandName::Action => "action",
         }
     }

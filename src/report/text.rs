@@ -50,6 +50,7 @@ pub fn render(report: &Report) -> String {
         }
     }
     verify(&mut out, report);
+    drift(&mut out, report);
     for note in &report.notes {
         let _ = writeln!(out, "{DIM}note: {note}{DIM:#}");
     }
@@ -297,6 +298,22 @@ pub(crate) fn count(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
+fn drift(out: &mut String, report: &Report) {
+    if report.drift.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{BOLD}Drift{BOLD:#} ({})", report.drift.len());
+    let change_width = width(report.drift.iter().map(|item| item.change.len()));
+    let kind_width = width(report.drift.iter().map(|item| item.kind.len()));
+    for item in &report.drift {
+        let _ = writeln!(
+            out,
+            "  {RED}{:<change_width$}{RED:#}  {:<kind_width$}  {}  {DIM}{}{DIM:#}",
+            item.change, item.kind, item.object, item.detail
+        );
+    }
+}
+
 fn verdict(out: &mut String, report: &Report) {
     let status = report.status();
     let style = match status {
@@ -309,6 +326,11 @@ fn verdict(out: &mut String, report: &Report) {
         String::new()
     } else {
         format!(", {}", count(failed_checks, "failed check"))
+    };
+    let checks = if report.drift.is_empty() {
+        checks
+    } else {
+        format!("{checks}, {}", count(report.drift.len(), "difference"))
     };
     let took = report
         .duration_ms

@@ -16,7 +16,9 @@ use std::time::Instant;
 use tokio_postgres::Config;
 
 use crate::apply::{self, ApplyError};
-use crate::checks::verify;
+use crate::catalog::{self, Catalog, Scope};
+use crate::checks::{semantic, verify};
+use crate::config::Config as Configuration;
 use crate::db::{Database, PgError, quote_ident};
 use crate::migration::Discovery;
 use crate::report::model::PostgresInfo;
@@ -54,7 +56,13 @@ pub struct ShadowOptions {
     pub pg_bin: Option<PathBuf>,
     pub docker: DockerOptions,
     pub supabase_compat: bool,
-    pub verify_dir: PathBuf,
+    /// The verify scripts to run after the migrations, if any.
+    pub verify_dir: Option<PathBuf>,
+    /// Snapshot the catalog after each migration and run each twice (the semantic
+    /// checks); off, the migrations are only applied.
+    pub catalog_checks: bool,
+    /// Return the catalog the migrations built (for `drift`).
+    pub snapshot_at_end: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +91,8 @@ pub enum ShadowError {
     Apply(#[from] ApplyError),
     #[error(transparent)]
     Verify(#[from] verify::VerifyError),
+    #[error(transparent)]
+    Semantic(#[from] semantic::SemanticError),
     #[error("interrupted; the shadow was removed")]
     Interrupted,
 }
@@ -199,8 +209,13 @@ struct Created {
     role: Option<String>,
 }
 
-/// Applies every migration of `discovery` to a fresh shadow, then runs the verify dir.
-pub async fn run(discovery: &Discovery, options: &ShadowOptions) -> Result<Report, ShadowError> {
+/// Applies every migration of `discovery` to a fresh shadow, then runs the verify dir;
+/// with `snapshot_at_end`, also returns the catalog the migrations built.
+pub async fn run(
+    discovery: &Discovery,
+    options: &ShadowOptions,
+    config: &Configuration,
+) -> Result<(Report, Option<Catalog>), ShadowError> {
     let started = Instant::now();
     let mut report = Report::of_files(CommandName::Shadow, discovery);
     let id = format!("{:08x}", rand::random::<u32>());
@@ -225,29 +240,31 @@ pub async fn run(discovery: &Discovery, options: &ShadowOptions) -> Result<Repor
         role: None,
     };
     let outcome = tokio::select! {
-        outcome = shadow_run(&server, &admin, options, discovery, &id, &mut created, &mut report) => outcome,
+        outcome = shadow_run(&server, &admin, options, config, discovery, &id, &mut created, &mut report) => outcome,
         () = interrupted() => Err(ShadowError::Interrupted),
     };
     cleanup(&admin, &created).await;
     drop(admin);
     server.shutdown().await;
-    outcome?;
+    let built = outcome?;
     if let Some(postgres) = &mut report.postgres {
         postgres.ready_ms = Some(ready_ms);
     }
     report.duration_ms = Some(started.elapsed().as_millis() as u64);
-    Ok(report)
+    Ok((report, built))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn shadow_run(
     server: &Server,
     admin: &Database,
     options: &ShadowOptions,
+    configuration: &Configuration,
     discovery: &Discovery,
     id: &str,
     created: &mut Created,
     report: &mut Report,
-) -> Result<(), ShadowError> {
+) -> Result<Option<Catalog>, ShadowError> {
     let setup = |step| move |source| ShadowError::Setup { step, source };
     let emulate = options.supabase_compat && !server.real_supabase;
     let server_version = admin
@@ -306,15 +323,28 @@ async fn shadow_run(
         ));
     }
     let db = server.connect(&config).await?;
-    report.migrations = apply::apply_all(&db, &discovery.migrations).await?;
-    if report.migrations.iter().all(|m| m.error.is_none()) {
-        verify::run(&db, &options.verify_dir, report).await?;
+    if options.catalog_checks {
+        let checked = semantic::apply(&db, &discovery.migrations, configuration).await?;
+        report.migrations = checked.entries;
+        report.findings.extend(checked.findings);
     } else {
-        report
-            .notes
-            .push("verification skipped: a migration failed".to_string());
+        report.migrations = apply::apply_all(&db, &discovery.migrations).await?;
     }
-    Ok(())
+    let failed = report.migrations.iter().any(|m| m.error.is_some());
+    match &options.verify_dir {
+        _ if failed => report
+            .notes
+            .push("verification skipped: a migration failed".to_string()),
+        Some(dir) => verify::run(&db, dir, report).await?,
+        None => {}
+    }
+    if !options.snapshot_at_end || failed {
+        return Ok(None);
+    }
+    let built = catalog::snapshot(&db, &Scope::user())
+        .await
+        .map_err(setup("reading the catalog the migrations built"))?;
+    Ok(Some(built))
 }
 
 /// `postgres`, unless the server already has a superuser of that name (a `url` server):

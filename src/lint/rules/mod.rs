@@ -87,6 +87,7 @@ pub fn configurable_ids() -> Vec<&'static str> {
     let mut ids: Vec<&'static str> = RULES.iter().map(|rule| rule.id).collect();
     ids.extend([version_collision::ID, UNPARSED, UNUSED_SUPPRESSION]);
     ids.extend(crate::base::CHECKS.iter().map(|(id, _, _)| *id));
+    ids.extend(crate::checks::semantic::CHECKS.iter().map(|(id, _, _)| *id));
     ids.sort_unstable();
     ids
 }
@@ -120,9 +121,13 @@ pub fn describe(id: &str) -> (&'static str, Severity) {
     }
 }
 
-/// The findings outside the linter: against the base branch, and the deploy's own.
+/// The findings outside the linter: against the base branch, the deploy's own, and the
+/// shadow's catalog checks.
 fn checks() -> impl Iterator<Item = &'static (&'static str, &'static str, Severity)> {
-    crate::base::CHECKS.iter().chain(&crate::deploy::CHECKS)
+    crate::base::CHECKS
+        .iter()
+        .chain(&crate::deploy::CHECKS)
+        .chain(&crate::checks::semantic::CHECKS)
 }
 
 /// Rules over the whole set of files rather than one file.

@@ -1,0 +1,335 @@
+//! What each migration really did, from the catalog rather than the parser: a snapshot of
+//! the user's schema after every file, the difference from the one before turned into
+//! findings (a column dropped through `EXECUTE` in a `DO` block is still a dropped
+//! column), and every file run a second time in a transaction that is rolled back, to
+//! prove it can run twice as the runbook demands.
+//!
+//! Findings are errors by default, follow `migration-guard.yml`, and a file allows them
+//! with `-- migration-guard: allow-file <id> -- reason` at its top (shown in the report).
+
+use crate::apply::{self, Applier, ApplyError, Rehearsal};
+use crate::catalog::{self, Catalog, ChangeKind, Kind, Scope};
+use crate::config::Config;
+use crate::db::Database;
+use crate::migration::MigrationFile;
+use crate::report::{Finding, Location, MigrationEntry, MigrationStatus, Severity};
+use crate::text::Span;
+
+pub const DROPPED_TABLE: &str = "dropped-table";
+pub const DROPPED_COLUMN: &str = "dropped-column";
+pub const CHANGED_COLUMN_TYPE: &str = "changed-column-type";
+pub const DROPPED_CONSTRAINT: &str = "dropped-constraint";
+pub const RLS_DISABLED: &str = "rls-disabled";
+pub const DROPPED_POLICY: &str = "dropped-policy";
+pub const NOT_IDEMPOTENT: &str = "not-idempotent";
+
+/// Each check's id, one-line summary and default severity.
+pub const CHECKS: [(&str, &str, Severity); 7] = [
+    (
+        DROPPED_TABLE,
+        "the catalog lost a table the migrations had made",
+        Severity::Error,
+    ),
+    (
+        DROPPED_COLUMN,
+        "the catalog lost a column, however the SQL said it",
+        Severity::Error,
+    ),
+    (
+        CHANGED_COLUMN_TYPE,
+        "a column's type changed",
+        Severity::Error,
+    ),
+    (
+        DROPPED_CONSTRAINT,
+        "a constraint disappeared",
+        Severity::Error,
+    ),
+    (
+        RLS_DISABLED,
+        "row level security turned off on a table that had it on",
+        Severity::Error,
+    ),
+    (DROPPED_POLICY, "a policy disappeared", Severity::Error),
+    (
+        NOT_IDEMPOTENT,
+        "a migration that fails or changes the schema when it runs a second time",
+        Severity::Error,
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SemanticError {
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("cannot read the catalog after {file}: {source}")]
+    Snapshot {
+        file: String,
+        #[source]
+        source: crate::db::PgError,
+    },
+}
+
+/// What the checked run produced.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub entries: Vec<MigrationEntry>,
+    pub findings: Vec<Finding>,
+}
+
+/// Applies `migrations` like the apply engine, proving after each what it changed; stops
+/// at the first failure (the rest `skipped`). Then the applied ones run a second time.
+pub async fn apply(
+    db: &Database,
+    migrations: &[MigrationFile],
+    config: &Config,
+) -> Result<Checked, SemanticError> {
+    let applier = Applier::new(db).await?;
+    let scope = Scope::user();
+    let mut checked = Checked::default();
+    let mut before = snapshot(db, &scope, "the start").await?;
+    let mut applied = 0;
+    for (position, migration) in migrations.iter().enumerate() {
+        tracing::info!(
+            "applying {} ({}/{})",
+            migration.file_name,
+            position + 1,
+            migrations.len()
+        );
+        let entry = applier.apply(migration).await?;
+        let failed = entry.status == MigrationStatus::Failed;
+        checked.entries.push(entry);
+        if failed {
+            checked.entries.extend(
+                migrations[position + 1..]
+                    .iter()
+                    .map(|m| MigrationEntry::new(m, MigrationStatus::Skipped)),
+            );
+            break;
+        }
+        applied += 1;
+        let after = snapshot(db, &scope, &migration.file_name).await?;
+        checked.findings.extend(
+            changes(migration, &before, &after)
+                .into_iter()
+                .filter_map(|f| configured(f, migration, config)),
+        );
+        before = after;
+    }
+    let second = second_run(db, &migrations[..applied], &before, &scope).await?;
+    checked.findings.extend(
+        second
+            .into_iter()
+            .filter_map(|(f, migration)| configured(f, migration, config)),
+    );
+    Ok(checked)
+}
+
+async fn snapshot(db: &Database, scope: &Scope, file: &str) -> Result<Catalog, SemanticError> {
+    catalog::snapshot(db, scope)
+        .await
+        .map_err(|source| SemanticError::Snapshot {
+            file: file.to_string(),
+            source,
+        })
+}
+
+/// The findings in what `migration` changed from `before` to `after`.
+fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<Finding> {
+    catalog::diff(before, after)
+        .into_iter()
+        .filter_map(|change| {
+            let (rule, message) = match (change.kind, change.change) {
+                (Kind::Table, ChangeKind::Removed) => (
+                    DROPPED_TABLE,
+                    format!("the table {} is gone after this migration, and its data with it", change.object),
+                ),
+                (Kind::Column, ChangeKind::Removed) => (
+                    DROPPED_COLUMN,
+                    format!("the column {} is gone after this migration, and its data with it; clients still reading it break", change.object),
+                ),
+                (Kind::Column, ChangeKind::Changed) if change.detail.starts_with("type ") => (
+                    CHANGED_COLUMN_TYPE,
+                    format!("the column {} changed {}: a rewrite under an ACCESS EXCLUSIVE lock, and clients that expect the old type break", change.object, change.detail),
+                ),
+                (Kind::Constraint, ChangeKind::Removed) => (
+                    DROPPED_CONSTRAINT,
+                    format!("the constraint {} is gone after this migration: the data is no longer held to it", change.object),
+                ),
+                (Kind::Rls, ChangeKind::Changed) if change.detail.ends_with("off") => (
+                    RLS_DISABLED,
+                    format!("row level security is off on {} after this migration ({}): every row is visible to anyone the table is granted to", change.object, change.detail),
+                ),
+                (Kind::Policy, ChangeKind::Removed) => (
+                    DROPPED_POLICY,
+                    format!("the policy {} is gone after this migration", change.object),
+                ),
+                _ => return None,
+            };
+            Some(finding(rule, migration, message, None))
+        })
+        .collect()
+}
+
+/// Runs the applied migrations a second time, in order, in one transaction that is
+/// rolled back: each file under a savepoint, so a file that fails is named and the next
+/// ones still run; then the schema must be what the first run left (`end`). A set that
+/// can run twice reproduces itself, also when a later file undoes an earlier one.
+async fn second_run<'m>(
+    db: &Database,
+    migrations: &'m [MigrationFile],
+    end: &Catalog,
+    scope: &Scope,
+) -> Result<Vec<(Finding, &'m MigrationFile)>, SemanticError> {
+    let Some(last) = migrations.last() else {
+        return Ok(Vec::new());
+    };
+    tracing::info!(
+        "running the {} migration(s) a second time",
+        migrations.len()
+    );
+    let control = |sql: &'static str, file: &str| {
+        let file = file.to_string();
+        async move {
+            db.client
+                .batch_execute(sql)
+                .await
+                .map_err(|source| ApplyError::Connection { file, source })
+        }
+    };
+    control("BEGIN", &last.file_name).await?;
+    let mut findings = Vec::new();
+    for migration in migrations {
+        control("SAVEPOINT migration_guard_second_run", &migration.file_name).await?;
+        match apply::rehearse(db, migration).await? {
+            Rehearsal::Failed(error) => {
+                findings.push((
+                    finding(
+                        NOT_IDEMPOTENT,
+                        migration,
+                        format!(
+                            "running it a second time fails: {}{}",
+                            error.message,
+                            error
+                                .sqlstate
+                                .as_deref()
+                                .map(|code| format!(" [{code}]"))
+                                .unwrap_or_default()
+                        ),
+                        error.location.map(|location| location.span),
+                    ),
+                    migration,
+                ));
+                control(
+                    "ROLLBACK TO SAVEPOINT migration_guard_second_run",
+                    &migration.file_name,
+                )
+                .await?;
+            }
+            Rehearsal::Ran { .. } => {
+                control(
+                    "RELEASE SAVEPOINT migration_guard_second_run",
+                    &migration.file_name,
+                )
+                .await?;
+            }
+        }
+    }
+    let again = snapshot(db, scope, "the second run").await;
+    control("ROLLBACK", &last.file_name).await?;
+    let changed = catalog::diff(end, &again?);
+    if !changed.is_empty() {
+        let what: Vec<String> = changed
+            .iter()
+            .take(5)
+            .map(|c| format!("{} {} {}", c.kind.as_str(), c.object, change_word(c.change)))
+            .collect();
+        findings.push((
+            finding(
+                NOT_IDEMPOTENT,
+                last,
+                format!(
+                    "running the migrations a second time changes the schema again: {}{}",
+                    what.join("; "),
+                    if changed.len() > 5 { "; …" } else { "" }
+                ),
+                None,
+            ),
+            last,
+        ));
+    }
+    Ok(findings)
+}
+
+fn change_word(change: ChangeKind) -> &'static str {
+    match change {
+        ChangeKind::Added => "added",
+        ChangeKind::Removed => "removed",
+        ChangeKind::Changed => "changed",
+    }
+}
+
+fn finding(
+    rule: &'static str,
+    migration: &MigrationFile,
+    message: String,
+    span: Option<Span>,
+) -> Finding {
+    let help = match rule {
+        NOT_IDEMPOTENT => {
+            "make every statement safe to repeat: CREATE … IF NOT EXISTS, DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, CREATE OR REPLACE, INSERT … ON CONFLICT DO NOTHING"
+        }
+        RLS_DISABLED => "keep row level security on; change the policies instead",
+        _ => {
+            "the runbook is additive-only: keep what exists and add beside it; if it must go, do it in a migration of its own with `-- migration-guard: allow-file <id> -- reason` at the top"
+        }
+    };
+    Finding {
+        rule,
+        severity: Severity::Error,
+        location: Some(Location {
+            file: migration.path.clone(),
+            span: span.unwrap_or(Span::new(0, 0)),
+        }),
+        message,
+        help: Some(help.to_string()),
+    }
+}
+
+/// The finding at its configured severity, allowed by the file's `allow-file`, or none
+/// when the configuration turns it off.
+fn configured(mut finding: Finding, migration: &MigrationFile, config: &Config) -> Option<Finding> {
+    if config.ignores(&migration.path) {
+        return None;
+    }
+    finding.severity = config.severity(finding.rule, finding.severity)?;
+    if let Some(reason) = allowed_in_file(migration, finding.rule) {
+        finding.severity = Severity::Info;
+        finding.message = format!("{} (allowed: {reason})", finding.message);
+    }
+    Some(finding)
+}
+
+/// The reason of an `-- migration-guard: allow-file <rule>` comment at the top of the
+/// file (before its first statement's code), if one names `rule`.
+fn allowed_in_file(migration: &MigrationFile, rule: &str) -> Option<String> {
+    migration
+        .source
+        .lines()
+        .map(str::trim)
+        .take_while(|line| line.is_empty() || line.starts_with("--"))
+        .filter_map(|line| {
+            line.trim_start_matches('-')
+                .trim()
+                .strip_prefix("migration-guard:")?
+                .trim()
+                .strip_prefix("allow-file")
+                .map(str::to_string)
+        })
+        .find_map(|rest| {
+            let (list, reason) = rest.split_once("--").unwrap_or((&rest, ""));
+            list.split(',')
+                .any(|id| id.trim() == rule)
+                .then(|| reason.trim().to_string())
+        })
+}

@@ -1,0 +1,275 @@
+//! The shadow's catalog checks on real throwaway clusters: what each migration really
+//! did (dynamic SQL included), and whether it can run twice.
+
+mod common;
+
+use common::{Project, output};
+use serde_json::Value;
+
+const SEMANTIC: &[&str] = &[
+    "dropped-table",
+    "dropped-column",
+    "changed-column-type",
+    "dropped-constraint",
+    "rls-disabled",
+    "dropped-policy",
+    "not-idempotent",
+];
+
+fn shadow(project: &Project) -> (i32, Value) {
+    let (code, stdout, stderr) =
+        output(&mut project.command(&["shadow", "--format", "json", "--provider", "local"]));
+    let report =
+        serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{error}: {stdout}\n{stderr}"));
+    (code, report)
+}
+
+/// (rule, file name, severity) of the catalog findings.
+fn semantic(report: &Value) -> Vec<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| SEMANTIC.contains(&f["rule"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn base() -> Project {
+    let project = Project::new();
+    project.file(
+        "20250101000000_notes.sql",
+        "CREATE TABLE IF NOT EXISTS public.notes (id bigint PRIMARY KEY, body text, author text);\n\
+         ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\n\
+         DROP POLICY IF EXISTS notes_read ON public.notes;\n\
+         CREATE POLICY notes_read ON public.notes FOR SELECT USING (true);\n",
+    );
+    project
+}
+
+fn triple(rule: &str, file: &str, severity: &str) -> (String, String, String) {
+    (rule.to_string(), file.to_string(), severity.to_string())
+}
+
+#[test]
+fn a_column_dropped_through_dynamic_sql_is_found_on_its_file() {
+    let project = base();
+    project.file(
+        "20250102000000_innocent.sql",
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE public.notes DROP COLUMN IF EXISTS ' || 'author'; END $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [triple(
+            "dropped-column",
+            "20250102000000_innocent.sql",
+            "error"
+        )]
+    );
+    let message = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "dropped-column")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("public.notes.author"), "{message}");
+}
+
+#[test]
+fn an_additive_migration_set_has_no_catalog_finding() {
+    let project = base();
+    project.file(
+        "20250102000000_more.sql",
+        "ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS tags text[] DEFAULT '{}';\n\
+         CREATE INDEX IF NOT EXISTS notes_tags_idx ON public.notes USING gin (tags);\n\
+         CREATE OR REPLACE FUNCTION public.note_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM public.notes $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn the_example_project_is_idempotent_and_additive() {
+    let mut command = assert_cmd::Command::cargo_bin("migration-guard").unwrap();
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "shadow",
+        "--format",
+        "json",
+        "--provider",
+        "local",
+    ]);
+    let (code, stdout, stderr) = output(&mut command);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(semantic(&report), [], "{report:#}");
+}
+
+#[test]
+fn a_create_table_without_if_not_exists_cannot_run_twice() {
+    let project = base();
+    project.file(
+        "20250102000000_tags.sql",
+        "CREATE TABLE public.tags (name text PRIMARY KEY);\n",
+    );
+    // A policy of that name exists the second time.
+    project.file(
+        "20250103000000_policy.sql",
+        "CREATE POLICY tags_read ON public.tags FOR SELECT USING (true);\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [
+            triple("not-idempotent", "20250102000000_tags.sql", "error"),
+            triple("not-idempotent", "20250103000000_policy.sql", "error"),
+        ]
+    );
+    let finding = &report["findings"][0];
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("already exists [42P07]"),
+        "{finding:#}"
+    );
+    assert_eq!(finding["line"], 1);
+    // The second run was rolled back: the shadow's schema is what one run made.
+    assert_eq!(report["migrations"][1]["status"], "applied");
+}
+
+#[test]
+fn rls_turned_off_and_a_policy_dropped_are_found_and_a_file_may_allow_them() {
+    let project = base();
+    project.file(
+        "20250102000000_open_up.sql",
+        "ALTER TABLE public.notes DISABLE ROW LEVEL SECURITY;\nDROP POLICY IF EXISTS notes_read ON public.notes;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    let mut found = semantic(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            triple("dropped-policy", "20250102000000_open_up.sql", "error"),
+            triple("rls-disabled", "20250102000000_open_up.sql", "error"),
+        ]
+    );
+
+    project.file(
+        "20250102000000_open_up.sql",
+        "-- migration-guard: allow-file rls-disabled, dropped-policy -- public reference data\n\
+         ALTER TABLE public.notes DISABLE ROW LEVEL SECURITY;\nDROP POLICY IF EXISTS notes_read ON public.notes;\n",
+    );
+    let (code, report) = shadow(&project);
+    let mut found = semantic(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            triple("dropped-policy", "20250102000000_open_up.sql", "info"),
+            triple("rls-disabled", "20250102000000_open_up.sql", "info"),
+        ],
+        "{report:#}"
+    );
+    assert!(
+        !report["findings"]
+            .to_string()
+            .contains("unused-suppression"),
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn a_type_change_and_a_dropped_table_and_constraint_are_found() {
+    let project = base();
+    project.file(
+        "20250102000000_reshape.sql",
+        "CREATE TABLE IF NOT EXISTS public.old (id int CONSTRAINT old_pk PRIMARY KEY);\n",
+    );
+    project.file(
+        "20250103000000_break.sql",
+        "ALTER TABLE public.notes ALTER COLUMN body TYPE varchar(200);\n\
+         DROP TABLE IF EXISTS public.old;\n\
+         ALTER TABLE public.notes DROP CONSTRAINT IF EXISTS notes_pkey;\n",
+    );
+    let (_, report) = shadow(&project);
+    let mut found = semantic(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            triple("changed-column-type", "20250103000000_break.sql", "error"),
+            triple("dropped-constraint", "20250103000000_break.sql", "error"),
+            triple("dropped-table", "20250103000000_break.sql", "error"),
+        ],
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_second_run_that_changes_the_schema_without_failing_is_found() {
+    let project = base();
+    // An index without a name gets a new one every time.
+    project.file(
+        "20250102000000_index.sql",
+        "CREATE INDEX ON public.notes (body);\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [triple(
+            "not-idempotent",
+            "20250102000000_index.sql",
+            "error"
+        )]
+    );
+    let message = report["findings"].to_string();
+    assert!(message.contains("notes_body_idx1"), "{message}");
+}
+
+#[test]
+fn a_set_whose_later_file_undoes_an_earlier_one_still_runs_twice() {
+    let project = base();
+    project.file(
+        "20250102000000_add.sql",
+        "ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS draft boolean DEFAULT false;\n",
+    );
+    project.file(
+        "20250103000000_remove.sql",
+        "-- migration-guard: allow-file no-drop-column, dropped-column -- the draft feature was abandoned\n\
+         ALTER TABLE public.notes DROP COLUMN IF EXISTS draft;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(
+        semantic(&report),
+        [triple(
+            "dropped-column",
+            "20250103000000_remove.sql",
+            "info"
+        )],
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
+}
