@@ -6,7 +6,6 @@ mod common;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant};
 
 use common::PgServer;
 use migration_guard::catalog::{self, Catalog, Change, ChangeKind, Kind, Scope, diff, snapshot};
@@ -636,23 +635,8 @@ async fn a_snapshot_of_two_hundred_tables_is_fast() {
     assert_eq!(first.policies.len(), 400);
     assert_eq!(first.grants.len(), 400);
     assert_eq!(first.triggers.len(), 200);
-    let mut times = Vec::new();
-    for _ in 0..10 {
-        let started = Instant::now();
-        let catalog = fresh.snapshot().await;
-        times.push(started.elapsed());
-        assert_eq!(catalog, first);
-    }
-    times.sort();
-    let median = times[times.len() / 2];
-    eprintln!(
-        "snapshot of 200 tables ({} objects): median {median:?}, fastest {:?}",
-        first.object_count(),
-        times[0]
-    );
-    // A generous bound for a loaded machine and a debug build; the point is the order
-    // of magnitude.
-    assert!(median < Duration::from_millis(500), "{median:?}");
+    // Taken again, it is the same (the time it takes is the shadow benchmark's business).
+    assert_eq!(fresh.snapshot().await, first);
     let dropped = fresh.changes("DROP TABLE t200").await;
     assert_eq!(short(&dropped), ["removed table public.t200"]);
 }

@@ -18,8 +18,10 @@ const SNAPSHOT: &str = include_str!("snapshot.sql");
 /// Deparse functions qualify every name not on the search_path: with an empty one, the
 /// text is the same on every connection. The session's value is kept in a placeholder
 /// setting and put back after the query, even when the query fails.
-const EMPTY_SEARCH_PATH: &str = "SELECT set_config('migration_guard.search_path', current_setting('search_path'), false), \
-     set_config('search_path', '', false)";
+const EMPTY_SEARCH_PATH: &str = concat!(
+    "SELECT set_config('migration_guard.search_path', current_setting('search_path'), false), ",
+    "set_config('search_path', '', false)",
+);
 const RESTORE_SEARCH_PATH: &str =
     "SELECT set_config('search_path', current_setting('migration_guard.search_path'), false)";
 
