@@ -640,3 +640,20 @@ async fn a_snapshot_of_two_hundred_tables_is_fast() {
     let dropped = fresh.changes("DROP TABLE t200").await;
     assert_eq!(short(&dropped), ["removed table public.t200"]);
 }
+
+#[tokio::test]
+async fn the_tables_alone_are_the_full_snapshots_tables_and_nothing_else() {
+    let fresh = Fresh::new().await;
+    fresh.run(USERS).await;
+    let full = fresh.snapshot().await;
+    let tables = catalog::snapshot_tables(&fresh.db, &Scope::user())
+        .await
+        .unwrap();
+    assert_eq!(tables.tables, full.tables);
+    assert_eq!(tables.columns, full.columns);
+    assert_eq!(tables.constraints, full.constraints);
+    assert_eq!(tables.policies, full.policies);
+    assert!(!full.functions.is_empty() && !full.triggers.is_empty() && !full.grants.is_empty());
+    assert!(tables.functions.is_empty() && tables.triggers.is_empty() && tables.grants.is_empty());
+    assert!(tables.indexes.is_empty());
+}

@@ -534,7 +534,15 @@ pub struct Sequence {
 /// connection); the session's value is put back afterwards, and kept meanwhile in the
 /// placeholder setting `migration_guard.search_path`.
 pub async fn snapshot(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
-    snapshot::take(db, scope).await
+    snapshot::take(db, scope, true).await
+}
+
+/// The tables alone: tables (with RLS), columns, constraints and policies, the rest of
+/// the catalog left empty. What the shadow compares after every migration, for a
+/// fraction of a full snapshot's cost (the definitions of indexes, functions and
+/// triggers are most of it).
+pub async fn snapshot_tables(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
+    snapshot::take(db, scope, false).await
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 -- The user's schema as one json document, in one round trip: it runs after every
 -- migration of the shadow.
 --
+-- $2 is false for the tables alone (tables, columns, constraints, RLS, policies): the
+-- other lists come back empty without being computed.
 -- $1 is a text[] of LIKE patterns naming the schemas left out; system schemas (pg_*,
 -- information_schema) and the objects an extension owns are always left out. The caller
 -- runs this with an empty search_path, so every name the deparse functions print outside
@@ -135,7 +137,7 @@ SELECT json_build_object(
     JOIN pg_constraint co ON co.conrelid = r.oid AND co.contype IN ('p', 'f', 'u', 'c', 'x')
   ),
   -- IndexRow
-  'indexes', (
+  'indexes', CASE WHEN $2 THEN (
     SELECT coalesce(json_agg(json_build_array(
       r.qname,
       ic.relname::text,
@@ -151,9 +153,9 @@ SELECT json_build_object(
       SELECT FROM pg_constraint co
       WHERE co.conrelid = r.oid AND co.conindid = i.indexrelid AND co.contype IN ('p', 'u', 'x')
     )
-  ),
+  ) ELSE '[]'::json END,
   -- ViewRow, for views and materialized views
-  'views', (
+  'views', CASE WHEN $2 THEN (
     SELECT coalesce(json_agg(json_build_array(
       r.nspname,
       r.relname,
@@ -163,9 +165,9 @@ SELECT json_build_object(
     )), '[]')
     FROM rel r
     WHERE r.relkind IN ('v', 'm')
-  ),
+  ) ELSE '[]'::json END,
   -- FunctionRow
-  'functions', (
+  'functions', CASE WHEN $2 THEN (
     SELECT coalesce(json_agg(json_build_array(
       f.qname,
       f.nspname,
@@ -185,9 +187,9 @@ SELECT json_build_object(
     )), '[]')
     FROM fn f
     JOIN pg_language l ON l.oid = f.prolang
-  ),
+  ) ELSE '[]'::json END,
   -- TriggerRow
-  'triggers', (
+  'triggers', CASE WHEN $2 THEN (
     SELECT coalesce(json_agg(json_build_array(
       r.qname,
       t.tgname::text,
@@ -203,7 +205,7 @@ SELECT json_build_object(
     JOIN pg_trigger t ON t.tgrelid = r.oid AND NOT t.tgisinternal
     -- on a managed table, only those that call the user's own function
     WHERE NOT r.managed OR t.tgfoid IN (SELECT oid FROM fn)
-  ),
+  ) ELSE '[]'::json END,
   -- PolicyRow
   'policies', (
     SELECT coalesce(json_agg(json_build_array(
@@ -225,7 +227,7 @@ SELECT json_build_object(
   ),
   -- AclRow: the access control list as Postgres prints it (`grantee=privileges/grantor`);
   -- parsing it in Rust costs a fraction of aclexplode's rows.
-  'acls', (
+  'acls', CASE WHEN $2 THEN (
     SELECT coalesce(json_agg(json_build_array(
       r.qname,
       pg_get_userbyid(r.relowner)::text,
@@ -233,9 +235,9 @@ SELECT json_build_object(
     )), '[]')
     FROM rel r
     WHERE r.relacl IS NOT NULL
-  ),
+  ) ELSE '[]'::json END,
   -- TypeRow: enum, domain, range or composite
-  'types', (
+  'types', CASE WHEN $2 THEN (
     SELECT coalesce(json_agg(json_build_array(
       n.nspname || '.' || t.typname,
       CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range' ELSE 'composite' END,
@@ -266,9 +268,9 @@ SELECT json_build_object(
     WHERE (t.typtype IN ('e', 'd', 'r')
            OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))
       AND t.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_type'::regclass)
-  ),
+  ) ELSE '[]'::json END,
   -- ExtensionRow
-  'extensions', (
+  'extensions', CASE WHEN $2 THEN (
     SELECT coalesce(json_agg(json_build_array(
       e.extname::text,
       e.extversion,
@@ -278,9 +280,9 @@ SELECT json_build_object(
     JOIN pg_namespace n ON n.oid = e.extnamespace
     -- every database has it
     WHERE e.extname <> 'plpgsql'
-  ),
+  ) ELSE '[]'::json END,
   -- SequenceRow
-  'sequences', (
+  'sequences', CASE WHEN $2 THEN (
     SELECT coalesce(json_agg(json_build_array(
       r.nspname,
       r.relname,
@@ -305,5 +307,5 @@ SELECT json_build_object(
     FROM rel r
     JOIN pg_sequence s ON s.seqrelid = r.oid
     WHERE r.relkind = 'S'
-  )
+  ) ELSE '[]'::json END
 )
