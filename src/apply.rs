@@ -124,9 +124,10 @@ impl<'d> Applier<'d> {
             .map(ToString::to_string)
             .collect();
         match outcome {
-            Ok(mode) => {
+            Ok((mode, locks)) => {
                 entry.status = MigrationStatus::Applied;
                 entry.transaction = Some(mode.to_string());
+                entry.locks = locks;
             }
             Err(Step::Failed(error)) => {
                 entry.status = MigrationStatus::Failed;
@@ -235,6 +236,12 @@ enum Step {
 
 type StepResult<T = ()> = Result<T, Step>;
 
+/// The tables this session holds ACCESS EXCLUSIVE locks on, by qualified name.
+const EXCLUSIVE_LOCKS: &str = "SELECT DISTINCT n.nspname || '.' || c.relname FROM pg_locks l \
+     JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' \
+     AND l.mode = 'AccessExclusiveLock' AND c.relkind IN ('r', 'p') ORDER BY 1";
+
 /// Resets the session before a file, as the Supabase CLI does.
 const FILE_PRELUDE: &str = "RESET ALL";
 
@@ -274,7 +281,7 @@ impl<'a> File<'a> {
             .collect()
     }
 
-    async fn apply(&self) -> StepResult<TransactionMode> {
+    async fn apply(&self) -> StepResult<(TransactionMode, Vec<String>)> {
         if let Some(meta) = self.migration.split.meta_commands.first() {
             return Err(Step::Failed(Box::new(MigrationError {
                 message: format!(
@@ -298,7 +305,7 @@ impl<'a> File<'a> {
         result
     }
 
-    async fn run(&self) -> StepResult<TransactionMode> {
+    async fn run(&self) -> StepResult<(TransactionMode, Vec<String>)> {
         let mut prelude = Some(FILE_PRELUDE.to_string());
         let shape = shape(&self.roles);
 
@@ -307,16 +314,16 @@ impl<'a> File<'a> {
             for &(index, _) in body {
                 self.statement(prelude.take(), index).await?;
             }
-            self.record_then(&Then::Statement(last.0)).await?;
-            return Ok(TransactionMode::FileOwned);
+            let locks = self.record_then(&Then::Statement(last.0)).await?;
+            return Ok((TransactionMode::FileOwned, locks));
         }
         if matches!(shape, Shape::Authored) {
             for &(index, _) in &self.roles {
                 self.statement(prelude.take(), index).await?;
             }
             self.control(FILE_PRELUDE).await?;
-            self.record_then(&Then::Nothing).await?;
-            return Ok(TransactionMode::Authored);
+            let locks = self.record_then(&Then::Nothing).await?;
+            return Ok((TransactionMode::Authored, locks));
         }
 
         let mut in_transaction = false;
@@ -351,15 +358,16 @@ impl<'a> File<'a> {
             self.control(&before).await?;
             transactions += 1;
         }
-        self.record_then(&Then::Control("COMMIT")).await?;
-        Ok(if outside == 0 && transactions == 1 {
+        let locks = self.record_then(&Then::Control("COMMIT")).await?;
+        let mode = if outside == 0 && transactions == 1 {
             TransactionMode::Wrapped
         } else {
             TransactionMode::Split {
                 outside,
                 transactions,
             }
-        })
+        };
+        Ok((mode, locks))
     }
 
     /// Runs statement `index`, with `before` (if any) pipelined ahead of it.
@@ -388,25 +396,39 @@ impl<'a> File<'a> {
             .map_err(|error| self.failure(error, None))
     }
 
-    /// Writes the history row, pipelined with what ends the file.
-    async fn record_then(&self, then: &Then) -> StepResult {
+    /// Writes the history row, pipelined with what ends the file and, when that ends a
+    /// transaction, a look at the ACCESS EXCLUSIVE locks it holds (all it took, as locks
+    /// are kept until the commit): the evidence of what the file blocked.
+    async fn record_then(&self, then: &Then) -> StepResult<Vec<String>> {
         let statements = self.migration.split.texts(&self.migration.source);
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
             [&self.migration.version, &self.migration.name, &statements];
-        let (recorded, after) = tokio::join!(self.db.client.execute(self.insert, &params), async {
-            match then {
-                Then::Statement(index) => self
-                    .db
-                    .client
-                    .batch_execute(
-                        self.migration.split.statements[*index].text(&self.migration.source),
-                    )
-                    .await
-                    .map_err(|error| self.failure(error, Some(*index))),
-                Then::Control(sql) => self.control(sql).await,
-                Then::Nothing => Ok(()),
+        let in_transaction = !matches!(then, Then::Nothing);
+        let (recorded, locks, after) = tokio::join!(
+            self.db.client.execute(self.insert, &params),
+            async {
+                if in_transaction {
+                    // query_typed: parsed and run in one go, so it stays before the COMMIT.
+                    self.db.client.query_typed(EXCLUSIVE_LOCKS, &[]).await
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+            async {
+                match then {
+                    Then::Statement(index) => self
+                        .db
+                        .client
+                        .batch_execute(
+                            self.migration.split.statements[*index].text(&self.migration.source),
+                        )
+                        .await
+                        .map_err(|error| self.failure(error, Some(*index))),
+                    Then::Control(sql) => self.control(sql).await,
+                    Then::Nothing => Ok(()),
+                }
             }
-        });
+        );
         recorded.map_err(|error| {
             let mut step = self.failure(error, None);
             if let Step::Failed(failed) = &mut step {
@@ -417,7 +439,9 @@ impl<'a> File<'a> {
             }
             step
         })?;
-        after
+        let locks = locks.map_err(|error| self.failure(error, None))?;
+        after?;
+        Ok(locks.iter().map(|row| row.get(0)).collect())
     }
 
     fn failure(&self, error: PgError, index: Option<usize>) -> Step {

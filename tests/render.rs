@@ -24,6 +24,8 @@ fn entry(file: &str, status: MigrationStatus, duration_ms: Option<u64>) -> Migra
         error: None,
         transaction: None,
         notices: Vec::new(),
+        locks: Vec::new(),
+        rewrites: Vec::new(),
     }
 }
 
@@ -177,6 +179,8 @@ fn deploy() -> Report {
         Some(84),
     );
     applied.transaction = Some("one transaction".to_string());
+    applied.locks = vec!["public.users".to_string()];
+    applied.rewrites = vec!["public.users".to_string()];
     let mut failed = entry(
         "20251127090000_unique_email.sql",
         MigrationStatus::Failed,

@@ -7,6 +7,7 @@ use common::{Project, output};
 use serde_json::Value;
 
 const SEMANTIC: &[&str] = &[
+    "table-rewrite",
     "dropped-table",
     "dropped-column",
     "changed-column-type",
@@ -222,6 +223,8 @@ fn a_type_change_and_a_dropped_table_and_constraint_are_found() {
             triple("changed-column-type", "20250103000000_break.sql", "error"),
             triple("dropped-constraint", "20250103000000_break.sql", "error"),
             triple("dropped-table", "20250103000000_break.sql", "error"),
+            // text to varchar(200) copies every row.
+            triple("table-rewrite", "20250103000000_break.sql", "warning"),
         ],
         "{report:#}"
     );
@@ -272,4 +275,37 @@ fn a_set_whose_later_file_undoes_an_earlier_one_still_runs_twice() {
         "{report:#}"
     );
     assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence() {
+    let project = base();
+    project.file(
+        "20250102000000_narrow.sql",
+        "-- migration-guard: allow-file no-alter-column-type, changed-column-type -- ids stay small\n\
+         CREATE TABLE IF NOT EXISTS public.fresh (id int);\n\
+         ALTER TABLE public.notes ALTER COLUMN id TYPE integer;\n",
+    );
+    let (code, report) = shadow(&project);
+    let entry = &report["migrations"][1];
+    // The new table's lock blocks nobody: only the existing one is listed.
+    assert_eq!(
+        entry["locks"],
+        serde_json::json!(["public.notes"]),
+        "{report:#}"
+    );
+    assert_eq!(entry["rewrites"], serde_json::json!(["public.notes"]));
+    let mut found = semantic(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            triple("changed-column-type", "20250102000000_narrow.sql", "info"),
+            triple("table-rewrite", "20250102000000_narrow.sql", "warning"),
+        ],
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "a warning: {report:#}");
+    // An additive file locks nothing that existed.
+    assert_eq!(report["migrations"][0]["locks"], serde_json::json!([]));
 }

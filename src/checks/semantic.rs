@@ -22,9 +22,10 @@ pub const DROPPED_CONSTRAINT: &str = "dropped-constraint";
 pub const RLS_DISABLED: &str = "rls-disabled";
 pub const DROPPED_POLICY: &str = "dropped-policy";
 pub const NOT_IDEMPOTENT: &str = "not-idempotent";
+pub const TABLE_REWRITE: &str = "table-rewrite";
 
 /// Each check's id, one-line summary and default severity.
-pub const CHECKS: [(&str, &str, Severity); 7] = [
+pub const CHECKS: [(&str, &str, Severity); 8] = [
     (
         DROPPED_TABLE,
         "the catalog lost a table the migrations had made",
@@ -55,6 +56,11 @@ pub const CHECKS: [(&str, &str, Severity); 7] = [
         NOT_IDEMPOTENT,
         "a migration that fails or changes the schema when it runs a second time",
         Severity::Error,
+    ),
+    (
+        TABLE_REWRITE,
+        "a table that existed before the migration was rewritten (its storage replaced)",
+        Severity::Warning,
     ),
 ];
 
@@ -96,10 +102,14 @@ pub async fn apply(
             position + 1,
             migrations.len()
         );
-        let entry = applier.apply(migration).await?;
+        let mut entry = applier.apply(migration).await?;
         let failed = entry.status == MigrationStatus::Failed;
-        checked.entries.push(entry);
+        // Locks on tables the file itself created block nobody.
+        entry
+            .locks
+            .retain(|table| before.tables.contains_key(table));
         if failed {
+            checked.entries.push(entry);
             checked.entries.extend(
                 migrations[position + 1..]
                     .iter()
@@ -109,11 +119,23 @@ pub async fn apply(
         }
         applied += 1;
         let after = snapshot(db, &scope, false, &migration.file_name).await?;
-        checked.findings.extend(
-            changes(migration, &before, &after)
-                .into_iter()
-                .filter_map(|f| configured(f, migration, config)),
-        );
+        entry.rewrites = rewrites(&before, &after);
+        let rewritten = entry.rewrites.iter().map(|table| {
+            finding(
+                TABLE_REWRITE,
+                migration,
+                format!(
+                    "{table} was rewritten by this migration (its storage replaced): it was locked ACCESS EXCLUSIVE, reads and writes waiting, for as long as copying every row took"
+                ),
+                None,
+            )
+        });
+        let found: Vec<Finding> = rewritten
+            .chain(changes(migration, &before, &after))
+            .filter_map(|f| configured(f, migration, config))
+            .collect();
+        checked.findings.extend(found);
+        checked.entries.push(entry);
         before = after;
     }
     let end = snapshot(db, &scope, true, "the last migration").await?;
@@ -143,6 +165,21 @@ async fn snapshot(
         file: file.to_string(),
         source,
     })
+}
+
+/// The tables of `before` whose storage file is another in `after`.
+fn rewrites(before: &Catalog, after: &Catalog) -> Vec<String> {
+    before
+        .tables
+        .iter()
+        .filter(|(name, table)| {
+            after
+                .tables
+                .get(*name)
+                .is_some_and(|now| table.relfilenode != 0 && now.relfilenode != table.relfilenode)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// The findings in what `migration` changed from `before` to `after`.
@@ -291,13 +328,20 @@ fn finding(
             "make every statement safe to repeat: CREATE … IF NOT EXISTS, DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, CREATE OR REPLACE, INSERT … ON CONFLICT DO NOTHING"
         }
         RLS_DISABLED => "keep row level security on; change the policies instead",
+        TABLE_REWRITE => {
+            "avoid the rewrite: add a column with a constant default instead of changing a type, or create a new table and backfill it in batches; if it must happen, run it when the table is quiet, with a lock_timeout"
+        }
         _ => {
             "the runbook is additive-only: keep what exists and add beside it; if it must go, do it in a migration of its own with `-- migration-guard: allow-file <id> -- reason` at the top"
         }
     };
+    let severity = CHECKS
+        .iter()
+        .find(|(id, _, _)| *id == rule)
+        .map_or(Severity::Error, |&(_, _, severity)| severity);
     Finding {
         rule,
-        severity: Severity::Error,
+        severity,
         location: Some(Location {
             file: migration.path.clone(),
             span: span.unwrap_or(Span::new(0, 0)),

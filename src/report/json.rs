@@ -44,6 +44,8 @@ struct JsonMigration<'r> {
     duration_ms: Option<u64>,
     transaction: Option<&'r str>,
     notices: &'r [String],
+    locks: &'r [String],
+    rewrites: &'r [String],
     error: Option<JsonMigrationError<'r>>,
 }
 
@@ -188,6 +190,8 @@ fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r
         duration_ms: entry.duration_ms,
         transaction: entry.transaction.as_deref(),
         notices: &entry.notices,
+        locks: &entry.locks,
+        rewrites: &entry.rewrites,
         error: entry.error.as_ref().map(|error| {
             let at = error.location.as_ref().and_then(|l| report.locate(l));
             JsonMigrationError {

@@ -33,6 +33,7 @@ pub fn render(report: &Report) -> String {
     }
     summary_line(&mut out, report);
     migrations(&mut out, report);
+    locks(&mut out, report);
     failures(&mut out, report);
     findings(&mut out, report);
     verify(&mut out, report);
@@ -103,6 +104,39 @@ fn migrations(out: &mut String, report: &Report) {
         );
     }
     fold(out, report.migrations.len(), "migrations", &table);
+}
+
+/// What each migration blocked: the existing tables it locked ACCESS EXCLUSIVE, and
+/// those it rewrote.
+fn locks(out: &mut String, report: &Report) {
+    let locking: Vec<_> = report
+        .migrations
+        .iter()
+        .filter(|m| !m.locks.is_empty() || !m.rewrites.is_empty())
+        .collect();
+    if locking.is_empty() {
+        return;
+    }
+    let mut table =
+        String::from("| Migration | ACCESS EXCLUSIVE on | Rewritten |\n|---|---|---|\n");
+    for entry in &locking {
+        let names = |tables: &[String]| {
+            tables
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            table,
+            "| `{}` | {} | {} |",
+            cell(&path(&entry.file)),
+            names(&entry.locks),
+            names(&entry.rewrites)
+        );
+    }
+    let _ = writeln!(out, "#### 🔒 Locks on existing tables\n");
+    fold(out, locking.len(), "migrations", &table);
 }
 
 fn failures(out: &mut String, report: &Report) {

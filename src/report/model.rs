@@ -160,6 +160,11 @@ pub struct MigrationEntry {
     pub transaction: Option<String>,
     /// NOTICE / WARNING messages the server sent while applying it.
     pub notices: Vec<String>,
+    /// Tables that existed before it and that it held ACCESS EXCLUSIVE locks on (its last
+    /// transaction's, read just before the commit).
+    pub locks: Vec<String>,
+    /// Tables that existed before it whose storage it replaced (a rewrite).
+    pub rewrites: Vec<String>,
 }
 
 impl MigrationEntry {
@@ -174,6 +179,8 @@ impl MigrationEntry {
             error: None,
             transaction: None,
             notices: Vec::new(),
+            locks: Vec::new(),
+            rewrites: Vec::new(),
         }
     }
 }

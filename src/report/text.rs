@@ -110,6 +110,13 @@ fn migrations(out: &mut String, report: &Report) {
         {
             let _ = writeln!(out, "    {DIM}ran {mode}{DIM:#}");
         }
+        if !entry.locks.is_empty() || !entry.rewrites.is_empty() {
+            let mut held = format!("ACCESS EXCLUSIVE on {}", entry.locks.join(", "));
+            if !entry.rewrites.is_empty() {
+                held.push_str(&format!("; rewrote {}", entry.rewrites.join(", ")));
+            }
+            let _ = writeln!(out, "    {DIM}{held}{DIM:#}");
+        }
     }
 }
 
