@@ -155,6 +155,12 @@ pub struct DeployArgs {
     /// Skip the schema backup (pg_dump --schema-only) taken before production.
     #[arg(long, env = "MIGRATION_GUARD_NO_BACKUP")]
     pub no_backup: bool,
+    /// After the deploy, compare the target with a shadow built from its migrations
+    /// (`drift`; needs --db-url): a difference fails the deploy.
+    #[arg(long, env = "MIGRATION_GUARD_DRIFT")]
+    pub drift: bool,
+    #[command(flatten)]
+    pub shadow: ProviderArgs,
     /// Seconds to watch the target after the deploy: the project's health (with
     /// --project-ref and an access token) and the verify checks again [default: 120 for
     /// production, 0 for staging].

@@ -130,3 +130,50 @@ fn only_the_migrations_the_target_applied_are_built() {
     assert_eq!(items(&report), []);
     assert!(report["notes"].to_string().contains("2 migration(s)"));
 }
+
+#[test]
+fn a_deploy_with_drift_checks_the_target_after_applying() {
+    let server = PgServer::start();
+    server.psql("CREATE DATABASE target");
+    let project = project();
+    let deploy = |project: &Project| {
+        run(
+            project,
+            &server,
+            &[
+                "deploy",
+                "--target",
+                "staging",
+                "--drift",
+                "--provider",
+                "local",
+                "--no-supabase-compat",
+            ],
+        )
+    };
+    let (code, report) = deploy(&project);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(items(&report), []);
+    assert!(
+        report["notes"].to_string().contains("Drift: compared"),
+        "{report:#}"
+    );
+
+    // Someone adds an index by hand; the next deploy applies its migration, then says so.
+    server.psql_in("target", "CREATE INDEX notes_tags_idx ON public.notes (id)");
+    project.file(
+        "20250103000000_pinned.sql",
+        "ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS pinned boolean;\n",
+    );
+    let (code, report) = deploy(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["migrations"][2]["status"], "applied");
+    assert_eq!(
+        items(&report),
+        [(
+            "extra".to_string(),
+            "index".to_string(),
+            "public.notes.notes_tags_idx".to_string()
+        )]
+    );
+}

@@ -8,8 +8,8 @@ use crate::deploy::cli::CliTarget;
 use crate::deploy::direct::Settings;
 use crate::deploy::platform::{Platform, Watch};
 use crate::deploy::{self, Confirmation, DeployOptions, Environment, Via};
-use crate::migration;
-use crate::report::Report;
+use crate::migration::{self, Discovery};
+use crate::report::{Report, Status};
 use crate::supabase_api::{Client, api_url_from_env};
 
 pub async fn run(project: &Project, args: &DeployArgs) -> anyhow::Result<Report> {
@@ -71,5 +71,39 @@ pub async fn run(project: &Project, args: &DeployArgs) -> anyhow::Result<Report>
         },
         event_name: std::env::var("GITHUB_EVENT_NAME").ok(),
     };
-    Ok(deploy::run(&discovery, &options).await)
+    let mut report = deploy::run(&discovery, &options).await;
+    if args.drift && report.status() == Status::Passed {
+        drift(&mut report, project, &discovery, args).await;
+    }
+    Ok(report)
+}
+
+/// `--drift`: the target against a shadow of its applied migrations, folded into the
+/// deploy's report.
+async fn drift(report: &mut Report, project: &Project, discovery: &Discovery, args: &DeployArgs) {
+    let Some(db_url) = &args.db_url else {
+        report.notes.push(
+            "No drift check: it reads the target over --db-url, and this deploy has none"
+                .to_string(),
+        );
+        return;
+    };
+    let options = super::shadow::options(&args.shadow);
+    match super::drift::compare(project, discovery, db_url, options).await {
+        Ok(drift) => {
+            report.drift = drift.drift;
+            report.notes.extend(drift.notes);
+            if drift.error.is_some() || drift.migrations.iter().any(|m| m.error.is_some()) {
+                report.notes.push(
+                    "The drift check could not build the target's migrations in a shadow"
+                        .to_string(),
+                );
+            }
+        }
+        Err(error) => {
+            report.error = Some(format!(
+                "the drift check after the deploy failed: {error:#}"
+            ))
+        }
+    }
 }

@@ -1,21 +1,34 @@
 //! `migration-guard drift --db-url URL`: what a database has that its migrations did not
 //! make, lacks, or has otherwise. The migrations its history says are applied are built
 //! in a shadow; both catalogs are compared. The database is only read: a read-only
-//! session, one catalog query, no temporary objects.
+//! session, one catalog query, no temporary objects. `deploy --drift` runs the same
+//! comparison after a deploy.
 
 use crate::catalog::{self, ChangeKind, Scope};
 use crate::cli::DriftArgs;
 use crate::config::Project;
 use crate::db::Database;
 use crate::deploy::plan;
-use crate::migration::{self, history};
+use crate::migration::{self, Discovery, history};
 use crate::report::model::DriftItem;
 use crate::report::{CommandName, Report};
 use crate::shadow::{self, ShadowOptions, server};
 
 pub async fn run(project: &Project, args: &DriftArgs) -> anyhow::Result<Report> {
     let discovery = migration::discover(&project.migrations)?;
-    let mut config = server::parse(&args.db_url)?;
+    let options = super::shadow::options(&args.shadow);
+    compare(project, &discovery, &args.db_url, options).await
+}
+
+/// The drift report of the database at `db_url`: the shadow's report (its migrations and
+/// findings) with the differences in `drift`.
+pub async fn compare(
+    project: &Project,
+    discovery: &Discovery,
+    db_url: &str,
+    options: ShadowOptions,
+) -> anyhow::Result<Report> {
+    let mut config = server::parse(db_url)?;
     config.application_name("migration-guard drift");
     config.options("-c default_transaction_read_only=on");
     let described = server::describe(&config);
@@ -34,7 +47,7 @@ pub async fn run(project: &Project, args: &DriftArgs) -> anyhow::Result<Report> 
     applied.collisions.clear();
     let options = ShadowOptions {
         snapshot_at_end: true,
-        ..super::shadow::options(&args.shadow)
+        ..options
     };
     let (mut report, expected) = shadow::run(&applied, &options, &project.config).await?;
     report.command = CommandName::Drift;
@@ -63,7 +76,7 @@ pub async fn run(project: &Project, args: &DriftArgs) -> anyhow::Result<Report> 
         })
         .collect();
     report.notes.push(format!(
-        "Compared {described} with a shadow built from the {} migration(s) its history lists: {} difference(s).",
+        "Drift: compared {described} with a shadow built from the {} migration(s) its history lists: {} difference(s).",
         applied.migrations.len(),
         report.drift.len()
     ));
