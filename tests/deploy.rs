@@ -1058,3 +1058,39 @@ fn a_pull_request_previews_what_staging_would_apply() {
     );
     assert_eq!(env.history("staging").len(), 2, "a preview applies nothing");
 }
+
+#[test]
+fn a_target_that_requires_tls_is_reached_over_tls() {
+    let env = env();
+    env.server.enable_tls();
+    // Only TLS connections from now on, as a database with SSL enforced.
+    let hba = env.server.psql("SHOW hba_file");
+    std::fs::write(
+        &hba,
+        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+    )
+    .unwrap();
+    env.server.psql("SELECT pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let url = format!("{}?sslmode=require", env.server.url_for("staging"));
+    let output = env
+        .command("staging", &["--target", "staging"])
+        .env("MIGRATION_GUARD_DB_URL", &url)
+        .output()
+        .unwrap();
+    let (code, report, stderr) = env.finish(output);
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(env.history("staging").len(), 2);
+
+    let output = env
+        .command("staging", &["--target", "staging"])
+        .env(
+            "MIGRATION_GUARD_DB_URL",
+            format!("{}?sslmode=disable", env.server.url_for("staging")),
+        )
+        .output()
+        .unwrap();
+    let (code, report, _) = env.finish(output);
+    assert_eq!(code, 2, "a plain connection is refused: {report:#}");
+}

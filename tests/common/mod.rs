@@ -162,6 +162,36 @@ impl PgServer {
         )
     }
 
+    /// Turns TLS on with a self-signed certificate (what a hosted database's own CA
+    /// looks like to a client that trusts only the system's).
+    pub fn enable_tls(&self) {
+        let data = self.dir.path().join("data");
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=db.example.supabase.co", "-keyout"])
+            .arg(data.join("server.key"))
+            .arg("-out")
+            .arg(data.join("server.crt"))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl");
+        assert!(status.success());
+        for file in ["server.key", "server.crt"] {
+            let path = data.join(file);
+            if let Some((uid, gid)) = self.run_as {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+            }
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        self.psql("ALTER SYSTEM SET ssl = on");
+        self.psql("SELECT pg_reload_conf()");
+        // The reload is asynchronous.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+
     /// Runs SQL with psql and returns the unaligned, tuples-only output.
     pub fn psql(&self, sql: &str) -> String {
         self.psql_in("postgres", sql)
