@@ -14,6 +14,7 @@ pub mod github;
 pub mod lint;
 pub mod migration;
 pub mod report;
+pub mod retry;
 pub mod shadow;
 pub mod supabase_api;
 pub mod supabase_cli;

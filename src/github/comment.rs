@@ -24,6 +24,8 @@ use serde_json::json;
 use super::event::Repository;
 use crate::report::markdown::COMMENT_MARKER;
 
+pub use crate::retry::RetryPolicy;
+
 /// GitHub rejects longer comment bodies with 422 "Body is too long".
 pub const COMMENT_BODY_LIMIT: usize = 65_536;
 /// Kept free below the limit: GitHub may count a body differently from Rust's `chars()`
@@ -51,36 +53,6 @@ pub struct GitHub {
     api_url: String,
     retry: RetryPolicy,
     token: SecretString,
-}
-
-/// How failed requests are retried: `attempts` tries in all, waiting `base_delay`, then
-/// twice that, and so on; a rate limit's `retry-after` / reset time is honoured up to
-/// `max_delay`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 3,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before try `attempt + 1`, given GitHub's own request to wait `asked`.
-    fn delay(&self, attempt: u32, asked: Option<Duration>) -> Duration {
-        let backoff = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        backoff.max(asked.unwrap_or_default()).min(self.max_delay)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +112,11 @@ impl GitHub {
         Ok(Self {
             crab,
             api_url: api_url.to_owned(),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy {
+                attempts: 3,
+                base_delay: Duration::from_millis(200),
+                max_delay: Duration::from_secs(30),
+            },
             token,
         })
     }

@@ -20,6 +20,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::retry::RetryPolicy;
+
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use rustls_platform_verifier::BuilderVerifierExt;
@@ -62,36 +64,6 @@ fn api_url_or_default(value: Option<String>) -> String {
         .map(|url| url.trim().to_owned())
         .filter(|url| !url.is_empty())
         .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
-}
-
-/// How failed requests are retried: `attempts` tries in all, waiting `base_delay`, then
-/// twice that, and so on; a 429's `retry-after` is honoured up to `max_delay`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// About seven seconds of backoff in all: enough to ride out a gateway's hiccup.
-    fn default() -> Self {
-        Self {
-            attempts: 4,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before try `attempt + 1`, given the API's own request to wait `asked`.
-    fn delay(&self, attempt: u32, asked: Option<Duration>) -> Duration {
-        let backoff = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        backoff.max(asked.unwrap_or_default()).min(self.max_delay)
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,7 +193,12 @@ impl Client {
             http,
             base,
             token: token.to_owned(),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy {
+                // About seven seconds of backoff in all: enough to ride out a gateway's hiccup.
+                attempts: 4,
+                base_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(30),
+            },
             timeout: REQUEST_TIMEOUT,
         })
     }
