@@ -560,26 +560,6 @@ mod tests {
     }
 
     #[test]
-    fn retry_delays_grow_and_are_bounded() {
-        let policy = RetryPolicy {
-            attempts: 5,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(1),
-        };
-        assert_eq!(policy.delay(1, None), Duration::from_millis(200));
-        assert_eq!(policy.delay(2, None), Duration::from_millis(400));
-        assert_eq!(policy.delay(4, None), Duration::from_secs(1));
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_millis(700))),
-            Duration::from_millis(700)
-        );
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_secs(3600))),
-            Duration::from_secs(1)
-        );
-    }
-
-    #[test]
     fn rate_limits_are_told_from_refusals() {
         let headers = |pairs: &'static [(&'static str, u64)]| {
             move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)

@@ -417,26 +417,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_delays_grow_and_are_bounded() {
-        let policy = RetryPolicy {
-            attempts: 5,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(1),
-        };
-        assert_eq!(policy.delay(1, None), Duration::from_millis(200));
-        assert_eq!(policy.delay(2, None), Duration::from_millis(400));
-        assert_eq!(policy.delay(4, None), Duration::from_secs(1));
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_millis(700))),
-            Duration::from_millis(700)
-        );
-        assert_eq!(
-            policy.delay(1, Some(Duration::from_secs(3600))),
-            Duration::from_secs(1)
-        );
-    }
-
-    #[test]
     fn api_url_falls_back_to_the_default() {
         assert_eq!(api_url_or_default(None), DEFAULT_API_URL);
         assert_eq!(api_url_or_default(Some(" ".into())), DEFAULT_API_URL);
