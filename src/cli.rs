@@ -199,6 +199,12 @@ fn setting(value: &str) -> Result<String, String> {
 pub struct NewArgs {
     /// The migration's name: letters, digits and underscores, e.g. add_user_email.
     pub name: String,
+    /// Draft the revert of this version instead of the template: what the shadow saw it
+    /// add, dropped in reverse order.
+    #[arg(long, value_name = "VERSION")]
+    pub revert: Option<String>,
+    #[command(flatten)]
+    pub shadow: ProviderArgs,
 }
 
 /// The lowest severity that fails the run.

@@ -309,3 +309,93 @@ fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence() {
     // An additive file locks nothing that existed.
     assert_eq!(report["migrations"][0]["locks"], serde_json::json!([]));
 }
+
+/// An additive migration to revert: a column, an index, a table with a policy, a function.
+fn with_additions() -> Project {
+    let project = base();
+    project.file(
+        "20250102000000_tags.sql",
+        "ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS tags text[] DEFAULT '{}';\n\
+         CREATE INDEX IF NOT EXISTS notes_tags_idx ON public.notes USING gin (tags);\n\
+         CREATE TABLE IF NOT EXISTS public.labels (id bigint PRIMARY KEY, note_id bigint REFERENCES public.notes (id));\n\
+         ALTER TABLE public.labels ENABLE ROW LEVEL SECURITY;\n\
+         DROP POLICY IF EXISTS labels_read ON public.labels;\n\
+         CREATE POLICY labels_read ON public.labels FOR SELECT USING (true);\n\
+         CREATE OR REPLACE FUNCTION public.label_count(n bigint) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM public.labels WHERE note_id = n $$;\n",
+    );
+    project
+}
+
+#[test]
+fn a_drafted_revert_applies_and_the_shadow_proves_it() {
+    let project = with_additions();
+    let (code, stdout, stderr) = output(&mut project.command(&[
+        "new",
+        "undo_tags",
+        "--revert",
+        "20250102000000",
+        "--provider",
+        "local",
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let drafted = std::fs::read_dir(project.migrations())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.to_string_lossy().ends_with("_undo_tags.sql"))
+        .expect("the draft");
+    let sql = std::fs::read_to_string(&drafted).unwrap();
+    assert!(
+        sql.starts_with("-- migration-guard: reverts 20250102000000\n"),
+        "{sql}"
+    );
+    // The new table's policy goes with the table.
+    for drop in [
+        "DROP INDEX IF EXISTS \"public\".\"notes_tags_idx\";",
+        "ALTER TABLE IF EXISTS \"public\".\"notes\" DROP COLUMN IF EXISTS \"tags\";",
+        "DROP TABLE IF EXISTS \"public\".\"labels\";",
+        "DROP FUNCTION IF EXISTS \"public\".\"label_count\"(n bigint);",
+    ] {
+        assert!(sql.contains(drop), "{drop} missing from:\n{sql}");
+    }
+    // The index and the column before the table, the table before the function.
+    assert!(sql.find("DROP INDEX").unwrap() < sql.find("DROP COLUMN").unwrap());
+    assert!(sql.find("DROP COLUMN").unwrap() < sql.find("DROP TABLE").unwrap());
+    assert!(sql.find("DROP TABLE").unwrap() < sql.find("DROP FUNCTION").unwrap());
+
+    let (code, report) = shadow(&project);
+    assert!(
+        !report["findings"].to_string().contains("revert-incomplete"),
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn a_revert_that_leaves_something_behind_is_an_error() {
+    let project = with_additions();
+    project.file(
+        "20250103000000_undo_tags.sql",
+        "-- migration-guard: reverts 20250102000000\n\
+         -- migration-guard: allow-file no-drop-column, dropped-column -- reverting\n\
+         ALTER TABLE public.notes DROP COLUMN IF EXISTS tags;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "revert-incomplete")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("table public.labels") && message.contains("function"),
+        "{message}"
+    );
+    assert!(
+        finding["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("_undo_tags.sql")
+    );
+}

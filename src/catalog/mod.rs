@@ -40,6 +40,8 @@ use crate::db::{Database, PgError};
 
 pub use diff::{Change, ChangeKind, Kind, diff};
 
+pub mod revert;
+
 /// Which schemas a snapshot covers.
 ///
 /// System schemas (`pg_catalog`, `information_schema`, `pg_toast*`, `pg_temp*`) and

@@ -8,7 +8,9 @@
 //! with `-- migration-guard: allow-file <id> -- reason` at its top (shown in the report).
 
 use crate::apply::{self, Applier, ApplyError, Rehearsal};
-use crate::catalog::{self, Catalog, ChangeKind, Kind, Scope};
+use std::collections::HashMap;
+
+use crate::catalog::{self, Catalog, ChangeKind, Kind, Scope, revert};
 use crate::config::Config;
 use crate::db::Database;
 use crate::migration::MigrationFile;
@@ -23,9 +25,10 @@ pub const RLS_DISABLED: &str = "rls-disabled";
 pub const DROPPED_POLICY: &str = "dropped-policy";
 pub const NOT_IDEMPOTENT: &str = "not-idempotent";
 pub const TABLE_REWRITE: &str = "table-rewrite";
+pub const REVERT_INCOMPLETE: &str = "revert-incomplete";
 
 /// Each check's id, one-line summary and default severity.
-pub const CHECKS: [(&str, &str, Severity); 8] = [
+pub const CHECKS: [(&str, &str, Severity); 9] = [
     (
         DROPPED_TABLE,
         "the catalog lost a table the migrations had made",
@@ -62,6 +65,11 @@ pub const CHECKS: [(&str, &str, Severity); 8] = [
         "a table that existed before the migration was rewritten (its storage replaced)",
         Severity::Warning,
     ),
+    (
+        REVERT_INCOMPLETE,
+        "a revert migration that does not bring the schema back to before the one it reverts",
+        Severity::Error,
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +103,18 @@ pub async fn apply(
     let mut checked = Checked::default();
     let mut before = snapshot(db, &scope, false, "the start").await?;
     let mut applied = 0;
+    // The versions a later file says it reverts: the whole catalog before each, to hold
+    // the revert to.
+    let reverted: Vec<&str> = migrations
+        .iter()
+        .filter_map(|m| revert::reverts(&m.source))
+        .collect();
+    let mut before_reverted: HashMap<String, Catalog> = HashMap::new();
     for (position, migration) in migrations.iter().enumerate() {
+        if reverted.contains(&migration.version.as_str()) {
+            let whole = snapshot(db, &scope, true, &migration.file_name).await?;
+            before_reverted.insert(migration.version.clone(), whole);
+        }
         tracing::info!(
             "applying {} ({}/{})",
             migration.file_name,
@@ -136,6 +155,16 @@ pub async fn apply(
             .collect();
         checked.findings.extend(found);
         checked.entries.push(entry);
+        if let Some(original) = revert::reverts(&migration.source)
+            .and_then(|version| before_reverted.get(version).map(|c| (version, c)))
+        {
+            let now = snapshot(db, &scope, true, &migration.file_name).await?;
+            if let Some(finding) = revert_left(migration, original, &now) {
+                checked
+                    .findings
+                    .extend(configured(finding, migration, config));
+            }
+        }
         before = after;
     }
     let end = snapshot(db, &scope, true, "the last migration").await?;
@@ -165,6 +194,34 @@ async fn snapshot(
         file: file.to_string(),
         source,
     })
+}
+
+/// The finding for a revert of `version` that does not bring back the catalog `then`
+/// (as it was before `version`), when it does not.
+fn revert_left(
+    migration: &MigrationFile,
+    (version, then): (&str, &Catalog),
+    now: &Catalog,
+) -> Option<Finding> {
+    let left = catalog::diff(then, now);
+    if left.is_empty() {
+        return None;
+    }
+    let what: Vec<String> = left
+        .iter()
+        .take(5)
+        .map(|c| format!("{} {} {}", c.kind.as_str(), c.object, change_word(c.change)))
+        .collect();
+    Some(finding(
+        REVERT_INCOMPLETE,
+        migration,
+        format!(
+            "it reverts {version}, but the schema after it is not the schema before {version}: {}{}",
+            what.join("; "),
+            if left.len() > 5 { "; …" } else { "" }
+        ),
+        None,
+    ))
 }
 
 /// The tables of `before` whose storage file is another in `after`.

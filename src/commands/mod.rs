@@ -45,9 +45,20 @@ fn run_command(cli: &Cli) -> anyhow::Result<Report> {
                 .with_context(|| format!("cannot list the migrations in {}", dir.display())),
             Some(db_url) => runtime()?.block_on(status::against(dir, db_url)),
         },
-        Command::New(args) => {
-            new::run(dir, &args.name, chrono::Utc::now()).context("cannot create the migration")
-        }
+        Command::New(args) => match &args.revert {
+            None => {
+                new::run(dir, &args.name, chrono::Utc::now()).context("cannot create the migration")
+            }
+            Some(version) => runtime()?
+                .block_on(new::revert(
+                    &project,
+                    &args.name,
+                    version,
+                    &args.shadow,
+                    chrono::Utc::now(),
+                ))
+                .with_context(|| format!("cannot draft the revert of {version}")),
+        },
         Command::Action => anyhow::bail!("`action` runs only as the container entry point"),
         Command::Shadow(args) => runtime()?
             .block_on(shadow::run(&project, args))

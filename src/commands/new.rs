@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
-use crate::migration::DiscoverError;
+use crate::cli::ProviderArgs;
+use crate::config::Project;
 use crate::migration::discover::{file_names, parse_file_name};
+use crate::migration::{self, DiscoverError};
 use crate::report::{CommandName, Report};
+use crate::shadow::{self, ShadowOptions};
 
 const TEMPLATE: &str = include_str!("../templates/migration.sql");
 const VERSION_FORMAT: &str = "%Y%m%d%H%M%S";
@@ -37,6 +40,64 @@ pub enum NewError {
 
 /// Writes the new migration into `dir` (created if missing) and reports its path.
 pub fn run(dir: &Path, name: &str, now: DateTime<Utc>) -> Result<Report, NewError> {
+    write(dir, name, now, &TEMPLATE.replace("{name}", name))
+}
+
+/// Drafts the revert of `version` as a new migration: the migrations before it and
+/// through it built in two shadows, what it added dropped.
+pub async fn revert(
+    project: &Project,
+    name: &str,
+    version: &str,
+    provider: &ProviderArgs,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Report> {
+    check_name(name)?;
+    let discovery = migration::discover(&project.migrations)?;
+    let Some(position) = discovery
+        .migrations
+        .iter()
+        .position(|m| m.version == version)
+    else {
+        anyhow::bail!(
+            "no migration has the version {version} in {}",
+            project.migrations.display()
+        );
+    };
+    let catalog_after = |count: usize| {
+        let mut subset = discovery.clone();
+        subset.migrations.truncate(count);
+        subset.collisions.clear();
+        let options = ShadowOptions {
+            snapshot_at_end: true,
+            ..super::shadow::options(provider)
+        };
+        async move {
+            let (report, catalog) = shadow::run(&subset, &options, &project.config).await?;
+            catalog.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the migrations up to {version} do not apply in the shadow: {}",
+                    report
+                        .migrations
+                        .iter()
+                        .find_map(|m| m.error.as_ref().map(|e| e.message.clone()))
+                        .unwrap_or_default()
+                )
+            })
+        }
+    };
+    let before = catalog_after(position).await?;
+    let after = catalog_after(position + 1).await?;
+    write(
+        &project.migrations,
+        name,
+        now,
+        &crate::catalog::revert::draft(version, &before, &after),
+    )
+    .map_err(Into::into)
+}
+
+fn write(dir: &Path, name: &str, now: DateTime<Utc>, content: &str) -> Result<Report, NewError> {
     check_name(name)?;
     let existing = match file_names(dir) {
         Ok(names) => names,
@@ -55,7 +116,7 @@ pub fn run(dir: &Path, name: &str, now: DateTime<Utc>) -> Result<Report, NewErro
         .max();
     let version = next_version(newest.as_deref(), now)?;
     let path = dir.join(format!("{version}_{name}.sql"));
-    write_new(&path, &TEMPLATE.replace("{name}", name))?;
+    write_new(&path, content)?;
     let mut report = Report::new(CommandName::New);
     report.created.push(path);
     Ok(report)
