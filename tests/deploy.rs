@@ -77,6 +77,18 @@ impl Env {
         (output.status.code().unwrap(), report, stderr)
     }
 
+    /// Runs `sql` in `database` from another session, in the background, once it has
+    /// had time to take its locks.
+    fn hold(&self, database: &str, sql: &str) -> Child {
+        let holder = Command::new("psql")
+            .args(["-X", "-q", &self.server.url_for(database), "-c", sql])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        holder
+    }
+
     fn history(&self, database: &str) -> Vec<String> {
         self.server
             .psql_in(
@@ -447,18 +459,10 @@ fn a_migration_that_hits_lock_timeout_is_run_again() {
         "ALTER TABLE notes ADD COLUMN IF NOT EXISTS locked boolean DEFAULT false;\n",
     );
     // A long transaction holds the table for 2.5 s.
-    let holder = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            &env.server.url_for("staging"),
-            "-c",
-            "BEGIN; LOCK TABLE notes IN ACCESS SHARE MODE; SELECT pg_sleep(2.5); COMMIT;",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let holder = env.hold(
+        "staging",
+        "BEGIN; LOCK TABLE notes IN ACCESS SHARE MODE; SELECT pg_sleep(2.5); COMMIT;",
+    );
     let (code, report, stderr) = env.deploy(
         "staging",
         &["--target", "staging", "--lock-timeout", "400ms"],
@@ -480,18 +484,10 @@ fn a_migration_that_hits_lock_timeout_is_run_again() {
         "20250104000000_lock_again.sql",
         "ALTER TABLE notes ADD COLUMN IF NOT EXISTS locked_again boolean;\n",
     );
-    let holder = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            &env.server.url_for("staging"),
-            "-c",
-            "BEGIN; LOCK TABLE notes IN ACCESS SHARE MODE; SELECT pg_sleep(2); COMMIT;",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let holder = env.hold(
+        "staging",
+        "BEGIN; LOCK TABLE notes IN ACCESS SHARE MODE; SELECT pg_sleep(2); COMMIT;",
+    );
     let (code, report, _) = env.deploy(
         "staging",
         &[
@@ -1006,18 +1002,10 @@ fn a_check_that_fails_while_watching_after_the_deploy_fails_it_with_the_way_back
 fn a_deploy_that_waits_too_long_for_the_lock_says_who_holds_it() {
     let env = env();
     // The key every deploy locks on ("mg-deploy").
-    let holder = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            &env.server.url_for("staging"),
-            "-c",
-            "SELECT pg_advisory_lock(7883319581957188719); SELECT pg_sleep(4);",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let holder = env.hold(
+        "staging",
+        "SELECT pg_advisory_lock(7883319581957188719); SELECT pg_sleep(4);",
+    );
     let (code, report, stderr) =
         env.deploy("staging", &["--target", "staging", "--lock-wait", "1"]);
     let _ = { holder }.wait();

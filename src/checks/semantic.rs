@@ -207,18 +207,12 @@ fn revert_left(
     if left.is_empty() {
         return None;
     }
-    let what: Vec<String> = left
-        .iter()
-        .take(5)
-        .map(|c| format!("{} {} {}", c.kind.as_str(), c.object, change_word(c.change)))
-        .collect();
     Some(finding(
         REVERT_INCOMPLETE,
         migration,
         format!(
-            "it reverts {version}, but the schema after it is not the schema before {version}: {}{}",
-            what.join("; "),
-            if left.len() > 5 { "; …" } else { "" }
+            "it reverts {version}, but the schema after it is not the schema before {version}: {}",
+            listed(&left)
         ),
         None,
     ))
@@ -344,19 +338,13 @@ async fn second_run<'m>(
     control("ROLLBACK", &last.file_name).await?;
     let changed = catalog::diff(end, &again?);
     if !changed.is_empty() {
-        let what: Vec<String> = changed
-            .iter()
-            .take(5)
-            .map(|c| format!("{} {} {}", c.kind.as_str(), c.object, change_word(c.change)))
-            .collect();
         findings.push((
             finding(
                 NOT_IDEMPOTENT,
                 last,
                 format!(
-                    "running the migrations a second time changes the schema again: {}{}",
-                    what.join("; "),
-                    if changed.len() > 5 { "; …" } else { "" }
+                    "running the migrations a second time changes the schema again: {}",
+                    listed(&changed)
                 ),
                 None,
             ),
@@ -366,12 +354,17 @@ async fn second_run<'m>(
     Ok(findings)
 }
 
-fn change_word(change: ChangeKind) -> &'static str {
-    match change {
-        ChangeKind::Added => "added",
-        ChangeKind::Removed => "removed",
-        ChangeKind::Changed => "changed",
+/// The first changes, one phrase each, for a finding's message.
+fn listed(changes: &[catalog::Change]) -> String {
+    let mut what: Vec<String> = changes
+        .iter()
+        .take(5)
+        .map(|c| format!("{} {} {}", c.kind.as_str(), c.object, c.change.as_str()))
+        .collect();
+    if changes.len() > 5 {
+        what.push("…".to_string());
     }
+    what.join("; ")
 }
 
 fn finding(

@@ -6,10 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::plan;
 use crate::migration::compare::first_difference;
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::model::MigrationError;
-use crate::report::{Finding, Location, MigrationEntry, MigrationStatus, Severity};
+use crate::report::{Finding, Location, MigrationEntry, MigrationStatus};
 use crate::supabase_cli::{
     CliError, PushFailure, PushOptions, PushOutput, Refusal, SupabaseCli, Target,
 };
@@ -71,34 +72,25 @@ pub async fn push(
     Ok(cli.push(&options).await?.output)
 }
 
-/// The findings for a push the CLI refused before applying anything.
+/// The findings for a push the CLI refused before applying anything: the same as a
+/// direct deploy's.
 pub fn refusal_findings(refusal: &Refusal, discovery: &Discovery) -> Vec<Finding> {
     match refusal {
         Refusal::OutOfOrder { files } => files
             .iter()
-            .map(|file| Finding {
-                rule: crate::base::OUT_OF_ORDER,
-                severity: Severity::Error,
-                location: find(discovery, file).map(|migration| Location {
-                    file: migration.path.clone(),
-                    span: Span::new(0, 0),
-                }),
-                message: format!("{file}: {refusal}"),
-                help: Some(
-                    "rerun with --include-all to apply it after the newer ones, or give it a version after the newest applied one (`migration-guard new NAME`)".to_string(),
-                ),
+            .map(|file| {
+                plan::out_of_order(
+                    find(discovery, file),
+                    format!(
+                        "{file} is not applied on the target and sorts before its newest version"
+                    ),
+                )
             })
             .collect(),
-        Refusal::RemoteOnly { versions } => vec![Finding {
-            rule: super::plan::REMOTE_ONLY,
-            severity: Severity::Error,
-            location: None,
-            message: format!("{refusal} ({})", versions.join(", ")),
-            help: Some(format!(
-                "pull the branch that added them (`git pull`); if they were reverted on purpose: `supabase migration repair --status reverted {}`",
-                versions.join(" ")
-            )),
-        }],
+        Refusal::RemoteOnly { versions } => {
+            let bare: Vec<&str> = versions.iter().map(String::as_str).collect();
+            vec![plan::remote_only(versions, &bare)]
+        }
     }
 }
 

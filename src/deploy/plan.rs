@@ -32,7 +32,7 @@ pub fn plan<'m>(local: &'m [MigrationFile], remote: &[Recorded], include_all: bo
     let newest = remote.last().map(|recorded| recorded.version.as_str());
 
     let mut plan = Plan::default();
-    let mut out_of_order = Vec::new();
+    let mut older = Vec::new();
     for migration in local {
         match remote.binary_search_by(|recorded| recorded.version.as_str().cmp(&migration.version))
         {
@@ -44,7 +44,7 @@ pub fn plan<'m>(local: &'m [MigrationFile], remote: &[Recorded], include_all: bo
             }
             Err(_) => {
                 if newest.is_some_and(|newest| migration.version.as_str() < newest) {
-                    out_of_order.push(migration);
+                    older.push(migration);
                 }
                 plan.pending.push(migration);
             }
@@ -60,50 +60,73 @@ pub fn plan<'m>(local: &'m [MigrationFile], remote: &[Recorded], include_all: bo
         .collect();
     if !missing.is_empty() {
         let versions: Vec<&str> = missing.iter().map(|r| r.version.as_str()).collect();
-        plan.refusals.push(Finding {
-            rule: REMOTE_ONLY,
-            severity: Severity::Error,
-            location: None,
-            message: format!(
-                "the target has applied {} that no local file has: {}. Remote migration versions not found in local migrations directory.",
-                if missing.len() == 1 { "a version" } else { "versions" },
-                missing
-                    .iter()
-                    .map(|r| if r.name.is_empty() {
-                        r.version.clone()
-                    } else {
-                        format!("{}_{}", r.version, r.name)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            help: Some(format!(
-                "pull the branch that added them (`git pull`); if they were reverted on purpose, mark them so on the target: `supabase migration repair --status reverted {}`, and bring the schema into the files with `supabase db pull`",
-                versions.join(" ")
-            )),
-        });
+        let named: Vec<String> = missing
+            .iter()
+            .map(|r| {
+                if r.name.is_empty() {
+                    r.version.clone()
+                } else {
+                    format!("{}_{}", r.version, r.name)
+                }
+            })
+            .collect();
+        plan.refusals.push(remote_only(&named, &versions));
     }
     if !include_all {
         let newest = newest.unwrap_or_default();
-        for migration in out_of_order {
-            plan.refusals.push(Finding {
-                rule: crate::base::OUT_OF_ORDER,
-                severity: Severity::Error,
-                location: Some(Location {
-                    file: migration.path.clone(),
-                    span: Span::new(0, 0),
-                }),
-                message: format!(
-                    "version {} is not applied on the target, and sorts before {newest}, the newest version it has applied: Found local migration files to be inserted before the last migration on remote database.",
+        for migration in older {
+            plan.refusals.push(out_of_order(
+                Some(migration),
+                format!(
+                    "version {} is not applied on the target, and sorts before {newest}, the newest version it has applied",
                     migration.version
                 ),
-                help: Some(
-                    "rerun with --include-all to apply it now (after the newer ones), or give it a version after the newest: `migration-guard new NAME` and move the SQL there".to_string(),
-                ),
-            });
+            ));
         }
     }
     plan
+}
+
+/// The refusal for versions the target applied that no local file has (`named`: as the
+/// target names them), with the commands that fix it.
+pub fn remote_only(named: &[String], versions: &[&str]) -> Finding {
+    Finding {
+        rule: REMOTE_ONLY,
+        severity: Severity::Error,
+        location: None,
+        message: format!(
+            "the target has applied {} that no local file has: {}. Remote migration versions not found in local migrations directory.",
+            if named.len() == 1 {
+                "a version"
+            } else {
+                "versions"
+            },
+            named.join(", ")
+        ),
+        help: Some(format!(
+            "pull the branch that added them (`git pull`); if they were reverted on purpose, mark them so on the target: `supabase migration repair --status reverted {}`, and bring the schema into the files with `supabase db pull`",
+            versions.join(" ")
+        )),
+    }
+}
+
+/// The refusal for an unapplied file older than the newest applied version; `why`
+/// says which.
+pub fn out_of_order(migration: Option<&MigrationFile>, why: String) -> Finding {
+    Finding {
+        rule: crate::base::OUT_OF_ORDER,
+        severity: Severity::Error,
+        location: migration.map(|migration| Location {
+            file: migration.path.clone(),
+            span: Span::new(0, 0),
+        }),
+        message: format!(
+            "{why}: Found local migration files to be inserted before the last migration on remote database."
+        ),
+        help: Some(
+            "rerun with --include-all to apply it now (after the newer ones), or give it a version after the newest: `migration-guard new NAME` and move the SQL there".to_string(),
+        ),
+    }
 }
 
 /// The finding for an applied file whose code differs from what the target recorded.
