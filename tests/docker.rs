@@ -1,5 +1,6 @@
-//! The `docker` provider against the real engine on this machine. The image is the
-//! local `postgres:15` that scripts/build-postgres-image.sh builds (`.ci/run` runs it).
+//! The `docker` provider against the real engine on this machine. The images are the
+//! local `postgres:15` and `postgres:17` that scripts/build-postgres-image.sh builds
+//! (`.ci/run` runs it for both).
 //! Without an engine these tests fail under CI=true and say they were skipped otherwise.
 
 mod common;
@@ -11,6 +12,8 @@ use common::{Project, output};
 use serde_json::Value;
 
 const IMAGE: &str = "postgres:15";
+/// The newest major the local images cover (`scripts/build-postgres-image.sh 17`).
+const IMAGE_17: &str = "postgres:17";
 const LABEL: &str = "dev.migration-guard.shadow";
 
 /// The tests count containers with our label, so they run one at a time.
@@ -19,11 +22,16 @@ static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Holds the engine for one test: `None` (test skipped) when the engine or the image is
 /// missing, which fails under CI=true.
 fn engine() -> Option<std::sync::MutexGuard<'static, ()>> {
+    engine_with(IMAGE)
+}
+
+/// [`engine`] for a test that needs `image` rather than the default one.
+fn engine_with(image: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
     let guard = ENGINE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let ready = Command::new("docker")
-        .args(["image", "inspect", IMAGE])
+        .args(["image", "inspect", image])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -31,9 +39,9 @@ fn engine() -> Option<std::sync::MutexGuard<'static, ()>> {
     if !ready {
         assert!(
             std::env::var("CI").is_err(),
-            "CI=true: these tests need a Docker engine with the image {IMAGE} (scripts/build-postgres-image.sh)"
+            "CI=true: these tests need a Docker engine with the image {image} (scripts/build-postgres-image.sh)"
         );
-        eprintln!("SKIPPED: no Docker engine with {IMAGE}; run scripts/build-postgres-image.sh");
+        eprintln!("SKIPPED: no Docker engine with {image}; run scripts/build-postgres-image.sh");
         return None;
     }
     Some(guard)
@@ -88,8 +96,38 @@ fn full_shadow_through_docker_on_the_example_project() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["postgres"]["provider"], "docker");
-    assert_eq!(report["postgres"]["supabase_compat"], "supabase-compat 1");
+    assert_eq!(
+        report["postgres"]["supabase_compat"],
+        migration_guard::shadow::COMPAT_VERSION
+    );
     assert!(report["postgres"]["ready_ms"].as_u64().unwrap() > 0);
+    assert_eq!(report["verify"].as_array().unwrap().len(), 25);
+    assert_no_containers_left(&before);
+}
+
+#[test]
+fn full_shadow_through_docker_on_postgres_17() {
+    let Some(_engine) = engine_with(IMAGE_17) else {
+        return;
+    };
+    let before = our_containers();
+    let mut command = assert_cmd::Command::cargo_bin("migration-guard").unwrap();
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "shadow",
+        "--provider",
+        "docker",
+        "--image",
+        IMAGE_17,
+        "--format",
+        "json",
+    ]);
+    let (code, stdout, stderr) = output(&mut command);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["status"], "passed");
+    assert_eq!(report["postgres"]["provider"], "docker");
+    let version = report["postgres"]["server_version"].as_str().unwrap();
+    assert!(version.starts_with("17."), "server_version {version}");
     assert_eq!(report["verify"].as_array().unwrap().len(), 25);
     assert_no_containers_left(&before);
 }

@@ -5,7 +5,8 @@
 # server on all addresses. Extra arguments go to postgres (`postgres -c fsync=off`).
 set -eu
 
-BIN=/usr/lib/postgresql/15/bin
+# One image per major (the Dockerfile sets PG_MAJOR).
+BIN="/usr/lib/postgresql/${PG_MAJOR:?set by the Dockerfile}/bin"
 PGDATA="${PGDATA:-/var/lib/postgresql/data}"
 POSTGRES_USER="${POSTGRES_USER:-postgres}"
 POSTGRES_DB="${POSTGRES_DB:-$POSTGRES_USER}"
