@@ -9,6 +9,7 @@
 //! their own between transactions. The report says which way each file ran.
 
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use tokio_postgres::error::ErrorPosition;
@@ -16,7 +17,8 @@ use tokio_postgres::error::ErrorPosition;
 use crate::db::{Database, PgError};
 use crate::migration::classify::{TxRole, tx_role};
 use crate::migration::{MigrationFile, history};
-use crate::report::{Location, MigrationEntry, MigrationStatus, model::MigrationError};
+use crate::report::model::{MigrationError, TableEvidence};
+use crate::report::{Location, MigrationEntry, MigrationStatus};
 use crate::text::Span;
 
 /// Why the engine could not go on: not the migration's fault, the tool's or the server's.
@@ -72,31 +74,45 @@ pub async fn apply_all(
     db: &Database,
     migrations: &[MigrationFile],
 ) -> Result<Vec<MigrationEntry>, ApplyError> {
-    let applier = Applier::new(db).await?;
-    let mut entries = Vec::with_capacity(migrations.len());
-    let mut failed = false;
-    for (position, migration) in migrations.iter().enumerate() {
-        if failed {
-            entries.push(MigrationEntry::new(migration, MigrationStatus::Skipped));
-            continue;
-        }
-        tracing::info!(
-            "applying {} ({}/{})",
-            migration.file_name,
-            position + 1,
-            migrations.len()
-        );
-        let entry = applier.apply(migration).await?;
-        failed = entry.status == MigrationStatus::Failed;
-        entries.push(entry);
-    }
-    Ok(entries)
+    Applier::new(db).await?.apply_all(migrations).await
 }
+
+/// What a file's session held at one moment: the tables it had locked ACCESS EXCLUSIVE,
+/// each with its storage file (`relfilenode`), which a rewrite replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// The statement just run; `None` for the look just before the file's last commit.
+    pub statement: Option<usize>,
+    pub held: Vec<(String, u32)>,
+}
+
+/// A statement the shadow runs otherwise than as written, because hosted Supabase does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rerouted {
+    /// Run it with the session user's (superuser) rights, as supautils runs what it
+    /// lets `postgres` do, then `after` (the extension's grant hooks) with the same rights.
+    Privileged { after: Option<String> },
+    /// Run `sql` in its place, with the session user's rights: a stand-in for an
+    /// extension this Postgres lacks.
+    Instead(String),
+}
+
+/// Says which statements are rerouted. Only the shadow has one; a deploy runs every
+/// statement as written.
+pub trait Reroute: Send + Sync {
+    fn reroute(&self, statement: &str) -> Option<Rerouted>;
+}
+
+/// Leaves the migration role for the session user's rights, and comes back.
+const STEP_OUT: &str = "SET ROLE NONE";
+const STEP_BACK: &str = "RESET ROLE";
 
 /// Applies one file at a time to one database, recording each in its history.
 pub struct Applier<'d> {
     db: &'d Database,
     insert: tokio_postgres::Statement,
+    watch_statements: bool,
+    reroute: Option<&'d dyn Reroute>,
 }
 
 impl<'d> Applier<'d> {
@@ -108,14 +124,73 @@ impl<'d> Applier<'d> {
         let insert = history::prepare_insert(db)
             .await
             .map_err(ApplyError::History)?;
-        Ok(Applier { db, insert })
+        Ok(Applier {
+            db,
+            insert,
+            watch_statements: false,
+            reroute: None,
+        })
+    }
+
+    /// Runs the statements `reroute` names its way.
+    pub fn rerouting(mut self, reroute: Option<&'d dyn Reroute>) -> Self {
+        self.reroute = reroute;
+        self
+    }
+
+    /// Looks at the locks after every statement, not only before the commit, so each lock
+    /// and rewrite is pinned to the statement that made it. The look is pipelined with the
+    /// statement: no extra round trip.
+    pub fn watching_statements(mut self) -> Self {
+        self.watch_statements = true;
+        self
+    }
+
+    /// Applies `migrations` in order; after the first failure the rest are `skipped`.
+    pub async fn apply_all(
+        &self,
+        migrations: &[MigrationFile],
+    ) -> Result<Vec<MigrationEntry>, ApplyError> {
+        let mut entries = Vec::with_capacity(migrations.len());
+        let mut failed = false;
+        for (position, migration) in migrations.iter().enumerate() {
+            if failed {
+                entries.push(MigrationEntry::new(migration, MigrationStatus::Skipped));
+                continue;
+            }
+            tracing::info!(
+                "applying {} ({}/{})",
+                migration.file_name,
+                position + 1,
+                migrations.len()
+            );
+            let entry = self.apply(migration).await?;
+            failed = entry.status == MigrationStatus::Failed;
+            entries.push(entry);
+        }
+        Ok(entries)
     }
 
     /// Applies `migration`: `applied`, or `failed` with the error where it happened.
     pub async fn apply(&self, migration: &MigrationFile) -> Result<MigrationEntry, ApplyError> {
+        Ok(self.apply_observed(migration).await?.0)
+    }
+
+    /// [`Applier::apply`], and what the session was seen to hold as the file ran.
+    pub async fn apply_observed(
+        &self,
+        migration: &MigrationFile,
+    ) -> Result<(MigrationEntry, Vec<Observation>), ApplyError> {
         let mut entry = MigrationEntry::new(migration, MigrationStatus::Skipped);
         let started = Instant::now();
-        let outcome = File::new(self.db, &self.insert, migration).apply().await;
+        let session = Session {
+            watch_statements: self.watch_statements,
+            reroute: self.reroute,
+            ..Session::new(self.db, migration)
+        };
+        let file = File::new(session, &self.insert);
+        let outcome = file.apply().await;
+        let observed = file.session.observed.into_inner().unwrap_or_default();
         entry.duration_ms = Some(started.elapsed().as_millis() as u64);
         entry.notices = self
             .db
@@ -124,10 +199,10 @@ impl<'d> Applier<'d> {
             .map(ToString::to_string)
             .collect();
         match outcome {
-            Ok((mode, locks)) => {
+            Ok(mode) => {
                 entry.status = MigrationStatus::Applied;
                 entry.transaction = Some(mode.to_string());
-                entry.locks = locks;
+                entry.locks = first_sightings(migration, &observed);
             }
             Err(Step::Failed(error)) => {
                 entry.status = MigrationStatus::Failed;
@@ -140,7 +215,35 @@ impl<'d> Applier<'d> {
                 });
             }
         }
-        Ok(entry)
+        Ok((entry, observed))
+    }
+}
+
+/// Each table `observed` locked, at the first statement it was seen locked after.
+fn first_sightings(migration: &MigrationFile, observed: &[Observation]) -> Vec<TableEvidence> {
+    let mut locks: Vec<TableEvidence> = Vec::new();
+    for observation in observed {
+        for (table, _) in &observation.held {
+            if !locks.iter().any(|lock| &lock.table == table) {
+                locks.push(evidence(migration, table, observation.statement));
+            }
+        }
+    }
+    locks
+}
+
+/// `table`, pinned to `migration`'s statement `statement` when known.
+pub fn evidence(migration: &MigrationFile, table: &str, statement: Option<usize>) -> TableEvidence {
+    TableEvidence {
+        table: table.to_string(),
+        statement_index: statement,
+        at: statement.map(|index| {
+            let start = migration.split.statements[index].text.start;
+            Location {
+                file: migration.path.clone(),
+                span: Span::new(start, start),
+            }
+        }),
     }
 }
 
@@ -157,7 +260,11 @@ pub enum Rehearsal {
 /// Runs `migration`'s statements again in the caller's open transaction, without its own
 /// transaction control and without a history row: the caller looks at what the second
 /// run changed, then rolls it back.
-pub async fn rehearse(db: &Database, migration: &MigrationFile) -> Result<Rehearsal, ApplyError> {
+pub async fn rehearse(
+    db: &Database,
+    migration: &MigrationFile,
+    reroute: Option<&dyn Reroute>,
+) -> Result<Rehearsal, ApplyError> {
     let connection = |source| ApplyError::Connection {
         file: migration.file_name.clone(),
         source,
@@ -166,6 +273,10 @@ pub async fn rehearse(db: &Database, migration: &MigrationFile) -> Result<Rehear
         .batch_execute(FILE_PRELUDE)
         .await
         .map_err(connection)?;
+    let session = Session {
+        reroute,
+        ..Session::new(db, migration)
+    };
     let mut outside = 0;
     for (index, role) in File::roles(migration) {
         match role {
@@ -176,12 +287,10 @@ pub async fn rehearse(db: &Database, migration: &MigrationFile) -> Result<Rehear
             }
             TxRole::Plain | TxRole::CommitAfter => {}
         }
-        let text = migration.split.statements[index].text(&migration.source);
-        if let Err(error) = db.client.batch_execute(text).await {
-            return match failure(error, migration, Some(index)) {
-                Step::Failed(error) => Ok(Rehearsal::Failed(error)),
-                Step::Connection(source) => Err(connection(source)),
-            };
+        match session.statement(None, index).await {
+            Ok(()) => {}
+            Err(Step::Failed(error)) => return Ok(Rehearsal::Failed(error)),
+            Err(Step::Connection(source)) => return Err(connection(source)),
         }
     }
     Ok(Rehearsal::Ran { outside })
@@ -234,10 +343,24 @@ enum Step {
     Connection(PgError),
 }
 
+impl Step {
+    /// The failure placed at the start of `statement`'s code.
+    fn at_start(mut self, statement: &crate::migration::split::Statement) -> Step {
+        if let Step::Failed(error) = &mut self
+            && let Some(location) = &mut error.location
+        {
+            location.span = Span::new(statement.text.start, statement.text.start);
+        }
+        self
+    }
+}
+
 type StepResult<T = ()> = Result<T, Step>;
 
-/// The tables this session holds ACCESS EXCLUSIVE locks on, by qualified name.
-const EXCLUSIVE_LOCKS: &str = "SELECT DISTINCT n.nspname || '.' || c.relname FROM pg_locks l \
+/// The tables this session holds ACCESS EXCLUSIVE locks on, by qualified name, with the
+/// storage file each has in this session's view.
+const EXCLUSIVE_LOCKS: &str = "SELECT DISTINCT n.nspname || '.' || c.relname, c.relfilenode \
+     FROM pg_locks l \
      JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' \
      AND l.mode = 'AccessExclusiveLock' AND c.relkind IN ('r', 'p') ORDER BY 1";
@@ -249,23 +372,18 @@ const FILE_PRELUDE: &str = "RESET ALL";
 /// `BEGIN`) are pipelined with the statement after them, and the history row with the
 /// `COMMIT` after it, so a file costs about one round trip per statement, like psql.
 struct File<'a> {
-    db: &'a Database,
+    session: Session<'a>,
     insert: &'a tokio_postgres::Statement,
-    migration: &'a MigrationFile,
     roles: Vec<(usize, TxRole)>,
 }
 
 impl<'a> File<'a> {
-    fn new(
-        db: &'a Database,
-        insert: &'a tokio_postgres::Statement,
-        migration: &'a MigrationFile,
-    ) -> Self {
+    fn new(session: Session<'a>, insert: &'a tokio_postgres::Statement) -> Self {
+        let roles = File::roles(session.migration);
         File {
-            db,
+            session,
             insert,
-            migration,
-            roles: File::roles(migration),
+            roles,
         }
     }
 
@@ -281,15 +399,15 @@ impl<'a> File<'a> {
             .collect()
     }
 
-    async fn apply(&self) -> StepResult<(TransactionMode, Vec<String>)> {
-        if let Some(meta) = self.migration.split.meta_commands.first() {
+    async fn apply(&self) -> StepResult<TransactionMode> {
+        if let Some(meta) = self.session.migration.split.meta_commands.first() {
             return Err(Step::Failed(Box::new(MigrationError {
                 message: format!(
                     "`{}` is a psql meta-command, not SQL; the file was not run",
                     meta.name
                 ),
                 location: Some(Location {
-                    file: self.migration.path.clone(),
+                    file: self.session.migration.path.clone(),
                     span: meta.span,
                 }),
                 hint: Some("write the SQL itself in the migration".to_string()),
@@ -299,31 +417,31 @@ impl<'a> File<'a> {
         let result = self.run().await;
         if result.is_err() {
             // Ends whatever transaction the failure left open; a no-op warning otherwise.
-            self.control("ROLLBACK").await?;
-            self.db.take_notices();
+            self.session.control("ROLLBACK").await?;
+            self.session.db.take_notices();
         }
         result
     }
 
-    async fn run(&self) -> StepResult<(TransactionMode, Vec<String>)> {
+    async fn run(&self) -> StepResult<TransactionMode> {
         let mut prelude = Some(FILE_PRELUDE.to_string());
         let shape = shape(&self.roles);
 
         if matches!(shape, Shape::FileOwned) {
             let (last, body) = self.roles.split_last().expect("two statements at least");
             for &(index, _) in body {
-                self.statement(prelude.take(), index).await?;
+                self.session.statement(prelude.take(), index).await?;
             }
-            let locks = self.record_then(&Then::Statement(last.0)).await?;
-            return Ok((TransactionMode::FileOwned, locks));
+            self.record_then(&Then::Statement(last.0)).await?;
+            return Ok(TransactionMode::FileOwned);
         }
         if matches!(shape, Shape::Authored) {
             for &(index, _) in &self.roles {
-                self.statement(prelude.take(), index).await?;
+                self.session.statement(prelude.take(), index).await?;
             }
-            self.control(FILE_PRELUDE).await?;
-            let locks = self.record_then(&Then::Nothing).await?;
-            return Ok((TransactionMode::Authored, locks));
+            self.session.control(FILE_PRELUDE).await?;
+            self.record_then(&Then::Nothing).await?;
+            return Ok(TransactionMode::Authored);
         }
 
         let mut in_transaction = false;
@@ -332,10 +450,10 @@ impl<'a> File<'a> {
         for (position, &(index, role)) in self.roles.iter().enumerate() {
             if role == TxRole::NoTransaction {
                 if in_transaction {
-                    self.control("COMMIT").await?;
+                    self.session.control("COMMIT").await?;
                     in_transaction = false;
                 }
-                self.statement(prelude.take(), index).await?;
+                self.session.statement(prelude.take(), index).await?;
                 outside += 1;
                 continue;
             }
@@ -345,20 +463,20 @@ impl<'a> File<'a> {
                 in_transaction = true;
                 transactions += 1;
             }
-            self.statement(Some(before), index).await?;
+            self.session.statement(Some(before), index).await?;
             // A new enum value cannot be used before it is committed.
             if role == TxRole::CommitAfter && position + 1 < self.roles.len() {
-                self.control("COMMIT").await?;
+                self.session.control("COMMIT").await?;
                 in_transaction = false;
             }
         }
         if !in_transaction {
             let mut before = prelude.take().unwrap_or_default();
             before.push_str("; BEGIN");
-            self.control(&before).await?;
+            self.session.control(&before).await?;
             transactions += 1;
         }
-        let locks = self.record_then(&Then::Control("COMMIT")).await?;
+        self.record_then(&Then::Control("COMMIT")).await?;
         let mode = if outside == 0 && transactions == 1 {
             TransactionMode::Wrapped
         } else {
@@ -367,24 +485,142 @@ impl<'a> File<'a> {
                 transactions,
             }
         };
-        Ok((mode, locks))
+        Ok(mode)
     }
 
-    /// Runs statement `index`, with `before` (if any) pipelined ahead of it.
-    async fn statement(&self, before: Option<String>, index: usize) -> StepResult {
-        let text = self.migration.split.statements[index].text(&self.migration.source);
-        let before = before.filter(|sql| !sql.trim_start_matches(';').trim().is_empty());
-        let (prelude, result) = tokio::join!(
+    /// Writes the history row, pipelined with what ends the file and, when that ends a
+    /// transaction, a look at the ACCESS EXCLUSIVE locks it holds (all it took, as locks
+    /// are kept until the commit): the evidence of what the file blocked.
+    async fn record_then(&self, then: &Then) -> StepResult {
+        let session = &self.session;
+        let migration = session.migration;
+        let statements = migration.split.texts(&migration.source);
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+            [&migration.version, &migration.name, &statements];
+        let in_transaction = !matches!(then, Then::Nothing);
+        let (recorded, held, after) = tokio::join!(
+            session.db.client.execute(self.insert, &params),
+            session.held(in_transaction),
             async {
-                match &before {
-                    Some(sql) => self.db.client.batch_execute(sql).await,
-                    None => Ok(()),
+                match then {
+                    Then::Statement(index) => session
+                        .db
+                        .client
+                        .batch_execute(migration.split.statements[*index].text(&migration.source))
+                        .await
+                        .map_err(|error| session.failure(error, Some(*index))),
+                    Then::Control(sql) => session.control(sql).await,
+                    Then::Nothing => Ok(()),
                 }
-            },
-            self.db.client.batch_execute(text)
+            }
+        );
+        recorded.map_err(|error| {
+            let mut step = session.failure(error, None);
+            if let Step::Failed(failed) = &mut step {
+                failed.message = format!(
+                    "{} (while recording version {} in supabase_migrations.schema_migrations)",
+                    failed.message, migration.version
+                );
+            }
+            step
+        })?;
+        session.observe(None, held)?;
+        after
+    }
+}
+
+/// A file's statements on one connection: how each is sent, and what is seen after it.
+struct Session<'a> {
+    db: &'a Database,
+    migration: &'a MigrationFile,
+    watch_statements: bool,
+    reroute: Option<&'a dyn Reroute>,
+    observed: Mutex<Vec<Observation>>,
+}
+
+impl<'a> Session<'a> {
+    fn new(db: &'a Database, migration: &'a MigrationFile) -> Self {
+        Session {
+            db,
+            migration,
+            watch_statements: false,
+            reroute: None,
+            observed: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs statement `index`, with `before` (if any) pipelined ahead of it; a rerouted
+    /// statement steps out of the migration role and back around it.
+    async fn statement(&self, before: Option<String>, index: usize) -> StepResult {
+        let statement = &self.migration.split.statements[index];
+        let written = statement.text(&self.migration.source);
+        let rerouted = self.reroute.and_then(|reroute| reroute.reroute(written));
+        let mut before = before.unwrap_or_default();
+        let mut after = String::new();
+        let text = match &rerouted {
+            None => written,
+            Some(Rerouted::Privileged { after: hook }) => {
+                before.push_str(&format!("; {STEP_OUT}"));
+                after = format!("{}; {STEP_BACK}", hook.as_deref().unwrap_or_default());
+                written
+            }
+            Some(Rerouted::Instead(sql)) => {
+                before.push_str(&format!("; {STEP_OUT}"));
+                after = STEP_BACK.to_string();
+                sql.as_str()
+            }
+        };
+        let (prelude, result, back, held) = tokio::join!(
+            self.send(&before),
+            self.db.client.batch_execute(text),
+            self.send(&after),
+            self.held(self.watch_statements)
         );
         prelude.map_err(|error| self.failure(error, None))?;
-        result.map_err(|error| self.failure(error, Some(index)))
+        result.map_err(|error| match &rerouted {
+            // A stand-in's positions are not the file's: point at the statement.
+            Some(Rerouted::Instead(_)) => self.failure(error, Some(index)).at_start(statement),
+            _ => self.failure(error, Some(index)),
+        })?;
+        back.map_err(|error| self.failure(error, Some(index)).at_start(statement))?;
+        self.observe(Some(index), held)
+    }
+
+    /// Sends `sql` unless it holds nothing.
+    async fn send(&self, sql: &str) -> Result<(), PgError> {
+        let sql = sql.trim_matches(|c: char| c == ';' || c.is_whitespace());
+        if sql.is_empty() {
+            return Ok(());
+        }
+        self.db.client.batch_execute(sql).await
+    }
+
+    /// The locks held now, when `look`; sent when first polled, so it runs right after
+    /// what was sent before it.
+    async fn held(&self, look: bool) -> Option<Result<Vec<tokio_postgres::Row>, PgError>> {
+        if !look {
+            return None;
+        }
+        // query_typed: parsed and run in one go, so it stays where it was sent.
+        Some(self.db.client.query_typed(EXCLUSIVE_LOCKS, &[]).await)
+    }
+
+    fn observe(
+        &self,
+        statement: Option<usize>,
+        held: Option<Result<Vec<tokio_postgres::Row>, PgError>>,
+    ) -> StepResult {
+        let Some(rows) = held else { return Ok(()) };
+        let rows = rows.map_err(|error| self.failure(error, None))?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let held = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        self.observed
+            .lock()
+            .expect("observations are pushed without panicking")
+            .push(Observation { statement, held });
+        Ok(())
     }
 
     async fn control(&self, sql: &str) -> StepResult {
@@ -394,54 +630,6 @@ impl<'a> File<'a> {
             .batch_execute(sql)
             .await
             .map_err(|error| self.failure(error, None))
-    }
-
-    /// Writes the history row, pipelined with what ends the file and, when that ends a
-    /// transaction, a look at the ACCESS EXCLUSIVE locks it holds (all it took, as locks
-    /// are kept until the commit): the evidence of what the file blocked.
-    async fn record_then(&self, then: &Then) -> StepResult<Vec<String>> {
-        let statements = self.migration.split.texts(&self.migration.source);
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-            [&self.migration.version, &self.migration.name, &statements];
-        let in_transaction = !matches!(then, Then::Nothing);
-        let (recorded, locks, after) = tokio::join!(
-            self.db.client.execute(self.insert, &params),
-            async {
-                if in_transaction {
-                    // query_typed: parsed and run in one go, so it stays before the COMMIT.
-                    self.db.client.query_typed(EXCLUSIVE_LOCKS, &[]).await
-                } else {
-                    Ok(Vec::new())
-                }
-            },
-            async {
-                match then {
-                    Then::Statement(index) => self
-                        .db
-                        .client
-                        .batch_execute(
-                            self.migration.split.statements[*index].text(&self.migration.source),
-                        )
-                        .await
-                        .map_err(|error| self.failure(error, Some(*index))),
-                    Then::Control(sql) => self.control(sql).await,
-                    Then::Nothing => Ok(()),
-                }
-            }
-        );
-        recorded.map_err(|error| {
-            let mut step = self.failure(error, None);
-            if let Step::Failed(failed) = &mut step {
-                failed.message = format!(
-                    "{} (while recording version {} in supabase_migrations.schema_migrations)",
-                    failed.message, self.migration.version
-                );
-            }
-            step
-        })?;
-        let locks = locks.map_err(|error| self.failure(error, None))?;
-        after?;
-        Ok(locks.iter().map(|row| row.get(0)).collect())
     }
 
     fn failure(&self, error: PgError, index: Option<usize>) -> Step {

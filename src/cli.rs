@@ -270,6 +270,10 @@ pub struct ProviderArgs {
     /// Plain Postgres: no Supabase roles, schemas or non-superuser migration role.
     #[arg(long, env = "MIGRATION_GUARD_NO_SUPABASE_COMPAT")]
     pub no_supabase_compat: bool,
+    /// No stand-ins for the extensions vanilla Postgres lacks (pg_cron, pg_net, http,
+    /// pgjwt, pg_graphql, Vault): a migration that needs one is `extension-unavailable`.
+    #[arg(long, env = "MIGRATION_GUARD_NO_EXTENSION_STUBS")]
+    pub no_extension_stubs: bool,
 }
 
 #[derive(Debug, Args)]

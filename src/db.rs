@@ -96,6 +96,11 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `value` as a SQL string literal (standard_conforming_strings, the default).
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
 /// TLS for Postgres connections, with libpq's meaning of `sslmode=require`: encrypted,
 /// the certificate not checked against a CA (Supabase's database certificates come from
 /// its own CA, which no system trusts). The handshake's signatures are still verified, so

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use migration_guard::report::model::{MigrationError, PostgresInfo, VerifyCheck};
+use migration_guard::report::model::{MigrationError, PostgresInfo, TableEvidence, VerifyCheck};
 use migration_guard::report::{
     CommandName, Finding, Location, MigrationEntry, MigrationStatus, Report, Severity, json,
     markdown, text,
@@ -179,8 +179,20 @@ fn deploy() -> Report {
         Some(84),
     );
     applied.transaction = Some("one transaction".to_string());
-    applied.locks = vec!["public.users".to_string()];
-    applied.rewrites = vec!["public.users".to_string()];
+    let tags_file = applied.file.clone();
+    let tags_sql =
+        "-- tags for search\nALTER TABLE public.users ADD COLUMN IF NOT EXISTS tags text[];\n";
+    report.add_source(&tags_file, Arc::from(tags_sql));
+    let held = |statement: Option<usize>| TableEvidence {
+        table: "public.users".to_string(),
+        statement_index: statement,
+        at: statement.map(|_| Location {
+            file: tags_file.clone(),
+            span: Span::new(19, 19),
+        }),
+    };
+    applied.locks = vec![held(Some(0))];
+    applied.rewrites = vec![held(None)];
     let mut failed = entry(
         "20251127090000_unique_email.sql",
         MigrationStatus::Failed,

@@ -278,23 +278,29 @@ fn a_set_whose_later_file_undoes_an_earlier_one_still_runs_twice() {
 }
 
 #[test]
-fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence() {
+fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence_per_statement() {
     let project = base();
     project.file(
         "20250102000000_narrow.sql",
         "-- migration-guard: allow-file no-alter-column-type, changed-column-type -- ids stay small\n\
          CREATE TABLE IF NOT EXISTS public.fresh (id int);\n\
+         COMMENT ON TABLE public.notes IS 'notes';\n\
+         LOCK TABLE public.notes IN ACCESS EXCLUSIVE MODE;\n\
          ALTER TABLE public.notes ALTER COLUMN id TYPE integer;\n",
     );
     let (code, report) = shadow(&project);
     let entry = &report["migrations"][1];
-    // The new table's lock blocks nobody: only the existing one is listed.
+    // The new table's lock blocks nobody: only the existing one is listed, at the
+    // statement that took the lock (line 4), not the one that rewrote it (line 5).
     assert_eq!(
         entry["locks"],
-        serde_json::json!(["public.notes"]),
+        serde_json::json!([{"table": "public.notes", "statement_index": 2, "line": 4}]),
         "{report:#}"
     );
-    assert_eq!(entry["rewrites"], serde_json::json!(["public.notes"]));
+    assert_eq!(
+        entry["rewrites"],
+        serde_json::json!([{"table": "public.notes", "statement_index": 3, "line": 5}])
+    );
     let mut found = semantic(&report);
     found.sort();
     assert_eq!(
@@ -305,9 +311,31 @@ fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence() {
         ],
         "{report:#}"
     );
+    let rewrite = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "table-rewrite")
+        .unwrap();
+    assert_eq!(rewrite["line"], 5, "{rewrite:#}");
     assert_eq!(code, 0, "a warning: {report:#}");
     // An additive file locks nothing that existed.
     assert_eq!(report["migrations"][0]["locks"], serde_json::json!([]));
+}
+
+#[test]
+fn a_rewrite_no_statement_was_seen_making_is_the_files() {
+    let project = base();
+    // VACUUM FULL runs outside a transaction and lets go of its lock at once.
+    project.file("20250102000000_compact.sql", "VACUUM FULL public.notes;\n");
+    let (_, report) = shadow(&project);
+    let entry = &report["migrations"][1];
+    assert_eq!(
+        entry["rewrites"],
+        serde_json::json!([{"table": "public.notes", "statement_index": null, "line": null}]),
+        "{report:#}"
+    );
+    assert_eq!(entry["locks"], serde_json::json!([]), "{report:#}");
 }
 
 /// An additive migration to revert: a column, an index, a table with a policy, a function.

@@ -158,7 +158,10 @@ SELECT extensions.uuid_generate_v4(), gen_random_bytes(4), uuid_generate_v4();
     );
     let (code, report, stderr) = shadow_json(&project, &[]);
     assert_eq!(code, 0, "{report:#}\n{stderr}");
-    assert_eq!(report["postgres"]["supabase_compat"], "supabase-compat 1");
+    assert_eq!(
+        report["postgres"]["supabase_compat"],
+        migration_guard::shadow::COMPAT_VERSION
+    );
 }
 
 #[test]

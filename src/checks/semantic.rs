@@ -7,13 +7,14 @@
 //! Findings are errors by default, follow `migration-guard.yml`, and a file allows them
 //! with `-- migration-guard: allow-file <id> -- reason` at its top (shown in the report).
 
-use crate::apply::{self, Applier, ApplyError, Rehearsal};
+use crate::apply::{self, Applier, ApplyError, Observation, Rehearsal, Reroute};
 use std::collections::HashMap;
 
 use crate::catalog::{self, Catalog, ChangeKind, Kind, Scope, revert};
 use crate::config::Config;
 use crate::db::Database;
 use crate::migration::MigrationFile;
+use crate::report::model::TableEvidence;
 use crate::report::{Finding, Location, MigrationEntry, MigrationStatus, Severity};
 use crate::text::Span;
 
@@ -97,8 +98,12 @@ pub async fn apply(
     db: &Database,
     migrations: &[MigrationFile],
     config: &Config,
+    reroute: Option<&dyn Reroute>,
 ) -> Result<Checked, SemanticError> {
-    let applier = Applier::new(db).await?;
+    let applier = Applier::new(db)
+        .await?
+        .watching_statements()
+        .rerouting(reroute);
     let scope = Scope::user();
     let mut checked = Checked::default();
     let mut before = snapshot(db, &scope, false, "the start").await?;
@@ -121,12 +126,12 @@ pub async fn apply(
             position + 1,
             migrations.len()
         );
-        let mut entry = applier.apply(migration).await?;
+        let (mut entry, observed) = applier.apply_observed(migration).await?;
         let failed = entry.status == MigrationStatus::Failed;
         // Locks on tables the file itself created block nobody.
         entry
             .locks
-            .retain(|table| before.tables.contains_key(table));
+            .retain(|lock| before.tables.contains_key(&lock.table));
         if failed {
             checked.entries.push(entry);
             checked.entries.extend(
@@ -138,15 +143,17 @@ pub async fn apply(
         }
         applied += 1;
         let after = snapshot(db, &scope, false, &migration.file_name).await?;
-        entry.rewrites = rewrites(&before, &after);
-        let rewritten = entry.rewrites.iter().map(|table| {
+        entry.rewrites = rewrites(migration, &before, &after, &observed);
+        let rewritten = entry.rewrites.iter().map(|rewrite| {
             finding(
                 TABLE_REWRITE,
                 migration,
                 format!(
-                    "{table} was rewritten by this migration (its storage replaced): it was locked ACCESS EXCLUSIVE, reads and writes waiting, for as long as copying every row took"
+                    "{} was rewritten by this {} (its storage replaced): it was locked ACCESS EXCLUSIVE, reads and writes waiting, for as long as copying every row took",
+                    rewrite.table,
+                    if rewrite.at.is_some() { "statement" } else { "migration" }
                 ),
-                None,
+                rewrite.at.as_ref().map(|at| at.span),
             )
         });
         let found: Vec<Finding> = rewritten
@@ -168,7 +175,7 @@ pub async fn apply(
         before = after;
     }
     let end = snapshot(db, &scope, true, "the last migration").await?;
-    let second = second_run(db, &migrations[..applied], &end, &scope).await?;
+    let second = second_run(db, &migrations[..applied], &end, &scope, reroute).await?;
     checked.findings.extend(
         second
             .into_iter()
@@ -218,19 +225,47 @@ fn revert_left(
     ))
 }
 
-/// The tables of `before` whose storage file is another in `after`.
-fn rewrites(before: &Catalog, after: &Catalog) -> Vec<String> {
-    before
+/// The tables of `before` whose storage file changed, each at the statement after which
+/// it was first seen changed; a change no look saw (a `VACUUM FULL` outside a
+/// transaction releases its lock at once) is the file's, with no statement.
+fn rewrites(
+    migration: &MigrationFile,
+    before: &Catalog,
+    after: &Catalog,
+    observed: &[Observation],
+) -> Vec<TableEvidence> {
+    let mut current: HashMap<&str, u32> = before
         .tables
         .iter()
-        .filter(|(name, table)| {
+        .filter(|(_, table)| table.relfilenode != 0)
+        .map(|(name, table)| (name.as_str(), table.relfilenode))
+        .collect();
+    let mut found = Vec::new();
+    for observation in observed {
+        for (table, node) in &observation.held {
+            if let Some(seen) = current.get_mut(table.as_str())
+                && *node != 0
+                && *seen != *node
+            {
+                *seen = *node;
+                found.push(apply::evidence(migration, table, observation.statement));
+            }
+        }
+    }
+    for name in before.tables.keys() {
+        let unseen = current.get(name.as_str()).is_some_and(|node| {
             after
                 .tables
-                .get(*name)
-                .is_some_and(|now| table.relfilenode != 0 && now.relfilenode != table.relfilenode)
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
+                .get(name)
+                .is_some_and(|now| now.relfilenode != *node)
+        }) && !found
+            .iter()
+            .any(|rewrite: &TableEvidence| &rewrite.table == name);
+        if unseen {
+            found.push(apply::evidence(migration, name, None));
+        }
+    }
+    found
 }
 
 /// The findings in what `migration` changed from `before` to `after`.
@@ -279,6 +314,7 @@ async fn second_run<'m>(
     migrations: &'m [MigrationFile],
     end: &Catalog,
     scope: &Scope,
+    reroute: Option<&dyn Reroute>,
 ) -> Result<Vec<(Finding, &'m MigrationFile)>, SemanticError> {
     let Some(last) = migrations.last() else {
         return Ok(Vec::new());
@@ -300,7 +336,7 @@ async fn second_run<'m>(
     let mut findings = Vec::new();
     for migration in migrations {
         control("SAVEPOINT migration_guard_second_run", &migration.file_name).await?;
-        match apply::rehearse(db, migration).await? {
+        match apply::rehearse(db, migration, reroute).await? {
             Rehearsal::Failed(error) => {
                 findings.push((
                     finding(
@@ -403,7 +439,11 @@ fn finding(
 
 /// The finding at its configured severity, allowed by the file's `allow-file`, or none
 /// when the configuration turns it off.
-fn configured(mut finding: Finding, migration: &MigrationFile, config: &Config) -> Option<Finding> {
+pub fn configured(
+    mut finding: Finding,
+    migration: &MigrationFile,
+    config: &Config,
+) -> Option<Finding> {
     if config.ignores(&migration.path) {
         return None;
     }

@@ -36,6 +36,7 @@ pub fn options(args: &ProviderArgs) -> ShadowOptions {
             ready_timeout: Duration::from_secs(args.ready_timeout),
         },
         supabase_compat: !args.no_supabase_compat,
+        extension_stubs: !args.no_extension_stubs,
         verify_dir: None,
         catalog_checks: false,
         snapshot_at_end: false,

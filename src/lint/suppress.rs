@@ -77,16 +77,13 @@ impl Suppressions {
     }
 
     /// Findings for suppressions that allowed nothing. Those naming only the shadow's
-    /// catalog checks are not the linter's to judge.
+    /// catalog checks and Supabase's advisors are not the linter's to judge.
     pub fn unused(&self, location: impl Fn(Span) -> Option<Location>) -> Vec<Finding> {
-        let semantic = |rule: &String| {
-            crate::checks::semantic::CHECKS
-                .iter()
-                .any(|(id, _, _)| id == rule)
-        };
+        let shadow_only =
+            |rule: &String| crate::lint::rules::shadow_checks().any(|(id, _, _)| id == rule);
         self.entries
             .iter()
-            .filter(|entry| !entry.used && !entry.rules.iter().all(semantic))
+            .filter(|entry| !entry.used && !entry.rules.iter().all(shadow_only))
             .map(|entry| Finding {
                 rule: UNUSED_SUPPRESSION,
                 severity: Severity::Warning,

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::model::{Finding, MigrationEntry, Report, Severity};
+use super::model::{Finding, MigrationEntry, Report, Severity, TableEvidence};
 
 const SCHEMA_VERSION: u32 = 1;
 
@@ -44,9 +44,17 @@ struct JsonMigration<'r> {
     duration_ms: Option<u64>,
     transaction: Option<&'r str>,
     notices: &'r [String],
-    locks: &'r [String],
-    rewrites: &'r [String],
+    locks: Vec<JsonTableEvidence<'r>>,
+    rewrites: Vec<JsonTableEvidence<'r>>,
     error: Option<JsonMigrationError<'r>>,
+}
+
+/// A table a migration locked or rewrote, at the statement that did it when known.
+#[derive(Serialize)]
+struct JsonTableEvidence<'r> {
+    table: &'r str,
+    statement_index: Option<usize>,
+    line: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -190,8 +198,8 @@ fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r
         duration_ms: entry.duration_ms,
         transaction: entry.transaction.as_deref(),
         notices: &entry.notices,
-        locks: &entry.locks,
-        rewrites: &entry.rewrites,
+        locks: table_evidence(report, &entry.locks),
+        rewrites: table_evidence(report, &entry.rewrites),
         error: entry.error.as_ref().map(|error| {
             let at = error.location.as_ref().and_then(|l| report.locate(l));
             JsonMigrationError {
@@ -206,6 +214,17 @@ fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r
             }
         }),
     }
+}
+
+fn table_evidence<'r>(report: &Report, tables: &'r [TableEvidence]) -> Vec<JsonTableEvidence<'r>> {
+    tables
+        .iter()
+        .map(|evidence| JsonTableEvidence {
+            table: &evidence.table,
+            statement_index: evidence.statement_index,
+            line: report.line_of(evidence),
+        })
+        .collect()
 }
 
 fn finding<'r>(report: &Report, finding: &'r Finding) -> JsonFinding<'r> {

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::json::path;
-use super::model::{MigrationStatus, Report, Severity, Status};
+use super::model::{MigrationStatus, Report, Severity, Status, TableEvidence};
 use super::text;
 
 /// Marks the comment as ours, so a later run updates it instead of adding another.
@@ -120,10 +120,13 @@ fn locks(out: &mut String, report: &Report) {
     let mut table =
         String::from("| Migration | ACCESS EXCLUSIVE on | Rewritten |\n|---|---|---|\n");
     for entry in &locking {
-        let names = |tables: &[String]| {
+        let names = |tables: &[TableEvidence]| {
             tables
                 .iter()
-                .map(|t| format!("`{t}`"))
+                .map(|evidence| match report.line_of(evidence) {
+                    Some(line) => format!("`{}` (line {line})", evidence.table),
+                    None => format!("`{}`", evidence.table),
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };

@@ -160,11 +160,22 @@ pub struct MigrationEntry {
     pub transaction: Option<String>,
     /// NOTICE / WARNING messages the server sent while applying it.
     pub notices: Vec<String>,
-    /// Tables that existed before it and that it held ACCESS EXCLUSIVE locks on (its last
-    /// transaction's, read just before the commit).
-    pub locks: Vec<String>,
-    /// Tables that existed before it whose storage it replaced (a rewrite).
-    pub rewrites: Vec<String>,
+    /// Tables that existed before it and that it held ACCESS EXCLUSIVE locks on, each at
+    /// the statement that took the lock when the shadow watched statement by statement.
+    pub locks: Vec<TableEvidence>,
+    /// Tables that existed before it whose storage it replaced (a rewrite), each at the
+    /// statement that did it where that was seen.
+    pub rewrites: Vec<TableEvidence>,
+}
+
+/// A table a migration locked or rewrote, and the statement that did it when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableEvidence {
+    /// Schema-qualified.
+    pub table: String,
+    pub statement_index: Option<usize>,
+    /// The start of that statement's code.
+    pub at: Option<Location>,
 }
 
 impl MigrationEntry {
@@ -318,6 +329,12 @@ impl Report {
     /// The line and column where `location` starts.
     pub fn locate(&self, location: &Location) -> Option<LineCol> {
         self.position(&location.file, location.span.start)
+    }
+
+    /// The line of the statement that locked or rewrote a table, when known.
+    pub fn line_of(&self, evidence: &TableEvidence) -> Option<usize> {
+        let at = evidence.at.as_ref()?;
+        Some(self.locate(at)?.line)
     }
 
     /// The line and column of byte `offset` of `file`.

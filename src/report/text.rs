@@ -10,7 +10,8 @@ use anstyle::{AnsiColor, Style};
 
 use super::json::path;
 use super::model::{
-    CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity, Status,
+    CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity,
+    Status, TableEvidence,
 };
 use crate::text::LineCol;
 
@@ -111,9 +112,19 @@ fn migrations(out: &mut String, report: &Report) {
             let _ = writeln!(out, "    {DIM}ran {mode}{DIM:#}");
         }
         if !entry.locks.is_empty() || !entry.rewrites.is_empty() {
-            let mut held = format!("ACCESS EXCLUSIVE on {}", entry.locks.join(", "));
+            let listed = |tables: &[TableEvidence]| {
+                tables
+                    .iter()
+                    .map(|evidence| match report.line_of(evidence) {
+                        Some(line) => format!("{} (line {line})", evidence.table),
+                        None => evidence.table.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut held = format!("ACCESS EXCLUSIVE on {}", listed(&entry.locks));
             if !entry.rewrites.is_empty() {
-                held.push_str(&format!("; rewrote {}", entry.rewrites.join(", ")));
+                held.push_str(&format!("; rewrote {}", listed(&entry.rewrites)));
             }
             let _ = writeln!(out, "    {DIM}{held}{DIM:#}");
         }

@@ -7,6 +7,7 @@
 //! Whatever happens, the databases (or the whole cluster) are removed afterwards.
 
 pub mod docker;
+pub mod extensions;
 pub mod local;
 pub mod server;
 
@@ -15,7 +16,7 @@ use std::time::Instant;
 
 use tokio_postgres::Config;
 
-use crate::apply::{self, ApplyError};
+use crate::apply::{Applier, ApplyError, Reroute};
 use crate::catalog::{self, Catalog, Scope};
 use crate::checks::{semantic, verify};
 use crate::config::Config as Configuration;
@@ -25,13 +26,14 @@ use crate::report::model::PostgresInfo;
 use crate::report::{CommandName, Report};
 
 use docker::{DockerError, DockerOptions, DockerShadow};
+use extensions::{EXTENSION_UNAVAILABLE, Extensions};
 use local::{LocalCluster, LocalError};
 use server::UrlError;
 
 const COMPAT_ROLES: &str = include_str!("compat/roles.sql");
 const COMPAT_SCHEMA: &str = include_str!("compat/schema.sql");
 /// Bumped whenever the emulation changes, and shown in reports.
-pub const COMPAT_VERSION: &str = "supabase-compat 1";
+pub const COMPAT_VERSION: &str = "supabase-compat 2";
 /// The role hosted Supabase runs migrations as.
 const MIGRATION_ROLE: &str = "postgres";
 
@@ -56,6 +58,8 @@ pub struct ShadowOptions {
     pub pg_bin: Option<PathBuf>,
     pub docker: DockerOptions,
     pub supabase_compat: bool,
+    /// With the emulation: stand in for the extensions vanilla Postgres lacks.
+    pub extension_stubs: bool,
     /// The verify scripts to run after the migrations, if any.
     pub verify_dir: Option<PathBuf>,
     /// Snapshot the catalog after each migration and run each twice (the semantic
@@ -299,6 +303,30 @@ async fn shadow_run(
         None
     };
 
+    let extensions = Extensions::read(
+        admin,
+        emulate && options.extension_stubs,
+        role.as_deref().unwrap_or(MIGRATION_ROLE),
+    )
+    .await
+    .map_err(setup("reading the available extensions"))?;
+    let surveyed = extensions.survey(&discovery.migrations);
+    let unavailable = surveyed.iter().any(|f| f.rule == EXTENSION_UNAVAILABLE);
+    report
+        .findings
+        .extend(surveyed.into_iter().filter_map(|finding| {
+            let file = &finding.location.as_ref()?.file;
+            let migration = discovery.migrations.iter().find(|m| &m.path == file)?;
+            semantic::configured(finding, migration, configuration)
+        }));
+    if unavailable {
+        report.error = Some(
+            "the shadow cannot judge these migrations: they need an extension its Postgres does not have (extension-unavailable); nothing was applied"
+                .to_string(),
+        );
+        return Ok(None);
+    }
+
     // The template: built once per run, cloned wherever a fresh database is needed.
     let template = format!("migration_guard_template_{id}");
     create_database(admin, &template, None, role.as_deref(), created).await?;
@@ -310,6 +338,11 @@ async fn shadow_run(
             .batch_execute(&COMPAT_SCHEMA.replace("{role}", role))
             .await
             .map_err(setup("applying the Supabase emulation"))?;
+        template_db
+            .client
+            .batch_execute(&extensions.template_sql())
+            .await
+            .map_err(setup("installing the extension stand-ins"))?;
     }
     let shadow = format!("migration_guard_shadow_{id}");
     create_database(admin, &shadow, Some(&template), role.as_deref(), created).await?;
@@ -323,12 +356,17 @@ async fn shadow_run(
         ));
     }
     let db = server.connect(&config).await?;
+    let reroute = emulate.then_some(&extensions as &dyn Reroute);
     if options.catalog_checks {
-        let checked = semantic::apply(&db, &discovery.migrations, configuration).await?;
+        let checked = semantic::apply(&db, &discovery.migrations, configuration, reroute).await?;
         report.migrations = checked.entries;
         report.findings.extend(checked.findings);
     } else {
-        report.migrations = apply::apply_all(&db, &discovery.migrations).await?;
+        report.migrations = Applier::new(&db)
+            .await?
+            .rerouting(reroute)
+            .apply_all(&discovery.migrations)
+            .await?;
     }
     let failed = report.migrations.iter().any(|m| m.error.is_some());
     match &options.verify_dir {

@@ -87,7 +87,7 @@ pub fn configurable_ids() -> Vec<&'static str> {
     let mut ids: Vec<&'static str> = RULES.iter().map(|rule| rule.id).collect();
     ids.extend([version_collision::ID, UNPARSED, UNUSED_SUPPRESSION]);
     ids.extend(crate::base::CHECKS.iter().map(|(id, _, _)| *id));
-    ids.extend(crate::checks::semantic::CHECKS.iter().map(|(id, _, _)| *id));
+    ids.extend(shadow_checks().map(|(id, _, _)| *id));
     ids.sort_unstable();
     ids
 }
@@ -122,12 +122,23 @@ pub fn describe(id: &str) -> (&'static str, Severity) {
 }
 
 /// The findings outside the linter: against the base branch, the deploy's own, and the
-/// shadow's catalog checks.
+/// shadow's.
 fn checks() -> impl Iterator<Item = &'static (&'static str, &'static str, Severity)> {
     crate::base::CHECKS
         .iter()
         .chain(&crate::deploy::CHECKS)
-        .chain(&crate::checks::semantic::CHECKS)
+        .chain(shadow_checks())
+}
+
+/// The findings only the shadow can make (catalog checks, Supabase's advisors,
+/// plpgsql_check on function bodies, the extensions it has or stands in for): the linter
+/// cannot judge their suppressions.
+pub fn shadow_checks() -> impl Iterator<Item = &'static (&'static str, &'static str, Severity)> {
+    crate::checks::semantic::CHECKS
+        .iter()
+        .chain(&crate::checks::advisors::CHECKS)
+        .chain(&crate::checks::plpgsql::CHECKS)
+        .chain(&crate::shadow::extensions::CHECKS)
 }
 
 /// Rules over the whole set of files rather than one file.

@@ -26,6 +26,12 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'supabase_storage_admin') THEN
     CREATE ROLE supabase_storage_admin NOLOGIN NOINHERIT CREATEROLE;
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'supabase_functions_admin') THEN
+    CREATE ROLE supabase_functions_admin NOLOGIN NOINHERIT CREATEROLE;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'supabase_realtime_admin') THEN
+    CREATE ROLE supabase_realtime_admin NOLOGIN NOINHERIT;
+  END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dashboard_user') THEN
     CREATE ROLE dashboard_user NOLOGIN CREATEDB CREATEROLE REPLICATION;
   END IF;
@@ -41,7 +47,7 @@ GRANT anon, authenticated, service_role TO "{role}";
 -- Hosted Supabase lets `postgres` create policies and triggers on auth.users and
 -- storage.objects without owning them (supautils); membership in the owners gives the
 -- same, and the managed-schema guard (schema.sql) refuses everything else there.
-GRANT supabase_auth_admin, supabase_storage_admin TO "{role}";
+GRANT supabase_auth_admin, supabase_storage_admin, supabase_realtime_admin TO "{role}";
 
 ALTER ROLE anon SET statement_timeout = '3s';
 ALTER ROLE authenticated SET statement_timeout = '8s';

@@ -183,6 +183,155 @@ END
 $publication$;
 ALTER PUBLICATION supabase_realtime OWNER TO "{role}";
 
+-- auth, GoTrue's other tables that migrations reference: identities (a user's sign-in
+-- providers; `db pull` dumps and triggers read it), sessions and refresh tokens (policies
+-- and foreign keys), the audit log, and GoTrue's own migration history.
+DO $types$
+BEGIN
+  IF to_regtype('auth.aal_level') IS NULL THEN
+    CREATE TYPE auth.aal_level AS ENUM ('aal1', 'aal2', 'aal3');
+  END IF;
+END
+$types$;
+CREATE TABLE IF NOT EXISTS auth.identities (
+  provider_id text NOT NULL,
+  user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+  identity_data jsonb NOT NULL,
+  provider text NOT NULL,
+  last_sign_in_at timestamptz,
+  created_at timestamptz,
+  updated_at timestamptz,
+  email text GENERATED ALWAYS AS (lower(identity_data ->> 'email')) STORED,
+  id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+  CONSTRAINT identities_provider_id_provider_unique UNIQUE (provider_id, provider)
+);
+CREATE INDEX IF NOT EXISTS identities_user_id_idx ON auth.identities (user_id);
+CREATE TABLE IF NOT EXISTS auth.sessions (
+  id uuid NOT NULL PRIMARY KEY,
+  user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+  created_at timestamptz,
+  updated_at timestamptz,
+  factor_id uuid,
+  aal auth.aal_level,
+  not_after timestamptz,
+  refreshed_at timestamp,
+  user_agent text,
+  ip inet,
+  tag text
+);
+CREATE TABLE IF NOT EXISTS auth.refresh_tokens (
+  instance_id uuid,
+  id bigserial PRIMARY KEY,
+  token varchar(255) UNIQUE,
+  user_id varchar(255),
+  revoked boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  parent varchar(255),
+  session_id uuid REFERENCES auth.sessions (id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS auth.audit_log_entries (
+  instance_id uuid,
+  id uuid NOT NULL PRIMARY KEY,
+  payload json,
+  created_at timestamptz,
+  ip_address varchar(64) NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS auth.schema_migrations (version varchar(255) NOT NULL PRIMARY KEY);
+ALTER TABLE auth.identities OWNER TO supabase_auth_admin;
+ALTER TABLE auth.sessions OWNER TO supabase_auth_admin;
+ALTER TABLE auth.refresh_tokens OWNER TO supabase_auth_admin;
+ALTER TABLE auth.audit_log_entries OWNER TO supabase_auth_admin;
+ALTER TABLE auth.schema_migrations OWNER TO supabase_auth_admin;
+ALTER TABLE auth.identities ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.sessions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.refresh_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.audit_log_entries ENABLE ROW LEVEL SECURITY;
+GRANT ALL ON auth.identities, auth.sessions, auth.refresh_tokens, auth.audit_log_entries
+  TO dashboard_user;
+GRANT SELECT ON auth.schema_migrations TO "{role}";
+
+-- supabase_functions: what the dashboard's database webhooks create. `db pull` dumps
+-- carry triggers that run supabase_functions.http_request(url, method, headers, params,
+-- timeout_ms); here it checks its arguments and records the call in hooks, like the
+-- real one, but sends nothing (that would need pg_net).
+CREATE SCHEMA IF NOT EXISTS supabase_functions AUTHORIZATION supabase_admin;
+GRANT USAGE ON SCHEMA supabase_functions TO "{role}", anon, authenticated, service_role;
+CREATE TABLE IF NOT EXISTS supabase_functions.hooks (
+  id bigserial PRIMARY KEY,
+  hook_table_id integer NOT NULL,
+  hook_name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  request_id bigint
+);
+CREATE TABLE IF NOT EXISTS supabase_functions.migrations (
+  version text PRIMARY KEY,
+  inserted_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE OR REPLACE FUNCTION supabase_functions.http_request() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = supabase_functions AS $$
+BEGIN
+  IF TG_NARGS < 2 OR TG_ARGV[0] IS NULL OR TG_ARGV[1] NOT IN ('GET', 'POST') THEN
+    RAISE EXCEPTION 'supabase_functions.http_request(url, method, headers, params, timeout_ms) needs a url and the method GET or POST';
+  END IF;
+  INSERT INTO supabase_functions.hooks (hook_table_id, hook_name) VALUES (TG_RELID, TG_NAME);
+  RETURN NEW;
+END
+$$;
+ALTER TABLE supabase_functions.hooks OWNER TO supabase_functions_admin;
+ALTER TABLE supabase_functions.migrations OWNER TO supabase_functions_admin;
+ALTER FUNCTION supabase_functions.http_request() OWNER TO supabase_functions_admin;
+GRANT ALL ON ALL TABLES IN SCHEMA supabase_functions TO "{role}", service_role;
+GRANT EXECUTE ON FUNCTION supabase_functions.http_request() TO "{role}", anon, authenticated, service_role;
+
+-- realtime: Broadcast from the database. realtime.messages (partitioned by day on the
+-- platform; one table here) takes the policies that authorise private channels, and
+-- realtime.send / realtime.broadcast_changes write to it.
+CREATE TABLE IF NOT EXISTS realtime.messages (
+  topic text NOT NULL,
+  extension text NOT NULL,
+  payload jsonb,
+  event text,
+  private boolean DEFAULT false,
+  updated_at timestamp NOT NULL DEFAULT now(),
+  inserted_at timestamp NOT NULL DEFAULT now(),
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  PRIMARY KEY (id, inserted_at)
+);
+ALTER TABLE realtime.messages OWNER TO supabase_realtime_admin;
+ALTER TABLE realtime.messages ENABLE ROW LEVEL SECURITY;
+GRANT SELECT, INSERT, UPDATE ON realtime.messages TO "{role}", anon, authenticated, service_role;
+CREATE OR REPLACE FUNCTION realtime.topic() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT nullif(current_setting('realtime.topic', true), '')::text
+$$;
+CREATE OR REPLACE FUNCTION realtime.send(payload jsonb, event text, topic text, private boolean DEFAULT true)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO realtime.messages (payload, event, topic, private, extension)
+  VALUES (payload, event, topic, private, 'broadcast');
+END
+$$;
+CREATE OR REPLACE FUNCTION realtime.broadcast_changes(
+  topic_name text, event_name text, operation text, table_name text, table_schema text,
+  new record, old record, level text DEFAULT 'ROW'
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM realtime.send(
+    jsonb_build_object(
+      'schema', table_schema, 'table', table_name, 'operation', operation,
+      'record', CASE WHEN new IS NULL THEN NULL ELSE to_jsonb(new) END,
+      'old_record', CASE WHEN old IS NULL THEN NULL ELSE to_jsonb(old) END),
+    event_name, topic_name, true);
+END
+$$;
+ALTER FUNCTION realtime.topic() OWNER TO supabase_realtime_admin;
+ALTER FUNCTION realtime.send(jsonb, text, text, boolean) OWNER TO supabase_realtime_admin;
+ALTER FUNCTION realtime.broadcast_changes(text, text, text, text, text, record, record, text)
+  OWNER TO supabase_realtime_admin;
+GRANT EXECUTE ON FUNCTION realtime.topic(), realtime.send(jsonb, text, text, boolean),
+  realtime.broadcast_changes(text, text, text, text, text, record, record, text)
+  TO "{role}", anon, authenticated, service_role;
+
 -- The managed-schema guard: since 2025-04-21 hosted Supabase refuses changes to objects
 -- in auth, storage and realtime other than policies and triggers (and comments, grants).
 -- Membership in the owners (roles.sql) would allow more, so the rest is refused here

@@ -1,0 +1,444 @@
+//! Extensions in the shadow as hosted Supabase has them.
+//!
+//! On Supabase, `postgres` is not a superuser, yet it may create the extensions on
+//! supautils' privileged list: supautils runs those statements as the superuser, then
+//! the extension's after-create script. On vanilla Postgres the shadow does the same
+//! ([`Rerouted::Privileged`]). Extensions vanilla Postgres lacks but that migrations only
+//! call into (pg_cron, pg_net, http, pgjwt, and the pre-installed pg_graphql and Vault)
+//! get a stand-in ([`Rerouted::Instead`]), reported as `extension-stubbed` so nobody
+//! mistakes it for a test of the real thing. Any other missing extension stops the run
+//! before the first migration with `extension-unavailable`: the shadow cannot judge.
+//!
+//! The SQL lives in `compat/extensions/`, one file per stand-in and hook.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlparser::ast::Statement as Ast;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::apply::{Reroute, Rerouted};
+use crate::db::{Database, PgError, quote_literal};
+use crate::migration::MigrationFile;
+use crate::migration::classify::{code_start, leading_words};
+use crate::report::{Finding, Location, Severity};
+use crate::text::Span;
+
+pub const EXTENSION_UNAVAILABLE: &str = "extension-unavailable";
+pub const EXTENSION_STUBBED: &str = "extension-stubbed";
+
+/// The findings about extensions, for the configuration and the docs.
+pub const CHECKS: [(&str, &str, Severity); 2] = [
+    (
+        EXTENSION_UNAVAILABLE,
+        "a migration needs an extension the shadow's Postgres does not have and cannot stand in for",
+        Severity::Error,
+    ),
+    (
+        EXTENSION_STUBBED,
+        "an extension the migrations use was a stand-in in the shadow, so what it does was not tested",
+        Severity::Info,
+    ),
+];
+
+const PRIVILEGED: &str = include_str!("compat/extensions/privileged.txt");
+
+/// Where the shadow records the stand-ins it installed (`CREATE EXTENSION` twice must
+/// fail as it would for a real one).
+const REGISTRY: &str = "CREATE TABLE IF NOT EXISTS extensions.migration_guard_stubs \
+     (name text PRIMARY KEY, schema text NOT NULL)";
+
+/// Separates a stand-in's install script from its removal.
+const ON_DROP: &str = "-- migration-guard: on drop";
+
+/// A stand-in for an extension vanilla Postgres lacks.
+struct Stub {
+    name: &'static str,
+    sql: &'static str,
+    /// Hosted Supabase has it in every project: the template has it too.
+    preinstalled: bool,
+    /// The schemas migrations reach it through, for the pre-installed ones.
+    schemas: &'static [&'static str],
+    /// What is not tested because of it.
+    untested: &'static str,
+}
+
+const STUBS: &[Stub] = &[
+    Stub {
+        name: "pg_cron",
+        sql: include_str!("compat/extensions/stubs/pg_cron.sql"),
+        preinstalled: false,
+        schemas: &["cron"],
+        untested: "jobs are recorded and their schedules checked, but they never run",
+    },
+    Stub {
+        name: "pg_net",
+        sql: include_str!("compat/extensions/stubs/pg_net.sql"),
+        preinstalled: false,
+        schemas: &["net"],
+        untested: "requests are queued, never sent",
+    },
+    Stub {
+        name: "http",
+        sql: include_str!("compat/extensions/stubs/http.sql"),
+        preinstalled: false,
+        schemas: &[],
+        untested: "requests are never sent; every response has status 0",
+    },
+    Stub {
+        name: "pgjwt",
+        sql: include_str!("compat/extensions/stubs/pgjwt.sql"),
+        preinstalled: false,
+        schemas: &[],
+        untested: "tokens are signed by a stand-in, not by the extension's own code",
+    },
+    Stub {
+        name: "pg_graphql",
+        sql: include_str!("compat/extensions/stubs/pg_graphql.sql"),
+        preinstalled: true,
+        schemas: &["graphql", "graphql_public"],
+        untested: "GraphQL queries answer with an error",
+    },
+    Stub {
+        name: "supabase_vault",
+        sql: include_str!("compat/extensions/stubs/supabase_vault.sql"),
+        preinstalled: true,
+        schemas: &["vault"],
+        untested: "secrets are stored, not encrypted",
+    },
+];
+
+/// Scripts supautils runs after creating an extension, to give `postgres` its rights.
+const AFTER_CREATE: &[(&str, &str)] = &[(
+    "postgres_fdw",
+    include_str!("compat/extensions/after-create/postgres_fdw.sql"),
+)];
+
+/// What a statement does to extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Extension {
+    Create {
+        name: String,
+        if_not_exists: bool,
+        schema: Option<String>,
+    },
+    Alter {
+        name: String,
+    },
+    Drop {
+        names: Vec<String>,
+    },
+}
+
+fn parse(text: &str) -> Option<Extension> {
+    let words = leading_words(text, 2);
+    if words.get(1).map(String::as_str) != Some("EXTENSION") {
+        return None;
+    }
+    match words[0].as_str() {
+        "CREATE" | "DROP" => {
+            let parsed = Parser::parse_sql(&PostgreSqlDialect {}, text).ok()?;
+            match parsed.into_iter().next()? {
+                Ast::CreateExtension(create) => Some(Extension::Create {
+                    name: create.name.value,
+                    if_not_exists: create.if_not_exists,
+                    schema: create.schema.map(|schema| schema.value),
+                }),
+                Ast::DropExtension(drop) => Some(Extension::Drop {
+                    names: drop.names.into_iter().map(|name| name.value).collect(),
+                }),
+                _ => None,
+            }
+        }
+        "ALTER" => {
+            // sqlparser has no ALTER EXTENSION: the name is the third token.
+            let tokens = sqlparser::tokenizer::Tokenizer::new(&PostgreSqlDialect {}, text)
+                .tokenize()
+                .ok()?;
+            tokens
+                .into_iter()
+                .filter_map(|token| match token {
+                    sqlparser::tokenizer::Token::Word(word) => Some(word.value),
+                    _ => None,
+                })
+                .nth(2)
+                .map(|name| Extension::Alter { name })
+        }
+        _ => None,
+    }
+}
+
+/// What supautils lets `postgres` do besides extensions: foreign data wrappers (for
+/// Supabase Wrappers) and PostgREST's settings on `authenticator`.
+fn supautils_allows(text: &str) -> bool {
+    let words = leading_words(text, 4);
+    let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    match (word(0), word(1)) {
+        ("CREATE", "FOREIGN") => word(2) == "DATA" && word(3) == "WRAPPER",
+        ("ALTER", "ROLE") => {
+            word(2) == "AUTHENTICATOR"
+                && matches!(word(3), "SET" | "RESET")
+                && text.to_ascii_lowercase().contains("pgrst.")
+        }
+        _ => false,
+    }
+}
+
+/// How the shadow treats extensions on this server.
+#[derive(Debug)]
+pub struct Extensions {
+    available: BTreeSet<String>,
+    privileged: BTreeSet<&'static str>,
+    stubs: bool,
+    role: String,
+}
+
+impl Extensions {
+    /// Reads what the server has. `stubs`: stand in for what it lacks where possible.
+    pub async fn read(admin: &Database, stubs: bool, role: &str) -> Result<Self, PgError> {
+        let rows = admin
+            .client
+            .query("SELECT name FROM pg_available_extensions", &[])
+            .await?;
+        Ok(Extensions {
+            available: rows.iter().map(|row| row.get(0)).collect(),
+            privileged: PRIVILEGED
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .collect(),
+            stubs,
+            role: role.to_string(),
+        })
+    }
+
+    fn stub(&self, name: &str) -> Option<&'static Stub> {
+        if !self.stubs || self.available.contains(name) {
+            return None;
+        }
+        STUBS.iter().find(|stub| stub.name == name)
+    }
+
+    /// What to install in the template: the registry, and the stand-ins for what hosted
+    /// Supabase has pre-installed.
+    pub fn template_sql(&self) -> String {
+        let mut sql = format!("{REGISTRY};\n");
+        for stub in STUBS.iter().filter(|stub| stub.preinstalled) {
+            if self.stub(stub.name).is_some() {
+                sql.push_str(&self.install(stub, None));
+            }
+        }
+        sql
+    }
+
+    fn install(&self, stub: &Stub, schema: Option<&str>) -> String {
+        let schema = schema.unwrap_or("public");
+        let (install, _) = stub.sql.split_once(ON_DROP).unwrap_or((stub.sql, ""));
+        format!(
+            "{};\nINSERT INTO extensions.migration_guard_stubs VALUES ('{}', {}) ON CONFLICT DO NOTHING;\n",
+            self.fill(install, schema),
+            stub.name,
+            quote_literal(schema),
+        )
+    }
+
+    fn fill(&self, sql: &str, schema: &str) -> String {
+        sql.replace("{schema}", schema.trim_matches('"'))
+            .replace("{role}", &self.role)
+    }
+
+    /// Checks every `CREATE EXTENSION` of the migrations against the server before any
+    /// runs: an `extension-unavailable` error for each that neither the server nor a
+    /// stand-in has, and one `extension-stubbed` note per stand-in the migrations use.
+    pub fn survey(&self, migrations: &[MigrationFile]) -> Vec<Finding> {
+        let mut stubbed: BTreeMap<&'static str, Location> = BTreeMap::new();
+        let mut findings = Vec::new();
+        for migration in migrations {
+            for statement in migration
+                .split
+                .statements
+                .iter()
+                .filter(|s| !s.comment_only)
+            {
+                let text = statement.text(&migration.source);
+                let start = statement.text.start + code_start(text);
+                let at = Location {
+                    file: migration.path.clone(),
+                    span: Span::new(start, start),
+                };
+                if let Some(Extension::Create { name, .. }) = parse(text) {
+                    if let Some(stub) = self.stub(&name) {
+                        stubbed.entry(stub.name).or_insert(at);
+                    } else if !self.available.contains(&name) {
+                        findings.push(self.unavailable(&name, at));
+                    }
+                    continue;
+                }
+                let lower = text.to_ascii_lowercase();
+                for stub in STUBS.iter().filter(|stub| stub.preinstalled) {
+                    let used = stub
+                        .schemas
+                        .iter()
+                        .any(|schema| lower.contains(&format!("{schema}.")));
+                    if used && self.stub(stub.name).is_some() {
+                        stubbed.entry(stub.name).or_insert_with(|| at.clone());
+                    }
+                }
+            }
+        }
+        findings.extend(stubbed.into_iter().map(|(name, at)| {
+            let stub = STUBS.iter().find(|stub| stub.name == name).expect("a stub");
+            Finding {
+                rule: EXTENSION_STUBBED,
+                severity: Severity::Info,
+                location: Some(at),
+                message: format!(
+                    "{name} is not installed in this Postgres: the shadow stood in for it ({}), so that part was not tested",
+                    stub.untested
+                ),
+                help: Some(
+                    "run the shadow on the supabase/postgres image to test it for real; --no-extension-stubs refuses stand-ins"
+                        .to_string(),
+                ),
+            }
+        }));
+        findings
+    }
+
+    fn unavailable(&self, name: &str, at: Location) -> Finding {
+        let stubbable = STUBS.iter().any(|stub| stub.name == name);
+        let why = if stubbable {
+            " (its stand-in is off: --no-extension-stubs)"
+        } else {
+            ", and the shadow has no stand-in for it"
+        };
+        Finding {
+            rule: EXTENSION_UNAVAILABLE,
+            severity: Severity::Error,
+            location: Some(at),
+            message: format!(
+                "the extension {name} is not available in the shadow's Postgres{why}: the shadow cannot judge these migrations"
+            ),
+            help: Some(format!(
+                "run the shadow on Supabase's own image, which has it (`--provider docker --image supabase/postgres:<tag>`, the default for a Supabase project when Docker runs), or install {name} where the shadow's Postgres runs"
+            )),
+        }
+    }
+}
+
+impl Reroute for Extensions {
+    fn reroute(&self, statement: &str) -> Option<Rerouted> {
+        let privileged = |name: &str| self.privileged.contains(name);
+        match parse(statement) {
+            Some(Extension::Create {
+                name,
+                if_not_exists,
+                schema,
+            }) => {
+                if let Some(stub) = self.stub(&name) {
+                    let mut sql = String::new();
+                    if !if_not_exists {
+                        sql.push_str(&format!(
+                            "DO $exists$ BEGIN IF EXISTS (SELECT FROM extensions.migration_guard_stubs WHERE name = '{name}') THEN RAISE EXCEPTION 'extension \"{name}\" already exists' USING ERRCODE = '42710'; END IF; END $exists$;\n",
+                            name = stub.name
+                        ));
+                    }
+                    sql.push_str(&self.install(stub, schema.as_deref()));
+                    return Some(Rerouted::Instead(sql));
+                }
+                privileged(&name).then(|| {
+                    let after = AFTER_CREATE
+                        .iter()
+                        .find(|(extension, _)| *extension == name)
+                        .map(|(_, sql)| self.fill(sql, schema.as_deref().unwrap_or("public")));
+                    Rerouted::Privileged { after }
+                })
+            }
+            Some(Extension::Alter { name }) => {
+                if self.stub(&name).is_some() {
+                    return Some(Rerouted::Instead("SELECT".to_string()));
+                }
+                privileged(&name).then_some(Rerouted::Privileged { after: None })
+            }
+            Some(Extension::Drop { names }) => {
+                let stubs: Vec<&Stub> = names.iter().filter_map(|n| self.stub(n)).collect();
+                if !stubs.is_empty() && stubs.len() == names.len() {
+                    let mut sql = String::new();
+                    for stub in stubs {
+                        let (_, drop) = stub.sql.split_once(ON_DROP).unwrap_or(("", ""));
+                        sql.push_str(&format!(
+                            "DO $drop$ DECLARE s text; BEGIN SELECT schema INTO s FROM extensions.migration_guard_stubs WHERE name = '{name}'; IF s IS NOT NULL THEN EXECUTE replace({drop}, '{{schema}}', s); DELETE FROM extensions.migration_guard_stubs WHERE name = '{name}'; END IF; END $drop$;\n",
+                            name = stub.name,
+                            drop = quote_literal(&drop.replace("{role}", &self.role)),
+                        ));
+                    }
+                    return Some(Rerouted::Instead(sql));
+                }
+                names
+                    .iter()
+                    .any(|name| privileged(name))
+                    .then_some(Rerouted::Privileged { after: None })
+            }
+            None => supautils_allows(statement).then_some(Rerouted::Privileged { after: None }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_statements_are_read_whatever_their_spelling() {
+        assert_eq!(
+            parse("create extension if not exists \"uuid-ossp\" with schema extensions"),
+            Some(Extension::Create {
+                name: "uuid-ossp".to_string(),
+                if_not_exists: true,
+                schema: Some("extensions".to_string()),
+            })
+        );
+        assert_eq!(
+            parse("-- cron\nCREATE EXTENSION pg_cron"),
+            Some(Extension::Create {
+                name: "pg_cron".to_string(),
+                if_not_exists: false,
+                schema: None,
+            })
+        );
+        assert_eq!(
+            parse("DROP EXTENSION IF EXISTS pg_net, http CASCADE"),
+            Some(Extension::Drop {
+                names: vec!["pg_net".to_string(), "http".to_string()]
+            })
+        );
+        assert_eq!(
+            parse("ALTER EXTENSION vector UPDATE TO '0.8.0'"),
+            Some(Extension::Alter {
+                name: "vector".to_string()
+            })
+        );
+        assert_eq!(parse("CREATE TABLE extension (id int)"), None);
+    }
+
+    #[test]
+    fn supautils_lets_postgres_set_postgrest_settings_and_create_wrappers() {
+        assert!(supautils_allows(
+            "ALTER ROLE authenticator SET pgrst.db_schemas = 'public, api'"
+        ));
+        assert!(supautils_allows(
+            "create foreign data wrapper stripe_wrapper handler x"
+        ));
+        assert!(!supautils_allows(
+            "ALTER ROLE authenticator SET search_path = x"
+        ));
+        assert!(!supautils_allows("ALTER ROLE anon SET pgrst.x = 1"));
+    }
+
+    #[test]
+    fn every_stub_has_its_removal() {
+        for stub in STUBS {
+            assert!(stub.sql.contains(ON_DROP), "{}", stub.name);
+        }
+    }
+}
