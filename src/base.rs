@@ -74,6 +74,8 @@ pub enum BaseError {
 pub struct Comparison {
     pub note: String,
     pub findings: Vec<Finding>,
+    /// The versions the base branch's tip has: what this branch did not introduce.
+    pub base_versions: BTreeSet<String>,
 }
 
 /// Compares the migrations in `discovery` (as they are on disk) with `base_ref`.
@@ -96,7 +98,11 @@ pub fn compare(discovery: &Discovery, base_ref: &str) -> Result<Comparison, Base
         started_from.len(),
         tip.len()
     );
-    Ok(Comparison { note, findings })
+    Ok(Comparison {
+        note,
+        findings,
+        base_versions: tip.into_keys().collect(),
+    })
 }
 
 /// A base migration: its file name and blob.

@@ -254,9 +254,11 @@ pub struct ProviderArgs {
     /// An existing server to create the shadow databases on (provider url).
     #[arg(long, env = "MIGRATION_GUARD_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Shadow image for provider docker [default: postgres:15].
-    #[arg(long, env = "MIGRATION_GUARD_IMAGE", default_value = crate::shadow::docker::DEFAULT_IMAGE)]
-    pub image: String,
+    /// Shadow image for provider docker [default: for a Supabase project (a
+    /// supabase/config.toml), supabase/postgres of the linked version
+    /// (supabase/.temp/postgres-version) or of [db] major_version; else postgres:15].
+    #[arg(long, env = "MIGRATION_GUARD_IMAGE")]
+    pub image: Option<String>,
     /// How to reach the shadow container: a published port on a host, the container's
     /// network from inside a container (a sibling, as in a GitHub container action).
     #[arg(long, env = "MIGRATION_GUARD_DOCKER_REACH", value_enum, default_value_t = Reach::Auto)]

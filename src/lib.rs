@@ -18,4 +18,5 @@ pub mod retry;
 pub mod shadow;
 pub mod supabase_api;
 pub mod supabase_cli;
+pub mod supabase_project;
 pub mod text;

@@ -268,3 +268,51 @@ fn an_unknown_base_or_no_repository_is_an_error_that_says_what_to_do() {
         "{report:#}"
     );
 }
+
+#[test]
+fn the_shadow_reports_only_the_advisor_findings_this_branch_introduces() {
+    // The base's notes table has no row level security: the advisors see it, but it is
+    // not this branch's doing.
+    let project = repository();
+    project.file(
+        "20250301000000_tags.sql",
+        "CREATE TABLE IF NOT EXISTS public.tags (id bigint PRIMARY KEY);\n",
+    );
+    commit(&project, "tags");
+    let (_, stdout, stderr) = output(&mut project.command(&[
+        "shadow",
+        "--format",
+        "json",
+        "--provider",
+        "local",
+        "--base-ref",
+        "main",
+    ]));
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    let advised: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "advisor-rls-disabled-in-public")
+        .map(|f| {
+            let file = f["file"].as_str().unwrap().rsplit('/').next().unwrap();
+            (file.to_string(), f["message"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(advised.len(), 1, "{report:#}");
+    assert_eq!(advised[0].0, "20250301000000_tags.sql");
+    assert!(advised[0].1.starts_with("public.tags:"), "{advised:?}");
+
+    // Without a base, the notes table is reported too, on the file that made it.
+    let (_, stdout, _) =
+        output(&mut project.command(&["shadow", "--format", "json", "--provider", "local"]));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let files: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "advisor-rls-disabled-in-public")
+        .map(|f| f["file"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(files, [FIRST, "20250301000000_tags.sql"], "{report:#}");
+}

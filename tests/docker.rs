@@ -132,6 +132,58 @@ fn full_shadow_through_docker_on_postgres_17() {
     assert_no_containers_left(&before);
 }
 
+/// The shadow on `image` over a fixture's migrations: exit code and report.
+fn shadow_on(image: &str, dir: &str) -> (i32, Value) {
+    let mut command = assert_cmd::Command::cargo_bin("migration-guard").unwrap();
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "shadow",
+        "--provider",
+        "docker",
+        "--image",
+        image,
+        "--format",
+        "json",
+        "--dir",
+        dir,
+    ]);
+    let (code, stdout, stderr) = output(&mut command);
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (code, report)
+}
+
+#[test]
+fn the_supabase_emulation_and_the_after_checks_hold_on_postgres_15_and_17() {
+    for image in [IMAGE, IMAGE_17] {
+        let Some(_engine) = engine_with(image) else {
+            return;
+        };
+        let before = our_containers();
+        for fixture in ["pg_cron", "privileged_extensions", "realtime", "vault"] {
+            let (code, report) = shadow_on(image, &format!("tests/fixtures/fidelity/{fixture}"));
+            assert_eq!(code, 0, "{image} {fixture}: {report:#}");
+        }
+        // pgTAP and plpgsql_check come with the image.
+        let (code, report) = shadow_on(image, "tests/fixtures/checks/supabase/migrations");
+        assert_eq!(code, 1, "{image}: {report:#}");
+        let rules: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert!(rules.contains(&"plpgsql-error"), "{image}: {report:#}");
+        let failing: Vec<&str> = report["verify"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|check| check["ok"] == false)
+            .map(|check| check["check"].as_str().unwrap())
+            .collect();
+        assert_eq!(failing, ["2 - there is one todo"], "{image}: {report:#}");
+        assert_no_containers_left(&before);
+    }
+}
+
 #[test]
 fn an_image_that_cannot_be_pulled() {
     let Some(_engine) = engine() else { return };

@@ -226,3 +226,67 @@ fn supautils_lets_postgres_create_privileged_extensions_and_set_postgrest_settin
         assert!(stderr.contains(refused), "{name}: {stderr}");
     }
 }
+
+#[test]
+fn advisors_plpgsql_check_and_pgtap_run_after_the_migrations() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checks/supabase/migrations");
+    let mut command = assert_cmd::Command::cargo_bin("migration-guard").unwrap();
+    command
+        .env_remove("RUST_LOG")
+        .args(["shadow", "--format", "json", "--provider", "local", "--dir"])
+        .arg(&dir);
+    let (code, stdout, stderr) = output(&mut command);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(code, 1, "{report:#}");
+    let found: Vec<(String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            let rule = f["rule"].as_str().unwrap();
+            rule.starts_with("advisor-") || rule.starts_with("plpgsql-")
+        })
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("advisor-rls-disabled-in-public".to_string(), 13),
+            ("advisor-auth-rls-initplan".to_string(), 9),
+            // The UPDATE naming the column that does not exist.
+            ("plpgsql-error".to_string(), 19),
+        ],
+        "{report:#}"
+    );
+    let tests: Vec<(String, bool, u64)> = report["verify"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| {
+            (
+                check["check"].as_str().unwrap().to_string(),
+                check["ok"].as_bool().unwrap(),
+                check["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            ("1 - the todos table exists".to_string(), true, 3),
+            ("2 - there is one todo".to_string(), false, 4),
+        ]
+    );
+    assert!(
+        report["verify"][1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("have: 0")
+    );
+}

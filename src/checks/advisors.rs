@@ -27,8 +27,14 @@ use std::task::Poll;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
+
 use crate::db::{Database, PgError};
+use crate::migration::MigrationFile;
+use crate::migration::classify::{code_start, leading_words};
 use crate::report::{Finding, Location, Severity};
+use crate::text::Span;
 
 pub const RLS_DISABLED_IN_PUBLIC: &str = "advisor-rls-disabled-in-public";
 pub const POLICY_EXISTS_RLS_DISABLED: &str = "advisor-policy-exists-rls-disabled";
@@ -339,5 +345,116 @@ pub fn finding(advice: &Advice, location: Option<Location>) -> Finding {
             advice.id.trim_start_matches("advisor-")
         ),
         help: advisor.map(|advisor| advisor.help.to_string()),
+    }
+}
+
+/// Where the migrations made `object` (as the advisors name it: `public.t`,
+/// `public.t.policy`, `public.f(integer)`, `pg_trgm`): the last statement that creates
+/// something of its own name, else of the table it belongs to.
+pub fn locate(object: &str, migrations: &[MigrationFile]) -> Option<Location> {
+    let bare = object.split('(').next().unwrap_or(object);
+    let parts: Vec<&str> = bare.split('.').collect();
+    let names = parts
+        .iter()
+        .rev()
+        .take(if parts.len() >= 3 { 2 } else { 1 });
+    for name in names {
+        let name = name.trim_matches('"').to_lowercase();
+        for migration in migrations.iter().rev() {
+            let statements = migration.split.statements.iter().rev();
+            for statement in statements.filter(|s| !s.comment_only) {
+                let text = statement.text(&migration.source);
+                if created_name(text).is_some_and(|created| created == name) {
+                    let start = statement.text.start + code_start(text);
+                    return Some(Location {
+                        file: migration.path.clone(),
+                        span: Span::new(start, start),
+                    });
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The name (its last part, lower-cased unless quoted) of what a `CREATE` statement
+/// creates: the name after the object kind (`IF NOT EXISTS` and the like skipped).
+fn created_name(text: &str) -> Option<String> {
+    const KINDS: &[&str] = &[
+        "TABLE",
+        "VIEW",
+        "FUNCTION",
+        "PROCEDURE",
+        "POLICY",
+        "INDEX",
+        "EXTENSION",
+        "TRIGGER",
+        "TYPE",
+        "SEQUENCE",
+    ];
+    const SKIPPED: &[&str] = &["IF", "NOT", "EXISTS", "CONCURRENTLY", "ONLY"];
+    if leading_words(text, 1).first().map(String::as_str) != Some("CREATE") {
+        return None;
+    }
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
+        .tokenize()
+        .ok()?;
+    let mut tokens = tokens
+        .into_iter()
+        .filter(|token| !matches!(token, Token::Whitespace(_)));
+    let keyword = |word: &sqlparser::tokenizer::Word, list: &[&str]| {
+        word.quote_style.is_none() && list.contains(&word.value.to_uppercase().as_str())
+    };
+    tokens.find(|token| matches!(token, Token::Word(word) if keyword(word, KINDS)))?;
+    let mut name = None;
+    let mut part_expected = true;
+    for token in tokens {
+        match token {
+            Token::Word(word) if name.is_none() && keyword(&word, SKIPPED) => {}
+            Token::Word(word) if part_expected => {
+                part_expected = false;
+                name = Some(match word.quote_style {
+                    Some(_) => word.value,
+                    None => word.value.to_lowercase(),
+                });
+            }
+            Token::Period if !part_expected => part_expected = true,
+            _ => break,
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::created_name;
+
+    #[test]
+    fn the_name_a_create_statement_gives() {
+        for (text, name) in [
+            (
+                "CREATE TABLE IF NOT EXISTS public.Notes (id int)",
+                Some("notes"),
+            ),
+            (
+                "-- own rows\ncreate policy \"Own rows\" on public.t for select using (true)",
+                Some("Own rows"),
+            ),
+            (
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx ON t (a)",
+                Some("idx"),
+            ),
+            (
+                "CREATE OR REPLACE FUNCTION public.f(a int) RETURNS int",
+                Some("f"),
+            ),
+            (
+                "CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\" WITH SCHEMA extensions",
+                Some("uuid-ossp"),
+            ),
+            ("ALTER TABLE public.t ADD COLUMN a int", None),
+        ] {
+            assert_eq!(created_name(text).as_deref(), name, "{text}");
+        }
     }
 }

@@ -88,8 +88,11 @@ async fn drift(report: &mut Report, project: &Project, discovery: &Discovery, ar
         );
         return;
     };
-    let options = super::shadow::options(&args.shadow);
-    match super::drift::compare(project, discovery, db_url, options).await {
+    let compared = match super::shadow::options(&args.shadow, project) {
+        Ok(options) => super::drift::compare(project, discovery, db_url, options).await,
+        Err(error) => Err(error),
+    };
+    match compared {
         Ok(drift) => {
             report.drift = drift.drift;
             report.notes.extend(drift.notes);

@@ -16,7 +16,7 @@ use crate::shadow::{self, ShadowOptions, server};
 
 pub async fn run(project: &Project, args: &DriftArgs) -> anyhow::Result<Report> {
     let discovery = migration::discover(&project.migrations)?;
-    let options = super::shadow::options(&args.shadow);
+    let options = super::shadow::options(&args.shadow, project)?;
     compare(project, &discovery, &args.db_url, options).await
 }
 

@@ -65,6 +65,16 @@ pub fn check_files(
         let comparison = base::compare(discovery, base_ref)
             .with_context(|| format!("cannot compare the migrations with `{base_ref}`"))?;
         report.notes.push(comparison.note);
+        // The advisors judge the schema as a whole: what the base's own migrations made
+        // is not this branch's doing.
+        report.findings.retain(|finding| {
+            !finding.rule.starts_with("advisor-")
+                || !finding.location.as_ref().is_some_and(|location| {
+                    discovery.migrations.iter().any(|m| {
+                        m.path == location.file && comparison.base_versions.contains(&m.version)
+                    })
+                })
+        });
         let config = &project.config;
         report
             .findings

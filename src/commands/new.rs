@@ -64,16 +64,17 @@ pub async fn revert(
             project.migrations.display()
         );
     };
+    let options = ShadowOptions {
+        snapshot_at_end: true,
+        ..super::shadow::options(provider, project)?
+    };
     let catalog_after = |count: usize| {
         let mut subset = discovery.clone();
         subset.migrations.truncate(count);
         subset.collisions.clear();
-        let options = ShadowOptions {
-            snapshot_at_end: true,
-            ..super::shadow::options(provider)
-        };
+        let options = &options;
         async move {
-            let (report, catalog) = shadow::run(&subset, &options, &project.config).await?;
+            let (report, catalog) = shadow::run(&subset, options, &project.config).await?;
             catalog.ok_or_else(|| {
                 anyhow::anyhow!(
                     "the migrations up to {version} do not apply in the shadow: {}",

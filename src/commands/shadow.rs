@@ -6,8 +6,9 @@ use crate::cli::{ProviderArgs, ShadowArgs};
 use crate::config::Project;
 use crate::migration;
 use crate::report::Report;
-use crate::shadow::docker::DockerOptions;
+use crate::shadow::docker::{DEFAULT_IMAGE, DockerOptions};
 use crate::shadow::{self, ShadowOptions};
+use crate::supabase_project::SupabaseProject;
 
 /// Lints the project's migrations, then runs the shadow for them.
 pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report> {
@@ -15,8 +16,12 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
     let discovery = migration::discover(dir)?;
     let options = ShadowOptions {
         verify_dir: Some(project.verify_dir(args.verify_dir.as_deref())),
+        tests_dir: project
+            .migrations
+            .parent()
+            .map(|supabase| supabase.join("tests")),
         catalog_checks: !args.no_catalog_checks,
-        ..options(&args.shadow)
+        ..options(&args.shadow, project)?
     };
     let (mut report, _) = shadow::run(&discovery, &options, &project.config).await?;
     super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
@@ -24,21 +29,31 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
     Ok(report)
 }
 
-/// The shadow as the provider flags describe it: only applying, no verify dir.
-pub fn options(args: &ProviderArgs) -> ShadowOptions {
-    ShadowOptions {
+/// The shadow as the provider flags and the project describe it: only applying, no
+/// verify dir. A Supabase project's shadow image is Supabase's own, of the version the
+/// project runs, unless `--image` says otherwise.
+pub fn options(args: &ProviderArgs, project: &Project) -> anyhow::Result<ShadowOptions> {
+    let supabase = SupabaseProject::beside(&project.migrations)?;
+    let image = match (&args.image, &supabase) {
+        (Some(image), _) => image.clone(),
+        (None, Some(supabase)) => supabase.image(),
+        (None, None) => DEFAULT_IMAGE.to_string(),
+    };
+    Ok(ShadowOptions {
         provider: args.provider,
         database_url: args.database_url.clone(),
         pg_bin: args.pg_bin.clone(),
         docker: DockerOptions {
-            image: args.image.clone(),
+            image,
             reach: args.docker_reach,
             ready_timeout: Duration::from_secs(args.ready_timeout),
         },
         supabase_compat: !args.no_supabase_compat,
         extension_stubs: !args.no_extension_stubs,
         verify_dir: None,
+        tests_dir: None,
         catalog_checks: false,
         snapshot_at_end: false,
-    }
+        supabase,
+    })
 }

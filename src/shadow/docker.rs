@@ -111,7 +111,13 @@ impl DockerShadow {
         if docker.inspect_image(image).await.is_ok() {
             return Ok(());
         }
-        tracing::info!("pulling {image}");
+        if image.contains("supabase/postgres") {
+            tracing::info!(
+                "pulling {image}: Supabase's own Postgres is large (about 1.5 GB unpacked); this happens once, then the engine keeps it"
+            );
+        } else {
+            tracing::info!("pulling {image}");
+        }
         let options = CreateImageOptionsBuilder::default()
             .from_image(image)
             .build();

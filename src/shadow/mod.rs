@@ -18,12 +18,13 @@ use tokio_postgres::Config;
 
 use crate::apply::{Applier, ApplyError, Reroute};
 use crate::catalog::{self, Catalog, Scope};
-use crate::checks::{semantic, verify};
+use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
 use crate::config::Config as Configuration;
 use crate::db::{Database, PgError, quote_ident};
 use crate::migration::Discovery;
 use crate::report::model::PostgresInfo;
 use crate::report::{CommandName, Report};
+use crate::supabase_project::SupabaseProject;
 
 use docker::{DockerError, DockerOptions, DockerShadow};
 use extensions::{EXTENSION_UNAVAILABLE, Extensions};
@@ -62,11 +63,15 @@ pub struct ShadowOptions {
     pub extension_stubs: bool,
     /// The verify scripts to run after the migrations, if any.
     pub verify_dir: Option<PathBuf>,
+    /// The pgTAP tests to run after them (`supabase/tests`, as `supabase test db`).
+    pub tests_dir: Option<PathBuf>,
     /// Snapshot the catalog after each migration and run each twice (the semantic
     /// checks); off, the migrations are only applied.
     pub catalog_checks: bool,
     /// Return the catalog the migrations built (for `drift`).
     pub snapshot_at_end: bool,
+    /// The Supabase project the migrations belong to, when they do.
+    pub supabase: Option<SupabaseProject>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +102,12 @@ pub enum ShadowError {
     Verify(#[from] verify::VerifyError),
     #[error(transparent)]
     Semantic(#[from] semantic::SemanticError),
+    #[error(transparent)]
+    Advisors(#[from] advisors::AdvisorError),
+    #[error(transparent)]
+    Plpgsql(#[from] plpgsql::PlpgsqlError),
+    #[error(transparent)]
+    PgTap(#[from] pgtap::PgTapError),
     #[error("interrupted; the shadow was removed")]
     Interrupted,
 }
@@ -275,6 +286,17 @@ async fn shadow_run(
         .server_version()
         .await
         .map_err(setup("reading the server version"))?;
+    if let Some(project) = &options.supabase {
+        let major = server_version.split('.').next().unwrap_or_default();
+        if major != project.major_version.to_string() {
+            report.notes.push(format!(
+                "{} says the project runs Postgres {}, but this shadow ran {server_version}: run it on {} (Docker) to test what the project runs",
+                project.config.display(),
+                project.major_version,
+                project.image()
+            ));
+        }
+    }
     report.postgres = Some(PostgresInfo {
         provider: server.provider.to_string(),
         server_version,
@@ -356,6 +378,9 @@ async fn shadow_run(
         ));
     }
     let db = server.connect(&config).await?;
+    let exposed = exposed_schemas(options);
+    // What the advisors say of the platform alone: only what the migrations add counts.
+    let advice_before = advisors::advise(&db, &exposed).await?;
     let reroute = emulate.then_some(&extensions as &dyn Reroute);
     if options.catalog_checks {
         let checked = semantic::apply(&db, &discovery.migrations, configuration, reroute).await?;
@@ -376,6 +401,20 @@ async fn shadow_run(
         Some(dir) => verify::run(&db, dir, report).await?,
         None => {}
     }
+    if let (false, Some(dir)) = (failed, &options.tests_dir) {
+        pgtap::run(&db, dir, report).await?;
+    }
+    if !failed && options.catalog_checks {
+        after_checks(
+            &db,
+            discovery,
+            configuration,
+            &exposed,
+            &advice_before,
+            report,
+        )
+        .await?;
+    }
     if !options.snapshot_at_end || failed {
         return Ok(None);
     }
@@ -383,6 +422,59 @@ async fn shadow_run(
         .await
         .map_err(setup("reading the catalog the migrations built"))?;
     Ok(Some(built))
+}
+
+/// The schemas the Data API exposes: the project's `[api] schemas`, else Supabase's
+/// defaults.
+fn exposed_schemas(options: &ShadowOptions) -> Vec<String> {
+    match &options.supabase {
+        Some(project) => project.api_schemas.clone(),
+        None => advisors::DEFAULT_EXPOSED_SCHEMAS
+            .iter()
+            .map(|schema| schema.to_string())
+            .collect(),
+    }
+}
+
+/// The checks of what the migrations built: Supabase's advisors (what the migrations
+/// introduced, on the file that made each object) and plpgsql_check on every body.
+async fn after_checks(
+    db: &Database,
+    discovery: &Discovery,
+    configuration: &Configuration,
+    exposed: &[String],
+    advice_before: &[advisors::Advice],
+    report: &mut Report,
+) -> Result<(), ShadowError> {
+    let migrations = &discovery.migrations;
+    let configured = |finding: crate::report::Finding| match &finding.location {
+        Some(location) => {
+            let migration = migrations.iter().find(|m| m.path == location.file)?;
+            semantic::configured(finding, migration, configuration)
+        }
+        None => {
+            let severity = configuration.severity(finding.rule, finding.severity)?;
+            Some(crate::report::Finding {
+                severity,
+                ..finding
+            })
+        }
+    };
+    tracing::info!("running Supabase's advisors");
+    let advice = advisors::advise(db, exposed).await?;
+    report.findings.extend(
+        advisors::introduced(advice_before, &advice)
+            .iter()
+            .map(|advice| advisors::finding(advice, advisors::locate(&advice.object, migrations)))
+            .filter_map(configured),
+    );
+    tracing::info!("checking PL/pgSQL bodies");
+    let checked = plpgsql::check(db, migrations).await?;
+    report
+        .findings
+        .extend(checked.findings.into_iter().filter_map(configured));
+    report.notes.extend(checked.notes);
+    Ok(())
 }
 
 /// `postgres`, unless the server already has a superuser of that name (a `url` server):

@@ -1,0 +1,160 @@
+//! What a Supabase project's own files say about its database: `supabase/config.toml`
+//! (`[db] major_version`, `[api] schemas`) and the exact Postgres version that
+//! `supabase link` recorded in `supabase/.temp/postgres-version`.
+//!
+//! The shadow uses them to pick the image that runs what the project runs, and the
+//! advisors to know which schemas the Data API exposes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The `supabase/postgres` tag used for a major version when the project has not been
+/// linked (no `.temp/postgres-version`): the images the Supabase CLI 2.115 starts
+/// locally. Update together with the CLI pinned in the Dockerfile.
+pub const DEFAULT_TAGS: [(u32, &str); 2] = [(15, "15.8.1.085"), (17, "17.6.1.132")];
+
+/// The major version a project without `[db] major_version` runs: the CLI's default
+/// before new projects were moved to 17, which writes the key explicitly.
+const DEFAULT_MAJOR: u32 = 15;
+
+/// The schemas the Data API exposes when `[api] schemas` does not say.
+pub const DEFAULT_API_SCHEMAS: [&str; 2] = ["public", "graphql_public"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML: {message}")]
+    Toml { path: PathBuf, message: String },
+}
+
+/// A Supabase project, as its files describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupabaseProject {
+    pub config: PathBuf,
+    pub major_version: u32,
+    /// The exact version of the linked project, e.g. `17.4.1.054`.
+    pub postgres_version: Option<String>,
+    pub api_schemas: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigToml {
+    #[serde(default)]
+    db: DbSection,
+    #[serde(default)]
+    api: ApiSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DbSection {
+    major_version: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ApiSection {
+    schemas: Option<Vec<String>>,
+}
+
+impl SupabaseProject {
+    /// The project whose `supabase/` folder holds `migrations`: none when there is no
+    /// `config.toml` beside the migrations folder (not a Supabase CLI project).
+    pub fn beside(migrations: &Path) -> Result<Option<SupabaseProject>, ProjectError> {
+        let Some(supabase) = migrations.parent() else {
+            return Ok(None);
+        };
+        let config = supabase.join("config.toml");
+        if !config.is_file() {
+            return Ok(None);
+        }
+        let text = fs::read_to_string(&config).map_err(|source| ProjectError::Read {
+            path: config.clone(),
+            source,
+        })?;
+        let parsed: ConfigToml = toml::from_str(&text).map_err(|error| ProjectError::Toml {
+            path: config.clone(),
+            message: error.to_string(),
+        })?;
+        let version_file = supabase.join(".temp").join("postgres-version");
+        let postgres_version = fs::read_to_string(version_file)
+            .ok()
+            .map(|text| text.trim().to_string())
+            .filter(|version| !version.is_empty());
+        Ok(Some(SupabaseProject {
+            config,
+            major_version: parsed.db.major_version.unwrap_or(DEFAULT_MAJOR),
+            postgres_version,
+            api_schemas: parsed
+                .api
+                .schemas
+                .unwrap_or_else(|| DEFAULT_API_SCHEMAS.iter().map(|s| s.to_string()).collect()),
+        }))
+    }
+
+    /// Supabase's own image of the version this project runs: the linked version when
+    /// known, else the pinned tag of its major version.
+    pub fn image(&self) -> String {
+        let tag = self.postgres_version.clone().unwrap_or_else(|| {
+            DEFAULT_TAGS
+                .iter()
+                .find(|(major, _)| *major == self.major_version)
+                .map_or_else(
+                    || format!("{}", self.major_version),
+                    |(_, tag)| tag.to_string(),
+                )
+        });
+        format!("supabase/postgres:{tag}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(config: &str, version: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+        let root = tempfile::tempdir().unwrap();
+        let supabase = root.path().join("supabase");
+        fs::create_dir_all(supabase.join("migrations")).unwrap();
+        fs::write(supabase.join("config.toml"), config).unwrap();
+        if let Some(version) = version {
+            fs::create_dir_all(supabase.join(".temp")).unwrap();
+            fs::write(supabase.join(".temp/postgres-version"), version).unwrap();
+        }
+        let migrations = supabase.join("migrations");
+        (root, migrations)
+    }
+
+    #[test]
+    fn the_linked_version_wins_then_the_major_versions_pinned_tag() {
+        let (_root, dir) = project("[db]\nmajor_version = 17\n", Some("17.4.1.054\n"));
+        let linked = SupabaseProject::beside(&dir).unwrap().unwrap();
+        assert_eq!(linked.image(), "supabase/postgres:17.4.1.054");
+
+        let (_root, dir) = project("project_id = \"x\"\n[db]\nmajor_version = 17\n", None);
+        let unlinked = SupabaseProject::beside(&dir).unwrap().unwrap();
+        assert_eq!(unlinked.image(), "supabase/postgres:17.6.1.132");
+        assert_eq!(unlinked.api_schemas, ["public", "graphql_public"]);
+
+        let (_root, dir) = project("[api]\nschemas = [\"public\", \"api\"]\n", None);
+        let old = SupabaseProject::beside(&dir).unwrap().unwrap();
+        assert_eq!(old.image(), "supabase/postgres:15.8.1.085");
+        assert_eq!(old.api_schemas, ["public", "api"]);
+    }
+
+    #[test]
+    fn no_config_is_no_supabase_project_and_bad_toml_names_the_file_and_line() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(SupabaseProject::beside(root.path()).unwrap(), None);
+
+        let (_root, dir) = project("[db]\nmajor_version = \n", None);
+        let error = SupabaseProject::beside(&dir).unwrap_err().to_string();
+        assert!(error.contains("config.toml is not valid TOML"), "{error}");
+        assert!(error.contains("line 2"), "{error}");
+    }
+}
