@@ -6,8 +6,8 @@
 mod common;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use common::PgServer;
 use migration_guard::checks::advisors::{
@@ -20,16 +20,8 @@ use migration_guard::checks::advisors::{
 use migration_guard::db::Database;
 use migration_guard::report::Severity;
 
-/// One cluster for the tests that run at the same time; it stops when the last one ends.
 fn server() -> Arc<PgServer> {
-    static SHARED: Mutex<Weak<PgServer>> = Mutex::new(Weak::new());
-    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(server) = shared.upgrade() {
-        return server;
-    }
-    let server = Arc::new(PgServer::start());
-    *shared = Arc::downgrade(&server);
-    server
+    common::shared_server(|_| {})
 }
 
 async fn connect(url: &str) -> Database {
@@ -255,7 +247,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO anon, authenticated;
 "#;
 
 fn exposed() -> Vec<String> {
-    advisors::DEFAULT_EXPOSED_SCHEMAS
+    migration_guard::supabase_project::DEFAULT_API_SCHEMAS
         .iter()
         .map(|schema| schema.to_string())
         .collect()

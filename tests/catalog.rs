@@ -4,23 +4,15 @@
 mod common;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use common::PgServer;
 use migration_guard::catalog::{self, Catalog, Change, ChangeKind, Kind, Scope, diff, snapshot};
 use migration_guard::db::Database;
 
-/// One cluster for the tests that run at the same time; it stops when the last one ends.
 fn server() -> Arc<PgServer> {
-    static SHARED: Mutex<Weak<PgServer>> = Mutex::new(Weak::new());
-    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(server) = shared.upgrade() {
-        return server;
-    }
-    let server = Arc::new(PgServer::start());
-    *shared = Arc::downgrade(&server);
-    server
+    common::shared_server(|_| {})
 }
 
 /// A fresh database on the shared cluster.

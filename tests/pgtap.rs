@@ -9,8 +9,8 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use common::PgServer;
 use migration_guard::checks::pgtap;
@@ -19,16 +19,8 @@ use migration_guard::report::model::VerifyCheck;
 use migration_guard::report::{CommandName, Report, Status};
 use tempfile::TempDir;
 
-/// One cluster for the tests that run at the same time; it stops when the last one ends.
 fn server() -> Arc<PgServer> {
-    static SHARED: Mutex<Weak<PgServer>> = Mutex::new(Weak::new());
-    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(server) = shared.upgrade() {
-        return server;
-    }
-    let server = Arc::new(PgServer::start());
-    *shared = Arc::downgrade(&server);
-    server
+    common::shared_server(|_| {})
 }
 
 async fn connect(config: &tokio_postgres::Config) -> Database {

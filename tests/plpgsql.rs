@@ -9,8 +9,8 @@ mod common;
 
 use std::fs;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use common::PgServer;
 use migration_guard::catalog::{self, Scope};
@@ -25,19 +25,13 @@ use tempfile::TempDir;
 const ROLE: &str = "plpgsql_migrator";
 const ROLE_PASSWORD: &str = "migrator-pw";
 
-/// One cluster for the tests that run at the same time; it stops when the last one ends.
+/// The shared cluster, with the non-superuser role the checks act as.
 fn server() -> Arc<PgServer> {
-    static SHARED: Mutex<Weak<PgServer>> = Mutex::new(Weak::new());
-    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(server) = shared.upgrade() {
-        return server;
-    }
-    let server = Arc::new(PgServer::start());
-    server.psql(&format!(
-        "CREATE ROLE {ROLE} LOGIN NOSUPERUSER PASSWORD '{ROLE_PASSWORD}'"
-    ));
-    *shared = Arc::downgrade(&server);
-    server
+    common::shared_server(|server| {
+        server.psql(&format!(
+            "CREATE ROLE {ROLE} LOGIN NOSUPERUSER PASSWORD '{ROLE_PASSWORD}'"
+        ));
+    })
 }
 
 async fn connect(config: &tokio_postgres::Config) -> Database {

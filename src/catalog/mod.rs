@@ -109,7 +109,7 @@ impl Scope {
     }
 
     /// The exclusions as `LIKE` patterns.
-    fn like_patterns(&self) -> Vec<String> {
+    pub fn like_patterns(&self) -> Vec<String> {
         self.exclude
             .iter()
             .map(|pattern| {

@@ -7,10 +7,10 @@
 //! `(object text, detail text)` for everything it flags. Every query takes the same two
 //! parameters: `$1`, the schemas the API exposes (PostgREST's `db-schemas`; supabase's
 //! `config.toml` `[api] schemas`, by default `public` and `graphql_public`), and `$2`,
-//! Supabase's own schemas ([`SUPABASE_SCHEMAS`]), left out of the checks about the user's
-//! objects. The roles `anon` and `authenticated`, the `auth` schema and `auth.users` may
-//! be missing (a vanilla Postgres): the queries then find nothing about them, and fail on
-//! nothing.
+//! `LIKE` patterns of the system's and Supabase's own schemas (the catalog's
+//! [`Scope::user`] exclusions), left out of the checks about the user's objects. The
+//! roles `anon` and `authenticated`, the `auth` schema and `auth.users` may be missing (a
+//! vanilla Postgres): the queries then find nothing about them, and fail on nothing.
 //!
 //! [`advise`] runs them all pipelined on one connection (one round trip's latency, not
 //! one per advisor) with an empty `search_path` for the duration, so names and deparsed
@@ -30,6 +30,7 @@ use tokio_postgres::types::{ToSql, Type};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
+use crate::catalog::Scope;
 use crate::db::{Database, PgError};
 use crate::migration::MigrationFile;
 use crate::migration::classify::{code_start, leading_words};
@@ -50,36 +51,6 @@ pub const DUPLICATE_INDEX: &str = "advisor-duplicate-index";
 pub const RLS_ENABLED_NO_POLICY: &str = "advisor-rls-enabled-no-policy";
 pub const UNINDEXED_FOREIGN_KEYS: &str = "advisor-unindexed-foreign-keys";
 pub const NO_PRIMARY_KEY: &str = "advisor-no-primary-key";
-
-/// The schemas PostgREST exposes when nothing says otherwise.
-pub const DEFAULT_EXPOSED_SCHEMAS: [&str; 2] = ["public", "graphql_public"];
-
-/// The schemas Supabase itself creates and manages (and those of the extensions it
-/// ships): the checks about the user's own tables, functions and indexes leave them out.
-/// Policies are the user's wherever they are (storage.objects' above all).
-pub const SUPABASE_SCHEMAS: [&str; 21] = [
-    "_analytics",
-    "_realtime",
-    "_supavisor",
-    "auth",
-    "cron",
-    "extensions",
-    "graphql",
-    "graphql_public",
-    "net",
-    "pgbouncer",
-    "pgmq",
-    "pgsodium",
-    "pgsodium_masks",
-    "pgtle",
-    "realtime",
-    "storage",
-    "supabase_functions",
-    "supabase_migrations",
-    "tiger",
-    "topology",
-    "vault",
-];
 
 /// One advisor: its id, one line for the docs, default severity, query, and what to
 /// write instead.
@@ -241,7 +212,7 @@ const RESTORE_SEARCH_PATH: &str = "SELECT set_config('search_path', current_sett
 /// The queries are pipelined on the one connection: all are sent before the first
 /// answer is awaited, between the statements that empty and restore the search_path.
 pub async fn advise(db: &Database, exposed: &[String]) -> Result<Vec<Advice>, AdvisorError> {
-    let internal: Vec<&str> = SUPABASE_SCHEMAS.to_vec();
+    let internal = Scope::user().like_patterns();
     let params: [(&(dyn ToSql + Sync), Type); 2] =
         [(&exposed, Type::TEXT_ARRAY), (&internal, Type::TEXT_ARRAY)];
     let queries = ADVISORS

@@ -429,7 +429,7 @@ async fn shadow_run(
 fn exposed_schemas(options: &ShadowOptions) -> Vec<String> {
     match &options.supabase {
         Some(project) => project.api_schemas.clone(),
-        None => advisors::DEFAULT_EXPOSED_SCHEMAS
+        None => crate::supabase_project::DEFAULT_API_SCHEMAS
             .iter()
             .map(|schema| schema.to_string())
             .collect(),

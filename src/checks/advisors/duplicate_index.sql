@@ -11,7 +11,7 @@
 -- set the one to keep is the one a constraint uses, else a unique one, else the oldest:
 -- every other is flagged. Indexes of partitions are judged on their parent's; exclusion
 -- constraints' indexes are left alone.
--- $1: the exposed schemas (text[]); $2: Supabase's own schemas (text[]).
+-- $1: the exposed schemas (text[]); $2: LIKE patterns of the system's and Supabase's own schemas (text[]).
 -- Rows: (object, detail); the object is `schema.index`.
 WITH candidate AS (
   SELECT n.nspname, ci.relname::text AS name, ct.relname::text AS table_name,
@@ -30,9 +30,7 @@ WITH candidate AS (
     AND NOT ci.relispartition
     AND (
       n.nspname = ANY ($1::text[])
-      OR (n.nspname NOT LIKE 'pg\_%'
-          AND n.nspname <> 'information_schema'
-          AND n.nspname <> ALL ($2::text[]))
+      OR n.nspname NOT LIKE ALL ($2::text[])
     )
     AND NOT EXISTS (
       SELECT FROM pg_depend d

@@ -11,7 +11,7 @@
 -- the caller runs this with an empty search_path, so every type outside pg_catalog is
 -- schema-qualified.
 --
--- $1: the exposed schemas (text[]); $2: Supabase's own schemas (text[]).
+-- $1: the exposed schemas (text[]); $2: LIKE patterns of the system's and Supabase's own schemas (text[]).
 -- Rows: (object, detail).
 SELECT n.nspname || '.' || p.proname || '(' || coalesce((
          SELECT string_agg(format_type(a.type, NULL), ', ' ORDER BY a.position)
@@ -30,9 +30,7 @@ WHERE p.prokind IN ('f', 'p')
   AND l.lanname NOT IN ('c', 'internal')
   AND (
     n.nspname = ANY ($1::text[])
-    OR (n.nspname NOT LIKE 'pg\_%'
-        AND n.nspname <> 'information_schema'
-        AND n.nspname <> ALL ($2::text[]))
+    OR n.nspname NOT LIKE ALL ($2::text[])
   )
   AND NOT EXISTS (
     SELECT FROM unnest(p.proconfig) setting WHERE setting LIKE 'search\_path=%'

@@ -8,7 +8,7 @@
 --
 -- Ordinary and partitioned tables in the user's schemas; partitions are judged by their
 -- parent.
--- $1: the exposed schemas (text[]); $2: Supabase's own schemas (text[]).
+-- $1: the exposed schemas (text[]); $2: LIKE patterns of the system's and Supabase's own schemas (text[]).
 -- Rows: (object, detail).
 SELECT n.nspname || '.' || c.relname AS object,
        CASE WHEN c.relkind = 'p' THEN 'partitioned table' ELSE 'table' END
@@ -19,9 +19,7 @@ WHERE c.relkind IN ('r', 'p')
   AND NOT c.relispartition
   AND (
     n.nspname = ANY ($1::text[])
-    OR (n.nspname NOT LIKE 'pg\_%'
-        AND n.nspname <> 'information_schema'
-        AND n.nspname <> ALL ($2::text[]))
+    OR n.nspname NOT LIKE ALL ($2::text[])
   )
   AND NOT EXISTS (
     SELECT FROM pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'p'

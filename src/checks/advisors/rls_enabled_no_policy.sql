@@ -6,7 +6,7 @@
 -- write fails. Sometimes that is the intent (a table only the service role touches); more
 -- often the policies were forgotten, and the API silently returns nothing.
 --
--- $1: the exposed schemas (text[]); $2: Supabase's own schemas (text[]).
+-- $1: the exposed schemas (text[]); $2: LIKE patterns of the system's and Supabase's own schemas (text[]).
 -- Rows: (object, detail).
 SELECT n.nspname || '.' || c.relname AS object,
        'row level security is on and no policy exists: no role but its owner and those '
@@ -17,9 +17,7 @@ WHERE c.relkind IN ('r', 'p')
   AND c.relrowsecurity
   AND (
     n.nspname = ANY ($1::text[])
-    OR (n.nspname NOT LIKE 'pg\_%'
-        AND n.nspname <> 'information_schema'
-        AND n.nspname <> ALL ($2::text[]))
+    OR n.nspname NOT LIKE ALL ($2::text[])
   )
   AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid)
   AND NOT EXISTS (

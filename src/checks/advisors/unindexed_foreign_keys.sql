@@ -9,7 +9,7 @@
 -- A key counts as covered by a valid, non-partial index whose leading key columns are the
 -- foreign key's columns, in any order. Constraints cloned onto partitions are judged on
 -- their parent.
--- $1: the exposed schemas (text[]); $2: Supabase's own schemas (text[]).
+-- $1: the exposed schemas (text[]); $2: LIKE patterns of the system's and Supabase's own schemas (text[]).
 -- Rows: (object, detail); the object is `schema.table.constraint`.
 SELECT n.nspname || '.' || c.relname || '.' || con.conname AS object,
        'foreign key (' || (
@@ -27,9 +27,7 @@ WHERE con.contype = 'f'
   AND con.conparentid = 0
   AND (
     n.nspname = ANY ($1::text[])
-    OR (n.nspname NOT LIKE 'pg\_%'
-        AND n.nspname <> 'information_schema'
-        AND n.nspname <> ALL ($2::text[]))
+    OR n.nspname NOT LIKE ALL ($2::text[])
   )
   AND NOT EXISTS (
     SELECT FROM pg_depend d
