@@ -178,7 +178,7 @@ fn rls_turned_off_and_a_policy_dropped_are_found_and_a_file_may_allow_them() {
 
     project.file(
         "20250102000000_open_up.sql",
-        "-- migration-guard: allow-file rls-disabled, dropped-policy -- public reference data\n\
+        "-- migration-guard: allow-file rls-disabled, dropped-policy, advisor-rls-disabled-in-public -- public reference data\n\
          ALTER TABLE public.notes DISABLE ROW LEVEL SECURITY;\nDROP POLICY IF EXISTS notes_read ON public.notes;\n",
     );
     let (code, report) = shadow(&project);
@@ -283,7 +283,7 @@ fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence_per_stateme
     project.file(
         "20250102000000_narrow.sql",
         "-- migration-guard: allow-file no-alter-column-type, changed-column-type -- ids stay small\n\
-         CREATE TABLE IF NOT EXISTS public.fresh (id int);\n\
+         CREATE TABLE IF NOT EXISTS public.fresh (id int PRIMARY KEY); ALTER TABLE public.fresh ENABLE ROW LEVEL SECURITY;\n\
          COMMENT ON TABLE public.notes IS 'notes';\n\
          LOCK TABLE public.notes IN ACCESS EXCLUSIVE MODE;\n\
          ALTER TABLE public.notes ALTER COLUMN id TYPE integer;\n",
@@ -294,12 +294,12 @@ fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence_per_stateme
     // statement that took the lock (line 4), not the one that rewrote it (line 5).
     assert_eq!(
         entry["locks"],
-        serde_json::json!([{"table": "public.notes", "statement_index": 2, "line": 4}]),
+        serde_json::json!([{"table": "public.notes", "statement_index": 3, "line": 4}]),
         "{report:#}"
     );
     assert_eq!(
         entry["rewrites"],
-        serde_json::json!([{"table": "public.notes", "statement_index": 3, "line": 5}])
+        serde_json::json!([{"table": "public.notes", "statement_index": 4, "line": 5}])
     );
     let mut found = semantic(&report);
     found.sort();

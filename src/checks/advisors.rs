@@ -319,9 +319,9 @@ pub fn finding(advice: &Advice, location: Option<Location>) -> Finding {
     }
 }
 
-/// Where the migrations made `object` (as the advisors name it: `public.t`,
-/// `public.t.policy`, `public.f(integer)`, `pg_trgm`): the last statement that creates
-/// something of its own name, else of the table it belongs to.
+/// Where the migrations made `object` what it is (as the advisors name it: `public.t`,
+/// `public.t.policy`, `public.f(integer)`, `pg_trgm`): the last statement that creates or
+/// alters something of its own name, else of the table it belongs to.
 pub fn locate(object: &str, migrations: &[MigrationFile]) -> Option<Location> {
     let bare = object.split('(').next().unwrap_or(object);
     let parts: Vec<&str> = bare.split('.').collect();
@@ -335,7 +335,7 @@ pub fn locate(object: &str, migrations: &[MigrationFile]) -> Option<Location> {
             let statements = migration.split.statements.iter().rev();
             for statement in statements.filter(|s| !s.comment_only) {
                 let text = statement.text(&migration.source);
-                if created_name(text).is_some_and(|created| created == name) {
+                if changed_name(text).is_some_and(|changed| changed == name) {
                     let start = statement.text.start + code_start(text);
                     return Some(Location {
                         file: migration.path.clone(),
@@ -348,9 +348,10 @@ pub fn locate(object: &str, migrations: &[MigrationFile]) -> Option<Location> {
     None
 }
 
-/// The name (its last part, lower-cased unless quoted) of what a `CREATE` statement
-/// creates: the name after the object kind (`IF NOT EXISTS` and the like skipped).
-fn created_name(text: &str) -> Option<String> {
+/// The name (its last part, lower-cased unless quoted) of what a `CREATE` or `ALTER`
+/// statement makes or changes: the name after the object kind (`IF NOT EXISTS` and the
+/// like skipped).
+fn changed_name(text: &str) -> Option<String> {
     const KINDS: &[&str] = &[
         "TABLE",
         "VIEW",
@@ -364,7 +365,10 @@ fn created_name(text: &str) -> Option<String> {
         "SEQUENCE",
     ];
     const SKIPPED: &[&str] = &["IF", "NOT", "EXISTS", "CONCURRENTLY", "ONLY"];
-    if leading_words(text, 1).first().map(String::as_str) != Some("CREATE") {
+    if !matches!(
+        leading_words(text, 1).first().map(String::as_str),
+        Some("CREATE" | "ALTER")
+    ) {
         return None;
     }
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
@@ -398,10 +402,10 @@ fn created_name(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::created_name;
+    use super::changed_name;
 
     #[test]
-    fn the_name_a_create_statement_gives() {
+    fn the_name_a_create_or_alter_statement_gives() {
         for (text, name) in [
             (
                 "CREATE TABLE IF NOT EXISTS public.Notes (id int)",
@@ -423,9 +427,13 @@ mod tests {
                 "CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\" WITH SCHEMA extensions",
                 Some("uuid-ossp"),
             ),
-            ("ALTER TABLE public.t ADD COLUMN a int", None),
+            (
+                "ALTER TABLE IF EXISTS ONLY public.t DISABLE ROW LEVEL SECURITY",
+                Some("t"),
+            ),
+            ("COMMENT ON TABLE public.t IS 'x'", None),
         ] {
-            assert_eq!(created_name(text).as_deref(), name, "{text}");
+            assert_eq!(changed_name(text).as_deref(), name, "{text}");
         }
     }
 }
