@@ -15,7 +15,7 @@ use std::time::Instant;
 use tokio_postgres::error::ErrorPosition;
 
 use crate::db::{Database, PgError};
-use crate::migration::classify::{TxRole, tx_role};
+use crate::migration::classify::{TxRole, leading_words, tx_role};
 use crate::migration::{MigrationFile, history};
 use crate::report::model::{MigrationError, TableEvidence};
 use crate::report::{Location, MigrationEntry, MigrationStatus};
@@ -358,12 +358,36 @@ impl Step {
 type StepResult<T = ()> = Result<T, Step>;
 
 /// The tables this session holds ACCESS EXCLUSIVE locks on, by qualified name, with the
-/// storage file each has in this session's view.
-const EXCLUSIVE_LOCKS: &str = "SELECT DISTINCT n.nspname || '.' || c.relname, c.relfilenode \
+/// storage file each has in this session's view; a relation this transaction dropped has
+/// no name left: it comes back as `("", 0)`.
+const EXCLUSIVE_LOCKS: &str = "SELECT DISTINCT coalesce(n.nspname || '.' || c.relname, ''), \
+     coalesce(c.relfilenode, 0::oid) \
      FROM pg_locks l \
-     JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN pg_class c ON c.oid = l.relation \
+     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' \
-     AND l.mode = 'AccessExclusiveLock' AND c.relkind IN ('r', 'p') ORDER BY 1";
+     AND l.mode = 'AccessExclusiveLock' \
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+     AND (c.oid IS NULL OR c.relkind IN ('r', 'p')) ORDER BY 1";
+
+/// Whether a statement can take an ACCESS EXCLUSIVE lock on a table: what it changes
+/// (`ALTER`, `DROP`, `TRUNCATE`, `LOCK`, policies, rules, triggers, maintenance), or
+/// code that can do anything (`DO`, `CALL`, a `SELECT` of a function). Only after these
+/// does a watching engine look; the look before the commit sees every lock anyway.
+fn may_lock(text: &str) -> bool {
+    let words = leading_words(text, 4);
+    let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    match word(0) {
+        "ALTER" | "DROP" | "TRUNCATE" | "LOCK" | "CLUSTER" | "REINDEX" | "VACUUM" | "DO"
+        | "CALL" | "SELECT" | "REFRESH" => true,
+        // CREATE [OR REPLACE] POLICY / RULE / [CONSTRAINT] TRIGGER
+        "CREATE" => {
+            let kind = if word(1) == "OR" { word(3) } else { word(1) };
+            matches!(kind, "POLICY" | "RULE" | "TRIGGER" | "CONSTRAINT")
+        }
+        _ => false,
+    }
+}
 
 /// Resets the session before a file, as the Supabase CLI does.
 const FILE_PRELUDE: &str = "RESET ALL";
@@ -574,7 +598,7 @@ impl<'a> Session<'a> {
             self.send(&before),
             self.db.client.batch_execute(text),
             self.send(&after),
-            self.held(self.watch_statements)
+            self.held(self.watch_statements && may_lock(written))
         );
         prelude.map_err(|error| self.failure(error, None))?;
         result.map_err(|error| match &rerouted {

@@ -649,3 +649,29 @@ async fn the_tables_alone_are_the_full_snapshots_tables_and_nothing_else() {
     assert!(tables.functions.is_empty() && tables.triggers.is_empty() && tables.grants.is_empty());
     assert!(tables.indexes.is_empty());
 }
+
+#[tokio::test]
+async fn refreshing_the_tables_a_migration_locked_gives_what_a_whole_read_gives() {
+    let fresh = Fresh::new().await;
+    fresh
+        .run(
+            "CREATE TABLE a (id int PRIMARY KEY, x int); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a); \
+             ALTER TABLE b ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON b USING (true);",
+        )
+        .await;
+    let scope = Scope::user();
+    let before = catalog::snapshot_tables(&fresh.db, &scope).await.unwrap();
+    fresh
+        .run(
+            "ALTER TABLE b DROP COLUMN a_id; DROP POLICY p ON b; ALTER TABLE b DISABLE ROW LEVEL SECURITY; \
+             CREATE TABLE c (id int);",
+        )
+        .await;
+    let tables = ["public.b".to_string(), "public.c".to_string()];
+    let refreshed = catalog::refresh_tables(&fresh.db, &scope, &before, &tables)
+        .await
+        .unwrap();
+    let whole = catalog::snapshot_tables(&fresh.db, &scope).await.unwrap();
+    assert_eq!(refreshed, whole);
+    assert!(!diff(&before, &refreshed).is_empty());
+}

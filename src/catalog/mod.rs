@@ -536,7 +536,7 @@ pub struct Sequence {
 /// connection); the session's value is put back afterwards, and kept meanwhile in the
 /// placeholder setting `migration_guard.search_path`.
 pub async fn snapshot(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
-    snapshot::take(db, scope, true).await
+    snapshot::take(db, scope, true, None).await
 }
 
 /// The tables alone: tables (with RLS), columns, constraints and policies, the rest of
@@ -544,7 +544,37 @@ pub async fn snapshot(db: &Database, scope: &Scope) -> Result<Catalog, PgError> 
 /// fraction of a full snapshot's cost (the definitions of indexes, functions and
 /// triggers are most of it).
 pub async fn snapshot_tables(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
-    snapshot::take(db, scope, false).await
+    snapshot::take(db, scope, false, None).await
+}
+
+/// `previous` (a [`snapshot_tables`]) with `tables` read again: those that exist now
+/// replace or join theirs, with their columns, constraints and policies. For a
+/// migration that changed only tables it locked, what a whole [`snapshot_tables`] would
+/// give, at the cost of reading those alone.
+pub async fn refresh_tables(
+    db: &Database,
+    scope: &Scope,
+    previous: &Catalog,
+    tables: &[String],
+) -> Result<Catalog, PgError> {
+    if tables.is_empty() {
+        return Ok(previous.clone());
+    }
+    let fresh = snapshot::take(db, scope, false, Some(tables)).await?;
+    let mut merged = previous.clone();
+    let stale = |table: &String| tables.contains(table);
+    merged.tables.retain(|name, _| !stale(name));
+    merged.columns.retain(|_, column| !stale(&column.table));
+    merged
+        .constraints
+        .retain(|_, constraint| !stale(&constraint.table));
+    merged.policies.retain(|_, policy| !stale(&policy.table));
+    merged.schemas = fresh.schemas;
+    merged.tables.extend(fresh.tables);
+    merged.columns.extend(fresh.columns);
+    merged.constraints.extend(fresh.constraints);
+    merged.policies.extend(fresh.policies);
+    Ok(merged)
 }
 
 #[cfg(test)]

@@ -25,10 +25,19 @@ const EMPTY_SEARCH_PATH: &str = concat!(
 const RESTORE_SEARCH_PATH: &str =
     "SELECT set_config('search_path', current_setting('migration_guard.search_path'), false)";
 
-pub(super) async fn take(db: &Database, scope: &Scope, full: bool) -> Result<Catalog, PgError> {
+/// The catalog (`full`), or its tables alone; `only` those tables when given.
+pub(super) async fn take(
+    db: &Database,
+    scope: &Scope,
+    full: bool,
+    only: Option<&[String]>,
+) -> Result<Catalog, PgError> {
     let patterns = scope.like_patterns();
-    let params: [(&(dyn ToSql + Sync), Type); 2] =
-        [(&patterns, Type::TEXT_ARRAY), (&full, Type::BOOL)];
+    let params: [(&(dyn ToSql + Sync), Type); 3] = [
+        (&patterns, Type::TEXT_ARRAY),
+        (&full, Type::BOOL),
+        (&only, Type::TEXT_ARRAY),
+    ];
     // Three requests, one round trip: the client pipelines what is polled together, and
     // `query_typed` parses, binds and executes without a prepare of its own.
     let (set, rows, restore) = tokio::join!(

@@ -20,15 +20,15 @@
 //! name. Run it before and after the migrations and keep what they [`introduced`]: the
 //! base image's own advice is not the pull request's.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
-use tokio_postgres::Row;
-use tokio_postgres::types::{ToSql, Type};
-
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
+use tokio_postgres::Row;
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::catalog::Scope;
 use crate::db::{Database, PgError};
@@ -319,33 +319,50 @@ pub fn finding(advice: &Advice, location: Option<Location>) -> Finding {
     }
 }
 
-/// Where the migrations made `object` what it is (as the advisors name it: `public.t`,
-/// `public.t.policy`, `public.f(integer)`, `pg_trgm`): the last statement that creates or
-/// alters something of its own name, else of the table it belongs to.
-pub fn locate(object: &str, migrations: &[MigrationFile]) -> Option<Location> {
-    let bare = object.split('(').next().unwrap_or(object);
-    let parts: Vec<&str> = bare.split('.').collect();
-    let names = parts
-        .iter()
-        .rev()
-        .take(if parts.len() >= 3 { 2 } else { 1 });
-    for name in names {
-        let name = name.trim_matches('"').to_lowercase();
-        for migration in migrations.iter().rev() {
-            let statements = migration.split.statements.iter().rev();
-            for statement in statements.filter(|s| !s.comment_only) {
+/// Where the migrations made each object what it is: for every name, the last
+/// statement that creates or alters something of that name. Built once, in one pass.
+pub struct Locator {
+    last: HashMap<String, Location>,
+}
+
+impl Locator {
+    pub fn new(migrations: &[MigrationFile]) -> Self {
+        let mut last = HashMap::new();
+        for migration in migrations {
+            for statement in migration
+                .split
+                .statements
+                .iter()
+                .filter(|s| !s.comment_only)
+            {
                 let text = statement.text(&migration.source);
-                if changed_name(text).is_some_and(|changed| changed == name) {
+                if let Some(name) = changed_name(text) {
                     let start = statement.text.start + code_start(text);
-                    return Some(Location {
+                    let at = Location {
                         file: migration.path.clone(),
                         span: Span::new(start, start),
-                    });
+                    };
+                    last.insert(name.to_lowercase(), at);
                 }
             }
         }
+        Locator { last }
     }
-    None
+
+    /// The statement for `object` (as the advisors name it: `public.t`,
+    /// `public.t.policy`, `public.f(integer)`, `pg_trgm`): of its own name, else of the
+    /// table it belongs to.
+    pub fn locate(&self, object: &str) -> Option<Location> {
+        let bare = object.split('(').next().unwrap_or(object);
+        let parts: Vec<&str> = bare.split('.').collect();
+        let own_then_table = parts
+            .iter()
+            .rev()
+            .take(if parts.len() >= 3 { 2 } else { 1 });
+        own_then_table
+            .map(|name| name.trim_matches('"').to_lowercase())
+            .find_map(|name| self.last.get(&name).cloned())
+    }
 }
 
 /// The name (its last part, lower-cased unless quoted) of what a `CREATE` or `ALTER`

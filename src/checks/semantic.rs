@@ -142,7 +142,22 @@ pub async fn apply(
             break;
         }
         applied += 1;
-        let after = snapshot(db, &scope, false, &migration.file_name).await?;
+        // Whatever changes a table (a column, constraint or policy added or gone, a type,
+        // RLS, a rewrite, the table itself) takes an ACCESS EXCLUSIVE lock on it, held
+        // to the commit: for a file that ran as one transaction, reading the tables it
+        // locked is reading all it changed. A relation it dropped has no name left to
+        // read: then, and for files that commit as they go, every table is read.
+        let after = match locked_tables(&observed) {
+            Some(locked) if apply::is_atomic(migration) => {
+                catalog::refresh_tables(db, &scope, &before, &locked)
+                    .await
+                    .map_err(|source| SemanticError::Snapshot {
+                        file: migration.file_name.clone(),
+                        source,
+                    })?
+            }
+            _ => snapshot(db, &scope, false, &migration.file_name).await?,
+        };
         entry.rewrites = rewrites(migration, &before, &after, &observed);
         let rewritten = entry.rewrites.iter().map(|rewrite| {
             finding(
@@ -223,6 +238,21 @@ fn revert_left(
         ),
         None,
     ))
+}
+
+/// The tables the observations saw locked ACCESS EXCLUSIVE; none when one of the locked
+/// relations is gone (dropped by the file).
+fn locked_tables(observed: &[Observation]) -> Option<Vec<String>> {
+    let mut tables: Vec<String> = Vec::new();
+    for (table, _) in observed.iter().flat_map(|observation| &observation.held) {
+        if table.is_empty() {
+            return None;
+        }
+        if !tables.contains(table) {
+            tables.push(table.clone());
+        }
+    }
+    Some(tables)
 }
 
 /// The tables of `before` whose storage file changed, each at the statement after which

@@ -462,10 +462,11 @@ async fn after_checks(
     };
     tracing::info!("running Supabase's advisors");
     let advice = advisors::advise(db, exposed).await?;
+    let locator = advisors::Locator::new(migrations);
     report.findings.extend(
         advisors::introduced(advice_before, &advice)
             .iter()
-            .map(|advice| advisors::finding(advice, advisors::locate(&advice.object, migrations)))
+            .map(|advice| advisors::finding(advice, locator.locate(&advice.object)))
             .filter_map(configured),
     );
     tracing::info!("checking PL/pgSQL bodies");
