@@ -33,9 +33,8 @@ use tokio_postgres::types::{ToSql, Type};
 use crate::catalog::Scope;
 use crate::db::{Database, PgError};
 use crate::migration::MigrationFile;
-use crate::migration::classify::{code_start, leading_words};
+use crate::migration::classify::leading_words;
 use crate::report::{Finding, Location, Severity};
-use crate::text::Span;
 
 pub const RLS_DISABLED_IN_PUBLIC: &str = "advisor-rls-disabled-in-public";
 pub const POLICY_EXISTS_RLS_DISABLED: &str = "advisor-policy-exists-rls-disabled";
@@ -328,22 +327,9 @@ pub struct Locator {
 impl Locator {
     pub fn new(migrations: &[MigrationFile]) -> Self {
         let mut last = HashMap::new();
-        for migration in migrations {
-            for statement in migration
-                .split
-                .statements
-                .iter()
-                .filter(|s| !s.comment_only)
-            {
-                let text = statement.text(&migration.source);
-                if let Some(name) = changed_name(text) {
-                    let start = statement.text.start + code_start(text);
-                    let at = Location {
-                        file: migration.path.clone(),
-                        span: Span::new(start, start),
-                    };
-                    last.insert(name.to_lowercase(), at);
-                }
+        for (text, at) in migrations.iter().flat_map(MigrationFile::code_statements) {
+            if let Some(name) = changed_name(text) {
+                last.insert(name.to_lowercase(), at);
             }
         }
         Locator { last }

@@ -28,7 +28,7 @@ use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::error::ErrorPosition;
 
 use crate::db::Database;
-use crate::migration::classify::{TxRole, code_start, tx_role};
+use crate::migration::classify::{TxRole, tx_role};
 use crate::migration::discover::{FileError, read_source};
 use crate::migration::split::split;
 use crate::report::model::VerifyCheck;
@@ -256,7 +256,7 @@ async fn run_file(
             continue;
         }
         let text = statement.text(source);
-        let at = statement.text.start + code_start(text);
+        let at = statement.code_start(source);
         let role = tx_role(text);
         let sql = match (role, open) {
             (TxRole::Begin, false) => format!("SAVEPOINT {FILE_TRANSACTION}"),

@@ -15,6 +15,8 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 
 use super::split::{Split, split};
+use crate::report::Location;
+use crate::text::Span;
 
 static MIGRATION_FILE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^([0-9]+)_(.*)\.sql$").expect("valid regex"));
@@ -36,6 +38,22 @@ pub struct MigrationFile {
 }
 
 impl MigrationFile {
+    /// Each statement that holds code: its text, and the place its code starts.
+    pub fn code_statements(&self) -> impl Iterator<Item = (&str, Location)> + '_ {
+        self.split
+            .statements
+            .iter()
+            .filter(|statement| !statement.comment_only)
+            .map(|statement| {
+                let start = statement.code_start(&self.source);
+                let at = Location {
+                    file: self.path.clone(),
+                    span: Span::new(start, start),
+                };
+                (statement.text(&self.source), at)
+            })
+    }
+
     /// The rename that gives a `YYYYMMDD_HHMMSS_name.sql` file a version of its own.
     pub fn day_version_rename(&self) -> Option<String> {
         if self.version.len() != 8 {

@@ -31,6 +31,12 @@ impl Statement {
         self.text.slice(source)
     }
 
+    /// The byte offset in the file where the statement's code starts, after the
+    /// comments the CLI keeps at the head of its text.
+    pub fn code_start(&self, source: &str) -> usize {
+        self.text.start + crate::migration::classify::code_start(self.text(source))
+    }
+
     /// The byte offset in the file of the 1-based character `position` of the statement
     /// text, as Postgres reports it in an error; clamped to the statement.
     pub fn offset_of_position(&self, source: &str, position: usize) -> usize {

@@ -20,9 +20,8 @@ use sqlparser::parser::Parser;
 use crate::apply::{Reroute, Rerouted};
 use crate::db::{Database, PgError, quote_literal};
 use crate::migration::MigrationFile;
-use crate::migration::classify::{code_start, leading_words};
+use crate::migration::classify::leading_words;
 use crate::report::{Finding, Location, Severity};
-use crate::text::Span;
 
 pub const EXTENSION_UNAVAILABLE: &str = "extension-unavailable";
 pub const EXTENSION_STUBBED: &str = "extension-stubbed";
@@ -253,36 +252,32 @@ impl Extensions {
     pub fn survey(&self, migrations: &[MigrationFile]) -> Vec<Finding> {
         let mut stubbed: BTreeMap<&'static str, Location> = BTreeMap::new();
         let mut findings = Vec::new();
-        for migration in migrations {
-            for statement in migration
-                .split
-                .statements
-                .iter()
-                .filter(|s| !s.comment_only)
-            {
-                let text = statement.text(&migration.source);
-                let start = statement.text.start + code_start(text);
-                let at = Location {
-                    file: migration.path.clone(),
-                    span: Span::new(start, start),
-                };
-                if let Some(Extension::Create { name, .. }) = parse(text) {
-                    if let Some(stub) = self.stub(&name) {
-                        stubbed.entry(stub.name).or_insert(at);
-                    } else if !self.available.contains(&name) {
-                        findings.push(self.unavailable(&name, at));
-                    }
-                    continue;
+        // The pre-installed stand-ins this server needs: what migrations reach through
+        // their schemas without creating them.
+        let preinstalled: Vec<&Stub> = STUBS
+            .iter()
+            .filter(|stub| stub.preinstalled && self.stub(stub.name).is_some())
+            .collect();
+        for (text, at) in migrations.iter().flat_map(MigrationFile::code_statements) {
+            if let Some(Extension::Create { name, .. }) = parse(text) {
+                if let Some(stub) = self.stub(&name) {
+                    stubbed.entry(stub.name).or_insert(at);
+                } else if !self.available.contains(&name) {
+                    findings.push(self.unavailable(&name, at));
                 }
-                let lower = text.to_ascii_lowercase();
-                for stub in STUBS.iter().filter(|stub| stub.preinstalled) {
-                    let used = stub
-                        .schemas
-                        .iter()
-                        .any(|schema| lower.contains(&format!("{schema}.")));
-                    if used && self.stub(stub.name).is_some() {
-                        stubbed.entry(stub.name).or_insert_with(|| at.clone());
-                    }
+                continue;
+            }
+            if preinstalled.is_empty() {
+                continue;
+            }
+            let lower = text.to_ascii_lowercase();
+            for stub in &preinstalled {
+                let used = stub
+                    .schemas
+                    .iter()
+                    .any(|schema| lower.contains(&format!("{schema}.")));
+                if used {
+                    stubbed.entry(stub.name).or_insert_with(|| at.clone());
                 }
             }
         }
