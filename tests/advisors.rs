@@ -7,7 +7,6 @@ mod common;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::PgServer;
 use migration_guard::checks::advisors::{
@@ -31,19 +30,7 @@ async fn connect(url: &str) -> Database {
 
 /// A fresh database on `server`.
 async fn fresh(server: &PgServer) -> Database {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let name = format!(
-        "advisors_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let admin = connect(&server.url()).await;
-    admin
-        .client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    connect(&server.url_for(&name)).await
+    connect(&server.url_for(&server.fresh_database("advisors"))).await
 }
 
 async fn run(db: &Database, sql: &str) {

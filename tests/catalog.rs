@@ -5,7 +5,6 @@ mod common;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::PgServer;
 use migration_guard::catalog::{self, Catalog, Change, ChangeKind, Kind, Scope, diff, snapshot};
@@ -24,19 +23,8 @@ struct Fresh {
 
 impl Fresh {
     async fn new() -> Fresh {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
         let server = server();
-        let name = format!(
-            "catalog_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let admin = connect(&server.url()).await;
-        admin
-            .client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
+        let name = server.fresh_database("catalog");
         let db = connect(&server.url_for(&name)).await;
         Fresh { server, name, db }
     }

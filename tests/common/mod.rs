@@ -207,6 +207,20 @@ impl PgServer {
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
 
+    /// Creates a database of its own for one test, named after `prefix`, and returns
+    /// its name.
+    pub fn fresh_database(&self, prefix: &str) -> String {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "{prefix}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        self.psql(&format!("CREATE DATABASE {name}"));
+        name
+    }
+
     /// Runs SQL with psql and returns the unaligned, tuples-only output.
     pub fn psql(&self, sql: &str) -> String {
         self.psql_in("postgres", sql)
