@@ -86,26 +86,14 @@ pub struct Observation {
     pub held: Vec<(String, u32)>,
 }
 
-/// A statement the shadow runs otherwise than as written, because hosted Supabase does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rerouted {
-    /// Run it with the session user's (superuser) rights, as supautils runs what it
-    /// lets `postgres` do, then `after` (the extension's grant hooks) with the same rights.
-    Privileged { after: Option<String> },
-    /// Run `sql` in its place, with the session user's rights: a stand-in for an
-    /// extension this Postgres lacks.
-    Instead(String),
-}
-
-/// Says which statements are rerouted. Only the shadow has one; a deploy runs every
-/// statement as written.
+/// Says which statements the shadow runs otherwise than as written, because hosted
+/// Supabase does (supautils). Only the shadow has one; a deploy runs every statement as
+/// written.
 pub trait Reroute: Send + Sync {
-    fn reroute(&self, statement: &str) -> Option<Rerouted>;
+    /// The SQL to run in the statement's place, on the same session and so in its
+    /// transaction; errors in it point at the statement's start.
+    fn reroute(&self, statement: &str) -> Option<String>;
 }
-
-/// Leaves the migration role for the session user's rights, and comes back.
-const STEP_OUT: &str = "SET ROLE NONE";
-const STEP_BACK: &str = "RESET ROLE";
 
 /// Applies one file at a time to one database, recording each in its history.
 pub struct Applier<'d> {
@@ -573,40 +561,25 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Runs statement `index`, with `before` (if any) pipelined ahead of it; a rerouted
-    /// statement steps out of the migration role and back around it.
+    /// Runs statement `index` (or what the reroute runs in its place), with `before` (if
+    /// any) pipelined ahead of it.
     async fn statement(&self, before: Option<String>, index: usize) -> StepResult {
         let statement = &self.migration.split.statements[index];
         let written = statement.text(&self.migration.source);
         let rerouted = self.reroute.and_then(|reroute| reroute.reroute(written));
-        let mut before = before.unwrap_or_default();
-        let mut after = String::new();
-        let text = match &rerouted {
-            None => written,
-            Some(Rerouted::Privileged { after: hook }) => {
-                before.push_str(&format!("; {STEP_OUT}"));
-                after = format!("{}; {STEP_BACK}", hook.as_deref().unwrap_or_default());
-                written
-            }
-            Some(Rerouted::Instead(sql)) => {
-                before.push_str(&format!("; {STEP_OUT}"));
-                after = STEP_BACK.to_string();
-                sql.as_str()
-            }
-        };
-        let (prelude, result, back, held) = tokio::join!(
-            self.send(&before),
-            self.db.client.batch_execute(text),
-            self.send(&after),
+        let (prelude, result, held) = tokio::join!(
+            self.send(before.as_deref().unwrap_or_default()),
+            self.db
+                .client
+                .batch_execute(rerouted.as_deref().unwrap_or(written)),
             self.held(self.watch_statements && may_lock(written))
         );
         prelude.map_err(|error| self.failure(error, None))?;
         result.map_err(|error| match &rerouted {
-            // A stand-in's positions are not the file's: point at the statement.
-            Some(Rerouted::Instead(_)) => self.failure(error, Some(index)).at_start(statement),
-            _ => self.failure(error, Some(index)),
+            // What ran in its place has positions of its own: point at the statement.
+            Some(_) => self.failure(error, Some(index)).at_start(statement),
+            None => self.failure(error, Some(index)),
         })?;
-        back.map_err(|error| self.failure(error, Some(index)).at_start(statement))?;
         self.observe(Some(index), held)
     }
 

@@ -82,7 +82,7 @@ impl Shadow {
 
     async fn run_in(&self, dir: &Path) -> Report {
         let mut report = Report::new(CommandName::Shadow);
-        pgtap::run(&self.db, dir, &mut report)
+        pgtap::run(&self.db, &self.admin, dir, &mut report)
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         report

@@ -1,9 +1,9 @@
 //! plpgsql_check on the function bodies the migrations created, against a real Postgres
 //! with the extension: an error and a warning are found at the file line of the body's
 //! line, a trigger function through its trigger's table, a clean schema yields nothing,
-//! what cannot be checked is a note, and the check leaves nothing behind. The shadow's
-//! connection is imitated: a superuser session acting as a migration role that is not
-//! one (`-c role=…`).
+//! what cannot be checked is a note, and the check leaves nothing behind. As in the
+//! shadow, the migrations run as a role that is no superuser (`-c role=…` here) and the
+//! check on a superuser session of the shadow's own.
 
 mod common;
 
@@ -59,6 +59,8 @@ struct Shadow {
     server: Arc<PgServer>,
     database: String,
     db: Database,
+    /// A plain superuser session on the same database: the check's.
+    admin: Database,
     migrations: Vec<MigrationFile>,
     _dir: TempDir,
 }
@@ -78,17 +80,22 @@ impl Shadow {
                 .await
                 .unwrap_or_else(|error| panic!("{}: {error:?}", migration.file_name));
         }
+        let admin = connect(
+            &tokio_postgres::Config::from_str(&server.url_for(&database)).unwrap(),
+        )
+        .await;
         Shadow {
             server,
             database,
             db,
+            admin,
             migrations,
             _dir: dir,
         }
     }
 
     async fn check(&self) -> Checked {
-        plpgsql::check(&self.db, &self.migrations).await.unwrap()
+        plpgsql::check(&self.admin, &self.migrations).await.unwrap()
     }
 
     /// The finding's file name and 1-based line.
@@ -475,18 +482,18 @@ async fn the_check_leaves_nothing_behind() {
             .await,
         "0"
     );
-    // The session acts as the migration role again, outside any transaction.
+    // The migrations' session is untouched; the check's is outside any transaction.
     assert_eq!(shadow.value("SELECT current_user::text").await, ROLE);
     assert_eq!(shadow.value("SHOW search_path").await, search_path);
-    shadow.db.take_notices();
+    shadow.admin.take_notices();
     shadow
-        .db
+        .admin
         .client
         .batch_execute("BEGIN; ROLLBACK")
         .await
         .unwrap();
     assert_eq!(
-        shadow.db.take_notices(),
+        shadow.admin.take_notices(),
         Vec::new(),
         "a transaction was left open"
     );

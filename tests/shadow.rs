@@ -481,3 +481,76 @@ fn cluster_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     dirs
 }
+
+/// A pull request's SQL is untrusted: whatever it says, it gets no more power than
+/// hosted Supabase gives `postgres`. Each of these ran a program on the machine when the
+/// session was a superuser acting as `postgres`.
+#[test]
+fn a_migration_cannot_become_superuser_or_run_programs() {
+    const PROGRAM: &str = "CREATE TEMP TABLE out (line text);\nCOPY out FROM PROGRAM 'id';\n";
+    for (escape, compat) in [
+        ("SET ROLE NONE;", true),
+        ("RESET ROLE;", true),
+        ("SET ROLE supabase_admin;", true),
+        ("SET SESSION AUTHORIZATION supabase_admin;", true),
+        ("SET ROLE NONE;", false),
+        // CREATEROLE on Postgres 15 may grant any role that is no superuser.
+        ("GRANT pg_execute_server_program TO postgres;", true),
+        ("CREATE ROLE helper IN ROLE pg_execute_server_program;\nGRANT helper TO postgres;", true),
+        (
+            "DO $$ BEGIN EXECUTE 'GRANT pg_execute_server_program TO postgres'; END $$;",
+            true,
+        ),
+        // The gate runs only what the shadow itself built and signed.
+        (
+            "SELECT migration_guard_gate.as_superuser('ALTER ROLE postgres SUPERUSER', '00');",
+            true,
+        ),
+        ("SELECT key FROM migration_guard_gate.key;", true),
+        // A statement the gate would run is rebuilt, so nothing rides along with it.
+        (
+            "CREATE EXTENSION IF NOT EXISTS moddatetime VERSION '1.0'';ALTER ROLE postgres SUPERUSER;--';",
+            true,
+        ),
+    ] {
+        let project = Project::new();
+        project.file("0001_escape.sql", &format!("{escape}\n{PROGRAM}"));
+        let extra: &[&str] = if compat { &[] } else { &["--no-supabase-compat"] };
+        let (code, report, stderr) = shadow_json(&project, extra);
+        let error = &report["migrations"][0]["error"];
+        assert_eq!(code, 1, "{escape}: {report:#}\n{stderr}");
+        assert_eq!(report["migrations"][0]["status"], "failed", "{escape}");
+        assert!(
+            matches!(error["sqlstate"].as_str(), Some("42501" | "42704" | "22023")),
+            "{escape}: {error:#}"
+        );
+        assert!(!stderr.contains("uid="), "{escape}: {stderr}");
+    }
+}
+
+/// On Postgres 15 the migration role has no CREATEROLE (there it could grant itself the
+/// server's program role), yet role statements work as on hosted Supabase.
+#[test]
+fn role_statements_work_as_on_hosted_supabase() {
+    let project = Project::new();
+    project.file(
+        "0001_roles.sql",
+        "CREATE ROLE reader NOLOGIN;\n\
+         GRANT reader TO authenticator;\n\
+         GRANT reader TO postgres;\n\
+         ALTER ROLE authenticated SET statement_timeout = '9s';\n\
+         ALTER ROLE authenticator SET pgrst.db_schemas = 'public, api';\n\
+         CREATE TABLE IF NOT EXISTS readings (id int);\n\
+         GRANT SELECT ON readings TO reader;\n\
+         SET ROLE reader;\n\
+         SELECT count(*) FROM readings;\n\
+         RESET ROLE;\n",
+    );
+    project.file(
+        "0002_more.sql",
+        "ALTER ROLE reader RENAME TO analyst;\nREVOKE analyst FROM authenticator;\n",
+    );
+    let (code, report, stderr) = shadow_json(&project, &["--no-catalog-checks"]);
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(statuses(&report), ["applied", "applied"]);
+}

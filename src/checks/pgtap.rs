@@ -2,9 +2,9 @@
 //! in the shadow after the migrations, as `supabase test db` runs them with `pg_prove`.
 //!
 //! Before the first file pgTAP is installed as the Supabase CLI does it
-//! (`CREATE EXTENSION IF NOT EXISTS pgtap WITH SCHEMA extensions`), with the session
-//! user's rights (`SET ROLE NONE`, then `RESET ROLE` back to the role the connection acts
-//! as), and removed again after the last file when this module installed it, so that the
+//! (`CREATE EXTENSION IF NOT EXISTS pgtap WITH SCHEMA extensions`), on the shadow's own
+//! superuser connection (the tests run on the migration role's, which cannot install
+//! it), and removed again after the last file when this module installed it, so that the
 //! schema the migrations built is what later checks see. A server without pgTAP gives one
 //! failed check that says how to get it.
 //!
@@ -56,11 +56,17 @@ pub enum PgTapError {
     Uninstall { message: String },
 }
 
-/// Runs every pgTAP test file under `dir` and adds one check per test to `report`.
+/// Runs every pgTAP test file under `dir` on `db` and adds one check per test to
+/// `report`; `admin`, a superuser connection to the same database, installs pgTAP.
 ///
 /// A missing directory, or one without `.sql` files, does nothing (not even install
 /// pgTAP).
-pub async fn run(db: &Database, dir: &Path, report: &mut Report) -> Result<(), PgTapError> {
+pub async fn run(
+    db: &Database,
+    admin: &Database,
+    dir: &Path,
+    report: &mut Report,
+) -> Result<(), PgTapError> {
     let files = test_files(dir)?;
     if files.is_empty() {
         return Ok(());
@@ -71,7 +77,7 @@ pub async fn run(db: &Database, dir: &Path, report: &mut Report) -> Result<(), P
         report.add_source(&file, source.clone());
         sources.push((file, source));
     }
-    let installed = match install(db).await? {
+    let installed = match install(admin).await? {
         Install::Ready(installed) => installed,
         Install::Unavailable { major } => {
             report.verify.push(VerifyCheck {
@@ -100,7 +106,7 @@ pub async fn run(db: &Database, dir: &Path, report: &mut Report) -> Result<(), P
         }
         report.verify.extend(checks);
     }
-    uninstall(db, installed).await
+    uninstall(admin, installed).await
 }
 
 /// The `.sql` files under `dir`, recursively, sorted by path; none when `dir` is missing.
@@ -149,7 +155,7 @@ enum Install {
     },
 }
 
-/// Makes sure pgTAP is installed, with the session user's rights.
+/// Makes sure pgTAP is installed; `db` is a superuser connection.
 async fn install(db: &Database) -> Result<Install, PgTapError> {
     let failed = |error: tokio_postgres::Error| PgTapError::Install {
         message: describe(&error),
@@ -175,11 +181,11 @@ async fn install(db: &Database) -> Result<Install, PgTapError> {
     }
     let mut sql = String::from("CREATE SCHEMA IF NOT EXISTS extensions;");
     if !schema {
-        // The role the session acts as must reach what the superuser creates.
+        // The role the tests run as must reach what the superuser creates.
         sql.push_str("GRANT USAGE ON SCHEMA extensions TO PUBLIC;");
     }
     sql.push_str("CREATE EXTENSION IF NOT EXISTS pgtap WITH SCHEMA extensions;");
-    as_session_user(db, &sql).await.map_err(failed)?;
+    db.client.batch_execute(&sql).await.map_err(failed)?;
     Ok(Install::Ready(Installed {
         extension: true,
         schema: !schema,
@@ -198,20 +204,12 @@ async fn uninstall(db: &Database, installed: Installed) -> Result<(), PgTapError
     if sql.is_empty() {
         return Ok(());
     }
-    as_session_user(db, &sql)
+    db.client
+        .batch_execute(&sql)
         .await
         .map_err(|error| PgTapError::Uninstall {
             message: describe(&error),
         })
-}
-
-/// Runs `sql` (one implicit transaction) with the session user's rights, then comes back
-/// to the role the connection acts as, whether `sql` worked or not.
-async fn as_session_user(db: &Database, sql: &str) -> Result<(), tokio_postgres::Error> {
-    db.client.batch_execute("SET ROLE NONE").await?;
-    let result = db.client.batch_execute(sql).await;
-    let back = db.client.batch_execute("RESET ROLE").await;
-    result.and(back)
 }
 
 fn describe(error: &tokio_postgres::Error) -> String {

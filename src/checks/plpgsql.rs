@@ -26,12 +26,11 @@
 //! $tag$` or `AS '`), and plpgsql_check's line within the body. A routine no statement
 //! creates (made by dynamic SQL) gives findings with no location that name it.
 //!
-//! The shadow's connection is a superuser session acting as the migration role
-//! (`-c role=postgres`), and plpgsql_check is not a trusted extension: everything runs
-//! in one transaction, as the session user (`SET LOCAL ROLE NONE`), with the extension
-//! created in a schema of its own, and the transaction is rolled back at the end, also
-//! when a step fails. The rollback drops the schema and the extension and gives the
-//! session its role back, so the catalog the other checks compare is left as it was.
+//! plpgsql_check is not a trusted extension: the shadow passes its own superuser
+//! connection (never the migrations' session), and everything runs in one transaction,
+//! with the extension created in a schema of its own, rolled back at the end, also when
+//! a step fails. The rollback drops the schema and the extension, so the catalog the
+//! other checks compare is left as it was. plpgsql_check reads the bodies; it runs none.
 //! When the migrations installed plpgsql_check themselves, theirs is used.
 //!
 //! When the shadow's Postgres does not have plpgsql_check, or the session may not
@@ -137,10 +136,6 @@ async fn in_transaction(
     migrations: &[MigrationFile],
 ) -> Result<Checked, PlpgsqlError> {
     let mut checked = Checked::default();
-    db.client
-        .batch_execute("SET LOCAL ROLE NONE")
-        .await
-        .map_err(failed("acting as the session user"))?;
     let Some(schema) = install(db, &mut checked.notes).await? else {
         return Ok(checked);
     };

@@ -17,8 +17,7 @@ use sqlparser::ast::Statement as Ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
-use crate::apply::{Reroute, Rerouted};
-use crate::db::{Database, PgError, quote_literal};
+use crate::db::{Database, PgError, quote_ident, quote_literal};
 use crate::migration::MigrationFile;
 use crate::migration::classify::leading_words;
 use crate::report::{Finding, Location, Severity};
@@ -120,12 +119,18 @@ enum Extension {
         name: String,
         if_not_exists: bool,
         schema: Option<String>,
+        version: Option<String>,
+        cascade: bool,
     },
     Alter {
         name: String,
+        /// `UPDATE [TO version]`, the one form rebuilt: `Some(None)` for a bare UPDATE.
+        update: Option<Option<String>>,
     },
     Drop {
         names: Vec<String>,
+        if_exists: bool,
+        behaviour: Option<String>,
     },
 }
 
@@ -142,9 +147,15 @@ fn parse(text: &str) -> Option<Extension> {
                     name: create.name.value,
                     if_not_exists: create.if_not_exists,
                     schema: create.schema.map(|schema| schema.value),
+                    version: create.version.map(|version| version.value),
+                    cascade: create.cascade,
                 }),
                 Ast::DropExtension(drop) => Some(Extension::Drop {
                     names: drop.names.into_iter().map(|name| name.value).collect(),
+                    if_exists: drop.if_exists,
+                    behaviour: drop
+                        .cascade_or_restrict
+                        .map(|behaviour| behaviour.to_string()),
                 }),
                 _ => None,
             }
@@ -154,32 +165,38 @@ fn parse(text: &str) -> Option<Extension> {
             let tokens = sqlparser::tokenizer::Tokenizer::new(&PostgreSqlDialect {}, text)
                 .tokenize()
                 .ok()?;
-            tokens
+            use sqlparser::tokenizer::Token;
+            let tokens: Vec<Token> = tokens
                 .into_iter()
-                .filter_map(|token| match token {
-                    sqlparser::tokenizer::Token::Word(word) => Some(word.value),
-                    _ => None,
-                })
-                .nth(2)
-                .map(|name| Extension::Alter { name })
+                .filter(|token| !matches!(token, Token::Whitespace(_) | Token::SemiColon))
+                .collect();
+            let Some(Token::Word(name)) = tokens.get(2) else {
+                return None;
+            };
+            let word = |i: usize| match tokens.get(i) {
+                Some(Token::Word(word)) if word.quote_style.is_none() => {
+                    Some(word.value.to_ascii_uppercase())
+                }
+                _ => None,
+            };
+            let update = match (word(3).as_deref(), word(4).as_deref(), tokens.get(5)) {
+                (Some("UPDATE"), None, None) if tokens.len() == 4 => Some(None),
+                (Some("UPDATE"), Some("TO"), Some(Token::SingleQuotedString(version)))
+                    if tokens.len() == 6 =>
+                {
+                    Some(Some(version.clone()))
+                }
+                (Some("UPDATE"), Some("TO"), Some(Token::Word(version))) if tokens.len() == 6 => {
+                    Some(Some(version.value.clone()))
+                }
+                _ => None,
+            };
+            Some(Extension::Alter {
+                name: name.value.clone(),
+                update,
+            })
         }
         _ => None,
-    }
-}
-
-/// What supautils lets `postgres` do besides extensions: foreign data wrappers (for
-/// Supabase Wrappers) and PostgREST's settings on `authenticator`.
-fn supautils_allows(text: &str) -> bool {
-    let words = leading_words(text, 4);
-    let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-    match (word(0), word(1)) {
-        ("CREATE", "FOREIGN") => word(2) == "DATA" && word(3) == "WRAPPER",
-        ("ALTER", "ROLE") => {
-            word(2) == "AUTHENTICATOR"
-                && matches!(word(3), "SET" | "RESET")
-                && text.to_ascii_lowercase().contains("pgrst.")
-        }
-        _ => false,
     }
 }
 
@@ -321,15 +338,24 @@ impl Extensions {
     }
 }
 
-impl Reroute for Extensions {
-    fn reroute(&self, statement: &str) -> Option<Rerouted> {
+impl Extensions {
+    /// What to run with the superuser's rights in place of `statement`, as supautils
+    /// would: a stand-in's install or removal, or the privileged statement rebuilt from
+    /// its parsed parts (every name quoted here) with its after-create hook. `None`: the
+    /// statement runs as written, with the migration role's rights.
+    pub fn privileged_sql(&self, statement: &str) -> Option<String> {
         let privileged = |name: &str| self.privileged.contains(name);
-        match parse(statement) {
-            Some(Extension::Create {
+        match parse(statement)? {
+            Extension::Create {
                 name,
                 if_not_exists,
                 schema,
-            }) => {
+                version,
+                cascade,
+            } => {
+                if schema.as_deref().is_some_and(|schema| !plain_name(schema)) {
+                    return None;
+                }
                 if let Some(stub) = self.stub(&name) {
                     let mut sql = String::new();
                     if !if_not_exists {
@@ -339,23 +365,47 @@ impl Reroute for Extensions {
                         ));
                     }
                     sql.push_str(&self.install(stub, schema.as_deref()));
-                    return Some(Rerouted::Instead(sql));
+                    return Some(sql);
                 }
-                privileged(&name).then(|| {
-                    let after = AFTER_CREATE
-                        .iter()
-                        .find(|(extension, _)| *extension == name)
-                        .map(|(_, sql)| self.fill(sql, schema.as_deref().unwrap_or("public")));
-                    Rerouted::Privileged { after }
-                })
+                if !privileged(&name) {
+                    return None;
+                }
+                let mut sql = format!(
+                    "CREATE EXTENSION {}{}",
+                    if if_not_exists { "IF NOT EXISTS " } else { "" },
+                    quote_ident(&name)
+                );
+                if let Some(schema) = &schema {
+                    sql.push_str(&format!(" SCHEMA {}", quote_ident(schema)));
+                }
+                if let Some(version) = &version {
+                    sql.push_str(&format!(" VERSION {}", quote_literal(version)));
+                }
+                if cascade {
+                    sql.push_str(" CASCADE");
+                }
+                if let Some((_, hook)) = AFTER_CREATE.iter().find(|(extension, _)| *extension == name) {
+                    sql.push_str(";\n");
+                    sql.push_str(&self.fill(hook, schema.as_deref().unwrap_or("public")));
+                }
+                Some(sql)
             }
-            Some(Extension::Alter { name }) => {
+            Extension::Alter { name, update } => {
                 if self.stub(&name).is_some() {
-                    return Some(Rerouted::Instead("SELECT".to_string()));
+                    return Some("SELECT".to_string());
                 }
-                privileged(&name).then_some(Rerouted::Privileged { after: None })
+                let update = update.filter(|_| privileged(&name))?;
+                let mut sql = format!("ALTER EXTENSION {} UPDATE", quote_ident(&name));
+                if let Some(version) = update {
+                    sql.push_str(&format!(" TO {}", quote_literal(&version)));
+                }
+                Some(sql)
             }
-            Some(Extension::Drop { names }) => {
+            Extension::Drop {
+                names,
+                if_exists,
+                behaviour,
+            } => {
                 let stubs: Vec<&Stub> = names.iter().filter_map(|n| self.stub(n)).collect();
                 if !stubs.is_empty() && stubs.len() == names.len() {
                     let mut sql = String::new();
@@ -367,16 +417,30 @@ impl Reroute for Extensions {
                             drop = quote_literal(&drop.replace("{role}", &self.role)),
                         ));
                     }
-                    return Some(Rerouted::Instead(sql));
+                    return Some(sql);
                 }
-                names
-                    .iter()
-                    .any(|name| privileged(name))
-                    .then_some(Rerouted::Privileged { after: None })
+                if !names.iter().any(|name| privileged(name)) {
+                    return None;
+                }
+                let names: Vec<String> = names.iter().map(|name| quote_ident(name)).collect();
+                Some(format!(
+                    "DROP EXTENSION {}{}{}",
+                    if if_exists { "IF EXISTS " } else { "" },
+                    names.join(", "),
+                    behaviour.map(|b| format!(" {b}")).unwrap_or_default()
+                ))
             }
-            None => supautils_allows(statement).then_some(Rerouted::Privileged { after: None }),
         }
     }
+}
+
+/// A schema name a stand-in's SQL can take as it is (it is written between double
+/// quotes and inside string literals there).
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[cfg(test)]
@@ -386,11 +450,13 @@ mod tests {
     #[test]
     fn extension_statements_are_read_whatever_their_spelling() {
         assert_eq!(
-            parse("create extension if not exists \"uuid-ossp\" with schema extensions"),
+            parse("create extension if not exists \"uuid-ossp\" with schema extensions version '1.1' cascade"),
             Some(Extension::Create {
                 name: "uuid-ossp".to_string(),
                 if_not_exists: true,
                 schema: Some("extensions".to_string()),
+                version: Some("1.1".to_string()),
+                cascade: true,
             })
         );
         assert_eq!(
@@ -399,35 +465,62 @@ mod tests {
                 name: "pg_cron".to_string(),
                 if_not_exists: false,
                 schema: None,
+                version: None,
+                cascade: false,
             })
         );
         assert_eq!(
             parse("DROP EXTENSION IF EXISTS pg_net, http CASCADE"),
             Some(Extension::Drop {
-                names: vec!["pg_net".to_string(), "http".to_string()]
+                names: vec!["pg_net".to_string(), "http".to_string()],
+                if_exists: true,
+                behaviour: Some("CASCADE".to_string()),
             })
         );
         assert_eq!(
             parse("ALTER EXTENSION vector UPDATE TO '0.8.0'"),
             Some(Extension::Alter {
-                name: "vector".to_string()
+                name: "vector".to_string(),
+                update: Some(Some("0.8.0".to_string())),
+            })
+        );
+        assert_eq!(
+            parse("ALTER EXTENSION vector ADD FUNCTION f()"),
+            Some(Extension::Alter {
+                name: "vector".to_string(),
+                update: None,
             })
         );
         assert_eq!(parse("CREATE TABLE extension (id int)"), None);
     }
 
     #[test]
-    fn supautils_lets_postgres_set_postgrest_settings_and_create_wrappers() {
-        assert!(supautils_allows(
-            "ALTER ROLE authenticator SET pgrst.db_schemas = 'public, api'"
-        ));
-        assert!(supautils_allows(
-            "create foreign data wrapper stripe_wrapper handler x"
-        ));
-        assert!(!supautils_allows(
-            "ALTER ROLE authenticator SET search_path = x"
-        ));
-        assert!(!supautils_allows("ALTER ROLE anon SET pgrst.x = 1"));
+    fn privileged_statements_are_rebuilt_not_passed_on() {
+        let extensions = Extensions {
+            available: ["moddatetime", "pg_cron"].map(String::from).into(),
+            privileged: PRIVILEGED
+                .lines()
+                .filter(|line| !line.starts_with('#'))
+                .collect(),
+            stubs: true,
+            role: "postgres".to_string(),
+        };
+        assert_eq!(
+            extensions
+                .privileged_sql("create extension if not exists moddatetime schema extensions version '1.0'")
+                .as_deref(),
+            Some("CREATE EXTENSION IF NOT EXISTS \"moddatetime\" SCHEMA \"extensions\" VERSION '1.0'")
+        );
+        // A schema a stand-in's SQL cannot take as it is: not rerouted at all.
+        assert_eq!(
+            extensions.privileged_sql("create extension pgjwt schema \"x\"\"; select 1; --\""),
+            None
+        );
+        assert_eq!(extensions.privileged_sql("create extension plpython3u"), None);
+        assert_eq!(
+            extensions.privileged_sql("drop extension moddatetime, pg_cron cascade").as_deref(),
+            Some("DROP EXTENSION \"moddatetime\", \"pg_cron\" CASCADE")
+        );
     }
 
     #[test]

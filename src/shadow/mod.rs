@@ -3,13 +3,18 @@
 //!
 //! A provider gives a server and a superuser connection; the shadow builds one template
 //! database (with the Supabase emulation unless turned off), clones it for the run, and
-//! applies the migrations as a role that, like hosted `postgres`, is not a superuser.
-//! Whatever happens, the databases (or the whole cluster) are removed afterwards.
+//! applies the migrations on a session that logs in as a role that, like hosted
+//! `postgres`, is no superuser and cannot become one: a pull request's SQL is untrusted
+//! input. What hosted Supabase lets `postgres` do with more rights goes through the
+//! [`gate`]. Whatever happens, the databases, the run's roles (or the whole cluster) are
+//! removed afterwards.
 
 pub mod docker;
 pub mod extensions;
+pub mod gate;
 pub mod local;
 pub mod server;
+pub mod supautils;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,6 +22,7 @@ use std::time::Instant;
 use tokio_postgres::Config;
 
 use crate::apply::{Applier, ApplyError, Reroute};
+use crate::db::quote_literal;
 use crate::catalog::{self, Catalog, Scope};
 use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
 use crate::config::Config as Configuration;
@@ -28,6 +34,8 @@ use crate::supabase_project::SupabaseProject;
 
 use docker::{DockerError, DockerOptions, DockerShadow};
 use extensions::{EXTENSION_UNAVAILABLE, Extensions};
+use gate::Gate;
+use supautils::Supautils;
 use local::{LocalCluster, LocalError};
 use server::UrlError;
 
@@ -218,10 +226,10 @@ async fn docker_engine(options: &ShadowOptions) -> Result<bollard::Docker, Docke
     Ok(engine)
 }
 
-/// The databases (and role) one run created, to be removed afterwards.
+/// The databases and roles one run created, to be removed afterwards.
 struct Created {
     databases: Vec<String>,
-    role: Option<String>,
+    roles: Vec<String>,
 }
 
 /// Applies every migration of `discovery` to a fresh shadow, then runs the verify dir;
@@ -252,7 +260,7 @@ pub async fn run(
     let ready_ms = started.elapsed().as_millis() as u64;
     let mut created = Created {
         databases: Vec::new(),
-        role: None,
+        roles: Vec::new(),
     };
     let outcome = tokio::select! {
         outcome = shadow_run(&server, &admin, options, config, discovery, &id, &mut created, &mut report) => outcome,
@@ -308,30 +316,45 @@ async fn shadow_run(
         ready_ms: None,
     });
 
-    let role = if emulate {
-        let role = migration_role(admin, id)
-            .await
-            .map_err(setup("choosing the migration role"))?;
-        if role != MIGRATION_ROLE {
-            created.role = Some(role.clone());
-        }
-        admin
-            .client
-            .batch_execute(&COMPAT_ROLES.replace("{role}", &role))
-            .await
-            .map_err(setup("creating the Supabase roles"))?;
-        Some(role)
-    } else {
-        None
-    };
-
-    let extensions = Extensions::read(
+    let major: u32 = admin
+        .client
+        .query_one("SHOW server_version_num", &[])
+        .await
+        .map_err(setup("reading the server version"))?
+        .get::<_, String>(0)
+        .parse::<u32>()
+        .unwrap_or_default()
+        / 10000;
+    // Before 16, CREATEROLE may grant any role that is no superuser, the server's program
+    // and file roles among them; there role statements go through the gate instead.
+    let createrole = major >= 16 || server.real_supabase;
+    let role = migration_role(
         admin,
-        emulate && options.extension_stubs,
-        role.as_deref().unwrap_or(MIGRATION_ROLE),
+        id,
+        !matches!(server.backing, Backing::Url),
+        createrole,
+        created,
     )
     .await
-    .map_err(setup("reading the available extensions"))?;
+    .map_err(setup("creating the migration role"))?;
+    let gate = Gate::new(&format!("migration_guard_roles_{id}"));
+    if emulate {
+        admin
+            .client
+            .batch_execute(&COMPAT_ROLES.replace("{role}", &role.name))
+            .await
+            .map_err(setup("creating the Supabase roles"))?;
+        admin
+            .client
+            .batch_execute(&gate.role_sql())
+            .await
+            .map_err(setup("creating the gate's role"))?;
+        created.roles.push(gate.role_admin().to_string());
+    }
+
+    let extensions = Extensions::read(admin, emulate && options.extension_stubs, &role.name)
+        .await
+        .map_err(setup("reading the available extensions"))?;
     let surveyed = extensions.survey(&discovery.migrations);
     let unavailable = surveyed.iter().any(|f| f.rule == EXTENSION_UNAVAILABLE);
     report
@@ -351,37 +374,51 @@ async fn shadow_run(
 
     // The template: built once per run, cloned wherever a fresh database is needed.
     let template = format!("migration_guard_template_{id}");
-    create_database(admin, &template, None, role.as_deref(), created).await?;
-    if let Some(role) = &role {
+    create_database(admin, &template, None, &role.name, created).await?;
+    if emulate {
         tracing::info!("building the Supabase emulation ({COMPAT_VERSION})");
         let template_db = server.connect(&server.config_for(&template)).await?;
-        template_db
-            .client
-            .batch_execute(&COMPAT_SCHEMA.replace("{role}", role))
-            .await
-            .map_err(setup("applying the Supabase emulation"))?;
-        template_db
-            .client
-            .batch_execute(&extensions.template_sql())
-            .await
-            .map_err(setup("installing the extension stand-ins"))?;
+        for (sql, step) in [
+            (
+                COMPAT_SCHEMA.replace("{role}", &role.name),
+                "applying the Supabase emulation",
+            ),
+            (
+                extensions.template_sql(),
+                "installing the extension stand-ins",
+            ),
+            (gate.install_sql(&role.name), "installing the gate"),
+        ] {
+            template_db
+                .client
+                .batch_execute(&sql)
+                .await
+                .map_err(setup(step))?;
+        }
     }
     let shadow = format!("migration_guard_shadow_{id}");
-    create_database(admin, &shadow, Some(&template), role.as_deref(), created).await?;
+    create_database(admin, &shadow, Some(&template), &role.name, created).await?;
 
+    // The migrations' session logs in as the migration role: nothing it runs can step
+    // back to a superuser. With the emulation, hosted Supabase's search_path.
     let mut config = server.config_for(&shadow);
-    if let Some(role) = &role {
-        // As the CLI does after connecting: act as the migration role for the session
-        // (RESET ALL keeps it), with hosted Supabase's search_path.
-        config.options(format!(
-            "-c role={role} -c search_path=\"$user\",public,extensions"
-        ));
+    config.user(&role.name).password(role.password.as_bytes());
+    if emulate {
+        config.options("-c search_path=\"$user\",public,extensions");
     }
     let db = server.connect(&config).await?;
+    // The shadow's own superuser session on the same database, for what only the tool
+    // runs there (installing pgTAP, plpgsql_check); migrations never reach it.
+    let privileged = server.connect(&server.config_for(&shadow)).await?;
     let exposed = exposed_schemas(options);
     // What the advisors say of the platform alone: only what the migrations add counts.
     let advice_before = advisors::advise(&db, &exposed).await?;
-    let reroute = emulate.then_some(&extensions as &dyn Reroute);
+    let supautils = Supautils {
+        extensions: &extensions,
+        gate: &gate,
+        roles_through_gate: !createrole,
+    };
+    let reroute = emulate.then_some(&supautils as &dyn Reroute);
     if options.catalog_checks {
         let checked = semantic::apply(&db, &discovery.migrations, configuration, reroute).await?;
         report.migrations = checked.entries;
@@ -402,11 +439,12 @@ async fn shadow_run(
         None => {}
     }
     if let (false, Some(dir)) = (failed, &options.tests_dir) {
-        pgtap::run(&db, dir, report).await?;
+        pgtap::run(&db, &privileged, dir, report).await?;
     }
     if !failed && options.catalog_checks {
         after_checks(
             &db,
+            &privileged,
             discovery,
             configuration,
             &exposed,
@@ -440,6 +478,7 @@ fn exposed_schemas(options: &ShadowOptions) -> Vec<String> {
 /// introduced, on the file that made each object) and plpgsql_check on every body.
 async fn after_checks(
     db: &Database,
+    privileged: &Database,
     discovery: &Discovery,
     configuration: &Configuration,
     exposed: &[String],
@@ -470,7 +509,7 @@ async fn after_checks(
             .filter_map(configured),
     );
     tracing::info!("checking PL/pgSQL bodies");
-    let checked = plpgsql::check(db, migrations).await?;
+    let checked = plpgsql::check(privileged, migrations).await?;
     report
         .findings
         .extend(checked.findings.into_iter().filter_map(configured));
@@ -478,38 +517,77 @@ async fn after_checks(
     Ok(())
 }
 
-/// `postgres`, unless the server already has a superuser of that name (a `url` server):
-/// then a role of this run, with the same attributes.
-async fn migration_role(admin: &Database, id: &str) -> Result<String, PgError> {
-    let superuser = admin
+/// The role migrations log in as, with its password for this run.
+struct MigrationRole {
+    name: String,
+    password: String,
+}
+
+/// `postgres` with hosted Supabase's attributes (no superuser; CREATEROLE only where
+/// it cannot grant the server's program and file roles) and a password of this run. On
+/// a server that is not the run's own (`url`) and already has a `postgres`, or where
+/// `postgres` is a superuser, a role of this run with the same attributes instead.
+async fn migration_role(
+    admin: &Database,
+    id: &str,
+    throwaway: bool,
+    createrole: bool,
+    created: &mut Created,
+) -> Result<MigrationRole, PgError> {
+    let existing = admin
         .client
         .query_opt(
             "SELECT rolsuper FROM pg_roles WHERE rolname = $1",
             &[&MIGRATION_ROLE],
         )
         .await?
-        .is_some_and(|row| row.get::<_, bool>(0));
-    Ok(if superuser {
-        format!("migration_guard_{id}")
-    } else {
-        MIGRATION_ROLE.to_string()
-    })
+        .map(|row| row.get::<_, bool>(0));
+    let password = format!(
+        "{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    );
+    let attributes = format!(
+        "LOGIN NOSUPERUSER CREATEDB {} REPLICATION BYPASSRLS PASSWORD {}",
+        if createrole { "CREATEROLE" } else { "NOCREATEROLE" },
+        quote_literal(&password)
+    );
+    let name = match existing {
+        Some(false) if throwaway => {
+            admin
+                .client
+                .batch_execute(&format!("ALTER ROLE {MIGRATION_ROLE} WITH {attributes}"))
+                .await?;
+            return Ok(MigrationRole {
+                name: MIGRATION_ROLE.to_string(),
+                password,
+            });
+        }
+        None => MIGRATION_ROLE.to_string(),
+        Some(_) => format!("migration_guard_{id}"),
+    };
+    admin
+        .client
+        .batch_execute(&format!("CREATE ROLE {} {attributes}", quote_ident(&name)))
+        .await?;
+    if !throwaway || name != MIGRATION_ROLE {
+        created.roles.push(name.clone());
+    }
+    Ok(MigrationRole { name, password })
 }
 
 async fn create_database(
     admin: &Database,
     name: &str,
     template: Option<&str>,
-    owner: Option<&str>,
+    owner: &str,
     created: &mut Created,
 ) -> Result<(), ShadowError> {
     let mut sql = format!("CREATE DATABASE {}", quote_ident(name));
     if let Some(template) = template {
         sql.push_str(&format!(" TEMPLATE {}", quote_ident(template)));
     }
-    if let Some(owner) = owner {
-        sql.push_str(&format!(" OWNER {}", quote_ident(owner)));
-    }
+    sql.push_str(&format!(" OWNER {}", quote_ident(owner)));
     admin
         .client
         .batch_execute(&sql)
@@ -533,7 +611,7 @@ async fn cleanup(admin: &Database, created: &Created) {
             tracing::warn!("could not drop the shadow database {database}: {error}");
         }
     }
-    if let Some(role) = &created.role {
+    for role in created.roles.iter().rev() {
         let sql = format!("DROP ROLE IF EXISTS {}", quote_ident(role));
         if let Err(error) = admin.client.batch_execute(&sql).await {
             tracing::warn!("could not drop the shadow role {role}: {error}");

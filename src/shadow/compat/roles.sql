@@ -1,6 +1,7 @@
 -- Supabase emulation, part 1 (cluster-wide): the platform's roles.
 -- Runs as a superuser; {role} is the role that applies migrations, which, like the
--- `postgres` role of hosted Supabase, is not a superuser.
+-- `postgres` role of hosted Supabase, is not a superuser (the shadow creates it first,
+-- with a password of the run: migrations log in as it).
 -- Source of truth: supabase/postgres migrations/db/init-scripts and the CLI's globals.sql.
 
 DO $roles$
@@ -34,10 +35,6 @@ BEGIN
   END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dashboard_user') THEN
     CREATE ROLE dashboard_user NOLOGIN CREATEDB CREATEROLE REPLICATION;
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
-    -- Hosted: ALTER ROLE postgres NOSUPERUSER CREATEDB CREATEROLE LOGIN REPLICATION BYPASSRLS
-    CREATE ROLE "{role}" LOGIN NOSUPERUSER CREATEDB CREATEROLE REPLICATION BYPASSRLS;
   END IF;
 END
 $roles$;
