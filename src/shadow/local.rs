@@ -153,10 +153,12 @@ impl LocalCluster {
         if let Some((uid, gid)) = self.run_as {
             command.uid(uid).gid(gid);
         }
+        // A clean environment: the server must not hold the tool's tokens and URLs, which
+        // anything that reads its environment (a program, /proc) would give away.
         command
-            .env_remove("PGDATA")
-            .env_remove("PGHOST")
-            .env_remove("PGPORT")
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("LC_ALL", "C")
             .stdin(Stdio::null());
         command
     }
