@@ -60,13 +60,27 @@ fn our_containers() -> Vec<String> {
         .collect()
 }
 
-/// Waits until no container with our label is left (removal is asynchronous in the
-/// engine), failing after a few seconds.
+/// Shadow networks of ours that exist right now.
+fn our_networks() -> Vec<String> {
+    let output = Command::new("docker")
+        .args(["network", "ls", "-q", "--filter", &format!("label={LABEL}")])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits until no container (nor network) with our label is left (removal is
+/// asynchronous in the engine), failing after a few seconds.
 fn assert_no_containers_left(before: &[String]) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let left: Vec<String> = our_containers()
             .into_iter()
+            .chain(our_networks())
             .filter(|id| !before.contains(id))
             .collect();
         if left.is_empty() {
@@ -102,6 +116,55 @@ fn full_shadow_through_docker_on_the_example_project() {
     );
     assert!(report["postgres"]["ready_ms"].as_u64().unwrap() > 0);
     assert_eq!(report["verify"].as_array().unwrap().len(), 25);
+    assert_no_containers_left(&before);
+}
+
+/// The shadow runs a pull request's SQL: its container is alone on an internal network
+/// (no route out), both from a host and as a sibling.
+#[test]
+fn the_shadow_container_has_no_route_out() {
+    let Some(_engine) = engine() else { return };
+    let before: Vec<String> = our_containers().into_iter().chain(our_networks()).collect();
+    let project = Project::new();
+    project.file("0001_wait.sql", "SELECT pg_sleep(6);\n");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("migration-guard"))
+        .current_dir(project.path())
+        .args(["shadow", "--provider", "docker", "--no-catalog-checks"])
+        .args(["--dir", "migrations"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let container = loop {
+        let running: Vec<String> = our_containers()
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .collect();
+        if let Some(id) = running.first() {
+            break id.clone();
+        }
+        assert!(Instant::now() < deadline, "no shadow container started");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let inspect = |args: &[&str]| {
+        let output = Command::new("docker").args(args).output().unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    let networks = inspect(&[
+        "inspect",
+        "-f",
+        "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}",
+        &container,
+    ]);
+    let networks: Vec<&str> = networks.split_whitespace().collect();
+    assert_eq!(networks.len(), 1, "{networks:?}");
+    assert_eq!(
+        inspect(&["network", "inspect", "-f", "{{.Internal}}", networks[0]]),
+        "true",
+        "{networks:?}"
+    );
+    assert!(child.wait().unwrap().success());
     assert_no_containers_left(&before);
 }
 
@@ -371,4 +434,60 @@ fn from_inside_a_container_the_shadow_is_a_sibling() {
     assert_eq!(report["status"], "passed");
     assert_eq!(report["postgres"]["provider"], "docker");
     assert_no_containers_left(&before);
+}
+
+/// On Postgres 17 the migration role keeps CREATEROLE (there it grants only what it
+/// administers), and still gets no superuser and no program.
+#[test]
+fn on_postgres_17_a_migration_cannot_become_superuser_or_run_programs() {
+    let Some(_engine) = engine_with(IMAGE_17) else {
+        return;
+    };
+    for escape in [
+        "SET ROLE NONE;",
+        "SET SESSION AUTHORIZATION supabase_admin;",
+        "GRANT pg_execute_server_program TO postgres;",
+    ] {
+        let project = Project::new();
+        project.file(
+            "0001_escape.sql",
+            format!("{escape}\nCREATE TEMP TABLE out (line text);\nCOPY out FROM PROGRAM 'id';\n"),
+        );
+        project.file(
+            "0002_role.sql",
+            "CREATE ROLE reader NOLOGIN;\nGRANT reader TO postgres;\n",
+        );
+        let (code, stdout, stderr) = output(&mut project.command(&[
+            "shadow",
+            "--provider",
+            "docker",
+            "--image",
+            IMAGE_17,
+            "--no-catalog-checks",
+            "--format",
+            "json",
+        ]));
+        let report: Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        assert_eq!(code, 1, "{escape}: {report:#}");
+        assert_eq!(
+            report["migrations"][0]["error"]["sqlstate"], "42501",
+            "{escape}: {report:#}"
+        );
+    }
+    // Role statements themselves work as on hosted Supabase.
+    let project = Project::new();
+    project.file(
+        "0001_role.sql",
+        "CREATE ROLE reader NOLOGIN;\nGRANT reader TO postgres;\nSET ROLE reader;\nRESET ROLE;\n",
+    );
+    let (code, stdout, _) = output(&mut project.command(&[
+        "shadow",
+        "--provider",
+        "docker",
+        "--image",
+        IMAGE_17,
+        "--no-catalog-checks",
+    ]));
+    assert_eq!(code, 0, "{stdout}");
 }

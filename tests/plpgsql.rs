@@ -80,10 +80,8 @@ impl Shadow {
                 .await
                 .unwrap_or_else(|error| panic!("{}: {error:?}", migration.file_name));
         }
-        let admin = connect(
-            &tokio_postgres::Config::from_str(&server.url_for(&database)).unwrap(),
-        )
-        .await;
+        let admin =
+            connect(&tokio_postgres::Config::from_str(&server.url_for(&database)).unwrap()).await;
         Shadow {
             server,
             database,

@@ -496,7 +496,10 @@ fn a_migration_cannot_become_superuser_or_run_programs() {
         ("SET ROLE NONE;", false),
         // CREATEROLE on Postgres 15 may grant any role that is no superuser.
         ("GRANT pg_execute_server_program TO postgres;", true),
-        ("CREATE ROLE helper IN ROLE pg_execute_server_program;\nGRANT helper TO postgres;", true),
+        (
+            "CREATE ROLE helper IN ROLE pg_execute_server_program;\nGRANT helper TO postgres;",
+            true,
+        ),
         (
             "DO $$ BEGIN EXECUTE 'GRANT pg_execute_server_program TO postgres'; END $$;",
             true,
@@ -514,14 +517,21 @@ fn a_migration_cannot_become_superuser_or_run_programs() {
         ),
     ] {
         let project = Project::new();
-        project.file("0001_escape.sql", &format!("{escape}\n{PROGRAM}"));
-        let extra: &[&str] = if compat { &[] } else { &["--no-supabase-compat"] };
+        project.file("0001_escape.sql", format!("{escape}\n{PROGRAM}"));
+        let extra: &[&str] = if compat {
+            &[]
+        } else {
+            &["--no-supabase-compat"]
+        };
         let (code, report, stderr) = shadow_json(&project, extra);
         let error = &report["migrations"][0]["error"];
         assert_eq!(code, 1, "{escape}: {report:#}\n{stderr}");
         assert_eq!(report["migrations"][0]["status"], "failed", "{escape}");
         assert!(
-            matches!(error["sqlstate"].as_str(), Some("42501" | "42704" | "22023")),
+            matches!(
+                error["sqlstate"].as_str(),
+                Some("42501" | "42704" | "22023")
+            ),
             "{escape}: {error:#}"
         );
         assert!(!stderr.contains("uid="), "{escape}: {stderr}");

@@ -1,21 +1,28 @@
 //! The `docker` provider: the shadow as a real container started through the Docker API.
 //!
-//! It works in both places the binary runs. On a host, the container publishes 5432 on
-//! loopback. Inside a GitHub container action (a sibling of the shadow, talking to the
-//! engine through the mounted socket) it joins the shadow to the action's own network
-//! and connects to its address there. Containers carry labels naming the tool and the
-//! run; they are removed after the run, on failure, on a signal, from `Drop` on a panic,
-//! and, if a killed run left one behind, at the next start.
+//! The shadow runs a pull request's SQL, so its container gets no route out: it sits
+//! alone on an internal network of its run. On a host whose engine is local, this
+//! process reaches it by its address on that network; inside a GitHub container action (a
+//! sibling of the shadow, talking to the engine through the mounted socket) this
+//! process's own container joins the network. Only where the engine's container
+//! addresses cannot be routed to (Docker Desktop, a remote engine, `--docker-reach
+//! published`) does the container publish 5432 on the default bridge instead, and a
+//! warning says it can reach the network. Containers and networks carry labels naming the
+//! tool and the run; they are removed after the run, on failure, on a signal, from
+//! `Drop` on a panic, and, if a killed run left one behind, at the next start.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, NetworkConnectRequest, NetworkCreateRequest,
+    NetworkDisconnectRequest, PortBinding,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    ListNetworksOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use tokio_postgres::Config;
@@ -33,13 +40,26 @@ const PING_TIMEOUT: Duration = Duration::from_secs(5);
 /// How to reach the container's Postgres.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Reach {
-    /// The container's network when this process runs in a container of the same
-    /// engine, a published port otherwise.
+    /// The run's internal network: joined by this process's container when it runs in
+    /// one of the same engine, routed to from the host when the engine is local; a
+    /// published port otherwise.
     Auto,
-    /// A port published on the engine's host.
+    /// A port published on the engine's host (the container can reach the network).
     Published,
-    /// The network this process's own container is on (a sibling container).
+    /// The run's internal network, joined by this process's own container (a sibling).
     Network,
+}
+
+/// Where the shadow container is, for this run.
+enum Placement {
+    /// Alone on an internal network of the run; `joined` is this process's own
+    /// container when it was connected to it.
+    Internal {
+        network: String,
+        joined: Option<String>,
+    },
+    /// On the default bridge with 5432 published.
+    Published,
 }
 
 #[derive(Debug, Clone)]
@@ -80,10 +100,12 @@ pub enum DockerError {
     },
 }
 
-/// A running shadow container; [`DockerShadow::remove`] (or `Drop`) removes it.
+/// A running shadow container; [`DockerShadow::remove`] (or `Drop`) removes it and its
+/// network.
 pub struct DockerShadow {
     docker: Docker,
     id: String,
+    placement: Placement,
     admin: Config,
     removed: bool,
 }
@@ -161,22 +183,55 @@ impl DockerShadow {
             rand::random::<u64>(),
             rand::random::<u64>()
         );
-        let network = match options.reach {
-            Reach::Published => None,
-            Reach::Network => Some(own_network(&docker).await?),
-            // A sibling only when this process runs in a container the engine knows.
-            Reach::Auto if in_container() => own_network(&docker).await.ok(),
-            Reach::Auto => None,
-        };
         let published_host = published_host();
+        let own = match options.reach {
+            Reach::Published => None,
+            Reach::Network => Some(Some(own_container(&docker).await?)),
+            Reach::Auto => {
+                let joined = match in_container() {
+                    true => own_container(&docker).await.ok(),
+                    false => None,
+                };
+                // Otherwise container addresses route only from a local Linux engine's host.
+                match joined {
+                    Some(own) => Some(Some(own)),
+                    None if published_host == "127.0.0.1" && !desktop(&docker).await => Some(None),
+                    None => None,
+                }
+            }
+        };
+        let placement = match own {
+            Some(joined) => {
+                let network = format!("migration-guard-shadow-{run_id}");
+                docker
+                    .create_network(NetworkCreateRequest {
+                        name: network.clone(),
+                        internal: Some(true),
+                        labels: Some(HashMap::from([(LABEL.to_string(), run_id.to_string())])),
+                        ..NetworkCreateRequest::default()
+                    })
+                    .await
+                    .map_err(|source| DockerError::Engine {
+                        action: "create the network of",
+                        source,
+                    })?;
+                Placement::Internal { network, joined }
+            }
+            None => {
+                tracing::warn!(
+                    "the shadow container is reached through a published port, so it can reach the network; on a local Linux engine it runs on an internal network instead"
+                );
+                Placement::Published
+            }
+        };
         let mut host_config = HostConfig {
             // The data directory in memory: durability is worthless in a shadow.
             tmpfs: Some(HashMap::from([(DATA_DIR.to_string(), "rw".to_string())])),
             ..HostConfig::default()
         };
-        match &network {
-            Some(network) => host_config.network_mode = Some(network.clone()),
-            None => {
+        match &placement {
+            Placement::Internal { network, .. } => host_config.network_mode = Some(network.clone()),
+            Placement::Published => {
                 let binding = PortBinding {
                     // Loopback only on a local engine: the password is the only lock.
                     host_ip: Some(
@@ -224,21 +279,21 @@ impl DockerShadow {
         let create = CreateContainerOptionsBuilder::default()
             .name(&format!("migration-guard-shadow-{run_id}"))
             .build();
-        let id = docker
-            .create_container(Some(create), body)
-            .await
+        let created = docker.create_container(Some(create), body).await;
+        // From here on the container exists: whatever fails, Drop removes it and its network.
+        let mut shadow = DockerShadow {
+            docker,
+            id: String::new(),
+            placement,
+            admin: Config::new(),
+            removed: false,
+        };
+        shadow.id = created
             .map_err(|source| DockerError::Engine {
                 action: "create",
                 source,
             })?
             .id;
-        // From here on the container exists: whatever fails, Drop removes it.
-        let mut shadow = DockerShadow {
-            docker,
-            id,
-            admin: Config::new(),
-            removed: false,
-        };
         tracing::info!("starting the shadow container ({})", options.image);
         shadow
             .docker
@@ -248,7 +303,27 @@ impl DockerShadow {
                 action: "start",
                 source,
             })?;
-        let (host, port) = shadow.address(network.as_deref(), &published_host).await?;
+        if let Placement::Internal {
+            network,
+            joined: Some(own),
+        } = &shadow.placement
+        {
+            shadow
+                .docker
+                .connect_network(
+                    network,
+                    NetworkConnectRequest {
+                        container: own.clone(),
+                        ..NetworkConnectRequest::default()
+                    },
+                )
+                .await
+                .map_err(|source| DockerError::Engine {
+                    action: "join this process's container to the network of",
+                    source,
+                })?;
+        }
+        let (host, port) = shadow.address(&published_host).await?;
         shadow
             .admin
             .host(&host)
@@ -266,17 +341,13 @@ impl DockerShadow {
         self.admin.clone()
     }
 
-    /// Removes the container (and its anonymous volumes).
+    /// Removes the container (and its anonymous volumes) and its network.
     pub async fn remove(mut self) {
         self.removed = true;
-        remove(&self.docker, &self.id).await;
+        teardown(&self.docker, &self.id, &self.placement).await;
     }
 
-    async fn address(
-        &self,
-        network: Option<&str>,
-        published_host: &str,
-    ) -> Result<(String, u16), DockerError> {
+    async fn address(&self, published_host: &str) -> Result<(String, u16), DockerError> {
         let inspected = self
             .docker
             .inspect_container(&self.id, None)
@@ -286,7 +357,7 @@ impl DockerShadow {
                 source,
             })?;
         let settings = inspected.network_settings.unwrap_or_default();
-        if let Some(network) = network {
+        if let Placement::Internal { network, .. } = &self.placement {
             let ip = settings
                 .networks
                 .unwrap_or_default()
@@ -366,15 +437,38 @@ impl Drop for DockerShadow {
         }
         // Drop cannot await: remove it from a thread with a runtime of its own.
         let (docker, id) = (self.docker.clone(), self.id.clone());
+        let placement = std::mem::replace(&mut self.placement, Placement::Published);
         let removal = std::thread::spawn(move || {
             if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
-                runtime.block_on(remove(&docker, &id));
+                runtime.block_on(teardown(&docker, &id, &placement));
             }
         });
         let _ = removal.join();
+    }
+}
+
+/// Removes the container, then its network (after this process's container left it).
+async fn teardown(docker: &Docker, id: &str, placement: &Placement) {
+    if !id.is_empty() {
+        remove(docker, id).await;
+    }
+    let Placement::Internal { network, joined } = placement else {
+        return;
+    };
+    if let Some(own) = joined {
+        let leave = NetworkDisconnectRequest {
+            container: own.clone(),
+            force: Some(true),
+        };
+        if let Err(error) = docker.disconnect_network(network, leave).await {
+            tracing::debug!("leaving the shadow's network {network}: {error}");
+        }
+    }
+    if let Err(error) = docker.remove_network(network).await {
+        tracing::warn!("could not remove the shadow's network {network}: {error}");
     }
 }
 
@@ -388,30 +482,52 @@ async fn remove(docker: &Docker, id: &str) {
     }
 }
 
-/// Removes shadow containers that a killed run left behind.
+/// Removes shadow containers, and networks, that a killed run left behind.
 async fn remove_stale(docker: &Docker) {
     let filters = HashMap::from([("label".to_string(), vec![LABEL.to_string()])]);
     let options = ListContainersOptionsBuilder::default()
         .all(true)
         .filters(&filters)
         .build();
-    let Ok(containers) = docker.list_containers(Some(options)).await else {
-        return;
-    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs() as i64;
-    for container in containers {
+    let stale = |created: i64| now - created > STALE_AFTER.as_secs() as i64;
+    for container in docker
+        .list_containers(Some(options))
+        .await
+        .unwrap_or_default()
+    {
         let (Some(id), Some(created)) = (container.id, container.created) else {
             continue;
         };
-        if now - created > STALE_AFTER.as_secs() as i64 {
+        if stale(created) {
             tracing::info!(
                 "removing a shadow container left by an earlier run ({})",
                 &id[..12.min(id.len())]
             );
             remove(docker, &id).await;
+        }
+    }
+    // A network still in use cannot be removed: only abandoned ones go.
+    let options = ListNetworksOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    for network in docker
+        .list_networks(Some(options))
+        .await
+        .unwrap_or_default()
+    {
+        let created = network
+            .created
+            .as_deref()
+            .and_then(|created| chrono::DateTime::parse_from_rfc3339(created).ok())
+            .map(|created| created.timestamp());
+        if let (Some(id), Some(true)) = (network.id, created.map(stale))
+            && docker.remove_network(&id).await.is_ok()
+        {
+            tracing::info!("removed a shadow network left by an earlier run");
         }
     }
 }
@@ -420,9 +536,9 @@ fn in_container() -> bool {
     Path::new("/.dockerenv").exists()
 }
 
-/// The first network of this process's own container (its id is the hostname, since the
-/// runner sets none).
-async fn own_network(docker: &Docker) -> Result<String, DockerError> {
+/// This process's own container, as the engine knows it (its id is the hostname, since
+/// the runner sets none).
+async fn own_container(docker: &Docker) -> Result<String, DockerError> {
     let own = std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
@@ -433,17 +549,19 @@ async fn own_network(docker: &Docker) -> Result<String, DockerError> {
             "this process seems to run in a container, but the engine does not know container {own:?} ({source}); pass --docker-reach published"
         ))
     })?;
-    let mut networks: Vec<String> = inspected
-        .network_settings
-        .and_then(|settings| settings.networks)
-        .unwrap_or_default()
-        .into_keys()
-        .collect();
-    networks.sort();
-    networks
-        .into_iter()
-        .next()
-        .ok_or_else(|| DockerError::NoAddress(format!("container {own} is on no network")))
+    inspected
+        .id
+        .ok_or_else(|| DockerError::NoAddress(format!("container {own} has no id")))
+}
+
+/// Docker Desktop runs the engine in a VM: the host cannot route to container addresses.
+async fn desktop(docker: &Docker) -> bool {
+    docker
+        .info()
+        .await
+        .ok()
+        .and_then(|info| info.operating_system)
+        .is_some_and(|os| os.contains("Docker Desktop"))
 }
 
 /// Where published ports are reached: the engine's host for a `tcp://` DOCKER_HOST,

@@ -384,7 +384,10 @@ impl Extensions {
                 if cascade {
                     sql.push_str(" CASCADE");
                 }
-                if let Some((_, hook)) = AFTER_CREATE.iter().find(|(extension, _)| *extension == name) {
+                if let Some((_, hook)) = AFTER_CREATE
+                    .iter()
+                    .find(|(extension, _)| *extension == name)
+                {
                     sql.push_str(";\n");
                     sql.push_str(&self.fill(hook, schema.as_deref().unwrap_or("public")));
                 }
@@ -450,7 +453,9 @@ mod tests {
     #[test]
     fn extension_statements_are_read_whatever_their_spelling() {
         assert_eq!(
-            parse("create extension if not exists \"uuid-ossp\" with schema extensions version '1.1' cascade"),
+            parse(
+                "create extension if not exists \"uuid-ossp\" with schema extensions version '1.1' cascade"
+            ),
             Some(Extension::Create {
                 name: "uuid-ossp".to_string(),
                 if_not_exists: true,
@@ -507,18 +512,27 @@ mod tests {
         };
         assert_eq!(
             extensions
-                .privileged_sql("create extension if not exists moddatetime schema extensions version '1.0'")
+                .privileged_sql(
+                    "create extension if not exists moddatetime schema extensions version '1.0'"
+                )
                 .as_deref(),
-            Some("CREATE EXTENSION IF NOT EXISTS \"moddatetime\" SCHEMA \"extensions\" VERSION '1.0'")
+            Some(
+                "CREATE EXTENSION IF NOT EXISTS \"moddatetime\" SCHEMA \"extensions\" VERSION '1.0'"
+            )
         );
         // A schema a stand-in's SQL cannot take as it is: not rerouted at all.
         assert_eq!(
             extensions.privileged_sql("create extension pgjwt schema \"x\"\"; select 1; --\""),
             None
         );
-        assert_eq!(extensions.privileged_sql("create extension plpython3u"), None);
         assert_eq!(
-            extensions.privileged_sql("drop extension moddatetime, pg_cron cascade").as_deref(),
+            extensions.privileged_sql("create extension plpython3u"),
+            None
+        );
+        assert_eq!(
+            extensions
+                .privileged_sql("drop extension moddatetime, pg_cron cascade")
+                .as_deref(),
             Some("DROP EXTENSION \"moddatetime\", \"pg_cron\" CASCADE")
         );
     }

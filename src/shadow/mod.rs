@@ -22,10 +22,10 @@ use std::time::Instant;
 use tokio_postgres::Config;
 
 use crate::apply::{Applier, ApplyError, Reroute};
-use crate::db::quote_literal;
 use crate::catalog::{self, Catalog, Scope};
 use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
 use crate::config::Config as Configuration;
+use crate::db::quote_literal;
 use crate::db::{Database, PgError, quote_ident};
 use crate::migration::Discovery;
 use crate::report::model::PostgresInfo;
@@ -35,9 +35,9 @@ use crate::supabase_project::SupabaseProject;
 use docker::{DockerError, DockerOptions, DockerShadow};
 use extensions::{EXTENSION_UNAVAILABLE, Extensions};
 use gate::Gate;
-use supautils::Supautils;
 use local::{LocalCluster, LocalError};
 use server::UrlError;
+use supautils::Supautils;
 
 const COMPAT_ROLES: &str = include_str!("compat/roles.sql");
 const COMPAT_SCHEMA: &str = include_str!("compat/schema.sql");
@@ -549,7 +549,11 @@ async fn migration_role(
     );
     let attributes = format!(
         "LOGIN NOSUPERUSER CREATEDB {} REPLICATION BYPASSRLS PASSWORD {}",
-        if createrole { "CREATEROLE" } else { "NOCREATEROLE" },
+        if createrole {
+            "CREATEROLE"
+        } else {
+            "NOCREATEROLE"
+        },
         quote_literal(&password)
     );
     let name = match existing {

@@ -137,9 +137,7 @@ fn role_statement(text: &str) -> Option<String> {
     }
     let statement = parsed.pop()?;
     let roles = match &statement {
-        Ast::CreateRole(_) | Ast::AlterRole { .. } | Ast::GrantRole(_) | Ast::RevokeRole(_) => {
-            true
-        }
+        Ast::CreateRole(_) | Ast::AlterRole { .. } | Ast::GrantRole(_) | Ast::RevokeRole(_) => true,
         Ast::Drop { object_type, .. } => {
             matches!(object_type, ObjectType::Role | ObjectType::User)
         }
