@@ -30,6 +30,10 @@ pub const DELETED: &str = "migration-deleted";
 /// A new migration older than the base branch's newest.
 pub const OUT_OF_ORDER: &str = "out-of-order";
 
+/// What a branch did to migrations the base already has: these findings stay the
+/// branch's even though the files are deployed history.
+pub const BRANCH_ACTS: [&str; 2] = [EDITED, DELETED];
+
 /// Each check's id, one-line summary and default severity.
 pub const CHECKS: [(&str, &str, Severity); 3] = [
     (
@@ -76,6 +80,8 @@ pub struct Comparison {
     pub findings: Vec<Finding>,
     /// The versions the base branch's tip has: what this branch did not introduce.
     pub base_versions: BTreeSet<String>,
+    /// The base branch as the user named it.
+    pub base_name: String,
 }
 
 /// Compares the migrations in `discovery` (as they are on disk) with `base_ref`.
@@ -102,6 +108,7 @@ pub fn compare(discovery: &Discovery, base_ref: &str) -> Result<Comparison, Base
         note,
         findings,
         base_versions: tip.into_keys().collect(),
+        base_name,
     })
 }
 

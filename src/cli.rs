@@ -68,6 +68,9 @@ pub enum Command {
     Shadow(ShadowArgs),
     /// Create supabase/migrations/<YYYYMMDDHHMMSS>_NAME.sql from a safe template.
     New(NewArgs),
+    /// Mark the migrations up to VERSION (default: the newest) as deployed history in
+    /// migration-guard.yml: their findings no longer count.
+    Baseline(BaselineArgs),
     /// Apply what the target lacks to staging or production, then verify it there.
     Deploy(DeployArgs),
     /// Compare a database's schema with what its applied migrations build in a shadow.
@@ -193,6 +196,12 @@ fn setting(value: &str) -> Result<String, String> {
     } else {
         Err("expected a duration such as 5s, 500ms or 10min".to_string())
     }
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The last version that is deployed history; default: the newest migration.
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,8 @@
 //!   no-truncate: warning
 //! ignore:
 //!   - supabase/migrations/0001_baseline.sql
+//! # Migrations up to this version are deployed history: their findings do not count.
+//! baseline: "20240101000000"
 //! ```
 //!
 //! Unknown keys and unknown rule ids are errors that name them and list the valid ones.
@@ -49,6 +51,15 @@ struct File {
     rules: BTreeMap<String, Level>,
     #[serde(default)]
     ignore: Vec<String>,
+    baseline: Option<Version>,
+}
+
+/// A version as YAML gives it: `baseline: 20240101000000` is a number there.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Version {
+    Text(String),
+    Number(u64),
 }
 
 /// Where the project's files are: the migrations directory and the configuration.
@@ -102,6 +113,8 @@ pub struct Config {
     pub migrations_dir: Option<PathBuf>,
     levels: BTreeMap<String, Level>,
     ignore: Vec<glob::Pattern>,
+    /// Migrations up to this version are deployed history (`baseline:`).
+    pub baseline: Option<String>,
 }
 
 impl Config {
@@ -154,6 +167,10 @@ impl Config {
             migrations_dir: file.migrations_dir,
             levels: file.rules,
             ignore,
+            baseline: file.baseline.map(|version| match version {
+                Version::Text(text) => text,
+                Version::Number(number) => number.to_string(),
+            }),
         })
     }
 
@@ -168,10 +185,23 @@ impl Config {
         }
     }
 
+    /// Whether `version` is at or before the configured baseline.
+    pub fn before_baseline(&self, version: &str) -> bool {
+        self.baseline
+            .as_deref()
+            .is_some_and(|baseline| version_order(version) <= version_order(baseline))
+    }
+
     /// Whether findings in `path` are ignored.
     pub fn ignores(&self, path: &Path) -> bool {
         self.ignore.iter().any(|pattern| pattern.matches_path(path))
     }
+}
+
+/// Versions compare as numbers (`9` before `10`), the way the Supabase CLI orders them.
+fn version_order(version: &str) -> (usize, &str) {
+    let digits = version.trim_start_matches('0');
+    (digits.len(), digits)
 }
 
 #[cfg(test)]
@@ -202,11 +232,26 @@ mod tests {
     }
 
     #[test]
+    fn the_baseline_is_a_version_written_either_way() {
+        for text in [
+            "baseline: 20240101000000\n",
+            "baseline: \"20240101000000\"\n",
+        ] {
+            let config = Config::parse(text, PathBuf::from("m.yml")).unwrap();
+            assert!(config.before_baseline("20240101000000"));
+            assert!(config.before_baseline("20231231235959"));
+            assert!(config.before_baseline("0001"));
+            assert!(!config.before_baseline("20240101000001"));
+        }
+        assert!(!Config::default().before_baseline("0001"));
+    }
+
+    #[test]
     fn unknown_keys_and_rules_are_named() {
         let error = Config::parse("rulez: {}\n", PathBuf::from("m.yml")).unwrap_err();
         assert!(
             error.to_string().contains(
-                "unknown field `rulez`, expected one of `migrations_dir`, `rules`, `ignore`"
+                "unknown field `rulez`, expected one of `migrations_dir`, `rules`, `ignore`, `baseline`"
             ),
             "{error}"
         );

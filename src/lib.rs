@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod deploy;
+pub mod findings;
 pub mod github;
 pub mod lint;
 pub mod migration;

@@ -316,3 +316,172 @@ fn the_shadow_reports_only_the_advisor_findings_this_branch_introduces() {
         .collect();
     assert_eq!(files, [SECOND, "20250301000000_tags.sql"], "{report:#}");
 }
+
+/// A base whose migrations break every rule (as deployed history does), and a branch
+/// that adds one file: the verdict is about that file alone.
+fn repository_with_a_noisy_history() -> Project {
+    let project = Project::new();
+    git(project.path(), &["init", "-q", "-b", "main"]);
+    project.file(
+        FIRST,
+        "CREATE TABLE notes (id bigint PRIMARY KEY, body text);\nCREATE TABLE drafts (id int);\n",
+    );
+    project.file(
+        SECOND,
+        "DROP TABLE drafts;\nALTER TABLE notes ALTER COLUMN body TYPE varchar(200);\nTRUNCATE notes;\n",
+    );
+    commit(&project, "base");
+    git(project.path(), &["checkout", "-q", "-b", "feature"]);
+    project
+}
+
+fn rules(findings: &Value) -> Vec<(String, String)> {
+    findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let file = f["file"].as_str().unwrap_or_default();
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                file.rsplit('/').next().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn findings_on_migrations_the_base_has_are_history_not_the_branchs() {
+    let project = repository_with_a_noisy_history();
+    project.file(
+        "20250301000000_tags.sql",
+        "CREATE TABLE IF NOT EXISTS public.tags (id bigint PRIMARY KEY);\nALTER TABLE public.tags ENABLE ROW LEVEL SECURITY;\n",
+    );
+    commit(&project, "tags");
+    for command in [&["lint"][..], &["shadow", "--provider", "local"][..]] {
+        let mut args = command.to_vec();
+        args.extend(["--format", "json", "--base-ref", "main"]);
+        let (code, stdout, stderr) = output(&mut project.command(&args));
+        let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+        let branch = rules(&report["findings"]);
+        assert!(
+            branch
+                .iter()
+                .all(|(_, file)| file == "20250301000000_tags.sql"),
+            "{command:?}: {branch:?}"
+        );
+        assert_eq!(code, 0, "{command:?}: {report:#}");
+        let history = rules(&report["baseline_findings"]);
+        assert!(
+            history.contains(&("no-drop-table".to_string(), SECOND.to_string())),
+            "{command:?}: {history:?}"
+        );
+        assert!(
+            history
+                .iter()
+                .all(|(_, file)| file == FIRST || file == SECOND),
+            "{command:?}: {history:?}"
+        );
+        assert_eq!(report["history"], "on `main`");
+        // Text shows history as one line.
+        let mut args = command.to_vec();
+        args.extend(["--base-ref", "main"]);
+        let (_, text, _) = output(&mut project.command(&args));
+        assert!(!text.contains("no-drop-table"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "{} findings in 2 migrations already deployed (on `main`)",
+                history.len()
+            )),
+            "{text}"
+        );
+    }
+
+    // A branch that adds a destructive migration fails on it.
+    project.file("20250401000000_drop_tags.sql", "DROP TABLE public.tags;\n");
+    commit(&project, "drop tags");
+    let (code, report, _) = lint(&project, "main");
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        rules(&report["findings"]).contains(&(
+            "no-drop-table".to_string(),
+            "20250401000000_drop_tags.sql".to_string()
+        )),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn an_edited_base_migration_is_the_branchs_and_keeps_its_findings() {
+    let project = repository_with_a_noisy_history();
+    project.file(
+        SECOND,
+        "DROP TABLE drafts;\nALTER TABLE notes ALTER COLUMN body TYPE varchar(300);\nTRUNCATE notes;\n",
+    );
+    commit(&project, "edit");
+    let (code, report, _) = lint(&project, "main");
+    assert_eq!(code, 1);
+    let branch = rules(&report["findings"]);
+    assert!(
+        branch.contains(&("migration-edited".to_string(), SECOND.to_string())),
+        "{branch:?}"
+    );
+    assert!(
+        branch.contains(&("no-drop-table".to_string(), SECOND.to_string())),
+        "{branch:?}"
+    );
+}
+
+#[test]
+fn a_base_migration_that_fails_in_the_shadow_is_an_error_that_names_it() {
+    let project = Project::new();
+    git(project.path(), &["init", "-q", "-b", "main"]);
+    project.file(
+        FIRST,
+        "ALTER TABLE made_in_the_dashboard ADD COLUMN x int;\n",
+    );
+    commit(&project, "base");
+    git(project.path(), &["checkout", "-q", "-b", "feature"]);
+    project.file(SECOND, "CREATE TABLE IF NOT EXISTS t (id int);\n");
+    commit(&project, "new");
+    let (code, stdout, stderr) =
+        output(&mut project.command(&["shadow", "--provider", "local", "--base-ref", "main"]));
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    // A report that ends in an error goes to stderr, with the files' status still shown.
+    let text = format!("{stdout}{stderr}");
+    assert!(
+        text.contains(&format!(
+            "{FIRST} is already deployed (on `main`) but fails in the shadow"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("skipped  20250201000000"), "{text}");
+}
+
+#[test]
+fn the_configured_baseline_makes_history_without_git() {
+    let project = Project::new();
+    project.file(FIRST, "CREATE TABLE notes (id int);\nDROP TABLE notes;\n");
+    project.file(SECOND, "TRUNCATE somewhere;\n");
+    let (code, _, _) = output(&mut project.command(&["lint"]));
+    assert_eq!(code, 1);
+    let (code, stdout, stderr) = output(&mut project.command(&["baseline"]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let written = fs::read_to_string(project.path().join("migration-guard.yml")).unwrap();
+    assert!(
+        written.contains("baseline: \"20250201000000\""),
+        "{written}"
+    );
+    let (code, stdout, _) = output(&mut project.command(&["lint", "--format", "json"]));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(rules(&report["findings"]), Vec::<(String, String)>::new());
+    assert_eq!(
+        report["history"],
+        "at or before the baseline 20250201000000"
+    );
+    // A later migration is judged again.
+    project.file("20250301000000_x.sql", "DROP TABLE IF EXISTS other;\n");
+    let (code, _, _) = output(&mut project.command(&["lint"]));
+    assert_eq!(code, 1);
+}

@@ -403,18 +403,39 @@ async fn second_run<'m>(
     let again = snapshot(db, scope, true, "the second run").await;
     control("ROLLBACK", &last.file_name).await?;
     let changed = catalog::diff(end, &again?);
-    if !changed.is_empty() {
+    // Each change goes to the file whose statement last made the object what it is
+    // (the last file when no statement names it).
+    let locator = super::advisors::Locator::new(migrations);
+    let mut by_file: Vec<(&'m MigrationFile, Option<Span>, Vec<catalog::Change>)> = Vec::new();
+    for change in changed {
+        let at = locator.locate(&change.object);
+        let (migration, span) = at
+            .as_ref()
+            .and_then(|at| {
+                let migration = migrations.iter().find(|m| m.path == at.file)?;
+                Some((migration, Some(at.span)))
+            })
+            .unwrap_or((last, None));
+        match by_file
+            .iter_mut()
+            .find(|(m, _, _)| m.path == migration.path)
+        {
+            Some((_, _, changes)) => changes.push(change),
+            None => by_file.push((migration, span, vec![change])),
+        }
+    }
+    for (migration, span, changes) in by_file {
         findings.push((
             finding(
                 NOT_IDEMPOTENT,
-                last,
+                migration,
                 format!(
                     "running the migrations a second time changes the schema again: {}",
-                    listed(&changed)
+                    listed(&changes)
                 ),
-                None,
+                span,
             ),
-            last,
+            migration,
         ));
     }
     Ok(findings)

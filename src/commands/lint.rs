@@ -5,6 +5,7 @@ use anyhow::Context;
 use crate::base;
 use crate::cli::FileChecks;
 use crate::config::Project;
+use crate::findings::policy::History;
 use crate::lint;
 use crate::migration::{self, Discovery};
 use crate::report::{CommandName, Report};
@@ -13,8 +14,9 @@ use crate::report::{CommandName, Report};
 pub async fn run(project: &Project, checks: &FileChecks) -> anyhow::Result<Report> {
     let discovery = migration::discover(&project.migrations)?;
     let mut report = Report::of_files(CommandName::Lint, &discovery);
-    check_files(&mut report, &discovery, project, checks)?;
+    let history = check_files(&mut report, &discovery, project, checks)?;
     preview(&mut report, &discovery, checks).await?;
+    report.scope(&history, &base::BRANCH_ACTS);
     Ok(report)
 }
 
@@ -51,31 +53,50 @@ pub async fn preview(
 }
 
 /// What `lint` and `shadow` both say about the files: the rules, and the comparison
-/// with the base branch when one is given.
+/// with the base branch when one is given. Returns the deployed history: the migrations
+/// the base already has (unless edited here) and those up to the configured baseline.
 pub fn check_files(
     report: &mut Report,
     discovery: &Discovery,
     project: &Project,
     checks: &FileChecks,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<History> {
     report
         .findings
         .extend(lint::lint(discovery, &project.config));
+    let config = &project.config;
+    let mut history = History::new(
+        discovery
+            .migrations
+            .iter()
+            .filter(|m| config.before_baseline(&m.version))
+            .map(|m| m.path.clone()),
+        format!(
+            "at or before the baseline {}",
+            config.baseline.as_deref().unwrap_or_default()
+        ),
+    );
     if let Some(base_ref) = &checks.base_ref {
         let comparison = base::compare(discovery, base_ref)
             .with_context(|| format!("cannot compare the migrations with `{base_ref}`"))?;
         report.notes.push(comparison.note);
-        // The advisors judge the schema as a whole: what the base's own migrations made
-        // is not this branch's doing.
-        report.findings.retain(|finding| {
-            !finding.rule.starts_with("advisor-")
-                || !finding.location.as_ref().is_some_and(|location| {
-                    discovery.migrations.iter().any(|m| {
-                        m.path == location.file && comparison.base_versions.contains(&m.version)
-                    })
+        let edited: Vec<&std::path::Path> = comparison
+            .findings
+            .iter()
+            .filter(|finding| finding.rule == base::EDITED)
+            .filter_map(|finding| Some(finding.location.as_ref()?.file.as_path()))
+            .collect();
+        history = history.union(History::new(
+            discovery
+                .migrations
+                .iter()
+                .filter(|m| {
+                    comparison.base_versions.contains(&m.version)
+                        && !edited.contains(&m.path.as_path())
                 })
-        });
-        let config = &project.config;
+                .map(|m| m.path.clone()),
+            format!("on `{}`", comparison.base_name),
+        ));
         report
             .findings
             .extend(comparison.findings.into_iter().filter_map(|mut finding| {
@@ -88,5 +109,5 @@ pub fn check_files(
             }));
     }
     report.fail_on = checks.fail_on.into();
-    Ok(())
+    Ok(history)
 }

@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command};
 use crate::config::Project;
 use crate::report::{self, CommandName, Report};
 
+pub mod baseline;
 pub mod deploy;
 pub mod drift;
 pub mod lint;
@@ -27,6 +28,7 @@ pub fn command_name(command: &Command) -> CommandName {
         Command::Status(_) => CommandName::Status,
         Command::Shadow(_) => CommandName::Shadow,
         Command::New(_) => CommandName::New,
+        Command::Baseline(_) => CommandName::Baseline,
         Command::Deploy(_) => CommandName::Deploy,
         Command::Drift(_) => CommandName::Drift,
         Command::Action => CommandName::Action,
@@ -59,6 +61,9 @@ fn run_command(cli: &Cli) -> anyhow::Result<Report> {
                 ))
                 .with_context(|| format!("cannot draft the revert of {version}")),
         },
+        Command::Baseline(args) => {
+            baseline::run(&project, args.version.as_deref()).context("cannot set the baseline")
+        }
         Command::Action => anyhow::bail!("`action` runs only as the container entry point"),
         Command::Shadow(args) => runtime()?
             .block_on(shadow::run(&project, args))

@@ -24,8 +24,9 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
         ..options(&args.shadow, project)?
     };
     let (mut report, _) = shadow::run(&discovery, &options, &project.config).await?;
-    super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
+    let history = super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
     super::lint::preview(&mut report, &discovery, &args.checks).await?;
+    report.scope(&history, &crate::base::BRANCH_ACTS);
     Ok(report)
 }
 

@@ -16,6 +16,9 @@ struct JsonReport<'r> {
     postgres: Option<JsonPostgres<'r>>,
     migrations: Vec<JsonMigration<'r>>,
     findings: Vec<JsonFinding<'r>>,
+    baseline_findings: Vec<JsonFinding<'r>>,
+    /// Where the deployed history is ("on `main`"), when the run had one.
+    history: Option<&'r str>,
     verify: Vec<JsonVerify<'r>>,
     drift: Vec<JsonDrift<'r>>,
     skipped: Vec<JsonSkipped<'r>>,
@@ -136,6 +139,12 @@ pub fn render(report: &Report) -> String {
             .map(|m| migration(report, m))
             .collect(),
         findings: report.findings.iter().map(|f| finding(report, f)).collect(),
+        baseline_findings: report
+            .baseline_findings
+            .iter()
+            .map(|f| finding(report, f))
+            .collect(),
+        history: report.history.as_deref(),
         verify: report
             .verify
             .iter()

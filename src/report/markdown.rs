@@ -29,7 +29,10 @@ pub fn render(report: &Report) -> String {
     );
     if let Some(error) = &report.error {
         let _ = writeln!(out, "The tool could not finish:\n\n{}", fenced(error, ""));
-        return out;
+        // What it knows so far still helps: the status of each file.
+        if report.migrations.is_empty() {
+            return out;
+        }
     }
     summary_line(&mut out, report);
     migrations(&mut out, report);
@@ -182,6 +185,9 @@ fn failures(out: &mut String, report: &Report) {
 }
 
 fn findings(out: &mut String, report: &Report) {
+    if let Some(baseline) = report.baseline_summary() {
+        let _ = writeln!(out, "> {baseline}.\n");
+    }
     if report.findings.is_empty() {
         return;
     }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::findings::policy::{History, split};
+pub use crate::findings::{Finding, Location, Severity};
 use crate::migration::{Discovery, MigrationFile};
 use crate::text::{LineCol, LineIndex, Span};
 
@@ -16,6 +18,7 @@ use crate::text::{LineCol, LineIndex, Span};
 pub enum CommandName {
     Status,
     New,
+    Baseline,
     Shadow,
     Lint,
     Deploy,
@@ -28,6 +31,7 @@ impl CommandName {
         match self {
             CommandName::Status => "status",
             CommandName::New => "new",
+            CommandName::Baseline => "baseline",
             CommandName::Shadow => "shadow",
             CommandName::Lint => "lint",
             CommandName::Deploy => "deploy",
@@ -64,42 +68,6 @@ impl Status {
             Status::Error => 2,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
-
-/// A place in a file the report holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    pub file: PathBuf,
-    pub span: Span,
-}
-
-/// Something a reviewer should act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// A stable rule id, e.g. `version-collision`.
-    pub rule: &'static str,
-    pub severity: Severity,
-    pub location: Option<Location>,
-    pub message: String,
-    /// What to do instead.
-    pub help: Option<String>,
 }
 
 /// What happened to one migration (`"status"` of a migration in JSON).
@@ -247,6 +215,11 @@ pub struct Report {
     pub postgres: Option<PostgresInfo>,
     pub migrations: Vec<MigrationEntry>,
     pub findings: Vec<Finding>,
+    /// Findings on migrations that are already deployed history: they neither fail the
+    /// run nor annotate, and reports show them as one collapsed count.
+    pub baseline_findings: Vec<Finding>,
+    /// Where that history is ("on `main`"), when the run had one.
+    pub history: Option<String>,
     pub verify: Vec<VerifyCheck>,
     pub drift: Vec<DriftItem>,
     pub skipped: Vec<SkippedFile>,
@@ -270,6 +243,8 @@ impl Report {
             postgres: None,
             migrations: Vec::new(),
             findings: Vec::new(),
+            baseline_findings: Vec::new(),
+            history: None,
             verify: Vec::new(),
             drift: Vec::new(),
             skipped: Vec::new(),
@@ -324,6 +299,57 @@ impl Report {
                 text,
             }
         });
+    }
+
+    /// Moves the findings on deployed history to [`Report::baseline_findings`] (all but
+    /// `branch_acts`, what the branch did to those files). A history migration that
+    /// failed to apply is not the branch's fault, and nothing after it can be judged:
+    /// the run is an error that names it.
+    pub fn scope(&mut self, history: &History, branch_acts: &[&str]) {
+        if history.is_empty() {
+            return;
+        }
+        let (branch, baseline) = split(std::mem::take(&mut self.findings), history, branch_acts);
+        self.findings = branch;
+        self.baseline_findings.extend(baseline);
+        self.history = Some(history.described.clone());
+        let failed = self
+            .migrations
+            .iter()
+            .find(|m| m.status == MigrationStatus::Failed && history.contains(&m.file));
+        if let (Some(entry), None) = (failed, &self.error) {
+            let reason = entry
+                .error
+                .as_ref()
+                .map(|error| format!(": {}", error.message))
+                .unwrap_or_default();
+            self.error = Some(format!(
+                "{} is already deployed ({}) but fails in the shadow{reason}; the shadow cannot judge the migrations after it. Run the shadow on the Postgres the project runs (supabase/postgres), or set `baseline:` in migration-guard.yml past it if the project's schema predates its migrations",
+                super::json::path(&entry.file),
+                history.described
+            ));
+        }
+    }
+
+    /// One line for the findings on deployed history, when there are any: "214 findings
+    /// in 63 migrations already deployed (on `main`)".
+    pub fn baseline_summary(&self) -> Option<String> {
+        if self.baseline_findings.is_empty() {
+            return None;
+        }
+        let files: std::collections::BTreeSet<&Path> = self
+            .baseline_findings
+            .iter()
+            .filter_map(|f| Some(f.location.as_ref()?.file.as_path()))
+            .collect();
+        let n = self.baseline_findings.len();
+        Some(format!(
+            "{n} finding{} in {} migration{} already deployed ({}): not this change's, and not counted",
+            if n == 1 { "" } else { "s" },
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            self.history.as_deref().unwrap_or("history")
+        ))
     }
 
     /// The line and column where `location` starts.

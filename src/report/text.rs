@@ -26,7 +26,10 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     if let Some(error) = &report.error {
         let _ = writeln!(out, "{RED}error{RED:#}: {error}");
-        return out;
+        // What it knows so far still helps: the status of each file.
+        if report.migrations.is_empty() {
+            return out;
+        }
     }
     if let Some(pg) = &report.postgres {
         let compat = pg
@@ -60,6 +63,12 @@ pub fn render(report: &Report) -> String {
     }
     for finding in &report.findings {
         render_finding(&mut out, report, finding);
+    }
+    if let Some(baseline) = report.baseline_summary() {
+        let _ = writeln!(
+            out,
+            "{DIM}note: {baseline} (--format json lists them){DIM:#}"
+        );
     }
     verdict(&mut out, report);
     out

@@ -1,0 +1,45 @@
+//! The bottom layer: what a finding is, wherever it comes from (a lint rule, a check in
+//! the shadow, a deploy's refusal), and the policy that decides, once, which findings
+//! count for the verdict.
+
+pub mod policy;
+
+use std::path::PathBuf;
+
+use crate::text::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A place in a file the report holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub span: Span,
+}
+
+/// Something a reviewer should act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// A stable rule id, e.g. `version-collision`.
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub location: Option<Location>,
+    pub message: String,
+    /// What to do instead.
+    pub help: Option<String>,
+}
