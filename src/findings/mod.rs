@@ -43,3 +43,11 @@ pub struct Finding {
     /// What to do instead.
     pub help: Option<String>,
 }
+
+impl Finding {
+    /// Whether it asks nothing of anyone (a statement the parser could not read, which
+    /// the shadow still applies): kept in JSON and SARIF, left out of what people read.
+    pub fn asks_nothing(&self) -> bool {
+        self.rule == "unparsed"
+    }
+}

@@ -183,7 +183,8 @@ pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
             span,
         })
     };
-    let mut findings: Vec<Finding> = found
+    // Each finding, and whether a suppression allowed it.
+    let findings: Vec<(Finding, bool)> = found
         .into_iter()
         .filter_map(|(rule, diagnostic)| {
             let severity =
@@ -196,18 +197,58 @@ pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
                 help: diagnostic.help,
             };
             Some(match suppressions.allow(rule.id, diagnostic.span.start) {
-                Some(reason) => Finding {
-                    severity: Severity::Info,
-                    message: format!("{} (allowed: {reason})", finding.message),
-                    ..finding
-                },
-                None => finding,
+                Some(reason) => (
+                    Finding {
+                        severity: Severity::Info,
+                        message: format!("{} (allowed: {reason})", finding.message),
+                        ..finding
+                    },
+                    true,
+                ),
+                None => (finding, false),
             })
         })
         .collect();
+    let mut findings = once_per_file(findings, context.source());
     findings.extend(suppressions.unused(location));
     findings.extend(unparsed(context, config, location));
     findings
+}
+
+/// The runbook's style rules report once per file: the first statement, with the lines of
+/// the others, so a file that ignores the runbook costs one finding, not forty.
+fn once_per_file(findings: Vec<(Finding, bool)>, source: &str) -> Vec<Finding> {
+    let lines = crate::text::LineIndex::new(source);
+    // Each kept finding, whether it was allowed, and the lines of those folded into it.
+    let mut kept: Vec<(Finding, bool, Vec<usize>)> = Vec::with_capacity(findings.len());
+    for (finding, allowed) in findings {
+        let first = kept.iter().position(|(k, k_allowed, _)| {
+            rules::ONCE_PER_FILE.contains(&finding.rule)
+                && k.rule == finding.rule
+                && *k_allowed == allowed
+        });
+        match (first, &finding.location) {
+            (Some(first), Some(location)) => kept[first]
+                .2
+                .push(lines.line_col(source, location.span.start).line),
+            _ => kept.push((finding, allowed, Vec::new())),
+        }
+    }
+    kept.into_iter()
+        .map(|(mut finding, _, others)| {
+            if !others.is_empty() {
+                let listed: Vec<String> = others.iter().map(usize::to_string).collect();
+                finding.message = format!(
+                    "{} (and {} more in this file: line{} {})",
+                    finding.message,
+                    others.len(),
+                    if others.len() == 1 { "" } else { "s" },
+                    listed.join(", ")
+                );
+            }
+            finding
+        })
+        .collect()
 }
 
 fn unparsed(

@@ -188,14 +188,18 @@ fn findings(out: &mut String, report: &Report) {
     if let Some(baseline) = report.baseline_summary() {
         let _ = writeln!(out, "> {baseline}.\n");
     }
-    if report.findings.is_empty() {
+    let mut findings: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| !f.asks_nothing())
+        .collect();
+    if findings.is_empty() {
         return;
     }
     let mut table = String::from("| Severity | Rule | Location | Message |\n|---|---|---|---|\n");
     // Errors first: they are what a reviewer must act on.
-    let mut findings: Vec<_> = report.findings.iter().collect();
     findings.sort_by_key(|finding| std::cmp::Reverse(finding.severity));
-    for finding in findings {
+    for finding in &findings {
         let location = finding
             .location
             .as_ref()
@@ -218,7 +222,7 @@ fn findings(out: &mut String, report: &Report) {
         );
     }
     let _ = writeln!(out, "#### Findings\n");
-    fold(out, report.findings.len(), "findings", &table);
+    fold(out, findings.len(), "findings", &table);
 }
 
 fn verify(out: &mut String, report: &Report) {

@@ -61,7 +61,7 @@ pub fn render(report: &Report) -> String {
     for created in &report.created {
         let _ = writeln!(out, "Created new migration at {}", path(created));
     }
-    for finding in &report.findings {
+    for finding in report.findings.iter().filter(|f| !f.asks_nothing()) {
         render_finding(&mut out, report, finding);
     }
     if let Some(baseline) = report.baseline_summary() {

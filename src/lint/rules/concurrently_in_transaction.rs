@@ -1,19 +1,24 @@
 //! `concurrently-in-transaction`: `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`,
-//! `REINDEX … CONCURRENTLY` or `ALTER TABLE … DETACH PARTITION … CONCURRENTLY` in a file
-//! that also has other statements or wraps itself in `BEGIN … COMMIT`.
+//! `REINDEX … CONCURRENTLY` or `ALTER TABLE … DETACH PARTITION … CONCURRENTLY` where it
+//! fails or where a failure can leave it behind.
 //!
-//! **Why.** Postgres refuses these inside a transaction block (SQLSTATE 25001, "… cannot
-//! run inside a transaction block"), and the Supabase CLI runs each migration file as one
-//! transaction: the migration fails, on every environment, as soon as it is pushed.
+//! **Why.** Postgres refuses these inside a transaction block (SQLSTATE 25001). The
+//! Supabase CLI (2.109 and later, the version the action pins) runs them on their own
+//! between the file's other statements, so in a plain file they work; inside the file's
+//! own `BEGIN … COMMIT` they fail on every environment: an error. Run on their own, they
+//! are not part of the file's transaction: when a later statement of the file fails, the
+//! rest rolls back but the index stays, the version is not recorded, and the next push
+//! fails on `already exists`: a warning. As the file's last statement nothing can fail
+//! after it: not reported.
 //!
-//! **Instead.** Put the statement alone in its own migration file, without
-//! `BEGIN`/`COMMIT` (and without a `SET` before it: that is another statement of the
-//! same transaction). A file holding nothing else is not reported.
+//! **Instead.** Keep it out of `BEGIN … COMMIT`, and put it last in its file or in a
+//! migration of its own; `IF NOT EXISTS` lets a retry skip an index that was built.
 
 use sqlparser::ast::{AlterTableOperation, DetachPartitionMode, Statement};
 
 use crate::lint::statement::ParsedStatement;
 use crate::lint::{Diagnostic, FileContext};
+use crate::migration::classify::TxRole;
 use crate::report::Severity;
 
 use super::RuleDef;
@@ -23,43 +28,57 @@ use super::support::{head_through, position};
 pub const RULE: RuleDef = RuleDef {
     id: "concurrently-in-transaction",
     severity: Severity::Error,
-    summary: "CONCURRENTLY in a file that runs as one transaction with other statements",
+    summary: "CONCURRENTLY inside the file's own BEGIN … COMMIT (fails), or before statements whose failure would leave it behind",
     check,
 };
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let count = context.statements.len();
-    let wrapped = context.wrapped_in_transaction();
-    if count < 2 && !wrapped {
-        return;
-    }
-    for statement in &context.statements {
+    let statements = &context.statements;
+    let mut in_block = false;
+    for (i, statement) in statements.iter().enumerate() {
+        match statement.tx_role {
+            TxRole::Begin => in_block = true,
+            TxRole::Commit | TxRole::Abort => in_block = false,
+            _ => {}
+        }
         let Some(what) = concurrently(statement) else {
             continue;
         };
-        let reason = if wrapped {
-            "this file wraps it in BEGIN … COMMIT".to_string()
-        } else {
-            let others = count - 1;
-            let plural = if others == 1 { "" } else { "s" };
-            format!(
-                "the Supabase CLI runs this file, with its {others} other statement{plural}, as one transaction"
-            )
-        };
-        out.push(
-            Diagnostic::new(
-                head_through(statement, &["CONCURRENTLY"], statement.tokens.len()),
-                format!(
-                    "{what} cannot run inside a transaction block (Postgres fails with 25001): {reason}"
-                ),
-            )
-            .help(STANDALONE_HELP),
-        );
+        let span = head_through(statement, &["CONCURRENTLY"], statement.tokens.len());
+        if in_block {
+            out.push(
+                Diagnostic::new(
+                    span,
+                    format!(
+                        "{what} cannot run inside a transaction block (Postgres fails with 25001), and this file's own BEGIN opens one around it"
+                    ),
+                )
+                .help(STANDALONE_HELP),
+            );
+        } else if statements[i + 1..].iter().any(can_fail) {
+            out.push(
+                Diagnostic::new(
+                    span,
+                    format!(
+                        "the Supabase CLI runs {what} on its own, outside the file's transaction: if a later statement of this file fails, the rest rolls back but this stays, the version is not recorded, and the next push fails on what it left"
+                    ),
+                )
+                .severity(Severity::Warning)
+                .help("put it last in the file, or in a migration of its own; with IF NOT EXISTS a retry skips an index that was built (drop an invalid one first)"),
+            );
+        }
     }
 }
 
+/// Whether a statement after a `CONCURRENTLY` one can fail and roll its batch back.
+fn can_fail(statement: &ParsedStatement) -> bool {
+    !matches!(statement.tx_role, TxRole::Begin | TxRole::Commit)
+        && !statement.starts_with(&["SET"])
+        && !statement.starts_with(&["RESET"])
+}
+
 /// What the statement is, when it is one of the `CONCURRENTLY` forms.
-fn concurrently(statement: &ParsedStatement) -> Option<&'static str> {
+pub(super) fn concurrently(statement: &ParsedStatement) -> Option<&'static str> {
     match &statement.ast {
         Some(Statement::CreateIndex(index)) => {
             index.concurrently.then_some("CREATE INDEX CONCURRENTLY")

@@ -77,6 +77,10 @@ pub const RULES: &[RuleDef] = &[
     enum_value_in_transaction::RULE,
 ];
 
+/// The runbook's style rules: one finding per file, at the first statement, listing the
+/// lines of the others.
+pub const ONCE_PER_FILE: [&str; 2] = [require_idempotent_ddl::RULE.id, require_upsert::RULE.id];
+
 /// A statement sqlparser cannot read (info): the findings say which rules skipped it.
 pub const UNPARSED: &str = "unparsed";
 /// A suppression comment that allowed nothing.

@@ -25,7 +25,7 @@ pub const RULE: RuleDef = RuleDef {
     check,
 };
 
-pub const STANDALONE_HELP: &str = "CONCURRENTLY cannot run in a transaction and the Supabase CLI runs each migration file as one transaction: put this statement alone in its own migration file, without BEGIN/COMMIT";
+pub const STANDALONE_HELP: &str = "CONCURRENTLY cannot run in a transaction block: keep it out of BEGIN/COMMIT (the Supabase CLI runs it on its own, outside the file's transaction), last in its file or in a migration of its own";
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {

@@ -1,44 +1,57 @@
-//! `require-transaction`: a migration file that is not wrapped in `BEGIN; … COMMIT;`.
+//! `require-transaction`: what breaks a file's atomicity where the deploy wraps each file
+//! in a transaction, as the Supabase CLI does: a `COMMIT` (or `ROLLBACK`) before the
+//! file's end, or a statement that cannot run in a transaction (`VACUUM`, `ALTER SYSTEM`,
+//! …) beside statements that must be atomic.
 //!
-//! **Why.** The runbook asks every migration to be atomic. The Supabase CLI runs a file
-//! in one transaction, but psql, the SQL editor and other tools do not: without the
-//! wrapper a failure half way leaves a half-applied schema behind.
+//! **Why.** The CLI runs each file as one transaction and records its version in the same
+//! transaction. A `COMMIT` in the middle ends that transaction early: what follows runs
+//! statement by statement, and a failure there leaves the file half applied with no
+//! history row, so the next push fails on what already exists (supabase/cli#5047). A
+//! statement that cannot run in a transaction is run on its own between two batches by
+//! current CLIs (2.109 and later): the file works, but it is no longer all or nothing.
 //!
-//! **Instead.** Start the file with `BEGIN;` and end it with `COMMIT;`. A file whose
-//! statements cannot run in a transaction (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …) is
-//! not reported: it must not be wrapped.
+//! **Instead.** Nothing, for a plain file: the CLI wraps it (a file without `BEGIN` /
+//! `COMMIT` is fine, and one wrapped in its own `BEGIN … COMMIT` is too). Split a file
+//! at its inner `COMMIT` into two migrations, and put a non-transactional statement in a
+//! migration of its own. The `CONCURRENTLY` forms have their own rule,
+//! `concurrently-in-transaction`.
 
 use crate::lint::{Diagnostic, FileContext};
 use crate::migration::classify::TxRole;
 use crate::report::Severity;
 
 use super::RuleDef;
+use super::concurrently_in_transaction::concurrently;
 
 pub const RULE: RuleDef = RuleDef {
     id: "require-transaction",
     severity: Severity::Warning,
-    summary: "a migration file not wrapped in BEGIN; … COMMIT;",
+    summary: "a COMMIT before the file's end, or a non-transactional statement beside others: the file is not atomic",
     check,
 };
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(first) = context.statements.first() else {
-        return;
-    };
-    let cannot = context
-        .statements
-        .iter()
-        .any(|statement| statement.tx_role == TxRole::NoTransaction);
-    if cannot || context.wrapped_in_transaction() {
-        return;
+    let count = context.statements.len();
+    for (i, statement) in context.statements.iter().enumerate() {
+        let last = i + 1 == count;
+        match statement.tx_role {
+            TxRole::Commit | TxRole::Abort if !last => out.push(
+                Diagnostic::new(
+                    statement.head(),
+                    "this ends the transaction the Supabase CLI runs the file in, before the file's end: the statements after it run one by one, and if one fails the file is half applied and its version never recorded, so the next push fails on what already exists",
+                )
+                .help("split the file here into two migrations (each runs as one transaction), or remove the inner COMMIT"),
+            ),
+            TxRole::NoTransaction if count > 1 && concurrently(statement).is_none() => out.push(
+                Diagnostic::new(
+                    statement.head(),
+                    "this cannot run inside a transaction: the Supabase CLI runs it on its own between the file's other statements, so the file is no longer all or nothing (older CLIs fail it with 25001)",
+                )
+                .help("put it in a migration file of its own"),
+            ),
+            _ => {}
+        }
     }
-    out.push(
-        Diagnostic::new(
-            first.head(),
-            "this migration is not wrapped in BEGIN; … COMMIT;: outside the Supabase CLI a failure half way leaves it half applied",
-        )
-        .help("start the file with BEGIN; and end it with COMMIT;"),
-    );
 }
 
 #[cfg(test)]
