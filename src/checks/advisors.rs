@@ -322,17 +322,44 @@ pub fn finding(advice: &Advice, location: Option<Location>) -> Finding {
 /// statement that creates or alters something of that name. Built once, in one pass.
 pub struct Locator {
     last: HashMap<String, Location>,
+    /// For each table, the last `CREATE INDEX ON table` that gives the index no name.
+    unnamed_indexes: HashMap<String, Location>,
 }
 
 impl Locator {
     pub fn new(migrations: &[MigrationFile]) -> Self {
         let mut last = HashMap::new();
+        let mut unnamed_indexes = HashMap::new();
         for (text, at) in migrations.iter().flat_map(MigrationFile::code_statements) {
-            if let Some(name) = changed_name(text) {
-                last.insert(name.to_lowercase(), at);
+            match changed_name(text) {
+                // `CREATE INDEX ON t (…)`: the name after INDEX is the ON of the table.
+                Some(name) if name == "on" => {
+                    if let Some(table) = unnamed_index_table(text) {
+                        unnamed_indexes.insert(table, at);
+                    }
+                }
+                Some(name) => {
+                    last.insert(name.to_lowercase(), at);
+                }
+                None => {}
             }
         }
-        Locator { last }
+        Locator {
+            last,
+            unnamed_indexes,
+        }
+    }
+
+    /// The statement of `object`'s own name (its last part), if any.
+    pub fn locate_own(&self, object: &str) -> Option<Location> {
+        let bare = object.split('(').next().unwrap_or(object);
+        let own = bare.rsplit('.').next()?.trim_matches('"').to_lowercase();
+        self.last.get(&own).cloned()
+    }
+
+    /// The last statement that made an index without a name on `table` (its last part).
+    pub fn unnamed_index(&self, table: &str) -> Option<Location> {
+        self.unnamed_indexes.get(&table.to_lowercase()).cloned()
     }
 
     /// The statement for `object` (as the advisors name it: `public.t`,
@@ -349,6 +376,37 @@ impl Locator {
             .map(|name| name.trim_matches('"').to_lowercase())
             .find_map(|name| self.last.get(&name).cloned())
     }
+}
+
+/// The table (its last part) of `CREATE [UNIQUE] INDEX [CONCURRENTLY] ON [ONLY] table`.
+fn unnamed_index_table(text: &str) -> Option<String> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
+        .tokenize()
+        .ok()?;
+    let mut last = None;
+    let mut after_on = false;
+    for token in tokens
+        .into_iter()
+        .filter(|token| !matches!(token, Token::Whitespace(_)))
+    {
+        match token {
+            Token::Word(word) if !after_on => {
+                after_on = word.quote_style.is_none() && word.value.eq_ignore_ascii_case("on");
+            }
+            Token::Word(word)
+                if word.quote_style.is_none() && word.value.eq_ignore_ascii_case("only") => {}
+            Token::Word(word) => {
+                last = Some(match word.quote_style {
+                    Some(_) => word.value,
+                    None => word.value.to_lowercase(),
+                });
+            }
+            Token::Period => {}
+            _ if after_on => break,
+            _ => return None,
+        }
+    }
+    last
 }
 
 /// The name (its last part, lower-cased unless quoted) of what a `CREATE` or `ALTER`

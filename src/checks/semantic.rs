@@ -408,7 +408,21 @@ async fn second_run<'m>(
     let locator = super::advisors::Locator::new(migrations);
     let mut by_file: Vec<(&'m MigrationFile, Option<Span>, Vec<catalog::Change>)> = Vec::new();
     for change in changed {
-        let at = locator.locate(&change.object);
+        let unnamed_index = || {
+            // An index without a name gets a new one each run: the statement that made it.
+            let on = change
+                .detail
+                .split(" ON ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?;
+            let table = on.rsplit('.').next()?.trim_matches('"');
+            locator.unnamed_index(table)
+        };
+        let at = locator
+            .locate_own(&change.object)
+            .or_else(unnamed_index)
+            .or_else(|| locator.locate(&change.object));
         let (migration, span) = at
             .as_ref()
             .and_then(|at| {
