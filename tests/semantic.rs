@@ -48,6 +48,31 @@ fn semantic(report: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// (rule, file name, severity) of the lint findings the catalog confirmed (one problem,
+/// one finding: the lint's, with the shadow's evidence).
+fn confirmed(report: &Value) -> Vec<(String, String, String)> {
+    let mut found: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("(the shadow confirms it: ")
+        })
+        .map(|f| {
+            triple(
+                f["rule"].as_str().unwrap(),
+                f["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+                f["severity"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 fn base() -> Project {
     let project = Project::new();
     project.file(
@@ -220,11 +245,18 @@ fn a_type_change_and_a_dropped_table_and_constraint_are_found() {
     assert_eq!(
         found,
         [
-            triple("changed-column-type", "20250103000000_break.sql", "error"),
             triple("dropped-constraint", "20250103000000_break.sql", "error"),
-            triple("dropped-table", "20250103000000_break.sql", "error"),
             // text to varchar(200) copies every row.
             triple("table-rewrite", "20250103000000_break.sql", "warning"),
+        ],
+        "{report:#}"
+    );
+    // The type change and the dropped table: one finding each, the linter's, confirmed.
+    assert_eq!(
+        confirmed(&report),
+        [
+            triple("no-alter-column-type", "20250103000000_break.sql", "error"),
+            triple("no-drop-table", "20250103000000_break.sql", "error"),
         ],
         "{report:#}"
     );
@@ -265,13 +297,10 @@ fn a_set_whose_later_file_undoes_an_earlier_one_still_runs_twice() {
          ALTER TABLE public.notes DROP COLUMN IF EXISTS draft;\n",
     );
     let (code, report) = shadow(&project);
+    assert_eq!(semantic(&report), [], "{report:#}");
     assert_eq!(
-        semantic(&report),
-        [triple(
-            "dropped-column",
-            "20250103000000_remove.sql",
-            "info"
-        )],
+        confirmed(&report),
+        [triple("no-drop-column", "20250103000000_remove.sql", "info")],
         "{report:#}"
     );
     assert_eq!(code, 0, "{report:#}");
@@ -305,10 +334,12 @@ fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence_per_stateme
     found.sort();
     assert_eq!(
         found,
-        [
-            triple("changed-column-type", "20250102000000_narrow.sql", "info"),
-            triple("table-rewrite", "20250102000000_narrow.sql", "warning"),
-        ],
+        [triple("table-rewrite", "20250102000000_narrow.sql", "warning")],
+        "{report:#}"
+    );
+    assert_eq!(
+        confirmed(&report),
+        [triple("no-alter-column-type", "20250102000000_narrow.sql", "info")],
         "{report:#}"
     );
     let rewrite = report["findings"]
@@ -426,4 +457,23 @@ fn a_revert_that_leaves_something_behind_is_an_error() {
             .unwrap()
             .ends_with("_undo_tags.sql")
     );
+}
+
+/// An allow for either id of a confirmed pair silences the one finding.
+#[test]
+fn an_allow_for_the_shadows_id_silences_the_linters_twin() {
+    let project = base();
+    project.file(
+        "20250102000000_remove.sql",
+        "-- migration-guard: allow-file dropped-column -- authors live in profiles now\n\
+         ALTER TABLE public.notes DROP COLUMN IF EXISTS author;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(
+        confirmed(&report),
+        [triple("no-drop-column", "20250102000000_remove.sql", "info")],
+        "{report:#}"
+    );
+    assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
 }

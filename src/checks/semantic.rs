@@ -25,6 +25,22 @@ pub const DROPPED_CONSTRAINT: &str = "dropped-constraint";
 pub const RLS_DISABLED: &str = "rls-disabled";
 pub const DROPPED_POLICY: &str = "dropped-policy";
 pub const NOT_IDEMPOTENT: &str = "not-idempotent";
+
+/// The lint rules each catalog check confirms: one problem, one finding (the lint's).
+pub const CONFIRMS: [crate::findings::policy::Twin; 3] = [
+    (crate::lint::rules::no_drop_table::RULE.id, DROPPED_TABLE),
+    (crate::lint::rules::no_drop_column::RULE.id, DROPPED_COLUMN),
+    (crate::lint::rules::no_alter_column_type::RULE.id, CHANGED_COLUMN_TYPE),
+];
+
+/// The object a catalog finding names (its last part), to pair it with a lint finding.
+pub fn object_named(finding: &Finding) -> Option<String> {
+    let object = finding
+        .message
+        .split_whitespace()
+        .find(|word| word.contains('.'))?;
+    Some(object.rsplit('.').next()?.to_string())
+}
 pub const TABLE_REWRITE: &str = "table-rewrite";
 pub const REVERT_INCOMPLETE: &str = "revert-incomplete";
 
@@ -513,11 +529,10 @@ pub fn configured(
         return None;
     }
     finding.severity = config.severity(finding.rule, finding.severity)?;
-    if let Some(reason) = allowed_in_file(migration, finding.rule) {
-        finding.severity = Severity::Info;
-        finding.message = format!("{} (allowed: {reason})", finding.message);
-    }
-    Some(finding)
+    Some(match allowed_in_file(migration, finding.rule) {
+        Some(reason) => finding.allowed(&reason),
+        None => finding,
+    })
 }
 
 /// The reason of an `-- migration-guard: allow-file <rule>` comment at the top of the

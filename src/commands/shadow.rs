@@ -26,6 +26,11 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
     let (mut report, _) = shadow::run(&discovery, &options, &project.config).await?;
     let history = super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
     super::lint::preview(&mut report, &discovery, &args.checks).await?;
+    report.findings = crate::findings::policy::merge_confirmed(
+        std::mem::take(&mut report.findings),
+        &crate::checks::semantic::CONFIRMS,
+        crate::checks::semantic::object_named,
+    );
     report.scope(&history, &crate::base::BRANCH_ACTS);
     Ok(report)
 }

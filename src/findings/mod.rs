@@ -44,7 +44,24 @@ pub struct Finding {
     pub help: Option<String>,
 }
 
+/// How an allowed finding's message ends: `(allowed: <reason>)`.
+const ALLOWED: &str = " (allowed: ";
+
 impl Finding {
+    /// The finding as a suppression comment allowed it: an info that gives the reason.
+    pub fn allowed(self, reason: &str) -> Finding {
+        Finding {
+            severity: Severity::Info,
+            message: format!("{}{ALLOWED}{reason})", self.message),
+            ..self
+        }
+    }
+
+    /// Whether a suppression comment allowed it.
+    pub fn is_allowed(&self) -> bool {
+        self.severity == Severity::Info && self.message.contains(ALLOWED)
+    }
+
     /// Whether it asks nothing of anyone (a statement the parser could not read, which
     /// the shadow still applies): kept in JSON and SARIF, left out of what people read.
     pub fn asks_nothing(&self) -> bool {

@@ -66,6 +66,60 @@ pub fn split(
     })
 }
 
+/// A lint rule and the shadow check that confirms it from the catalog.
+pub type Twin = (&'static str, &'static str);
+
+/// One problem is one finding: where a shadow check confirms a lint finding of the same
+/// file (naming the same object: `object_of` gives its last name part), the lint
+/// finding stays, with the shadow's evidence added, and the shadow's goes. An allowed
+/// (info) lint finding takes its twin with it.
+pub fn merge_confirmed(
+    findings: Vec<Finding>,
+    twins: &[Twin],
+    object_of: impl Fn(&Finding) -> Option<String>,
+) -> Vec<Finding> {
+    let (confirming, mut kept): (Vec<Finding>, Vec<Finding>) = findings
+        .into_iter()
+        .partition(|f| twins.iter().any(|(_, shadow)| *shadow == f.rule));
+    for shadow in confirming {
+        let lint_rule = twins.iter().find(|(_, s)| *s == shadow.rule).map(|(l, _)| *l);
+        let file = shadow.location.as_ref().map(|l| &l.file);
+        let object = object_of(&shadow);
+        let candidates: Vec<usize> = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                Some(f.rule) == lint_rule && f.location.as_ref().map(|l| &l.file) == file
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let chosen = candidates
+            .iter()
+            .copied()
+            .find(|&i| {
+                object
+                    .as_deref()
+                    .is_some_and(|name| kept[i].message.contains(name))
+            })
+            .or(candidates.first().copied());
+        match chosen {
+            Some(i) => {
+                let lint = &mut kept[i];
+                // An allow for either id silences the one finding.
+                if shadow.is_allowed() {
+                    lint.severity = shadow.severity;
+                }
+                lint.message = format!(
+                    "{} (the shadow confirms it: {})",
+                    lint.message, shadow.message
+                );
+            }
+            None => kept.push(shadow),
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +137,33 @@ mod tests {
             message: String::new(),
             help: None,
         }
+    }
+
+    #[test]
+    fn a_confirmed_lint_finding_is_one_finding_with_the_shadows_evidence() {
+        let mut lint = at("no-drop-column", "m/0002.sql");
+        lint.message = "dropping column public.notes.body deletes it".into();
+        let mut other = at("no-drop-column", "m/0002.sql");
+        other.message = "dropping column public.notes.title deletes it".into();
+        let mut shadow = at("dropped-column", "m/0002.sql");
+        shadow.message = "public.notes.title is gone".into();
+        let mut elsewhere = at("dropped-column", "m/0003.sql");
+        elsewhere.message = "public.x.y is gone".into();
+        let merged = merge_confirmed(
+            vec![lint.clone(), shadow, other, elsewhere.clone()],
+            &[("no-drop-column", "dropped-column")],
+            |f| Some(f.message.split(' ').next()?.rsplit('.').next()?.to_string()),
+        );
+        assert_eq!(merged.len(), 3, "{merged:#?}");
+        assert_eq!(merged[0], lint);
+        assert!(
+            merged[1]
+                .message
+                .ends_with("(the shadow confirms it: public.notes.title is gone)"),
+            "{}",
+            merged[1].message
+        );
+        assert_eq!(merged[2], elsewhere);
     }
 
     #[test]

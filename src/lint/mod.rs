@@ -197,14 +197,7 @@ pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
                 help: diagnostic.help,
             };
             Some(match suppressions.allow(rule.id, diagnostic.span.start) {
-                Some(reason) => (
-                    Finding {
-                        severity: Severity::Info,
-                        message: format!("{} (allowed: {reason})", finding.message),
-                        ..finding
-                    },
-                    true,
-                ),
+                Some(reason) => (finding.allowed(&reason), true),
                 None => (finding, false),
             })
         })
