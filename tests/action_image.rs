@@ -30,7 +30,8 @@ const TOKEN: &str = "ghs_container_token_123";
 const COMMENTS: &str = "/repos/acme/shop/issues/42/comments";
 const MARKER: &str = "<!-- migration-guard -->";
 /// A migration on the pull request's branch with a warning-level finding
-/// (`no-unbounded-dml`: a data change), which annotates the diff but passes the step.
+/// (`no-hardcoded-environment`: a staging host written into a data change), which
+/// annotates the diff but passes the step.
 const NEW_MIGRATION: &str = "supabase/migrations/20251201090000_describe_default_preferences.sql";
 /// The user the runner's workspace belongs to on GitHub-hosted runners.
 const RUNNER_UID: u32 = 1001;
@@ -368,8 +369,7 @@ fn example_checkout(workspace: &Path) {
          SET LOCAL lock_timeout = '5s';\n\
          SET LOCAL statement_timeout = '60s';\n\
          \n\
-         UPDATE public.bot_config\n\
-         SET description = 'Preferences for users who have not chosen their own'\n\
+         UPDATE public.bot_config SET description = 'Sent to https://hooks.staging.acme.dev first'\n\
          WHERE env = 'production' AND key = 'default_user_preferences';\n\
          \n\
          COMMIT;\n",
@@ -478,7 +478,7 @@ fn the_image_runs_like_the_runner_runs_it_comments_then_updates() {
     );
     assert!(
         stdout.lines().any(|line| line.starts_with("::warning ")
-            && line.contains("title=no-unbounded-dml::")),
+            && line.contains("title=no-hardcoded-environment::")),
         "{stdout}"
     );
     assert!(
@@ -509,7 +509,7 @@ fn the_image_runs_like_the_runner_runs_it_comments_then_updates() {
     let body = body["body"].as_str().unwrap();
     assert!(body.starts_with(MARKER), "{body}");
     assert!(body.contains("migration-guard shadow: passed"), "{body}");
-    assert!(body.contains("no-unbounded-dml"), "{body}");
+    assert!(body.contains("no-hardcoded-environment"), "{body}");
     runtime.block_on(api.verify());
 
     // The step's outputs, summary and report, in the mounted folders.

@@ -6,18 +6,21 @@
 //! until the migration commits and writes a new version of each. It is almost always a
 //! forgotten `WHERE`, and nothing short of a restore undoes it.
 //!
-//! **Instead.** Data changes belong in a data script run on purpose, not in a schema
-//! migration. If the change must be in the migration, give it a `WHERE` that says which
-//! rows. A bounded `UPDATE`/`DELETE` is still a data change in a migration: a warning
-//! (the runbook's policy). Statements on a table the same file created are not reported,
-//! and neither are data-modifying statements inside function bodies.
+//! **Instead.** Give the statement a `WHERE` that says which rows it means (or move a
+//! one-off data change to a data script run on purpose). A bounded `UPDATE`/`DELETE` (any
+//! other `WHERE`, `WHERE CURRENT OF`) is not reported: a data change with a condition is a
+//! deliberate one. Only a `WHERE` whose truth needs no data counts as always true: `WHERE
+//! x = x` is not (it skips the rows where `x` is NULL). Statements on a table the same
+//! file created are not reported, and neither are data-modifying statements inside
+//! function bodies or `DO` blocks.
 
 use sqlparser::ast::{
     BinaryOperator, Expr, FromTable, Query, SetExpr, Statement, TableFactor, UnaryOperator, Value,
 };
+use sqlparser::tokenizer::Token;
 
 use crate::lint::schema::table_key;
-use crate::lint::statement::ParsedStatement;
+use crate::lint::statement::{ParsedStatement, Tok};
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
 use crate::text::Span;
@@ -33,31 +36,28 @@ pub const RULE: RuleDef = RuleDef {
 };
 
 /// Which rows an UPDATE or DELETE reaches.
-enum Rows<'a> {
+pub(super) enum Rows {
     /// No WHERE.
     All,
-    /// A WHERE that is always true.
-    AlwaysTrue(&'a Expr),
+    /// A WHERE that is always true (its text).
+    AlwaysTrue(String),
     /// A WHERE that picks rows.
     Some,
 }
 
 /// One UPDATE or DELETE found in a statement.
-struct Dml<'a> {
-    delete: bool,
-    table: String,
-    rows: Rows<'a>,
-    span: Span,
+pub(super) struct Dml {
+    pub delete: bool,
+    /// The table ([`table_key`]).
+    pub table: String,
+    pub rows: Rows,
+    /// The keyword through the table name.
+    pub span: Span,
 }
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {
-        let mut found = Vec::new();
-        match &statement.ast {
-            Some(ast) => collect(context, statement, ast, &mut found),
-            None => found.extend(unparsed(statement)),
-        }
-        for dml in found {
+        for dml in dml(context, statement) {
             if !context.holds_data(&dml.table, statement.index) {
                 continue;
             }
@@ -66,40 +66,39 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             } else {
                 ("UPDATE", "changes every row of")
             };
-            let diagnostic = match dml.rows {
-                Rows::All => Diagnostic::new(
-                    dml.span,
-                    format!("{verb} without WHERE {effect} {}", dml.table),
+            let message = match dml.rows {
+                Rows::All => format!("{verb} without WHERE {effect} {}", dml.table),
+                Rows::AlwaysTrue(condition) => format!(
+                    "WHERE {condition} matches every row: this {verb} {effect} {}",
+                    dml.table
                 ),
-                Rows::AlwaysTrue(expr) => Diagnostic::new(
-                    dml.span,
-                    format!(
-                        "WHERE {expr} matches every row: this {verb} {effect} {}",
-                        dml.table
-                    ),
-                ),
-                Rows::Some => Diagnostic::new(
-                    dml.span,
-                    format!(
-                        "data change in a migration: this {verb} changes rows of {} on every environment it runs on",
-                        dml.table
-                    ),
-                )
-                .severity(Severity::Warning),
+                // A WHERE that picks rows: a deliberate change.
+                Rows::Some => continue,
             };
-            out.push(diagnostic.help(
+            out.push(Diagnostic::new(dml.span, message).help(
                 "data changes belong in a data script run on purpose, not in a migration; if it must be here, make the WHERE say exactly which rows",
             ));
         }
     }
 }
 
-/// The unbounded UPDATEs and DELETEs of `ast`, including those in `WITH` clauses.
-fn collect<'a>(
+/// The UPDATEs and DELETEs `statement` runs, including those in `WITH` clauses (not
+/// those in function bodies or `DO` blocks), bounded or not.
+pub(super) fn dml(context: &FileContext<'_>, statement: &ParsedStatement) -> Vec<Dml> {
+    let mut found = Vec::new();
+    match &statement.ast {
+        Some(ast) => collect(context, statement, ast, &mut found),
+        None => found.extend(unparsed(statement)),
+    }
+    found
+}
+
+/// The UPDATEs and DELETEs of `ast`, including those in `WITH` clauses.
+fn collect(
     context: &FileContext<'_>,
     statement: &ParsedStatement,
-    ast: &'a Statement,
-    out: &mut Vec<Dml<'a>>,
+    ast: &Statement,
+    out: &mut Vec<Dml>,
 ) {
     match ast {
         Statement::Update(update) => {
@@ -138,11 +137,11 @@ fn collect<'a>(
     }
 }
 
-fn collect_query<'a>(
+fn collect_query(
     context: &FileContext<'_>,
     statement: &ParsedStatement,
-    query: &'a Query,
-    out: &mut Vec<Dml<'a>>,
+    query: &Query,
+    out: &mut Vec<Dml>,
 ) {
     if let Some(with) = &query.with {
         for cte in &with.cte_tables {
@@ -156,49 +155,76 @@ fn collect_query<'a>(
     }
 }
 
-fn rows(selection: Option<&Expr>) -> Rows<'_> {
+fn rows(selection: Option<&Expr>) -> Rows {
     match selection {
         None => Rows::All,
-        Some(expr) if always_true(expr) => Rows::AlwaysTrue(expr),
+        Some(expr) if truth(expr) == Some(true) => Rows::AlwaysTrue(expr.to_string()),
         Some(_) => Rows::Some,
     }
 }
 
-/// `true`, `1 = 1`, `'a' = 'a'`, `NOT false`, and `AND`/`OR`/parentheses of those.
-fn always_true(expr: &Expr) -> bool {
+/// The value of a condition that needs no data: `Some(true)` for `true`, `1 = 1`, `'a' =
+/// 'a'`, `1 <> 2`, `NOT false`, `NULL IS NULL`, `1 IS NOT NULL` and `AND`/`OR`/parentheses
+/// of those; `None` when it depends on a row (or is NULL). `x = x` depends on the row: it
+/// is NULL where `x` is.
+fn truth(expr: &Expr) -> Option<bool> {
     match expr {
-        Expr::Value(value) => value.value == Value::Boolean(true),
-        Expr::Nested(inner) => always_true(inner),
+        Expr::Value(value) => match value.value {
+            Value::Boolean(value) => Some(value),
+            _ => None,
+        },
+        Expr::Nested(inner) => truth(inner),
         Expr::UnaryOp {
             op: UnaryOperator::Not,
             expr,
-        } => always_false(expr),
+        } => truth(expr).map(|value| !value),
+        Expr::IsTrue(inner) | Expr::IsNotFalse(inner) => truth(inner),
+        Expr::IsFalse(inner) | Expr::IsNotTrue(inner) => truth(inner).map(|value| !value),
+        Expr::IsNull(inner) => literal(inner).map(|value| value == Value::Null),
+        Expr::IsNotNull(inner) => literal(inner).map(|value| value != Value::Null),
         Expr::BinaryOp { left, op, right } => match op {
-            BinaryOperator::And => always_true(left) && always_true(right),
-            BinaryOperator::Or => always_true(left) || always_true(right),
-            BinaryOperator::Eq => match (left.as_ref(), right.as_ref()) {
-                (Expr::Value(left), Expr::Value(right)) => {
-                    left.value == right.value && left.value != Value::Null
-                }
-                _ => false,
+            BinaryOperator::And => match (truth(left), truth(right)) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
             },
-            _ => false,
+            BinaryOperator::Or => match (truth(left), truth(right)) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            },
+            BinaryOperator::Eq => same(left, right),
+            BinaryOperator::NotEq => same(left, right).map(|value| !value),
+            _ => None,
         },
-        _ => false,
+        _ => None,
     }
 }
 
-fn always_false(expr: &Expr) -> bool {
+/// A literal (through parentheses).
+fn literal(expr: &Expr) -> Option<Value> {
     match expr {
-        Expr::Value(value) => value.value == Value::Boolean(false),
-        Expr::Nested(inner) => always_false(inner),
-        _ => false,
+        Expr::Value(value) => Some(value.value.clone()),
+        Expr::Nested(inner) => literal(inner),
+        _ => None,
     }
 }
 
-/// Unparsed: `UPDATE [ONLY] name … ` or `DELETE FROM [ONLY] name …`, bounded when a
-/// `WHERE` appears anywhere, from the tokens.
-fn unparsed(statement: &ParsedStatement) -> Option<Dml<'static>> {
+/// Whether two non-NULL literals of one kind are equal (numbers by value, so `1 = 1.0`).
+fn same(left: &Expr, right: &Expr) -> Option<bool> {
+    match (literal(left)?, literal(right)?) {
+        (Value::Number(left, _), Value::Number(right, _)) => {
+            Some(left.parse::<f64>().ok()? == right.parse::<f64>().ok()?)
+        }
+        (Value::Boolean(left), Value::Boolean(right)) => Some(left == right),
+        (Value::SingleQuotedString(left), Value::SingleQuotedString(right)) => Some(left == right),
+        _ => None,
+    }
+}
+
+/// Unparsed: `UPDATE [ONLY] name … ` or `DELETE FROM [ONLY] name …`, from the tokens:
+/// bounded when a `WHERE` outside parentheses says more than `true` or `1 = 1`.
+fn unparsed(statement: &ParsedStatement) -> Option<Dml> {
     let (delete, at) = if statement.starts_with(&["UPDATE"]) {
         (false, 1)
     } else if statement.starts_with(&["DELETE", "FROM"]) {
@@ -206,20 +232,63 @@ fn unparsed(statement: &ParsedStatement) -> Option<Dml<'static>> {
     } else {
         return None;
     };
-    let rows = if statement.has_word("WHERE") {
-        Rows::Some
-    } else {
-        Rows::All
-    };
     let tokens = &statement.tokens;
     let at = at + usize::from(tokens.get(at).is_some_and(|t| t.is_word("ONLY")));
     let (table, next) = name_at(tokens, at)?;
     Some(Dml {
         delete,
         table,
-        rows,
+        rows: token_rows(tokens),
         span: span_of(&tokens[..next])?,
     })
+}
+
+/// The rows a statement's top-level `WHERE` picks, from its tokens.
+fn token_rows(tokens: &[Tok]) -> Rows {
+    let mut depth = 0usize;
+    let mut at = None;
+    for (index, token) in tokens.iter().enumerate() {
+        match token.token {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+            _ if depth == 0 && token.is_word("WHERE") => {
+                at = Some(index);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(at) = at else {
+        return Rows::All;
+    };
+    let mut condition = &tokens[at + 1..];
+    if let Some(end) = condition
+        .iter()
+        .position(|t| t.token == Token::SemiColon || t.is_word("RETURNING"))
+    {
+        condition = &condition[..end];
+    }
+    while let [first, inner @ .., last] = condition
+        && first.token == Token::LParen
+        && last.token == Token::RParen
+    {
+        condition = inner;
+    }
+    let always = match condition {
+        [only] => only.is_word("TRUE"),
+        [left, equals, right] => {
+            equals.token == Token::Eq
+                && left.token == right.token
+                && matches!(left.token, Token::Number(..) | Token::SingleQuotedString(_))
+        }
+        _ => false,
+    };
+    if always {
+        let text: Vec<String> = condition.iter().map(|t| t.token.to_string()).collect();
+        Rows::AlwaysTrue(text.join(" "))
+    } else {
+        Rows::Some
+    }
 }
 
 #[cfg(test)]

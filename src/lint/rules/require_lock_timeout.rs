@@ -96,6 +96,17 @@ const SHARE_ROW_EXCLUSIVE: &str = "SHARE ROW EXCLUSIVE";
 /// data while `setting` is not set (to something other than zero) by an earlier
 /// statement.
 pub(super) fn first_unguarded(context: &FileContext<'_>, setting: &str) -> Option<Locking> {
+    first_unguarded_by(context, setting, locking)
+}
+
+/// What `judge` finds in the first statement of the file where it finds something while
+/// `setting` is not set (to something other than zero) by an earlier statement. `judge`
+/// gets the indexes and materialized views the file created before the statement.
+pub(super) fn first_unguarded_by<T>(
+    context: &FileContext<'_>,
+    setting: &str,
+    judge: impl Fn(&FileContext<'_>, &ParsedStatement, &HashSet<String>) -> Option<T>,
+) -> Option<T> {
     let mut set = false;
     // Indexes and materialized views this file created so far.
     let mut own: HashSet<String> = HashSet::new();
@@ -104,10 +115,8 @@ pub(super) fn first_unguarded(context: &FileContext<'_>, setting: &str) -> Optio
             set = now;
             continue;
         }
-        if let Some(lock) = locking(context, statement, &own)
-            && !set
-        {
-            return Some(lock);
+        if !set && let Some(found) = judge(context, statement, &own) {
+            return Some(found);
         }
         match &statement.ast {
             Some(Statement::CreateIndex(index)) => {
