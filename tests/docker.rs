@@ -47,23 +47,21 @@ fn engine_with(image: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
     Some(guard)
 }
 
-/// Shadow containers of ours that exist right now, for the run ids in `report`.
+/// Shadow containers of ours that exist right now.
 fn our_containers() -> Vec<String> {
-    let output = Command::new("docker")
-        .args(["ps", "-a", "-q", "--filter", &format!("label={LABEL}")])
-        .output()
-        .unwrap();
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    labelled(&["ps", "-a"])
 }
 
 /// Shadow networks of ours that exist right now.
 fn our_networks() -> Vec<String> {
+    labelled(&["network", "ls"])
+}
+
+/// The ids `docker <list> -q` gives for what carries our label.
+fn labelled(list: &[&str]) -> Vec<String> {
     let output = Command::new("docker")
-        .args(["network", "ls", "-q", "--filter", &format!("label={LABEL}")])
+        .args(list)
+        .args(["-q", "--filter", &format!("label={LABEL}")])
         .output()
         .unwrap();
     String::from_utf8(output.stdout)

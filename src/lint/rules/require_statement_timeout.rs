@@ -47,6 +47,7 @@ use super::support::{
     AlterTable, SERIAL, added_constraint, adds_constraint, alter_table, head_through, name_at,
     position, span_of, table_after_on, word_key,
 };
+use super::volatile_default::{NOT_VOLATILE, VOLATILE, default_end};
 
 pub const RULE: RuleDef = RuleDef {
     id: "require-statement-timeout",
@@ -416,123 +417,6 @@ fn references(action: &[Tok]) -> Option<String> {
     let at = action.iter().position(|t| t.is_word("REFERENCES"))?;
     name_at(action, at + 1).map(|(name, _)| name)
 }
-
-/// Where the default expression after `action[default]` ends: the next column
-/// constraint keyword outside parentheses, or the end of the action.
-fn default_end(action: &[Tok], default: usize) -> usize {
-    const STOP: &[&str] = &[
-        "NOT",
-        "NULL",
-        "PRIMARY",
-        "UNIQUE",
-        "CHECK",
-        "REFERENCES",
-        "CONSTRAINT",
-        "GENERATED",
-        "COLLATE",
-        "COMPRESSION",
-        "STORAGE",
-    ];
-    let mut depth = 0usize;
-    for (index, token) in action.iter().enumerate().skip(default + 1) {
-        match token.token {
-            Token::LParen | Token::LBracket => depth += 1,
-            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
-            _ if depth == 0 && STOP.iter().any(|word| token.is_word(word)) => return index,
-            _ => {}
-        }
-    }
-    action.len()
-}
-
-/// Functions whose result cannot be computed once for all rows.
-const VOLATILE: &[&str] = &[
-    "random",
-    "random_normal",
-    "gen_random_uuid",
-    "gen_random_bytes",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "uuidv4",
-    "uuidv7",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-    "setval",
-    "txid_current",
-    "pg_current_xact_id",
-];
-
-/// Stable or immutable functions (computed once when the column is added), Supabase's
-/// `auth.uid()`, `auth.role()`, `auth.jwt()` and `auth.email()` included.
-const NOT_VOLATILE: &[&str] = &[
-    "now",
-    "current_timestamp",
-    "current_date",
-    "current_time",
-    "localtime",
-    "localtimestamp",
-    "statement_timestamp",
-    "transaction_timestamp",
-    "timezone",
-    "date_trunc",
-    "date_part",
-    "extract",
-    "make_date",
-    "make_interval",
-    "make_timestamp",
-    "make_timestamptz",
-    "to_timestamp",
-    "to_date",
-    "to_char",
-    "to_number",
-    "current_user",
-    "session_user",
-    "current_role",
-    "user",
-    "current_schema",
-    "current_database",
-    "current_setting",
-    "cast",
-    "lower",
-    "upper",
-    "btrim",
-    "ltrim",
-    "rtrim",
-    "trim",
-    "concat",
-    "concat_ws",
-    "format",
-    "length",
-    "left",
-    "right",
-    "substr",
-    "substring",
-    "replace",
-    "coalesce",
-    "nullif",
-    "greatest",
-    "least",
-    "abs",
-    "round",
-    "floor",
-    "ceil",
-    "md5",
-    "to_json",
-    "to_jsonb",
-    "json_build_object",
-    "json_build_array",
-    "jsonb_build_object",
-    "jsonb_build_array",
-    "array",
-    "row",
-    "to_tsvector",
-    "uid",
-    "role",
-    "jwt",
-    "email",
-];
 
 /// Why a default expression is (or may be) computed per row.
 enum Volatility {

@@ -36,7 +36,7 @@ pub const RULE: RuleDef = RuleDef {
 };
 
 /// Functions whose result cannot be computed once for all rows.
-const VOLATILE: &[&str] = &[
+pub(super) const VOLATILE: &[&str] = &[
     "random",
     "random_normal",
     "gen_random_uuid",
@@ -51,10 +51,12 @@ const VOLATILE: &[&str] = &[
     "nextval",
     "setval",
     "txid_current",
+    "pg_current_xact_id",
 ];
 
-/// Stable or immutable functions (evaluated once when the column is added).
-const NOT_VOLATILE: &[&str] = &[
+/// Stable or immutable functions (computed once when the column is added), Supabase's
+/// `auth.uid()`, `auth.role()`, `auth.jwt()` and `auth.email()` included.
+pub(super) const NOT_VOLATILE: &[&str] = &[
     "now",
     "current_timestamp",
     "current_date",
@@ -65,11 +67,16 @@ const NOT_VOLATILE: &[&str] = &[
     "transaction_timestamp",
     "timezone",
     "date_trunc",
+    "date_part",
+    "extract",
     "make_date",
     "make_interval",
+    "make_timestamp",
+    "make_timestamptz",
     "to_timestamp",
     "to_date",
     "to_char",
+    "to_number",
     "current_user",
     "session_user",
     "current_role",
@@ -77,17 +84,30 @@ const NOT_VOLATILE: &[&str] = &[
     "current_schema",
     "current_database",
     "current_setting",
+    "cast",
     "lower",
     "upper",
     "btrim",
+    "ltrim",
+    "rtrim",
     "trim",
     "concat",
+    "concat_ws",
+    "format",
+    "length",
+    "left",
+    "right",
+    "substr",
+    "substring",
+    "replace",
     "coalesce",
     "nullif",
     "greatest",
     "least",
     "abs",
     "round",
+    "floor",
+    "ceil",
     "md5",
     "to_json",
     "to_jsonb",
@@ -96,6 +116,12 @@ const NOT_VOLATILE: &[&str] = &[
     "jsonb_build_object",
     "jsonb_build_array",
     "array",
+    "row",
+    "to_tsvector",
+    "uid",
+    "role",
+    "jwt",
+    "email",
 ];
 
 /// Supabase's `auth.*` helpers are stable.
@@ -326,7 +352,7 @@ fn from_tokens(action: &[Tok]) -> Option<(String, Why)> {
 
 /// Where the default expression after `action[default]` ends: the next column
 /// constraint keyword outside parentheses, or the end of the action.
-fn default_end(action: &[Tok], default: usize) -> usize {
+pub(super) fn default_end(action: &[Tok], default: usize) -> usize {
     const STOP: &[&str] = &[
         "NOT",
         "NULL",
