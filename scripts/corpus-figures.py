@@ -75,7 +75,10 @@ def main():
         by_rule.update(f["rule"] for f in counted)
 
         # The pull request that adds the newest migration: the rest is the baseline.
-        files = sorted((f for f in os.listdir(migrations) if f.endswith(".sql")), key=version)
+        files = sorted(
+            (f for f in os.listdir(migrations) if f.endswith(".sql") and f.split("_", 1)[0].isdigit()),
+            key=version,
+        )
         newest_failed = None
         if len(files) >= 2:
             with tempfile.TemporaryDirectory() as tmp:
