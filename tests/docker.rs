@@ -489,3 +489,99 @@ fn on_postgres_17_a_migration_cannot_become_superuser_or_run_programs() {
     ]));
     assert_eq!(code, 0, "{stdout}");
 }
+
+/// Two runs on one engine must not destroy each other's shadows: at start-up a run
+/// removes only what a gone run left (its owner process no longer exists), or what no
+/// owner can be checked for past the age limit, never a live run's shadow however old.
+#[test]
+fn a_run_reaps_only_the_shadows_of_runs_that_are_gone() {
+    let Some(_engine) = engine() else { return };
+    let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut live = Command::new("sleep").arg("120").spawn().unwrap();
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    let create = |name: &str, owner: Option<String>| {
+        let mut args = vec![
+            "create".to_string(),
+            "--name".to_string(),
+            name.to_string(),
+            "--label".to_string(),
+            format!("{LABEL}=test"),
+        ];
+        if let Some(owner) = owner {
+            args.extend([
+                "--label".to_string(),
+                format!("dev.migration-guard.owner={owner}"),
+            ]);
+        }
+        args.push(IMAGE.to_string());
+        let output = Command::new("docker").args(&args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    };
+    let suffix = std::process::id();
+    let live_id = create(
+        &format!("mg-reap-live-{suffix}"),
+        Some(format!("{host}:{}", live.id())),
+    );
+    let gone_id = create(
+        &format!("mg-reap-gone-{suffix}"),
+        Some(format!("{host}:{gone_pid}")),
+    );
+    let elsewhere_id = create(
+        &format!("mg-reap-elsewhere-{suffix}"),
+        Some("another-host:1".to_string()),
+    );
+
+    let shadow = |stale_after: &str| {
+        let project = Project::new();
+        project.file("0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);\n");
+        let mut command =
+            project.command(&["shadow", "--provider", "docker", "--no-catalog-checks"]);
+        command.env("MIGRATION_GUARD_STALE_AFTER_SECONDS", stale_after);
+        let (code, stdout, stderr) = output(&mut command);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+    };
+    // Every one of them is younger than the default age limit.
+    shadow("21600");
+    let left = our_containers();
+    let short = |id: &str| id[..12].to_string();
+    assert!(
+        left.contains(&short(&live_id)),
+        "a live run's shadow was removed"
+    );
+    assert!(
+        !left.contains(&short(&gone_id)),
+        "a gone run's shadow was left"
+    );
+    assert!(
+        left.contains(&short(&elsewhere_id)),
+        "another host's young shadow was removed"
+    );
+    // Past the age limit, what no owner can be checked for goes; a live run's stays.
+    shadow("0");
+    let left = our_containers();
+    assert!(
+        left.contains(&short(&live_id)),
+        "a live run's shadow was removed"
+    );
+    assert!(
+        !left.contains(&short(&elsewhere_id)),
+        "an old ownerless shadow was left"
+    );
+
+    live.kill().unwrap();
+    live.wait().unwrap();
+    Command::new("docker")
+        .args(["rm", "-f", &live_id])
+        .output()
+        .unwrap();
+}

@@ -32,8 +32,12 @@ use crate::db::Database;
 pub const DEFAULT_IMAGE: &str = "postgres:15";
 /// Every shadow container carries this label; its value is the run id.
 pub const LABEL: &str = "dev.migration-guard.shadow";
-/// Containers older than this with our label belong to a run that was killed.
-const STALE_AFTER: Duration = Duration::from_secs(300);
+/// Which process owns a shadow container or network: `<hostname>:<pid>`.
+pub const OWNER_LABEL: &str = "dev.migration-guard.owner";
+/// A shadow whose owner cannot be checked (another host or container on the same engine,
+/// or no owner label) is removed only past this age:
+/// `MIGRATION_GUARD_STALE_AFTER_SECONDS` overrides it.
+const STALE_AFTER: Duration = Duration::from_secs(6 * 3600);
 const DATA_DIR: &str = "/var/lib/postgresql/data";
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -207,7 +211,7 @@ impl DockerShadow {
                     .create_network(NetworkCreateRequest {
                         name: network.clone(),
                         internal: Some(true),
-                        labels: Some(HashMap::from([(LABEL.to_string(), run_id.to_string())])),
+                        labels: Some(labels(run_id)),
                         ..NetworkCreateRequest::default()
                     })
                     .await
@@ -271,7 +275,7 @@ impl DockerShadow {
                 .map(String::from)
                 .to_vec()
             }),
-            labels: Some(HashMap::from([(LABEL.to_string(), run_id.to_string())])),
+            labels: Some(labels(run_id)),
             exposed_ports: Some(vec!["5432/tcp".to_string()]),
             host_config: Some(host_config),
             ..ContainerCreateBody::default()
@@ -482,6 +486,48 @@ async fn remove(docker: &Docker, id: &str) {
     }
 }
 
+/// Our labels: the run, and the process that owns it.
+fn labels(run_id: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL.to_string(), run_id.to_string()),
+        (
+            OWNER_LABEL.to_string(),
+            format!("{}:{}", hostname(), std::process::id()),
+        ),
+    ])
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .unwrap_or_default()
+}
+
+/// Whether a shadow container or network was left by a run that is gone: its owner is a
+/// process of this host that no longer exists, or (owner unknown here) it is older than
+/// [`STALE_AFTER`]. A live run's shadow is never touched, however old.
+fn abandoned(labels: Option<&HashMap<String, String>>, age: Duration) -> bool {
+    let stale_after = std::env::var("MIGRATION_GUARD_STALE_AFTER_SECONDS")
+        .ok()
+        .and_then(|seconds| seconds.parse().ok())
+        .map_or(STALE_AFTER, Duration::from_secs);
+    let owner = labels
+        .and_then(|labels| labels.get(OWNER_LABEL))
+        .and_then(|owner| owner.rsplit_once(':'))
+        .and_then(|(host, pid)| Some((host, pid.parse::<i32>().ok()?)));
+    match owner {
+        Some((host, pid)) if host == hostname() && pid > 0 => {
+            // Signal 0 only asks whether the process exists.
+            match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+                Ok(()) | Err(nix::errno::Errno::EPERM) => false,
+                Err(_) => true,
+            }
+        }
+        _ => age > stale_after,
+    }
+}
+
 /// Removes shadow containers, and networks, that a killed run left behind.
 async fn remove_stale(docker: &Docker) {
     let filters = HashMap::from([("label".to_string(), vec![LABEL.to_string()])]);
@@ -493,7 +539,7 @@ async fn remove_stale(docker: &Docker) {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs() as i64;
-    let stale = |created: i64| now - created > STALE_AFTER.as_secs() as i64;
+    let age = |created: i64| Duration::from_secs(now.saturating_sub(created).max(0) as u64);
     for container in docker
         .list_containers(Some(options))
         .await
@@ -502,7 +548,7 @@ async fn remove_stale(docker: &Docker) {
         let (Some(id), Some(created)) = (container.id, container.created) else {
             continue;
         };
-        if stale(created) {
+        if abandoned(container.labels.as_ref(), age(created)) {
             tracing::info!(
                 "removing a shadow container left by an earlier run ({})",
                 &id[..12.min(id.len())]
@@ -524,7 +570,8 @@ async fn remove_stale(docker: &Docker) {
             .as_deref()
             .and_then(|created| chrono::DateTime::parse_from_rfc3339(created).ok())
             .map(|created| created.timestamp());
-        if let (Some(id), Some(true)) = (network.id, created.map(stale))
+        if let (Some(id), Some(created)) = (network.id, created)
+            && abandoned(network.labels.as_ref(), age(created))
             && docker.remove_network(&id).await.is_ok()
         {
             tracing::info!("removed a shadow network left by an earlier run");
