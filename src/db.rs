@@ -28,6 +28,55 @@ impl fmt::Display for Notice {
     }
 }
 
+/// How long startup and authentication may take: `MIGRATION_GUARD_CONNECT_TIMEOUT`
+/// seconds, else 30.
+fn connect_deadline() -> std::time::Duration {
+    std::time::Duration::from_secs(
+        std::env::var("MIGRATION_GUARD_CONNECT_TIMEOUT")
+            .ok()
+            .and_then(|seconds| seconds.parse().ok())
+            .unwrap_or(30),
+    )
+}
+
+/// Why a connection could not be made, in the server's own words (never the password).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{}", reason(.0))]
+    Postgres(PgError),
+    #[error(
+        "no answer within {} s: the server took the connection but did not complete startup and authentication (a wrong port, a proxy, a server that hangs); check the URL, or raise MIGRATION_GUARD_CONNECT_TIMEOUT",
+        .0.as_secs()
+    )]
+    Timeout(std::time::Duration),
+}
+
+/// An error as the server gave it (`FATAL: password authentication failed for user
+/// "x"`), with its detail and hint; other errors with what caused them (a refused TLS
+/// handshake, a refused connection).
+pub fn reason(error: &PgError) -> String {
+    if let Some(db) = error.as_db_error() {
+        let mut text = format!("{}: {}", db.severity(), db.message());
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!("; hint: {hint}"));
+        }
+        return text;
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// A connection and the notices the server sent on it.
 pub struct Database {
     pub client: Client,
@@ -38,8 +87,14 @@ pub struct Database {
 impl Database {
     /// Connects as `config` says; TLS as its `sslmode` asks (`prefer`, the default,
     /// falls back to a plain connection when the server has no TLS).
-    pub async fn connect(config: &Config) -> Result<Database, PgError> {
-        let (client, mut connection) = config.connect(tls::connector()).await?;
+    /// Startup and authentication must finish within the connect deadline.
+    pub async fn connect(config: &Config) -> Result<Database, ConnectError> {
+        let deadline = connect_deadline();
+        let (client, mut connection) =
+            tokio::time::timeout(deadline, config.connect(tls::connector()))
+                .await
+                .map_err(|_| ConnectError::Timeout(deadline))?
+                .map_err(ConnectError::Postgres)?;
         let (sender, notices) = mpsc::unbounded_channel();
         let driver = tokio::spawn(async move {
             let mut messages = stream::poll_fn(move |cx| connection.poll_message(cx));

@@ -240,3 +240,56 @@ fn format_from_the_environment() {
     assert_eq!(code, 0);
     assert!(stdout.starts_with('{'), "{stdout}");
 }
+
+/// The server's own reason reaches the user, without the password.
+#[test]
+fn a_refused_login_gives_the_servers_reason_without_the_password() {
+    let server = common::PgServer::start();
+    let project = Project::new();
+    project.file("0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);\n");
+    let url = format!(
+        "postgresql://postgres:wrong-secret-pw@127.0.0.1:{}/postgres",
+        server.port
+    );
+    for format in ["text", "json"] {
+        let (code, stdout, stderr) =
+            output(&mut project.command(&["status", "--db-url", &url, "--format", format]));
+        let all = format!("{stdout}{stderr}");
+        assert_eq!(code, 2, "{all}");
+        assert!(
+            all.contains("password authentication failed for user"),
+            "{all}"
+        );
+        assert!(!all.contains("wrong-secret-pw"), "{all}");
+    }
+}
+
+/// A server that accepts the connection and never answers: the command gives up with
+/// exit 2 after the connect deadline and says what it was waiting for.
+#[test]
+fn a_server_that_never_answers_is_given_up_on() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold every connection, answering nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let project = Project::new();
+    project.file("0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);\n");
+    let url = format!("postgresql://postgres:pw@127.0.0.1:{port}/postgres?sslmode=disable");
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = output(
+        project
+            .command(&["status", "--db-url", &url])
+            .env("MIGRATION_GUARD_CONNECT_TIMEOUT", "2"),
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(
+        format!("{stdout}{stderr}").contains("no answer within 2 s"),
+        "{stdout}{stderr}"
+    );
+}

@@ -46,11 +46,10 @@ pub struct Settings {
 pub enum TargetError {
     #[error(transparent)]
     Url(#[from] UrlError),
-    #[error("cannot connect to {target}: {source}")]
+    #[error("cannot connect to {target}: {reason}")]
     Connect {
         target: String,
-        #[source]
-        source: PgError,
+        reason: crate::db::ConnectError,
     },
     #[error(
         "another deploy held the deploy lock on {target} for all of {waited}s (--lock-wait); it is {holder}. Wait for it to finish, or end it, then deploy again"
@@ -93,9 +92,9 @@ impl Target {
         let described = server::describe(&config);
         let db = Database::connect(&config)
             .await
-            .map_err(|source| TargetError::Connect {
+            .map_err(|reason| TargetError::Connect {
                 target: described.clone(),
-                source,
+                reason,
             })?;
         Ok(Target {
             db,

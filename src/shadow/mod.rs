@@ -92,11 +92,10 @@ pub enum ShadowError {
     Url(#[from] UrlError),
     #[error("--provider url needs --database-url (or MIGRATION_GUARD_DATABASE_URL)")]
     UrlMissing,
-    #[error("cannot connect to {server}: {source}")]
+    #[error("cannot connect to {server}: {reason}")]
     Connect {
         server: String,
-        #[source]
-        source: PgError,
+        reason: crate::db::ConnectError,
     },
     #[error("cannot prepare the shadow database ({step}): {source}")]
     Setup {
@@ -212,9 +211,9 @@ impl Server {
     async fn connect(&self, config: &Config) -> Result<Database, ShadowError> {
         Database::connect(config)
             .await
-            .map_err(|source| ShadowError::Connect {
+            .map_err(|reason| ShadowError::Connect {
                 server: server::describe(config),
-                source,
+                reason,
             })
     }
 }
