@@ -148,8 +148,11 @@ fn edits_and_deletions(
                     discovery.dir.join(&file.file_name).display()
                 ),
                 help: Some(format!(
-                    "restore it (`git checkout {base_name} -- {}`) and undo what it did in a new migration (`migration-guard new NAME`)",
-                    discovery.dir.join(&file.file_name).display()
+                    "restore it (`git checkout {base_name} -- {}`) and undo what it did in a new migration: `migration-guard new revert_{} --revert {version}` drafts the drops of what it added, and the shadow proves the draft brings the schema back",
+                    discovery.dir.join(&file.file_name).display(),
+                    file.file_name
+                        .split_once('_')
+                        .map_or("it", |(_, name)| name.trim_end_matches(".sql")),
                 )),
             });
         }

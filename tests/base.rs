@@ -142,15 +142,20 @@ fn a_deleted_base_migration_fails() {
     let findings = base_findings(&report);
     assert_eq!(findings.len(), 1, "{report:#}");
     assert_eq!(findings[0].0, "migration-deleted");
-    let message = report["findings"]
+    let deleted = report["findings"]
         .as_array()
         .unwrap()
         .iter()
         .find(|f| f["rule"] == "migration-deleted")
-        .unwrap()["message"]
-        .as_str()
         .unwrap();
+    let message = deleted["message"].as_str().unwrap();
     assert!(message.contains(FIRST), "{message}");
+    // The way to undo a deployed migration: a revert drafted from what it added.
+    let help = deleted["help"].as_str().unwrap();
+    assert!(
+        help.contains("migration-guard new revert_create_notes --revert 20250101000000"),
+        "{help}"
+    );
 }
 
 #[test]
