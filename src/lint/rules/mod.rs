@@ -29,12 +29,16 @@ pub mod require_upsert;
 pub mod concurrently_in_transaction;
 pub mod constraint_not_valid;
 pub mod enum_value_in_transaction;
+pub mod no_drop_function;
+pub mod no_drop_view;
 pub mod not_null_on_existing_column;
 pub mod on_conflict_needs_unique;
 pub mod require_idempotent_ddl;
 pub mod require_lock_timeout;
 pub mod require_statement_timeout;
+pub mod stored_generated_column;
 pub mod unique_constraint_via_index;
+pub mod validate_in_same_transaction;
 pub mod volatile_default;
 
 /// A rule: its id, default severity, one line for the docs, and its check.
@@ -75,6 +79,10 @@ pub const RULES: &[RuleDef] = &[
     not_null_on_existing_column::RULE,
     volatile_default::RULE,
     enum_value_in_transaction::RULE,
+    no_drop_view::RULE,
+    no_drop_function::RULE,
+    stored_generated_column::RULE,
+    validate_in_same_transaction::RULE,
 ];
 
 /// The runbook's style rules: one finding per file, at the first statement, listing the

@@ -1,0 +1,168 @@
+//! `no-drop-function`: a migration drops a function or a procedure that may exist before
+//! it and does not create it again.
+//!
+//! **Why.** Clients call functions through the Data API (`/rpc/name`): the moment the
+//! migration runs, those calls fail with 404 / PGRST errors. Triggers, policies, views
+//! and other functions may use it too: the `DROP` fails on them, or with `CASCADE` drops
+//! them along (a policy gone changes who sees what).
+//!
+//! **Instead.** Change it in place with `CREATE OR REPLACE FUNCTION` (same arguments and
+//! return type), or add the new function beside it and drop the old one in a later
+//! release, once nothing calls it. A function the same file created earlier is not
+//! reported, nor one the file creates again later: `DROP FUNCTION` then `CREATE
+//! FUNCTION` of the same name in one file is the usual way to change its arguments or
+//! return type.
+
+use sqlparser::ast::{FunctionDesc, Statement};
+
+use crate::lint::schema::table_key;
+use crate::lint::statement::ParsedStatement;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+
+use super::RuleDef;
+use super::no_drop_view::{names_after, removes_existing, touched};
+use super::support::{last_part, name_at};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "no-drop-function",
+    severity: Severity::Error,
+    summary: "DROP FUNCTION or DROP PROCEDURE of a function that may exist before the migration and is not created again",
+    check,
+};
+
+/// What is dropped.
+#[derive(Clone, Copy)]
+enum Kind {
+    Function,
+    Procedure,
+    /// `DROP ROUTINE`: a function or a procedure.
+    Routine,
+}
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    let created = touched(context, created_function);
+    let dropped: Vec<(usize, String)> = context
+        .statements
+        .iter()
+        .filter_map(|statement| Some((statement.index, dropped_functions(statement)?)))
+        .flat_map(|(index, (_, names))| names.into_iter().map(move |name| (index, name)))
+        .collect();
+    for statement in &context.statements {
+        let Some((kind, mut names)) = dropped_functions(statement) else {
+            continue;
+        };
+        // Unread names: judge from the keywords, naming no function.
+        if names.is_empty() {
+            names.push(String::new());
+        }
+        for name in names {
+            if !name.is_empty() && !removes_existing(&created, &dropped, &name, statement.index) {
+                continue;
+            }
+            out.push(diagnostic(statement, kind, &name));
+        }
+    }
+}
+
+fn diagnostic(statement: &ParsedStatement, kind: Kind, name: &str) -> Diagnostic {
+    let word = match kind {
+        Kind::Function => "function",
+        Kind::Procedure => "procedure",
+        Kind::Routine => "routine",
+    };
+    let what = if name.is_empty() {
+        format!("a {word}")
+    } else {
+        format!("{word} {name}")
+    };
+    let rpc = if name.is_empty() {
+        "/rpc/…".to_string()
+    } else {
+        format!("/rpc/{}", last_part(name))
+    };
+    let message = match kind {
+        Kind::Procedure => format!(
+            "dropping {what} breaks every caller still using it (CALL from functions, scheduled jobs, clients) the moment the migration runs"
+        ),
+        Kind::Function | Kind::Routine => format!(
+            "dropping {what} breaks clients calling it through the Data API (`{rpc}`: 404 / PGRST errors) and the triggers, policies and functions using it, the moment the migration runs"
+        ),
+    };
+    let replace = match kind {
+        Kind::Procedure => "CREATE OR REPLACE PROCEDURE",
+        Kind::Function | Kind::Routine => "CREATE OR REPLACE FUNCTION",
+    };
+    Diagnostic::new(statement.code_span(), message).help(format!(
+        "change it in place with {replace} (same arguments), or add the new {word} beside it and drop the old one in a later release, once nothing calls it, with `-- migration-guard: allow no-drop-function -- <why>`"
+    ))
+}
+
+/// `DROP FUNCTION` / `DROP PROCEDURE` / `DROP ROUTINE`: what is dropped, and the names
+/// (keyed like [`table_key`]; empty when the tokens do not say).
+fn dropped_functions(statement: &ParsedStatement) -> Option<(Kind, Vec<String>)> {
+    let keys = |descs: &[FunctionDesc]| descs.iter().map(|desc| table_key(&desc.name)).collect();
+    match &statement.ast {
+        Some(Statement::DropFunction(drop)) => Some((Kind::Function, keys(&drop.func_desc))),
+        Some(Statement::DropProcedure { proc_desc, .. }) => {
+            Some((Kind::Procedure, keys(proc_desc)))
+        }
+        Some(_) => None,
+        None => {
+            let kind = if statement.starts_with(&["DROP", "FUNCTION"]) {
+                Kind::Function
+            } else if statement.starts_with(&["DROP", "PROCEDURE"]) {
+                Kind::Procedure
+            } else if statement.starts_with(&["DROP", "ROUTINE"]) {
+                Kind::Routine
+            } else {
+                return None;
+            };
+            Some((kind, names_after(&statement.tokens, 2)))
+        }
+    }
+}
+
+/// `CREATE [OR REPLACE] FUNCTION | PROCEDURE name`: the name, keyed like [`table_key`].
+fn created_function(statement: &ParsedStatement) -> Option<String> {
+    match &statement.ast {
+        Some(Statement::CreateFunction(function)) => Some(table_key(&function.name)),
+        Some(Statement::CreateProcedure { name, .. }) => Some(table_key(name)),
+        Some(_) => None,
+        None => {
+            let at = if statement.starts_with(&["CREATE", "OR", "REPLACE"]) {
+                3
+            } else if statement.starts_with(&["CREATE"]) {
+                1
+            } else {
+                return None;
+            };
+            let kind = statement.tokens.get(at)?;
+            if !kind.is_word("FUNCTION") && !kind.is_word("PROCEDURE") {
+                return None;
+            }
+            name_at(&statement.tokens, at + 1).map(|(name, _)| name)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(
+            &super::RULE,
+            include_str!("fixtures/no-drop-function/ok.sql"),
+        );
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/no-drop-function/err.sql")
+        ));
+    }
+}

@@ -1,0 +1,215 @@
+//! `no-drop-view`: a migration drops a view or a materialized view that may exist
+//! before it.
+//!
+//! **Why.** The Data API (PostgREST) serves views like tables: the moment the migration
+//! runs, every client still reading the view gets 404 / PGRST errors, and the views,
+//! functions and policies reading it break with them.
+//!
+//! **Instead.** Keep it and create the new view beside it, or change it in place with
+//! `CREATE OR REPLACE VIEW`, keeping its columns (new ones only at the end). A view the
+//! same file created earlier is not reported, nor one the file creates again later
+//! (`DROP VIEW IF EXISTS x;` then `CREATE [OR REPLACE] VIEW x …` is a re-creation, not a
+//! removal).
+
+use sqlparser::ast::{ObjectType, Statement};
+use sqlparser::tokenizer::Token;
+
+use crate::lint::schema::table_key;
+use crate::lint::statement::{ParsedStatement, Tok};
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+
+use super::RuleDef;
+use super::support::{name_at, position, split_top_level};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "no-drop-view",
+    severity: Severity::Error,
+    summary: "DROP VIEW or DROP MATERIALIZED VIEW of a view that may exist before the migration",
+    check,
+};
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    let created = touched(context, created_view);
+    let dropped: Vec<(usize, String)> = context
+        .statements
+        .iter()
+        .filter_map(|statement| Some((statement.index, dropped_views(statement)?)))
+        .flat_map(|(index, (_, names))| names.into_iter().map(move |name| (index, name)))
+        .collect();
+    for statement in &context.statements {
+        let Some((materialized, mut names)) = dropped_views(statement) else {
+            continue;
+        };
+        // Unread names: judge from the keywords, naming no view.
+        if names.is_empty() {
+            names.push(String::new());
+        }
+        for name in names {
+            if !name.is_empty() && !removes_existing(&created, &dropped, &name, statement.index) {
+                continue;
+            }
+            let kind = if materialized {
+                "materialized view"
+            } else {
+                "view"
+            };
+            let what = if name.is_empty() {
+                format!("a {kind}")
+            } else {
+                format!("{kind} {name}")
+            };
+            let help = if materialized {
+                "keep it and create the new materialized view beside it (there is no CREATE OR REPLACE for one); drop the old one later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
+            } else {
+                "keep it and create the new view beside it, or change it in place with CREATE OR REPLACE VIEW keeping its columns (new ones only at the end); drop it later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
+            };
+            out.push(
+                Diagnostic::new(
+                    statement.code_span(),
+                    format!(
+                        "dropping {what} breaks every client still reading it: the Data API (PostgREST) serves views, and requests for it fail with 404 / PGRST errors the moment the migration runs"
+                    ),
+                )
+                .help(help),
+            );
+        }
+    }
+}
+
+/// `DROP VIEW` / `DROP MATERIALIZED VIEW`: whether materialized, and the names dropped
+/// (keyed like [`table_key`]; empty when the tokens do not say).
+fn dropped_views(statement: &ParsedStatement) -> Option<(bool, Vec<String>)> {
+    match &statement.ast {
+        Some(Statement::Drop {
+            object_type: object_type @ (ObjectType::View | ObjectType::MaterializedView),
+            names,
+            ..
+        }) => Some((
+            *object_type == ObjectType::MaterializedView,
+            names.iter().map(table_key).collect(),
+        )),
+        Some(_) => None,
+        None if statement.starts_with(&["DROP", "VIEW"]) => {
+            Some((false, names_after(&statement.tokens, 2)))
+        }
+        None if statement.starts_with(&["DROP", "MATERIALIZED", "VIEW"]) => {
+            Some((true, names_after(&statement.tokens, 3)))
+        }
+        None => None,
+    }
+}
+
+/// `CREATE [OR REPLACE] [TEMP] [RECURSIVE] [MATERIALIZED] VIEW [IF NOT EXISTS] name`: the
+/// view's name, keyed like [`table_key`].
+fn created_view(statement: &ParsedStatement) -> Option<String> {
+    match &statement.ast {
+        Some(Statement::CreateView(view)) => Some(table_key(&view.name)),
+        Some(_) => None,
+        None => {
+            const MODIFIERS: &[&str] = &[
+                "OR",
+                "REPLACE",
+                "TEMP",
+                "TEMPORARY",
+                "RECURSIVE",
+                "MATERIALIZED",
+            ];
+            if !statement.starts_with(&["CREATE"]) {
+                return None;
+            }
+            let tokens = &statement.tokens;
+            let mut at = 1;
+            while tokens
+                .get(at)
+                .is_some_and(|token| MODIFIERS.iter().any(|word| token.is_word(word)))
+            {
+                at += 1;
+            }
+            if !tokens.get(at)?.is_word("VIEW") {
+                return None;
+            }
+            at += 1;
+            if position(&tokens[at..], &["IF", "NOT", "EXISTS"]) == Some(0) {
+                at += 3;
+            }
+            name_at(tokens, at).map(|(name, _)| name)
+        }
+    }
+}
+
+/// The names `read` finds in the file's statements, with the index of each statement.
+pub(super) fn touched(
+    context: &FileContext<'_>,
+    read: fn(&ParsedStatement) -> Option<String>,
+) -> Vec<(usize, String)> {
+    context
+        .statements
+        .iter()
+        .filter_map(|statement| Some((statement.index, read(statement)?)))
+        .collect()
+}
+
+/// The names of `DROP <kind> [IF EXISTS] name [(…)] [, …] [CASCADE | RESTRICT]` from
+/// `tokens[at..]` (after the kind), keyed like [`table_key`].
+pub(super) fn names_after(tokens: &[Tok], at: usize) -> Vec<String> {
+    let Some(mut rest) = tokens.get(at..) else {
+        return Vec::new();
+    };
+    if position(rest, &["IF", "EXISTS"]) == Some(0) {
+        rest = &rest[2..];
+    }
+    while let [init @ .., last] = rest
+        && last.token == Token::SemiColon
+    {
+        rest = init;
+    }
+    split_top_level(rest)
+        .into_iter()
+        .filter_map(|part| name_at(part, 0).map(|(name, _)| name))
+        .collect()
+}
+
+/// Whether dropping `name` at statement `at` removes an object that may exist before
+/// the file: the file does not create it again later, and did not make it itself (a
+/// creation before `at`, with no drop of the name before that creation).
+pub(super) fn removes_existing(
+    created: &[(usize, String)],
+    dropped: &[(usize, String)],
+    name: &str,
+    at: usize,
+) -> bool {
+    let creations = || {
+        created
+            .iter()
+            .filter(move |(_, created)| created == name)
+            .map(|(index, _)| *index)
+    };
+    if creations().any(|index| index > at) {
+        return false;
+    }
+    match creations().filter(|index| *index < at).min() {
+        None => true,
+        Some(first) => dropped
+            .iter()
+            .any(|(index, dropped)| *index < first && dropped == name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(&super::RULE, include_str!("fixtures/no-drop-view/ok.sql"));
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/no-drop-view/err.sql")
+        ));
+    }
+}

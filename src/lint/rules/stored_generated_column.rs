@@ -1,0 +1,172 @@
+//! `stored-generated-column`: `ALTER TABLE … ADD COLUMN … GENERATED ALWAYS AS (…)
+//! STORED` on a table that may hold data.
+//!
+//! **Why.** Postgres computes a stored generated column for every existing row when it
+//! is added: it rewrites the whole table while holding an ACCESS EXCLUSIVE lock, and
+//! every read and write waits until it is done.
+//!
+//! **Instead.** Add a plain nullable column, backfill it in batches, and keep it in sync
+//! with a trigger (`BEFORE INSERT OR UPDATE`); or compute the value in a view. A stored
+//! generated column in `CREATE TABLE`, or added to a table the same file creates, is not
+//! reported.
+
+use sqlparser::ast::{
+    AlterTableOperation, ColumnDef, ColumnOption, GeneratedAs, GeneratedExpressionMode, Statement,
+};
+use sqlparser::tokenizer::Token;
+
+use crate::lint::schema::table_key;
+use crate::lint::statement::Tok;
+use crate::lint::{Diagnostic, FileContext};
+use crate::report::Severity;
+use crate::text::Span;
+
+use super::RuleDef;
+use super::support::{adds_constraint, alter_table, position, span_of};
+
+pub const RULE: RuleDef = RuleDef {
+    id: "stored-generated-column",
+    severity: Severity::Warning,
+    summary: "ADD COLUMN … GENERATED ALWAYS AS (…) STORED rewrites a table that holds data",
+    check,
+};
+
+fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+    for statement in &context.statements {
+        let Some(alter) = alter_table(statement) else {
+            continue;
+        };
+        // (span, column)
+        let mut found: Vec<(Span, String)> = Vec::new();
+        let table = match &statement.ast {
+            Some(Statement::AlterTable(ast)) => {
+                let count = ast.operations.len();
+                for (index, operation) in ast.operations.iter().enumerate() {
+                    let AlterTableOperation::AddColumn { column_def, .. } = operation else {
+                        continue;
+                    };
+                    if !stored_generated(column_def) {
+                        continue;
+                    }
+                    let span = alter
+                        .action(index, count)
+                        .and_then(generated_span)
+                        .unwrap_or_else(|| statement.head());
+                    found.push((span, column_def.name.to_string()));
+                }
+                table_key(&ast.name)
+            }
+            Some(_) => continue,
+            None => {
+                for action in &alter.actions {
+                    if let Some(column) = added_column(action)
+                        && let Some(span) = generated_span(action)
+                    {
+                        found.push((span, column));
+                    }
+                }
+                alter.table.clone()
+            }
+        };
+        if !context.holds_data(&table, statement.index) {
+            continue;
+        }
+        for (span, column) in found {
+            out.push(
+                Diagnostic::new(
+                    span,
+                    format!(
+                        "adding the stored generated column {column} rewrites all of {table} to compute it for every existing row, while holding an ACCESS EXCLUSIVE lock: reads and writes wait until it is done"
+                    ),
+                )
+                .help(format!(
+                    "add {column} as a plain nullable column, backfill it in batches, and keep it in sync with a BEFORE INSERT OR UPDATE trigger; or compute it in a view"
+                )),
+            );
+        }
+    }
+}
+
+/// Whether a column is `GENERATED ALWAYS AS (…) STORED`.
+fn stored_generated(column: &ColumnDef) -> bool {
+    column.options.iter().any(|option| {
+        matches!(
+            &option.option,
+            ColumnOption::Generated {
+                generation_expr: Some(_),
+                generated_as,
+                generation_expr_mode,
+                ..
+            } if *generated_as == GeneratedAs::ExpStored
+                || *generation_expr_mode == Some(GeneratedExpressionMode::Stored)
+        )
+    })
+}
+
+/// `ADD [COLUMN] [IF NOT EXISTS] name …`: the column's name as written.
+fn added_column(action: &[Tok]) -> Option<String> {
+    if !action.first()?.is_word("ADD") || adds_constraint(action) {
+        return None;
+    }
+    let mut at = if action.get(1)?.is_word("COLUMN") {
+        2
+    } else {
+        1
+    };
+    if position(&action[at..], &["IF", "NOT", "EXISTS"]) == Some(0) {
+        at += 3;
+    }
+    match &action.get(at)?.token {
+        token @ Token::Word(_) => Some(token.to_string()),
+        _ => None,
+    }
+}
+
+/// The span of `GENERATED ALWAYS AS (…) STORED` in an action; `None` when the action has
+/// no such clause (an identity column, a virtual generated column).
+fn generated_span(action: &[Tok]) -> Option<Span> {
+    let start = position(action, &["GENERATED", "ALWAYS", "AS"])?;
+    let open = start + 3;
+    if action.get(open)?.token != Token::LParen {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (index, token) in action.iter().enumerate().skip(open) {
+        match token.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    let stored = index + 1;
+                    return action
+                        .get(stored)
+                        .filter(|token| token.is_word("STORED"))
+                        .and_then(|_| span_of(&action[start..=stored]));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::test_utils::{assert_ok, render_err};
+
+    #[test]
+    fn ok() {
+        assert_ok(
+            &super::RULE,
+            include_str!("fixtures/stored-generated-column/ok.sql"),
+        );
+    }
+
+    #[test]
+    fn err() {
+        insta::assert_snapshot!(render_err(
+            &super::RULE,
+            include_str!("fixtures/stored-generated-column/err.sql")
+        ));
+    }
+}
