@@ -14,6 +14,8 @@ const SEMANTIC: &[&str] = &[
     "dropped-constraint",
     "rls-disabled",
     "dropped-policy",
+    "dropped-view",
+    "dropped-function",
     "not-idempotent",
 ];
 
@@ -300,7 +302,11 @@ fn a_set_whose_later_file_undoes_an_earlier_one_still_runs_twice() {
     assert_eq!(semantic(&report), [], "{report:#}");
     assert_eq!(
         confirmed(&report),
-        [triple("no-drop-column", "20250103000000_remove.sql", "info")],
+        [triple(
+            "no-drop-column",
+            "20250103000000_remove.sql",
+            "info"
+        )],
         "{report:#}"
     );
     assert_eq!(code, 0, "{report:#}");
@@ -334,12 +340,20 @@ fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence_per_stateme
     found.sort();
     assert_eq!(
         found,
-        [triple("table-rewrite", "20250102000000_narrow.sql", "warning")],
+        [triple(
+            "table-rewrite",
+            "20250102000000_narrow.sql",
+            "warning"
+        )],
         "{report:#}"
     );
     assert_eq!(
         confirmed(&report),
-        [triple("no-alter-column-type", "20250102000000_narrow.sql", "info")],
+        [triple(
+            "no-alter-column-type",
+            "20250102000000_narrow.sql",
+            "info"
+        )],
         "{report:#}"
     );
     let rewrite = report["findings"]
@@ -471,9 +485,185 @@ fn an_allow_for_the_shadows_id_silences_the_linters_twin() {
     let (code, report) = shadow(&project);
     assert_eq!(
         confirmed(&report),
-        [triple("no-drop-column", "20250102000000_remove.sql", "info")],
+        [triple(
+            "no-drop-column",
+            "20250102000000_remove.sql",
+            "info"
+        )],
         "{report:#}"
     );
     assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+}
+
+/// A view and a function an earlier migration made: what the Data API serves.
+fn with_api() -> Project {
+    let project = base();
+    project.file(
+        "20250102000000_api.sql",
+        "CREATE OR REPLACE VIEW public.note_bodies WITH (security_invoker = true) AS SELECT id, body FROM public.notes;\n\
+         CREATE OR REPLACE FUNCTION public.note_count(min_id bigint) RETURNS bigint LANGUAGE sql SET search_path = '' AS $$ SELECT count(*) FROM public.notes WHERE id >= min_id $$;\n",
+    );
+    project
+}
+
+/// The findings of `rules` (the lint's and the shadow's ids of one problem).
+fn of_rules<'r>(report: &'r Value, rules: &[&str]) -> Vec<&'r Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| rules.contains(&f["rule"].as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_dropped_view_and_a_dropped_function_are_one_finding_each_confirmed() {
+    let project = with_api();
+    project.file(
+        "20250103000000_drop_view.sql",
+        "DROP VIEW IF EXISTS public.note_bodies;\n",
+    );
+    project.file(
+        "20250104000000_drop_function.sql",
+        "DROP FUNCTION IF EXISTS public.note_count(bigint);\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(
+        confirmed(&report),
+        [
+            triple(
+                "no-drop-function",
+                "20250104000000_drop_function.sql",
+                "error"
+            ),
+            triple("no-drop-view", "20250103000000_drop_view.sql", "error"),
+        ],
+        "{report:#}"
+    );
+    let view = of_rules(&report, &["no-drop-view", "dropped-view"]);
+    assert_eq!(view.len(), 1, "{report:#}");
+    let message = view[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the view public.note_bodies is gone") && message.contains("Data API"),
+        "{message}"
+    );
+    let function = of_rules(&report, &["no-drop-function", "dropped-function"]);
+    assert_eq!(function.len(), 1, "{report:#}");
+    let message = function[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("public.note_count(bigint) is gone")
+            && message.contains("/rpc/note_count"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_function_whose_signature_changed_is_dropped_and_says_by_what() {
+    let project = with_api();
+    // The linter takes a DROP then CREATE of one name for a re-creation; the catalog
+    // sees the old signature gone, and calls with its arguments fail.
+    project.file(
+        "20250103000000_count_by_author.sql",
+        "DROP FUNCTION IF EXISTS public.note_count(bigint);\n\
+         CREATE OR REPLACE FUNCTION public.note_count(by_author text) RETURNS bigint LANGUAGE sql SET search_path = '' AS $$ SELECT count(*) FROM public.notes WHERE author = by_author $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [triple(
+            "dropped-function",
+            "20250103000000_count_by_author.sql",
+            "error"
+        )],
+        "{report:#}"
+    );
+    let function = of_rules(&report, &["no-drop-function", "dropped-function"]);
+    assert_eq!(function.len(), 1, "{report:#}");
+    let message = function[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "the function public.note_count(bigint) is gone after this migration, replaced by public.note_count(text)"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_view_dropped_through_dynamic_sql_is_found_on_its_file() {
+    let project = with_api();
+    project.file(
+        "20250103000000_innocent.sql",
+        "DO $$ BEGIN EXECUTE 'DROP VIEW IF EXISTS public.' || 'note_bodies'; END $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [triple(
+            "dropped-view",
+            "20250103000000_innocent.sql",
+            "error"
+        )],
+        "{report:#}"
+    );
+    assert_eq!(confirmed(&report), [], "{report:#}");
+    let finding = of_rules(&report, &["dropped-view"])[0];
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("public.note_bodies"),
+        "{finding:#}"
+    );
+    assert!(
+        finding["help"]
+            .as_str()
+            .unwrap()
+            .contains("allow-file dropped-view"),
+        "{finding:#}"
+    );
+}
+
+#[test]
+fn a_view_dropped_and_created_again_in_one_file_is_not_dropped() {
+    let project = with_api();
+    project.file(
+        "20250103000000_reshape_view.sql",
+        "DROP VIEW IF EXISTS public.note_bodies;\n\
+         CREATE VIEW public.note_bodies WITH (security_invoker = true) AS SELECT id, body FROM public.notes WHERE body IS NOT NULL;\n",
+    );
+    let (_, report) = shadow(&project);
+    assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(confirmed(&report), [], "{report:#}");
+}
+
+/// A revert is judged on what the migration it reverts changed: later migrations'
+/// changes are theirs, and do not make it incomplete (the runbook's "revert migration").
+#[test]
+fn a_revert_of_an_older_migration_is_judged_on_its_own_objects() {
+    let project = with_additions();
+    project.file(
+        "20250103000000_more.sql",
+        "CREATE TABLE IF NOT EXISTS public.unrelated (id int PRIMARY KEY);\n\
+         ALTER TABLE public.unrelated ENABLE ROW LEVEL SECURITY;\n",
+    );
+    let (code, stdout, stderr) = output(&mut project.command(&[
+        "new",
+        "undo_tags",
+        "--revert",
+        "20250102000000",
+        "--provider",
+        "local",
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, report) = shadow(&project);
+    assert!(
+        !report["findings"].to_string().contains("revert-incomplete"),
+        "{report:#}"
+    );
     assert_eq!(code, 0, "{report:#}");
 }

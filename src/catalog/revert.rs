@@ -148,7 +148,7 @@ pub fn draft(version: &str, before: &Catalog, after: &Catalog) -> String {
 
     let mut sql = format!(
         "{MARKER} {version}\n\
-         -- migration-guard: allow-file no-drop-table, no-drop-column, dropped-table, dropped-column, dropped-constraint, dropped-policy -- reverts {version}\n\
+         -- migration-guard: allow-file no-drop-table, no-drop-column, no-drop-view, no-drop-function, dropped-table, dropped-column, dropped-view, dropped-function, dropped-constraint, dropped-policy -- reverts {version}\n\
          -- Drafted from what {version} added, in the shadow. Read it before you apply it:\n\
          -- the shadow checks that the schema after this file is the schema before {version}.\n"
     );

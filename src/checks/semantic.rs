@@ -10,7 +10,12 @@
 use crate::apply::{self, Applier, ApplyError, Observation, Rehearsal, Reroute};
 use std::collections::HashMap;
 
-use crate::catalog::{self, Catalog, ChangeKind, Kind, Scope, revert};
+use tokio_postgres::types::{ToSql, Type};
+
+use crate::catalog::{
+    self, Catalog, ChangeKind, Function, FunctionKind, Kind, Parallel, Scope, View, Volatility,
+    revert,
+};
 use crate::config::Config;
 use crate::db::Database;
 use crate::migration::MigrationFile;
@@ -24,28 +29,40 @@ pub const CHANGED_COLUMN_TYPE: &str = "changed-column-type";
 pub const DROPPED_CONSTRAINT: &str = "dropped-constraint";
 pub const RLS_DISABLED: &str = "rls-disabled";
 pub const DROPPED_POLICY: &str = "dropped-policy";
+pub const DROPPED_VIEW: &str = "dropped-view";
+pub const DROPPED_FUNCTION: &str = "dropped-function";
 pub const NOT_IDEMPOTENT: &str = "not-idempotent";
 
 /// The lint rules each catalog check confirms: one problem, one finding (the lint's).
-pub const CONFIRMS: [crate::findings::policy::Twin; 3] = [
+pub const CONFIRMS: [crate::findings::policy::Twin; 5] = [
     (crate::lint::rules::no_drop_table::RULE.id, DROPPED_TABLE),
     (crate::lint::rules::no_drop_column::RULE.id, DROPPED_COLUMN),
-    (crate::lint::rules::no_alter_column_type::RULE.id, CHANGED_COLUMN_TYPE),
+    (
+        crate::lint::rules::no_alter_column_type::RULE.id,
+        CHANGED_COLUMN_TYPE,
+    ),
+    (crate::lint::rules::no_drop_view::RULE.id, DROPPED_VIEW),
+    (
+        crate::lint::rules::no_drop_function::RULE.id,
+        DROPPED_FUNCTION,
+    ),
 ];
 
-/// The object a catalog finding names (its last part), to pair it with a lint finding.
+/// The object a catalog finding names (its last part, without a function's arguments),
+/// to pair it with a lint finding.
 pub fn object_named(finding: &Finding) -> Option<String> {
     let object = finding
         .message
         .split_whitespace()
         .find(|word| word.contains('.'))?;
+    let object = object.split('(').next()?;
     Some(object.rsplit('.').next()?.to_string())
 }
 pub const TABLE_REWRITE: &str = "table-rewrite";
 pub const REVERT_INCOMPLETE: &str = "revert-incomplete";
 
 /// Each check's id, one-line summary and default severity.
-pub const CHECKS: [(&str, &str, Severity); 9] = [
+pub const CHECKS: [(&str, &str, Severity); 11] = [
     (
         DROPPED_TABLE,
         "the catalog lost a table the migrations had made",
@@ -72,6 +89,16 @@ pub const CHECKS: [(&str, &str, Severity); 9] = [
         Severity::Error,
     ),
     (DROPPED_POLICY, "a policy disappeared", Severity::Error),
+    (
+        DROPPED_VIEW,
+        "a view or materialized view disappeared: the Data API's clients of it break",
+        Severity::Error,
+    ),
+    (
+        DROPPED_FUNCTION,
+        "a function or procedure disappeared, or its signature changed: its callers break",
+        Severity::Error,
+    ),
     (
         NOT_IDEMPOTENT,
         "a migration that fails or changes the schema when it runs a second time",
@@ -123,6 +150,7 @@ pub async fn apply(
     let scope = Scope::user();
     let mut checked = Checked::default();
     let mut before = snapshot(db, &scope, false, "the start").await?;
+    with_routines(db, &scope, &mut before, "the start").await?;
     let mut applied = 0;
     // The versions a later file says it reverts: the whole catalog before each, to hold
     // the revert to.
@@ -130,11 +158,13 @@ pub async fn apply(
         .iter()
         .filter_map(|m| revert::reverts(&m.source))
         .collect();
-    let mut before_reverted: HashMap<String, Catalog> = HashMap::new();
+    // For each reverted version, the catalog before it and what it changed.
+    let mut before_reverted: HashMap<String, (Catalog, Vec<String>)> = HashMap::new();
     for (position, migration) in migrations.iter().enumerate() {
-        if reverted.contains(&migration.version.as_str()) {
+        let reverted_here = reverted.contains(&migration.version.as_str());
+        if reverted_here {
             let whole = snapshot(db, &scope, true, &migration.file_name).await?;
-            before_reverted.insert(migration.version.clone(), whole);
+            before_reverted.insert(migration.version.clone(), (whole, Vec::new()));
         }
         tracing::info!(
             "applying {} ({}/{})",
@@ -163,7 +193,7 @@ pub async fn apply(
         // to the commit: for a file that ran as one transaction, reading the tables it
         // locked is reading all it changed. A relation it dropped has no name left to
         // read: then, and for files that commit as they go, every table is read.
-        let after = match locked_tables(&observed) {
+        let mut after = match locked_tables(&observed) {
             Some(locked) if apply::is_atomic(migration) => {
                 catalog::refresh_tables(db, &scope, &before, &locked)
                     .await
@@ -174,6 +204,9 @@ pub async fn apply(
             }
             _ => snapshot(db, &scope, false, &migration.file_name).await?,
         };
+        // No lock shows a function dropped: the names of views and functions are read
+        // after every file.
+        with_routines(db, &scope, &mut after, &migration.file_name).await?;
         entry.rewrites = rewrites(migration, &before, &after, &observed);
         let rewritten = entry.rewrites.iter().map(|rewrite| {
             finding(
@@ -193,9 +226,20 @@ pub async fn apply(
             .collect();
         checked.findings.extend(found);
         checked.entries.push(entry);
-        if let Some(original) = revert::reverts(&migration.source)
-            .and_then(|version| before_reverted.get(version).map(|c| (version, c)))
+        if reverted_here && let Some((then, touched)) = before_reverted.get_mut(&migration.version)
         {
+            // A revert is judged on what the reverted migration changed, not on what
+            // later ones did.
+            let whole = snapshot(db, &scope, true, &migration.file_name).await?;
+            *touched = catalog::diff(then, &whole)
+                .into_iter()
+                .map(|change| change.object)
+                .collect();
+        }
+        if let Some(original) = revert::reverts(&migration.source).and_then(|version| {
+            let (then, touched) = before_reverted.get(version)?;
+            Some((version, then, touched.as_slice()))
+        }) {
             let now = snapshot(db, &scope, true, &migration.file_name).await?;
             if let Some(finding) = revert_left(migration, original, &now) {
                 checked
@@ -216,7 +260,8 @@ pub async fn apply(
 }
 
 /// The whole catalog (`full`: before and after the second run) or the tables alone
-/// (after every migration: all that [`changes`] reads, for a fraction of the cost).
+/// (after every migration, with [`with_routines`]: all that [`changes`] reads, for a
+/// fraction of the cost).
 async fn snapshot(
     db: &Database,
     scope: &Scope,
@@ -234,14 +279,141 @@ async fn snapshot(
     })
 }
 
-/// The finding for a revert of `version` that does not bring back the catalog `then`
-/// (as it was before `version`), when it does not.
+/// The names of the views, materialized views and functions of the covered schemas
+/// (those a full snapshot holds, keyed alike: `schema.name(argument types)` for a
+/// function), with the deparse functions reading an empty `search_path` as the snapshot
+/// does. `$1`: the LIKE patterns of the schemas left out.
+const ROUTINES: &str = "
+WITH
+ext AS MATERIALIZED (
+  SELECT d.classid, d.objid
+  FROM pg_depend d
+  WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+),
+ns AS MATERIALIZED (
+  SELECT n.oid, n.nspname::text AS nspname
+  FROM pg_namespace n
+  WHERE left(n.nspname, 3) <> 'pg_'
+    AND n.nspname <> 'information_schema'
+    AND n.nspname NOT LIKE ALL ($1::text[])
+    AND n.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_namespace'::regclass)
+)
+SELECT CASE c.relkind WHEN 'm' THEN 'materialized' ELSE 'view' END, n.nspname,
+       c.relname::text, NULL::text
+FROM pg_class c
+JOIN ns n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm')
+  AND c.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_class'::regclass)
+UNION ALL
+SELECT CASE p.prokind
+         WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window'
+         ELSE 'function' END,
+       n.nspname, p.proname::text, oidvectortypes(p.proargtypes)
+FROM pg_proc p
+JOIN ns n ON n.oid = p.pronamespace
+WHERE p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_proc'::regclass)
+  -- a range type's constructors come and go with the type
+  AND NOT EXISTS (
+    SELECT FROM pg_depend d
+    WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'i'
+  )
+";
+
+/// Puts the views, materialized views and functions that exist now into `catalog` (a
+/// tables-only snapshot), by name alone: enough for [`catalog::diff`] to see one
+/// appear or go, at a fraction of the cost of their definitions. Their other fields are
+/// left empty, the same on both sides, so no change of definition shows.
+async fn with_routines(
+    db: &Database,
+    scope: &Scope,
+    catalog: &mut Catalog,
+    file: &str,
+) -> Result<(), SemanticError> {
+    let patterns = scope.like_patterns();
+    let params: [(&(dyn ToSql + Sync), Type); 1] = [(&patterns, Type::TEXT_ARRAY)];
+    // As the snapshot does: an empty search_path for the query (the argument types print
+    // the same whatever a migration set), the session's put back after it; three
+    // requests, one round trip.
+    let (set, rows, restore) = tokio::join!(
+        db.client.batch_execute(concat!(
+            "SELECT set_config('migration_guard.routines_search_path', current_setting('search_path'), false), ",
+            "set_config('search_path', '', false)",
+        )),
+        db.client.query_typed(ROUTINES, &params),
+        db.client.batch_execute(
+            "SELECT set_config('search_path', current_setting('migration_guard.routines_search_path'), false)"
+        ),
+    );
+    let rows = set.and(rows).and_then(|rows| restore.map(|()| rows));
+    let rows = rows.map_err(|source| SemanticError::Snapshot {
+        file: file.to_string(),
+        source,
+    })?;
+    catalog.views.clear();
+    catalog.materialized_views.clear();
+    catalog.functions.clear();
+    for row in rows {
+        let kind: &str = row.get(0);
+        let schema: String = row.get(1);
+        let name: String = row.get(2);
+        let arguments: Option<String> = row.get(3);
+        let key = format!("{schema}.{name}");
+        let view = || View {
+            schema: schema.clone(),
+            name: name.clone(),
+            definition: String::new(),
+            options: Vec::new(),
+        };
+        let function = |kind, arguments: String| Function {
+            schema: schema.clone(),
+            name: name.clone(),
+            kind,
+            arguments: arguments.clone(),
+            identity_arguments: arguments,
+            result: None,
+            language: String::new(),
+            body_md5: String::new(),
+            security_definer: false,
+            volatility: Volatility::Volatile,
+            strict: false,
+            parallel: Parallel::Unsafe,
+            config: Vec::new(),
+        };
+        match kind {
+            "view" => {
+                catalog.views.insert(key, view());
+            }
+            "materialized" => {
+                catalog.materialized_views.insert(key, view());
+            }
+            _ => {
+                let kind = match kind {
+                    "procedure" => FunctionKind::Procedure,
+                    "aggregate" => FunctionKind::Aggregate,
+                    "window" => FunctionKind::Window,
+                    _ => FunctionKind::Function,
+                };
+                let arguments = arguments.unwrap_or_default();
+                catalog
+                    .functions
+                    .insert(format!("{key}({arguments})"), function(kind, arguments));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The finding for a revert of `version` that does not bring back, of the objects
+/// `version` changed (`touched`), what they were in `then` (before `version`).
 fn revert_left(
     migration: &MigrationFile,
-    (version, then): (&str, &Catalog),
+    (version, then, touched): (&str, &Catalog, &[String]),
     now: &Catalog,
 ) -> Option<Finding> {
-    let left = catalog::diff(then, now);
+    let left: Vec<catalog::Change> = catalog::diff(then, now)
+        .into_iter()
+        .filter(|change| touched.contains(&change.object))
+        .collect();
     if left.is_empty() {
         return None;
     }
@@ -316,8 +488,9 @@ fn rewrites(
 
 /// The findings in what `migration` changed from `before` to `after`.
 fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<Finding> {
-    catalog::diff(before, after)
-        .into_iter()
+    let changed = catalog::diff(before, after);
+    changed
+        .iter()
         .filter_map(|change| {
             let (rule, message) = match (change.kind, change.change) {
                 (Kind::Table, ChangeKind::Removed) => (
@@ -344,11 +517,66 @@ fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<
                     DROPPED_POLICY,
                     format!("the policy {} is gone after this migration", change.object),
                 ),
+                (Kind::View | Kind::MaterializedView, ChangeKind::Removed) => (
+                    DROPPED_VIEW,
+                    format!(
+                        "the {} {} is gone after this migration: the Data API serves it, so clients reading it get errors the moment the migration runs",
+                        if change.kind == Kind::View { "view" } else { "materialized view" },
+                        change.object
+                    ),
+                ),
+                (Kind::Function, ChangeKind::Removed) => (
+                    DROPPED_FUNCTION,
+                    dropped_function(&change.object, before, &changed),
+                ),
                 _ => return None,
             };
             Some(finding(rule, migration, message, None))
         })
         .collect()
+}
+
+/// The message for the function `object` that `before` had and is gone: a change of
+/// signature when functions of its name were added (in `changed`).
+fn dropped_function(object: &str, before: &Catalog, changed: &[catalog::Change]) -> String {
+    let name = object.split('(').next().unwrap_or(object);
+    let kind = before
+        .functions
+        .get(object)
+        .map_or(FunctionKind::Function, |function| function.kind);
+    let replacements: Vec<&str> = changed
+        .iter()
+        .filter(|change| {
+            change.kind == Kind::Function
+                && change.change == ChangeKind::Added
+                && change.object.split('(').next() == Some(name)
+        })
+        .map(|change| change.object.as_str())
+        .collect();
+    let (gone, callers) = if replacements.is_empty() {
+        (String::new(), "it")
+    } else {
+        (
+            format!(
+                ", replaced by {}: a change of signature, and a call is matched by its arguments",
+                replacements.join(", ")
+            ),
+            "the old one",
+        )
+    };
+    let why = if kind == FunctionKind::Function {
+        format!(
+            "the Data API serves it at /rpc/{}, so clients calling {callers} get errors the moment the migration runs",
+            name.rsplit('.').next().unwrap_or(name)
+        )
+    } else {
+        format!("whatever calls {callers} gets errors the moment the migration runs")
+    };
+    let separator = if replacements.is_empty() { ":" } else { ";" };
+    format!(
+        "the {} {object} is gone after this migration{gone}{separator} {why}",
+        kind.as_str()
+    )
 }
 
 /// Runs the applied migrations a second time, in order, in one transaction that is
@@ -495,6 +723,12 @@ fn finding(
             "make every statement safe to repeat: CREATE … IF NOT EXISTS, DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, CREATE OR REPLACE, INSERT … ON CONFLICT DO NOTHING"
         }
         RLS_DISABLED => "keep row level security on; change the policies instead",
+        DROPPED_VIEW => {
+            "keep the view: create the new one beside it, move the clients to it, and drop the old one in a later release, in a migration of its own with `-- migration-guard: allow-file dropped-view -- reason` at the top"
+        }
+        DROPPED_FUNCTION => {
+            "keep the function: a new signature is a new function, so create it beside the old one, move the callers to it, and drop the old one in a later release, in a migration of its own with `-- migration-guard: allow-file dropped-function -- reason` at the top"
+        }
         TABLE_REWRITE => {
             "avoid the rewrite: add a column with a constant default instead of changing a type, or create a new table and backfill it in batches; if it must happen, run it when the table is quiet, with a lock_timeout"
         }
@@ -557,4 +791,138 @@ fn allowed_in_file(migration: &MigrationFile, rule: &str) -> Option<String> {
                 .any(|id| id.trim() == rule)
                 .then(|| reason.trim().to_string())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migration::split::split;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    fn file(sql: &str) -> MigrationFile {
+        MigrationFile {
+            path: PathBuf::from("m/20250102000000_x.sql"),
+            file_name: "20250102000000_x.sql".to_string(),
+            version: "20250102000000".to_string(),
+            name: "x".to_string(),
+            source: Arc::from(sql),
+            split: split(sql),
+        }
+    }
+
+    fn view(name: &str) -> View {
+        View {
+            schema: "public".to_string(),
+            name: name.to_string(),
+            definition: String::new(),
+            options: Vec::new(),
+        }
+    }
+
+    fn function(name: &str, kind: FunctionKind, arguments: &str) -> (String, Function) {
+        (
+            format!("public.{name}({arguments})"),
+            Function {
+                schema: "public".to_string(),
+                name: name.to_string(),
+                kind,
+                arguments: arguments.to_string(),
+                identity_arguments: arguments.to_string(),
+                result: None,
+                language: String::new(),
+                body_md5: String::new(),
+                security_definer: false,
+                volatility: Volatility::Volatile,
+                strict: false,
+                parallel: Parallel::Unsafe,
+                config: Vec::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn views_and_functions_gone_are_dropped_and_a_new_signature_says_so() {
+        let mut before = Catalog::default();
+        before.views.insert("public.v".into(), view("v"));
+        before
+            .materialized_views
+            .insert("public.mv".into(), view("mv"));
+        before.functions.extend([
+            function("f", FunctionKind::Function, "integer"),
+            function("g", FunctionKind::Function, ""),
+            function("p", FunctionKind::Procedure, "text"),
+            function("kept", FunctionKind::Function, "integer"),
+        ]);
+        let mut after = Catalog::default();
+        after.functions.extend([
+            function("f", FunctionKind::Function, "text"),
+            function("kept", FunctionKind::Function, "integer"),
+            // Another overload beside the old one drops nothing.
+            function("kept", FunctionKind::Function, "text"),
+        ]);
+        let found = changes(&file("SELECT 1;"), &before, &after);
+        let found: Vec<(&str, &str)> = found.iter().map(|f| (f.rule, f.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    DROPPED_VIEW,
+                    "the view public.v is gone after this migration: the Data API serves it, so clients reading it get errors the moment the migration runs"
+                ),
+                (
+                    DROPPED_VIEW,
+                    "the materialized view public.mv is gone after this migration: the Data API serves it, so clients reading it get errors the moment the migration runs"
+                ),
+                (
+                    DROPPED_FUNCTION,
+                    "the function public.f(integer) is gone after this migration, replaced by public.f(text): a change of signature, and a call is matched by its arguments; the Data API serves it at /rpc/f, so clients calling the old one get errors the moment the migration runs"
+                ),
+                (
+                    DROPPED_FUNCTION,
+                    "the function public.g() is gone after this migration: the Data API serves it at /rpc/g, so clients calling it get errors the moment the migration runs"
+                ),
+                (
+                    DROPPED_FUNCTION,
+                    "the procedure public.p(text) is gone after this migration: whatever calls it gets errors the moment the migration runs"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_object_a_finding_names_is_its_last_part_without_arguments() {
+        let named = |message: &str| {
+            object_named(&Finding {
+                rule: DROPPED_FUNCTION,
+                severity: Severity::Error,
+                location: None,
+                message: message.to_string(),
+                help: None,
+            })
+        };
+        assert_eq!(
+            named("the function public.f(integer, public.t) is gone").as_deref(),
+            Some("f")
+        );
+        assert_eq!(named("the view app.v is gone").as_deref(), Some("v"));
+        assert_eq!(
+            named("the column public.notes.body is gone").as_deref(),
+            Some("body")
+        );
+    }
+
+    #[test]
+    fn every_check_has_a_summary_and_every_twin_is_a_check() {
+        for (id, summary, _) in CHECKS {
+            assert!(!summary.is_empty(), "{id}");
+        }
+        for (lint, shadow) in CONFIRMS {
+            assert!(CHECKS.iter().any(|(id, _, _)| *id == shadow), "{shadow}");
+            assert!(
+                crate::lint::rules::all_ids().contains(&lint),
+                "{lint} is not a rule"
+            );
+        }
+    }
 }

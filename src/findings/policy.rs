@@ -82,7 +82,10 @@ pub fn merge_confirmed(
         .into_iter()
         .partition(|f| twins.iter().any(|(_, shadow)| *shadow == f.rule));
     for shadow in confirming {
-        let lint_rule = twins.iter().find(|(_, s)| *s == shadow.rule).map(|(l, _)| *l);
+        let lint_rule = twins
+            .iter()
+            .find(|(_, s)| *s == shadow.rule)
+            .map(|(l, _)| *l);
         let file = shadow.location.as_ref().map(|l| &l.file);
         let object = object_of(&shadow);
         let candidates: Vec<usize> = kept
