@@ -8,6 +8,7 @@
 //! Findings go through the configuration (severities, ignored paths) and the
 //! suppression comments before they reach the report.
 
+pub mod embedded;
 pub mod rules;
 pub mod schema;
 pub mod statement;
@@ -173,6 +174,28 @@ pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
         let mut diagnostics = Vec::new();
         (rule.check)(context, &mut diagnostics);
         found.extend(diagnostics.into_iter().map(|diagnostic| (rule, diagnostic)));
+    }
+    // What the file's DO blocks run: the destructive rules judge it at its own lines.
+    let embedded: Vec<ParsedStatement> = context
+        .statements
+        .iter()
+        .flat_map(|statement| embedded::statements(context.source(), statement))
+        .collect();
+    if !embedded.is_empty() {
+        let inner = FileContext {
+            migration: context.migration,
+            statements: embedded,
+            before: context.before,
+            created: context.created.clone(),
+        };
+        for rule in rules::IN_BLOCKS {
+            if config.severity(rule.id, rule.severity).is_none() {
+                continue;
+            }
+            let mut diagnostics = Vec::new();
+            (rule.check)(&inner, &mut diagnostics);
+            found.extend(diagnostics.into_iter().map(|diagnostic| (rule, diagnostic)));
+        }
     }
     found.sort_by_key(|(rule, diagnostic)| (diagnostic.span.start, rule.id));
 

@@ -85,6 +85,21 @@ pub const RULES: &[RuleDef] = &[
     validate_in_same_transaction::RULE,
 ];
 
+/// The rules that also judge the statements a `DO` block runs (see `lint::embedded`):
+/// what destroys or rewrites is as destructive inside a block as outside it.
+pub const IN_BLOCKS: &[RuleDef] = &[
+    no_drop_table::RULE,
+    no_drop_column::RULE,
+    no_drop_view::RULE,
+    no_drop_function::RULE,
+    no_drop_schema::RULE,
+    no_truncate::RULE,
+    no_rename::RULE,
+    no_alter_column_type::RULE,
+    no_unbounded_dml::RULE,
+    stored_generated_column::RULE,
+];
+
 /// The runbook's style rules: one finding per file, at the first statement, listing the
 /// lines of the others.
 pub const ONCE_PER_FILE: [&str; 2] = [require_idempotent_ddl::RULE.id, require_upsert::RULE.id];

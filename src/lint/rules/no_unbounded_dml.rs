@@ -12,7 +12,8 @@
 //! deliberate one. Only a `WHERE` whose truth needs no data counts as always true: `WHERE
 //! x = x` is not (it skips the rows where `x` is NULL). Statements on a table the same
 //! file created are not reported, and neither are data-modifying statements inside
-//! function bodies or `DO` blocks.
+//! function bodies (they run when called). What a `DO` block runs runs with the
+//! migration: it is judged at its own lines (`lint::embedded`).
 
 use sqlparser::ast::{
     BinaryOperator, Expr, FromTable, Query, SetExpr, Statement, TableFactor, UnaryOperator, Value,
@@ -83,7 +84,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 /// The UPDATEs and DELETEs `statement` runs, including those in `WITH` clauses (not
-/// those in function bodies or `DO` blocks), bounded or not.
+/// those in bodies: a `DO` block's come as statements of their own), bounded or not.
 pub(super) fn dml(context: &FileContext<'_>, statement: &ParsedStatement) -> Vec<Dml> {
     let mut found = Vec::new();
     match &statement.ast {
