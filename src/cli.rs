@@ -41,6 +41,13 @@ pub struct GlobalArgs {
         default_value_t = Format::Text
     )]
     pub format: Format,
+    /// Text output: only errors (the findings that fail the run) and the verdict.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Text output: also the infos that ask nothing (statements the parser could not
+    /// read, which the shadow still applies).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

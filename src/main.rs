@@ -26,7 +26,12 @@ fn main() -> ExitCode {
         eprintln!("error: {error:#}");
         return ExitCode::from(2);
     }
-    print(&report, cli.global.format);
+    let verbosity = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => report::text::Verbosity::Quiet,
+        (_, true) => report::text::Verbosity::Verbose,
+        _ => report::text::Verbosity::Normal,
+    };
+    print(&report, cli.global.format, verbosity);
     ExitCode::from(report.status().exit_code())
 }
 
@@ -41,13 +46,16 @@ fn init_tracing() {
         .init();
 }
 
-fn print(report: &Report, format: Format) {
+fn print(report: &Report, format: Format, verbosity: report::text::Verbosity) {
     let (text, to_stderr) = match format {
         Format::Json => (report::json::render(report), false),
         Format::Markdown => (report::markdown::render(report), false),
         Format::Sarif => (report::sarif::render(report), false),
         Format::Github => (report::annotations::render(report), false),
-        Format::Text => (report::text::render(report), report.error.is_some()),
+        Format::Text => (
+            report::text::render_with(report, verbosity),
+            report.error.is_some(),
+        ),
     };
     let result = if to_stderr {
         anstream::stderr().write_all(text.as_bytes())

@@ -190,3 +190,61 @@ fn suppressions_show_their_reason_and_unused_ones_are_reported() {
         .unwrap();
     assert_eq!(unused["line"], 6);
 }
+
+/// Text output is linear in the findings whatever the lines: a file of one long line
+/// with thousands of findings shows a window of the line for each, never the line.
+#[test]
+fn one_long_line_with_many_findings_gives_output_linear_in_them() {
+    let project = common::Project::new();
+    let statements = 3_000;
+    project.file(
+        "0001_one_line.sql",
+        "DELETE FROM events;".repeat(statements),
+    );
+    let (code, stdout, stderr) = common::output(&mut project.command(&["lint"]));
+    assert_eq!(code, 1, "{stderr}");
+    let findings = stdout.matches("error[no-unbounded-dml]").count();
+    assert_eq!(findings, statements);
+    // About a window of the line, the carets and the help for each.
+    assert!(
+        stdout.len() < statements * 1_000,
+        "{} bytes for {statements} findings",
+        stdout.len()
+    );
+    assert!(stdout.contains('…'));
+    // The counts by rule close the report.
+    assert!(
+        stdout.contains("Findings by rule"),
+        "{}",
+        &stdout[stdout.len() - 500..]
+    );
+}
+
+#[test]
+fn quiet_shows_only_errors_and_verbose_the_infos_that_ask_nothing() {
+    let project = common::Project::new();
+    project.file(
+        "0001_mixed.sql",
+        "CREATE TABLE IF NOT EXISTS t (id int);\n\
+         CREATE INDEX IF NOT EXISTS t_id ON events (id);\n\
+         DROP TABLE legacy;\n\
+         ALTER SEQUENCE s RESTART WITH 5;\n",
+    );
+    let text = |flag: &[&str]| {
+        let mut args = vec!["lint"];
+        args.extend_from_slice(flag);
+        common::output(&mut project.command(&args)).1
+    };
+    let normal = text(&[]);
+    assert!(normal.contains("error[no-drop-table]"), "{normal}");
+    assert!(
+        normal.contains("warning[require-concurrent-index]"),
+        "{normal}"
+    );
+    assert!(!normal.contains("[unparsed]"), "{normal}");
+    let quiet = text(&["--quiet"]);
+    assert!(quiet.contains("error[no-drop-table]"), "{quiet}");
+    assert!(!quiet.contains("warning["), "{quiet}");
+    let verbose = text(&["--verbose"]);
+    assert!(verbose.contains("[unparsed]"), "{verbose}");
+}

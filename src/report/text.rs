@@ -22,7 +22,34 @@ const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
 const BLUE: Style = AnsiColor::Blue.on_default().bold();
 const GREEN: Style = AnsiColor::Green.on_default().bold();
 
+/// How much of the findings the text shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Errors only.
+    Quiet,
+    /// Errors, warnings and the infos that say something.
+    Normal,
+    /// Everything, the infos that ask nothing included.
+    Verbose,
+}
+
+impl Verbosity {
+    fn shows(self, finding: &Finding) -> bool {
+        match self {
+            Verbosity::Quiet => finding.severity == Severity::Error,
+            Verbosity::Normal => !finding.asks_nothing(),
+            Verbosity::Verbose => true,
+        }
+    }
+}
+
 pub fn render(report: &Report) -> String {
+    render_with(report, Verbosity::Normal)
+}
+
+/// The report as text: the findings grouped by file, in file order, with a count per
+/// rule at the end when there are many.
+pub fn render_with(report: &Report, verbosity: Verbosity) -> String {
     let mut out = String::new();
     if let Some(error) = &report.error {
         let _ = writeln!(out, "{RED}error{RED:#}: {error}");
@@ -61,9 +88,41 @@ pub fn render(report: &Report) -> String {
     for created in &report.created {
         let _ = writeln!(out, "Created new migration at {}", path(created));
     }
-    for finding in report.findings.iter().filter(|f| !f.asks_nothing()) {
+    let mut shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| verbosity.shows(f))
+        .collect();
+    // By file, then by place: a reviewer reads a file top to bottom.
+    shown.sort_by_key(|f| {
+        f.location
+            .as_ref()
+            .map(|l| (Some(l.file.clone()), l.span.start))
+            .unwrap_or((None, 0))
+    });
+    let files: std::collections::BTreeSet<_> = shown
+        .iter()
+        .filter_map(|f| f.location.as_ref().map(|l| &l.file))
+        .collect();
+    let mut current = None;
+    for finding in &shown {
+        let file = finding.location.as_ref().map(|l| &l.file);
+        if files.len() > 1 && file.is_some() && file != current {
+            let count = shown
+                .iter()
+                .filter(|f| f.location.as_ref().map(|l| &l.file) == file)
+                .count();
+            let _ = writeln!(
+                out,
+                "\n{BOLD}{}{BOLD:#} {DIM}({count} finding{}){DIM:#}",
+                path(file.expect("a file")),
+                if count == 1 { "" } else { "s" }
+            );
+            current = file;
+        }
         render_finding(&mut out, report, finding);
     }
+    by_rule(&mut out, &shown);
     if let Some(baseline) = report.baseline_summary() {
         let _ = writeln!(
             out,
@@ -72,6 +131,28 @@ pub fn render(report: &Report) -> String {
     }
     verdict(&mut out, report);
     out
+}
+
+/// How many findings each rule gave, most first, when there are enough to need it.
+fn by_rule(out: &mut String, shown: &[&Finding]) {
+    if shown.len() < 10 {
+        return;
+    }
+    let mut counts: Vec<(&str, Severity, usize)> = Vec::new();
+    for finding in shown {
+        match counts.iter_mut().find(|(rule, _, _)| *rule == finding.rule) {
+            Some((_, severity, count)) => {
+                *count += 1;
+                *severity = (*severity).max(finding.severity);
+            }
+            None => counts.push((finding.rule, finding.severity, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
+    let _ = writeln!(out, "\n{BOLD}Findings by rule{BOLD:#}");
+    for (rule, severity, count) in counts {
+        let _ = writeln!(out, "  {count:>5}  {:<7}  {rule}", severity.as_str());
+    }
 }
 
 fn migrations(out: &mut String, report: &Report) {
@@ -198,7 +279,33 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
     }
 }
 
-/// Lines `first..=at.line` of `file` (long ranges elided) with `width` carets under `at`.
+/// How many characters of a source line a snippet shows: output stays linear in the
+/// findings, whatever the file's line lengths.
+const WINDOW: usize = 160;
+
+/// At most [`WINDOW`] characters of `line` around 1-based `column` (`…` where cut), and
+/// how many characters were cut before them.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let length = line.chars().count();
+    if length <= WINDOW {
+        return (line.to_string(), 0);
+    }
+    let start = column
+        .saturating_sub(1)
+        .saturating_sub(WINDOW / 3)
+        .min(length - WINDOW);
+    let mut shown: String = line.chars().skip(start).take(WINDOW).collect();
+    if start + WINDOW < length {
+        shown.push('…');
+    }
+    if start > 0 {
+        shown.insert(0, '…');
+    }
+    (shown, start)
+}
+
+/// Lines `first..=at.line` of `file` (long ranges elided, long lines cut around the
+/// place) with `width` carets under `at`.
 pub(crate) fn snippet(
     out: &mut String,
     report: &Report,
@@ -219,19 +326,27 @@ pub(crate) fn snippet(
             continue;
         }
         if let Some(line) = report.source_line(file, number) {
-            let _ = writeln!(out, "  {BLUE}{number:>gutter$} |{BLUE:#} {line}");
+            let shown = if number == at.line {
+                window(line, at.column).0
+            } else {
+                window(line, 1).0
+            };
+            let _ = writeln!(out, "  {BLUE}{number:>gutter$} |{BLUE:#} {shown}");
         }
     }
     let Some(line) = report.source_line(file, at.line) else {
         return;
     };
+    let (_, skipped) = window(line, at.column);
     // Tabs keep their width so the caret lands under the right character.
     let pad: String = line
         .chars()
-        .take(at.column - 1)
+        .skip(skipped)
+        .take(at.column - 1 - skipped)
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
-    let carets = "^".repeat(width.max(1));
+    let pad = if skipped > 0 { format!(" {pad}") } else { pad };
+    let carets = "^".repeat(width.clamp(1, WINDOW));
     let _ = writeln!(
         out,
         "  {:gutter$} {BLUE}|{BLUE:#} {pad}{RED}{carets}{RED:#}",
