@@ -107,7 +107,7 @@ pub fn render_with(report: &Report, verbosity: Verbosity) -> String {
     let mut current = None;
     for finding in &shown {
         let file = finding.location.as_ref().map(|l| &l.file);
-        if files.len() > 1 && file.is_some() && file != current {
+        if let Some(name) = file.filter(|_| files.len() > 1 && file != current) {
             let count = shown
                 .iter()
                 .filter(|f| f.location.as_ref().map(|l| &l.file) == file)
@@ -115,7 +115,7 @@ pub fn render_with(report: &Report, verbosity: Verbosity) -> String {
             let _ = writeln!(
                 out,
                 "\n{BOLD}{}{BOLD:#} {DIM}({count} finding{}){DIM:#}",
-                path(file.expect("a file")),
+                path(name),
                 if count == 1 { "" } else { "s" }
             );
             current = file;
