@@ -198,6 +198,16 @@ impl Config {
     }
 }
 
+impl crate::findings::policy::Settings for Config {
+    fn severity(&self, rule: &str, default: Severity) -> Option<Severity> {
+        Config::severity(self, rule, default)
+    }
+
+    fn ignores(&self, file: &Path) -> bool {
+        Config::ignores(self, file)
+    }
+}
+
 /// Versions compare as numbers (`9` before `10`), the way the Supabase CLI orders them.
 fn version_order(version: &str) -> (usize, &str) {
     let digits = version.trim_start_matches('0');

@@ -63,13 +63,7 @@ fn confirmed(report: &Value) -> Vec<(String, String, String)> {
                 .unwrap()
                 .contains("(the shadow confirms it: ")
         })
-        .map(|f| {
-            triple(
-                f["rule"].as_str().unwrap(),
-                f["file"].as_str().unwrap().rsplit('/').next().unwrap(),
-                f["severity"].as_str().unwrap(),
-            )
-        })
+        .map(described)
         .collect();
     found.sort();
     found
@@ -85,6 +79,20 @@ fn base() -> Project {
          CREATE POLICY notes_read ON public.notes FOR SELECT USING (true);\n",
     );
     project
+}
+
+/// A finding of the JSON report as (rule, file name, severity).
+fn described(finding: &Value) -> (String, String, String) {
+    triple(
+        finding["rule"].as_str().unwrap(),
+        finding["file"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap(),
+        finding["severity"].as_str().unwrap(),
+    )
 }
 
 fn triple(rule: &str, file: &str, severity: &str) -> (String, String, String) {
@@ -666,4 +674,49 @@ fn a_revert_of_an_older_migration_is_judged_on_its_own_objects() {
         "{report:#}"
     );
     assert_eq!(code, 0, "{report:#}");
+}
+
+/// The policy is applied once to every source: a suppression comment can name an
+/// advisor like any lint rule, and one that allowed nothing is reported by the run that
+/// could have found it (the shadow), not by the linter, which cannot judge it.
+#[test]
+fn an_allow_names_an_advisor_and_an_unused_one_is_reported_where_it_can_be_judged() {
+    let project = Project::new();
+    project.file(
+        "20250101000000_codes.sql",
+        "-- migration-guard: allow advisor-rls-disabled-in-public -- a public lookup table\n\
+         CREATE TABLE IF NOT EXISTS public.codes (id int PRIMARY KEY);\n",
+    );
+    project.file(
+        "20250102000000_other.sql",
+        "-- migration-guard: allow advisor-auth-users-exposed -- nothing exposes auth.users\n\
+         CREATE TABLE IF NOT EXISTS public.other (id int PRIMARY KEY);\n\
+         ALTER TABLE public.other ENABLE ROW LEVEL SECURITY;\n",
+    );
+    let (code, report) = shadow(&project);
+    let found: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            let rule = f["rule"].as_str().unwrap();
+            rule.starts_with("advisor-rls-disabled") || rule == "unused-suppression"
+        })
+        .map(described)
+        .collect();
+    assert_eq!(
+        found,
+        [
+            triple(
+                "advisor-rls-disabled-in-public",
+                "20250101000000_codes.sql",
+                "info"
+            ),
+            triple("unused-suppression", "20250102000000_other.sql", "warning"),
+        ],
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let (_, stdout, _) = output(&mut project.command(&["lint", "--format", "json"]));
+    assert!(!stdout.contains("unused-suppression"), "{stdout}");
 }

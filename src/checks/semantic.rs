@@ -16,7 +16,6 @@ use crate::catalog::{
     self, Catalog, ChangeKind, Function, FunctionKind, Kind, Parallel, Scope, View, Volatility,
     revert,
 };
-use crate::config::Config;
 use crate::db::Database;
 use crate::migration::MigrationFile;
 use crate::report::model::TableEvidence;
@@ -140,7 +139,6 @@ pub struct Checked {
 pub async fn apply(
     db: &Database,
     migrations: &[MigrationFile],
-    config: &Config,
     reroute: Option<&dyn Reroute>,
 ) -> Result<Checked, SemanticError> {
     let applier = Applier::new(db)
@@ -222,7 +220,6 @@ pub async fn apply(
         });
         let found: Vec<Finding> = rewritten
             .chain(changes(migration, &before, &after))
-            .filter_map(|f| configured(f, migration, config))
             .collect();
         checked.findings.extend(found);
         checked.entries.push(entry);
@@ -242,20 +239,16 @@ pub async fn apply(
         }) {
             let now = snapshot(db, &scope, true, &migration.file_name).await?;
             if let Some(finding) = revert_left(migration, original, &now) {
-                checked
-                    .findings
-                    .extend(configured(finding, migration, config));
+                checked.findings.push(finding);
             }
         }
         before = after;
     }
     let end = snapshot(db, &scope, true, "the last migration").await?;
     let second = second_run(db, &migrations[..applied], &end, &scope, reroute).await?;
-    checked.findings.extend(
-        second
-            .into_iter()
-            .filter_map(|(f, migration)| configured(f, migration, config)),
-    );
+    checked
+        .findings
+        .extend(second.into_iter().map(|(finding, _)| finding));
     Ok(checked)
 }
 
@@ -750,47 +743,6 @@ fn finding(
         message,
         help: Some(help.to_string()),
     }
-}
-
-/// The finding at its configured severity, allowed by the file's `allow-file`, or none
-/// when the configuration turns it off.
-pub fn configured(
-    mut finding: Finding,
-    migration: &MigrationFile,
-    config: &Config,
-) -> Option<Finding> {
-    if config.ignores(&migration.path) {
-        return None;
-    }
-    finding.severity = config.severity(finding.rule, finding.severity)?;
-    Some(match allowed_in_file(migration, finding.rule) {
-        Some(reason) => finding.allowed(&reason),
-        None => finding,
-    })
-}
-
-/// The reason of an `-- migration-guard: allow-file <rule>` comment at the top of the
-/// file (before its first statement's code), if one names `rule`.
-fn allowed_in_file(migration: &MigrationFile, rule: &str) -> Option<String> {
-    migration
-        .source
-        .lines()
-        .map(str::trim)
-        .take_while(|line| line.is_empty() || line.starts_with("--"))
-        .filter_map(|line| {
-            line.trim_start_matches('-')
-                .trim()
-                .strip_prefix("migration-guard:")?
-                .trim()
-                .strip_prefix("allow-file")
-                .map(str::to_string)
-        })
-        .find_map(|rest| {
-            let (list, reason) = rest.split_once("--").unwrap_or((&rest, ""));
-            list.split(',')
-                .any(|id| id.trim() == rule)
-                .then(|| reason.trim().to_string())
-        })
 }
 
 #[cfg(test)]

@@ -49,8 +49,14 @@ pub async fn compare(
         snapshot_at_end: true,
         ..options
     };
-    let (mut report, expected) = shadow::run(&applied, &options, &project.config).await?;
+    let (mut report, expected) = shadow::run(&applied, &options).await?;
     report.command = CommandName::Drift;
+    report.findings = crate::lint::settle(
+        std::mem::take(&mut report.findings),
+        &applied,
+        &project.config,
+        crate::lint::Judged::Everything,
+    );
     // What the history and the files disagree on (remote-only versions, edited files).
     report
         .findings

@@ -15,6 +15,12 @@ pub async fn run(project: &Project, checks: &FileChecks) -> anyhow::Result<Repor
     let discovery = migration::discover(&project.migrations)?;
     let mut report = Report::of_files(CommandName::Lint, &discovery);
     let history = check_files(&mut report, &discovery, project, checks)?;
+    report.findings = lint::settle(
+        std::mem::take(&mut report.findings),
+        &discovery,
+        &project.config,
+        lint::Judged::Files,
+    );
     preview(&mut report, &discovery, checks).await?;
     report.scope(&history, &base::BRANCH_ACTS);
     Ok(report)
@@ -53,8 +59,9 @@ pub async fn preview(
 }
 
 /// What `lint` and `shadow` both say about the files: the rules, and the comparison
-/// with the base branch when one is given. Returns the deployed history: the migrations
-/// the base already has (unless edited here) and those up to the configured baseline.
+/// with the base branch when one is given, as they give them (the caller settles them
+/// with the policy, once). Returns the deployed history: the migrations the base already
+/// has (unless edited here) and those up to the configured baseline.
 pub fn check_files(
     report: &mut Report,
     discovery: &Discovery,
@@ -63,7 +70,7 @@ pub fn check_files(
 ) -> anyhow::Result<History> {
     report
         .findings
-        .extend(lint::lint(discovery, &project.config));
+        .extend(lint::findings(discovery, &project.config));
     let config = &project.config;
     let mut history = History::new(
         discovery
@@ -97,16 +104,7 @@ pub fn check_files(
                 .map(|m| m.path.clone()),
             format!("on `{}`", comparison.base_name),
         ));
-        report
-            .findings
-            .extend(comparison.findings.into_iter().filter_map(|mut finding| {
-                let path = finding.location.as_ref().map(|location| &location.file);
-                if path.is_some_and(|path| config.ignores(path)) {
-                    return None;
-                }
-                finding.severity = config.severity(finding.rule, finding.severity)?;
-                Some(finding)
-            }));
+        report.findings.extend(comparison.findings);
     }
     report.fail_on = checks.fail_on.into();
     Ok(history)

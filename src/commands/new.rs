@@ -74,7 +74,7 @@ pub async fn revert(
         subset.collisions.clear();
         let options = &options;
         async move {
-            let (report, catalog) = shadow::run(&subset, options, &project.config).await?;
+            let (report, catalog) = shadow::run(&subset, options).await?;
             catalog.ok_or_else(|| {
                 anyhow::anyhow!(
                     "the migrations up to {version} do not apply in the shadow: {}",

@@ -23,11 +23,18 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
         catalog_checks: !args.no_catalog_checks,
         ..options(&args.shadow, project)?
     };
-    let (mut report, _) = shadow::run(&discovery, &options, &project.config).await?;
+    let (mut report, _) = shadow::run(&discovery, &options).await?;
     let history = super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
     super::lint::preview(&mut report, &discovery, &args.checks).await?;
-    report.findings = crate::findings::policy::merge_confirmed(
+    // The policy once, over every source; then one finding for one problem.
+    let settled = crate::lint::settle(
         std::mem::take(&mut report.findings),
+        &discovery,
+        &project.config,
+        crate::lint::Judged::Everything,
+    );
+    report.findings = crate::findings::policy::merge_confirmed(
+        settled,
         &crate::checks::semantic::CONFIRMS,
         crate::checks::semantic::object_named,
     );

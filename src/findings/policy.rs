@@ -1,4 +1,7 @@
-//! What counts for the verdict, decided once, after every source of findings has run.
+//! What counts for the verdict, decided once, after every source of findings has run:
+//! the configuration (ignored files, severities), the suppression comments, one finding
+//! per file for the runbook's style rules, one finding for one problem, and the scope of
+//! the change.
 //!
 //! A migration that is already deployed history (the base branch has it, or it is at or
 //! before the configured `baseline:`) was judged when it was merged: whatever any source
@@ -10,7 +13,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::Finding;
+use super::{Finding, Location, Severity};
+use crate::text::Span;
 
 /// The migrations that are deployed history.
 #[derive(Debug, Clone, Default)]
@@ -64,6 +68,158 @@ pub fn split(
                 .as_ref()
                 .is_some_and(|location| history.contains(&location.file))
     })
+}
+
+/// A suppression comment: `allow` (the statement after it) or `allow-file` (the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowance {
+    pub file: PathBuf,
+    pub rules: Vec<String>,
+    pub reason: String,
+    /// The statement it covers; `None` for the whole file.
+    pub covers: Option<Span>,
+    /// Where the comment is.
+    pub comment: Span,
+}
+
+impl Allowance {
+    fn allows(&self, finding: &Finding) -> bool {
+        let Some(location) = &finding.location else {
+            return false;
+        };
+        location.file == self.file
+            && self.rules.iter().any(|rule| rule == finding.rule)
+            && self.covers.is_none_or(|span| {
+                span.start <= location.span.start && location.span.start <= span.end
+            })
+    }
+}
+
+/// What the configuration decides about a finding.
+pub trait Settings {
+    /// The severity `rule` has (its `default` unless configured); `None`: off.
+    fn severity(&self, rule: &str, default: Severity) -> Option<Severity>;
+    /// Whether findings in `file` are ignored.
+    fn ignores(&self, file: &Path) -> bool;
+}
+
+/// How to settle a run's findings.
+pub struct Rules<'a> {
+    pub settings: &'a dyn Settings,
+    pub allowances: &'a [Allowance],
+    /// Rules reported once per file: the first place, with the lines of the others.
+    pub once_per_file: &'a [&'a str],
+    /// The id of the finding for a suppression that allowed nothing.
+    pub unused: &'static str,
+    /// Whether this run could have found `rule` (a lint-only run cannot judge an allow
+    /// of a catalog check).
+    pub judged: &'a dyn Fn(&str) -> bool,
+    /// The 1-based line of a byte offset of a file.
+    pub line_of: &'a dyn Fn(&Path, usize) -> Option<usize>,
+}
+
+/// The findings as they count: in ignored files dropped; at their configured severity
+/// (dropped when off); allowed ones as infos that give the reason; the once-per-file
+/// rules folded; and a finding for each suppression that allowed nothing this run
+/// could have found.
+pub fn settle(findings: Vec<Finding>, rules: &Rules<'_>) -> Vec<Finding> {
+    let mut used = vec![false; rules.allowances.len()];
+    let mut settled: Vec<(Finding, bool)> = Vec::with_capacity(findings.len());
+    for mut finding in findings {
+        let file = finding.location.as_ref().map(|l| l.file.as_path());
+        if file.is_some_and(|file| rules.settings.ignores(file)) {
+            continue;
+        }
+        let Some(severity) = rules.settings.severity(finding.rule, finding.severity) else {
+            continue;
+        };
+        finding.severity = severity;
+        match rules.allowances.iter().position(|a| a.allows(&finding)) {
+            Some(index) => {
+                used[index] = true;
+                let reason = match rules.allowances[index].reason.as_str() {
+                    "" => "no reason given",
+                    reason => reason,
+                };
+                settled.push((finding.allowed(reason), true));
+            }
+            None => settled.push((finding, false)),
+        }
+    }
+    let mut findings = once_per_file(settled, rules);
+    for (allowance, _) in rules
+        .allowances
+        .iter()
+        .zip(&used)
+        .filter(|(allowance, used)| !**used && allowance.rules.iter().any(|r| (rules.judged)(r)))
+    {
+        if rules.settings.ignores(&allowance.file) {
+            continue;
+        }
+        let Some(severity) = rules.settings.severity(rules.unused, Severity::Warning) else {
+            continue;
+        };
+        findings.push(Finding {
+            rule: rules.unused,
+            severity,
+            location: Some(Location {
+                file: allowance.file.clone(),
+                span: allowance.comment,
+            }),
+            message: format!(
+                "this suppression of {} allows nothing here",
+                allowance.rules.join(", ")
+            ),
+            help: Some(
+                "remove it, or check the rule id and that it sits right before the statement"
+                    .to_string(),
+            ),
+        });
+    }
+    findings
+}
+
+/// The once-per-file rules folded into their first finding of each file (allowed and
+/// not allowed apart), which lists the lines of the others.
+fn once_per_file(findings: Vec<(Finding, bool)>, rules: &Rules<'_>) -> Vec<Finding> {
+    let mut kept: Vec<(Finding, bool, Vec<usize>)> = Vec::with_capacity(findings.len());
+    for (finding, allowed) in findings {
+        let first = rules
+            .once_per_file
+            .contains(&finding.rule)
+            .then(|| {
+                kept.iter().position(|(k, k_allowed, _)| {
+                    k.rule == finding.rule
+                        && *k_allowed == allowed
+                        && k.location.as_ref().map(|l| &l.file)
+                            == finding.location.as_ref().map(|l| &l.file)
+                })
+            })
+            .flatten();
+        let line = finding
+            .location
+            .as_ref()
+            .and_then(|l| (rules.line_of)(&l.file, l.span.start));
+        match (first, line) {
+            (Some(first), Some(line)) => kept[first].2.push(line),
+            _ => kept.push((finding, allowed, Vec::new())),
+        }
+    }
+    kept.into_iter()
+        .map(|(mut finding, _, others)| {
+            if !others.is_empty() {
+                let listed: Vec<String> = others.iter().map(usize::to_string).collect();
+                finding.message = format!(
+                    "{} (and {} more in this file: line{} {})",
+                    finding.message,
+                    others.len(),
+                    if others.len() == 1 { "" } else { "s" },
+                    listed.join(", ")
+                );
+            }
+            finding
+        })
+        .collect()
 }
 
 /// A lint rule and the shadow check that confirms it from the catalog.

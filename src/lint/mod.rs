@@ -5,8 +5,8 @@
 //! others: rules that can judge it from its tokens still do, and it is listed as
 //! `unparsed` (info). Files are linted in version order with what earlier files built
 //! ([`schema::Schema`]), so rules know which tables existed before a migration.
-//! Findings go through the configuration (severities, ignored paths) and the
-//! suppression comments before they reach the report.
+//! The policy (the configuration's severities and ignored paths, the suppression
+//! comments) is applied once, by [`settle`], to every source's findings together.
 
 pub mod embedded;
 pub mod rules;
@@ -127,8 +127,9 @@ pub fn parse(migration: &MigrationFile) -> Vec<ParsedStatement> {
         .collect()
 }
 
-/// Lints every migration of `discovery` with every rule the configuration enables.
-pub fn lint(discovery: &Discovery, config: &Config) -> Vec<Finding> {
+/// Lints every migration of `discovery` with every rule the configuration enables: the
+/// findings as the rules give them, before the policy ([`settle`]).
+pub fn findings(discovery: &Discovery, config: &Config) -> Vec<Finding> {
     use rayon::prelude::*;
     // Parsing is most of the work and each file parses on its own: in parallel. The
     // rules then run in version order, each file seeing what the earlier ones built.
@@ -147,24 +148,76 @@ pub fn lint(discovery: &Discovery, config: &Config) -> Vec<Finding> {
             }
         }
     }
-    for finding in rules::set_rules(discovery) {
-        let ignored = finding
-            .location
-            .as_ref()
-            .is_some_and(|location| config.ignores(&location.file));
-        if let Some(severity) = config.severity(finding.rule, finding.severity)
-            && !ignored
-        {
-            findings.push(Finding {
-                severity,
-                ..finding
-            });
-        }
-    }
+    findings.extend(rules::set_rules(discovery));
     findings
 }
 
-/// Lints one file: every enabled rule, then its suppression comments.
+/// The linter's findings as they count: [`findings`], settled by the policy.
+pub fn lint(discovery: &Discovery, config: &Config) -> Vec<Finding> {
+    settle(
+        findings(discovery, config),
+        discovery,
+        config,
+        Judged::Files,
+    )
+}
+
+/// What a run could find, for judging whether a suppression comment allowed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    /// The files alone (lint): an allow of a catalog check or an advisor is not judged.
+    Files,
+    /// The files and the shadow: every id.
+    Everything,
+}
+
+/// The policy, once, over the findings of every source of a run: the configuration,
+/// the suppression comments of `discovery`'s files, one finding per file for the
+/// runbook's style rules, and the suppressions that allowed nothing.
+pub fn settle(
+    findings: Vec<Finding>,
+    discovery: &Discovery,
+    config: &Config,
+    judged: Judged,
+) -> Vec<Finding> {
+    let allowances: Vec<_> = discovery
+        .migrations
+        .iter()
+        .flat_map(suppress::allowances)
+        .collect();
+    let lines: std::collections::HashMap<&std::path::Path, (crate::text::LineIndex, &str)> =
+        discovery
+            .migrations
+            .iter()
+            .map(|m| {
+                (
+                    m.path.as_path(),
+                    (crate::text::LineIndex::new(&m.source), &*m.source),
+                )
+            })
+            .collect();
+    let line_of = |file: &std::path::Path, offset: usize| {
+        let (index, text) = lines.get(file)?;
+        Some(index.line_col(text, offset).line)
+    };
+    let judged = |rule: &str| match judged {
+        Judged::Everything => true,
+        Judged::Files => !rules::shadow_checks().any(|(id, _, _)| *id == rule),
+    };
+    crate::findings::policy::settle(
+        findings,
+        &crate::findings::policy::Rules {
+            settings: config,
+            allowances: &allowances,
+            once_per_file: &rules::ONCE_PER_FILE,
+            unused: rules::UNUSED_SUPPRESSION,
+            judged: &judged,
+            line_of: &line_of,
+        },
+    )
+}
+
+/// Lints one file with every enabled rule: the findings before the policy.
 pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
     let mut found: Vec<(&RuleDef, Diagnostic)> = Vec::new();
     for rule in rules::RULES {
@@ -199,72 +252,24 @@ pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
     }
     found.sort_by_key(|(rule, diagnostic)| (diagnostic.span.start, rule.id));
 
-    let mut suppressions = suppress::Suppressions::of(context);
     let location = |span| {
         Some(Location {
             file: context.migration.path.clone(),
             span,
         })
     };
-    // Each finding, and whether a suppression allowed it.
-    let findings: Vec<(Finding, bool)> = found
+    let mut findings: Vec<Finding> = found
         .into_iter()
-        .filter_map(|(rule, diagnostic)| {
-            let severity =
-                config.severity(rule.id, diagnostic.severity.unwrap_or(rule.severity))?;
-            let finding = Finding {
-                rule: rule.id,
-                severity,
-                location: location(diagnostic.span),
-                message: diagnostic.message,
-                help: diagnostic.help,
-            };
-            Some(match suppressions.allow(rule.id, diagnostic.span.start) {
-                Some(reason) => (finding.allowed(&reason), true),
-                None => (finding, false),
-            })
+        .map(|(rule, diagnostic)| Finding {
+            rule: rule.id,
+            severity: diagnostic.severity.unwrap_or(rule.severity),
+            location: location(diagnostic.span),
+            message: diagnostic.message,
+            help: diagnostic.help,
         })
         .collect();
-    let mut findings = once_per_file(findings, context.source());
-    findings.extend(suppressions.unused(location));
     findings.extend(unparsed(context, config, location));
     findings
-}
-
-/// The runbook's style rules report once per file: the first statement, with the lines of
-/// the others, so a file that ignores the runbook costs one finding, not forty.
-fn once_per_file(findings: Vec<(Finding, bool)>, source: &str) -> Vec<Finding> {
-    let lines = crate::text::LineIndex::new(source);
-    // Each kept finding, whether it was allowed, and the lines of those folded into it.
-    let mut kept: Vec<(Finding, bool, Vec<usize>)> = Vec::with_capacity(findings.len());
-    for (finding, allowed) in findings {
-        let first = kept.iter().position(|(k, k_allowed, _)| {
-            rules::ONCE_PER_FILE.contains(&finding.rule)
-                && k.rule == finding.rule
-                && *k_allowed == allowed
-        });
-        match (first, &finding.location) {
-            (Some(first), Some(location)) => kept[first]
-                .2
-                .push(lines.line_col(source, location.span.start).line),
-            _ => kept.push((finding, allowed, Vec::new())),
-        }
-    }
-    kept.into_iter()
-        .map(|(mut finding, _, others)| {
-            if !others.is_empty() {
-                let listed: Vec<String> = others.iter().map(usize::to_string).collect();
-                finding.message = format!(
-                    "{} (and {} more in this file: line{} {})",
-                    finding.message,
-                    others.len(),
-                    if others.len() == 1 { "" } else { "s" },
-                    listed.join(", ")
-                );
-            }
-            finding
-        })
-        .collect()
 }
 
 fn unparsed(

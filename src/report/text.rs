@@ -346,7 +346,9 @@ pub(crate) fn snippet(
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
     let pad = if skipped > 0 { format!(" {pad}") } else { pad };
-    let carets = "^".repeat(width.clamp(1, WINDOW));
+    // No further than the window shows.
+    let room = WINDOW.saturating_sub(at.column - 1 - skipped).max(1);
+    let carets = "^".repeat(width.clamp(1, room));
     let _ = writeln!(
         out,
         "  {:gutter$} {BLUE}|{BLUE:#} {pad}{RED}{carets}{RED:#}",

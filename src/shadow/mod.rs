@@ -24,7 +24,6 @@ use tokio_postgres::Config;
 use crate::apply::{Applier, ApplyError, Reroute};
 use crate::catalog::{self, Catalog, Scope};
 use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
-use crate::config::Config as Configuration;
 use crate::db::quote_literal;
 use crate::db::{Database, PgError, quote_ident};
 use crate::migration::Discovery;
@@ -233,10 +232,10 @@ struct Created {
 
 /// Applies every migration of `discovery` to a fresh shadow, then runs the verify dir;
 /// with `snapshot_at_end`, also returns the catalog the migrations built.
+/// The findings are as the checks give them: the caller settles them with the policy.
 pub async fn run(
     discovery: &Discovery,
     options: &ShadowOptions,
-    config: &Configuration,
 ) -> Result<(Report, Option<Catalog>), ShadowError> {
     let started = Instant::now();
     let mut report = Report::of_files(CommandName::Shadow, discovery);
@@ -262,7 +261,7 @@ pub async fn run(
         roles: Vec::new(),
     };
     let outcome = tokio::select! {
-        outcome = shadow_run(&server, &admin, options, config, discovery, &id, &mut created, &mut report) => outcome,
+        outcome = shadow_run(&server, &admin, options, discovery, &id, &mut created, &mut report) => outcome,
         () = interrupted() => Err(ShadowError::Interrupted),
     };
     cleanup(&admin, &created).await;
@@ -281,7 +280,6 @@ async fn shadow_run(
     server: &Server,
     admin: &Database,
     options: &ShadowOptions,
-    configuration: &Configuration,
     discovery: &Discovery,
     id: &str,
     created: &mut Created,
@@ -356,13 +354,7 @@ async fn shadow_run(
         .map_err(setup("reading the available extensions"))?;
     let surveyed = extensions.survey(&discovery.migrations);
     let unavailable = surveyed.iter().any(|f| f.rule == EXTENSION_UNAVAILABLE);
-    report
-        .findings
-        .extend(surveyed.into_iter().filter_map(|finding| {
-            let file = &finding.location.as_ref()?.file;
-            let migration = discovery.migrations.iter().find(|m| &m.path == file)?;
-            semantic::configured(finding, migration, configuration)
-        }));
+    report.findings.extend(surveyed);
     if unavailable {
         report.error = Some(
             "the shadow cannot judge these migrations: they need an extension its Postgres does not have (extension-unavailable); nothing was applied"
@@ -419,7 +411,7 @@ async fn shadow_run(
     };
     let reroute = emulate.then_some(&supautils as &dyn Reroute);
     if options.catalog_checks {
-        let checked = semantic::apply(&db, &discovery.migrations, configuration, reroute).await?;
+        let checked = semantic::apply(&db, &discovery.migrations, reroute).await?;
         report.migrations = checked.entries;
         report.findings.extend(checked.findings);
     } else {
@@ -445,7 +437,6 @@ async fn shadow_run(
             &db,
             &privileged,
             discovery,
-            configuration,
             &exposed,
             &advice_before,
             report,
@@ -479,39 +470,22 @@ async fn after_checks(
     db: &Database,
     privileged: &Database,
     discovery: &Discovery,
-    configuration: &Configuration,
     exposed: &[String],
     advice_before: &[advisors::Advice],
     report: &mut Report,
 ) -> Result<(), ShadowError> {
     let migrations = &discovery.migrations;
-    let configured = |finding: crate::report::Finding| match &finding.location {
-        Some(location) => {
-            let migration = migrations.iter().find(|m| m.path == location.file)?;
-            semantic::configured(finding, migration, configuration)
-        }
-        None => {
-            let severity = configuration.severity(finding.rule, finding.severity)?;
-            Some(crate::report::Finding {
-                severity,
-                ..finding
-            })
-        }
-    };
     tracing::info!("running Supabase's advisors");
     let advice = advisors::advise(db, exposed).await?;
     let locator = advisors::Locator::new(migrations);
     report.findings.extend(
         advisors::introduced(advice_before, &advice)
             .iter()
-            .map(|advice| advisors::finding(advice, locator.locate(&advice.object)))
-            .filter_map(configured),
+            .map(|advice| advisors::finding(advice, locator.locate(&advice.object))),
     );
     tracing::info!("checking PL/pgSQL bodies");
     let checked = plpgsql::check(privileged, migrations).await?;
-    report
-        .findings
-        .extend(checked.findings.into_iter().filter_map(configured));
+    report.findings.extend(checked.findings);
     report.notes.extend(checked.notes);
     Ok(())
 }
