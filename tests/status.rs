@@ -293,3 +293,25 @@ fn a_server_that_never_answers_is_given_up_on() {
         "{stdout}{stderr}"
     );
 }
+
+/// A history another tool wrote oddly (a `bigint` version, a NULL statement) is read
+/// without a panic, and the report says what the database has.
+#[test]
+fn an_odd_history_is_read_without_a_panic() {
+    let server = common::PgServer::start();
+    server.psql(
+        "CREATE SCHEMA supabase_migrations; \
+         CREATE TABLE supabase_migrations.schema_migrations (version bigint PRIMARY KEY, statements text[], name text); \
+         INSERT INTO supabase_migrations.schema_migrations VALUES (1, ARRAY['CREATE TABLE t (id int)', NULL], NULL);",
+    );
+    let project = Project::new();
+    project.file("0001_t.sql", "CREATE TABLE t (id int);\n");
+    project.file("0002_u.sql", "CREATE TABLE u (id int);\n");
+    let (code, stdout, stderr) =
+        output(&mut project.command(&["status", "--db-url", &server.url(), "--format", "json"]));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(code, 101, "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    assert_ne!(report["status"], "error", "{report:#}");
+}

@@ -41,12 +41,14 @@ pub struct Recorded {
 }
 
 /// Every row, by version; none when there is no history table yet (as the CLI reads
-/// SQLSTATE 42P01). Columns an older CLI did not create read as missing.
+/// SQLSTATE 42P01). Columns an older CLI did not create read as missing. Read
+/// defensively, whatever another tool wrote: every value as text (a `bigint` version
+/// too), a NULL statement as an empty one, so nothing read from a server can panic.
 pub async fn read(db: &Database) -> Result<Vec<Recorded>, PgError> {
-    const SELECT: &str = "SELECT version, coalesce(to_jsonb(m)->>'name', ''), \
+    const SELECT: &str = "SELECT to_jsonb(m)->>'version', coalesce(to_jsonb(m)->>'name', ''), \
          CASE WHEN jsonb_typeof(to_jsonb(m)->'statements') = 'array' \
-         THEN ARRAY(SELECT jsonb_array_elements_text(to_jsonb(m)->'statements')) END \
-         FROM supabase_migrations.schema_migrations m ORDER BY version";
+         THEN ARRAY(SELECT coalesce(s, '') FROM jsonb_array_elements_text(to_jsonb(m)->'statements') s) END \
+         FROM supabase_migrations.schema_migrations m ORDER BY 1";
     let rows = match db.client.query(SELECT, &[]).await {
         Ok(rows) => rows,
         Err(error)
@@ -60,7 +62,7 @@ pub async fn read(db: &Database) -> Result<Vec<Recorded>, PgError> {
     Ok(rows
         .iter()
         .map(|row| Recorded {
-            version: row.get(0),
+            version: row.get::<_, Option<String>>(0).unwrap_or_default(),
             name: row.get(1),
             statements: row.get(2),
         })
