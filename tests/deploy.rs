@@ -1006,9 +1006,15 @@ fn a_deploy_that_waits_too_long_for_the_lock_says_who_holds_it() {
         "staging",
         "SELECT pg_advisory_lock(7883319581957188719); SELECT pg_sleep(4);",
     );
+    // A deploy to another database of the same cluster holds a lock of its own.
+    let other = env.hold(
+        "production",
+        "SELECT pg_advisory_lock(7883319581957188719); SELECT pg_sleep(4);",
+    );
     let (code, report, stderr) =
         env.deploy("staging", &["--target", "staging", "--lock-wait", "1"]);
     let _ = { holder }.wait();
+    let _ = { other }.wait();
     assert_eq!(code, 2, "{report:#}");
     let message = report["error"]["message"].as_str().unwrap();
     assert!(

@@ -146,7 +146,8 @@ impl Target {
         }
     }
 
-    /// Who holds the deploy lock, for the waiting message.
+    /// Who holds the deploy lock of this database (an advisory lock is per database: a
+    /// deploy to another database of the cluster holds its own), for the waiting message.
     async fn lock_holder(&self) -> Result<String, TargetError> {
         let row = self
             .db
@@ -157,7 +158,9 @@ impl Target {
                  extract(epoch FROM now() - a.backend_start)::bigint \
                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.locktype = 'advisory' AND l.granted \
-                 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 \
+                 ORDER BY a.backend_start LIMIT 1",
                 &[&DEPLOY_LOCK],
             )
             .await
