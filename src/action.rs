@@ -14,6 +14,7 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::github::{self, ActionsContext, CommentOutcome, GitHub};
+use crate::report::annotations::escape_data;
 use crate::report::{Report, annotations, json, markdown};
 
 /// The runner attaches at most this many annotations of one kind per step.
@@ -114,7 +115,7 @@ impl Inputs {
         })
     }
 
-    /// Every secret value the inputs carry, for `::add-mask::`.
+    /// Every secret value the inputs carry, for `::add-mask::` ([`mask_commands`]).
     fn secrets(&self) -> Vec<String> {
         let mut secrets: Vec<String> = [
             &self.github_token,
@@ -200,8 +201,8 @@ pub fn run() -> u8 {
             return 2;
         }
     };
-    for secret in inputs.secrets() {
-        println!("::add-mask::{secret}");
+    for line in mask_commands(&inputs.secrets()) {
+        println!("{line}");
     }
     let workspace = env("GITHUB_WORKSPACE").map_or_else(|| PathBuf::from("."), PathBuf::from);
     let root = workspace.join(&inputs.workdir);
@@ -384,8 +385,46 @@ fn comment(report: &Report, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
     }
 }
 
+/// The `::add-mask::` commands for `secrets`: each value escaped as the runner unescapes
+/// a command's data, and each of its lines on its own as well (the runner masks what it
+/// prints line by line, so a value with a newline would otherwise show its second half).
+fn mask_commands(secrets: &[String]) -> Vec<String> {
+    let mut commands = Vec::new();
+    for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
+        commands.push(format!("::add-mask::{}", escape_data(secret)));
+        if secret.contains(['\n', '\r']) {
+            for line in secret
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+            {
+                commands.push(format!("::add-mask::{}", escape_data(line)));
+            }
+        }
+    }
+    commands
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_secret_with_a_newline_is_masked_whole_and_line_by_line() {
+        let commands = super::mask_commands(&[
+            "first-half\nsecond-half".to_string(),
+            "100%".to_string(),
+            String::new(),
+        ]);
+        assert_eq!(
+            commands,
+            [
+                "::add-mask::first-half%0Asecond-half",
+                "::add-mask::first-half",
+                "::add-mask::second-half",
+                "::add-mask::100%25",
+            ]
+        );
+    }
     use super::*;
 
     fn inputs(pairs: &[(&str, &str)]) -> Result<Inputs, InputError> {

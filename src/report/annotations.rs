@@ -103,7 +103,7 @@ fn command(
 }
 
 /// The runner unescapes `%25` last, so `%` is escaped first.
-fn escape_data(text: &str) -> String {
+pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
