@@ -377,12 +377,27 @@ fn url_provider_uses_fresh_databases_and_drops_them() {
         "CREATE TABLE IF NOT EXISTS t (id uuid REFERENCES auth.users (id));\n\
          ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n",
     );
+    // A role a migration creates is the run's too.
+    project.file(
+        "0002_role.sql",
+        "CREATE ROLE reporting NOLOGIN;\nGRANT SELECT ON t TO reporting;\n",
+    );
+    let roles = || server.psql("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles");
+    let before = roles();
     let url = server.url();
-    let (code, stdout, stderr) =
-        output(&mut project.command(&["shadow", "--format", "json", "--database-url", &url]));
+    let (code, stdout, stderr) = output(&mut project.command(&[
+        "shadow",
+        "--format",
+        "json",
+        "--database-url",
+        &url,
+        "--no-catalog-checks",
+    ]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["postgres"]["provider"], "url");
+    // The server is left as it was found: the emulation's roles and the migration's gone.
+    assert_eq!(roles(), before);
     assert!(!stdout.contains(&server.password) && !stderr.contains(&server.password));
     assert_eq!(
         server.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'migration_guard%'"),

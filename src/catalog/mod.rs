@@ -91,7 +91,12 @@ impl Scope {
     /// (auth, storage, realtime, extensions, graphql, vault, supabase_migrations...).
     pub fn user() -> Scope {
         Scope {
-            exclude: SUPABASE_SCHEMAS.iter().map(|s| s.to_string()).collect(),
+            // The shadow's own schemas (its gate, plpgsql_check's) are not the user's.
+            exclude: SUPABASE_SCHEMAS
+                .iter()
+                .chain(&["migration_guard_*"])
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 

@@ -41,7 +41,7 @@ use supautils::Supautils;
 const COMPAT_ROLES: &str = include_str!("compat/roles.sql");
 const COMPAT_SCHEMA: &str = include_str!("compat/schema.sql");
 /// Bumped whenever the emulation changes, and shown in reports.
-pub const COMPAT_VERSION: &str = "supabase-compat 2";
+pub const COMPAT_VERSION: &str = "supabase-compat 3";
 /// The role hosted Supabase runs migrations as.
 const MIGRATION_ROLE: &str = "postgres";
 
@@ -228,6 +228,9 @@ async fn docker_engine(options: &ShadowOptions) -> Result<bollard::Docker, Docke
 struct Created {
     databases: Vec<String>,
     roles: Vec<String>,
+    /// On a server that is not the run's own: the roles it had before, so that every
+    /// other one (the emulation's, the migrations') is dropped after.
+    roles_before: Option<Vec<String>>,
 }
 
 /// Applies every migration of `discovery` to a fresh shadow, then runs the verify dir;
@@ -259,7 +262,18 @@ pub async fn run(
     let mut created = Created {
         databases: Vec::new(),
         roles: Vec::new(),
+        roles_before: None,
     };
+    if matches!(server.backing, Backing::Url) {
+        match admin
+            .client
+            .query("SELECT rolname::text FROM pg_roles", &[])
+            .await
+        {
+            Ok(rows) => created.roles_before = Some(rows.iter().map(|row| row.get(0)).collect()),
+            Err(error) => tracing::warn!("cannot list the server's roles: {error}"),
+        }
+    }
     let outcome = tokio::select! {
         outcome = shadow_run(&server, &admin, options, discovery, &id, &mut created, &mut report) => outcome,
         () = interrupted() => Err(ShadowError::Interrupted),
@@ -588,7 +602,20 @@ async fn cleanup(admin: &Database, created: &Created) {
             tracing::warn!("could not drop the shadow database {database}: {error}");
         }
     }
-    for role in created.roles.iter().rev() {
+    let mut roles = created.roles.clone();
+    if let Some(before) = &created.roles_before
+        && let Ok(rows) = admin
+            .client
+            .query(
+                "SELECT rolname::text FROM pg_roles WHERE rolname <> ALL($1)",
+                &[before],
+            )
+            .await
+    {
+        roles.extend(rows.iter().map(|row| row.get::<_, String>(0)));
+        roles.dedup();
+    }
+    for role in roles.iter().rev() {
         let sql = format!("DROP ROLE IF EXISTS {}", quote_ident(role));
         if let Err(error) = admin.client.batch_execute(&sql).await {
             tracing::warn!("could not drop the shadow role {role}: {error}");

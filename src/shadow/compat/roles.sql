@@ -6,11 +6,14 @@
 
 DO $roles$
 BEGIN
+  -- A server that has them already (a `url` server) keeps its own settings.
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN
     CREATE ROLE anon NOLOGIN NOINHERIT;
+    ALTER ROLE anon SET statement_timeout = '3s';
   END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
     CREATE ROLE authenticated NOLOGIN NOINHERIT;
+    ALTER ROLE authenticated SET statement_timeout = '8s';
   END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
     CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
@@ -46,5 +49,3 @@ GRANT anon, authenticated, service_role TO "{role}";
 -- same, and the managed-schema guard (schema.sql) refuses everything else there.
 GRANT supabase_auth_admin, supabase_storage_admin, supabase_realtime_admin TO "{role}";
 
-ALTER ROLE anon SET statement_timeout = '3s';
-ALTER ROLE authenticated SET statement_timeout = '8s';
