@@ -582,3 +582,30 @@ fn role_statements_work_as_on_hosted_supabase() {
     assert_eq!(code, 0, "{report:#}\n{stderr}");
     assert_eq!(statuses(&report), ["applied", "applied"]);
 }
+
+/// One scrubber covers every text that leaves the tool: the server's error echoes the
+/// literal a statement carried, and the report still shows no secret.
+#[test]
+fn a_secret_in_a_failing_statement_never_reaches_the_report() {
+    // A fabricated service_role JWT (its signature is not real).
+    const KEY: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZSIsInJlZiI6ImFiY2RlZmdoaWprbG1ub3BxcnN0Iiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoyMDAwMDAwMDAwfQ.Qk9HVVNfc2lnbmF0dXJlX25vdF9yZWFsX2F0X2FsbF8xMjM0";
+    let project = Project::new();
+    project.file(
+        "0001_key.sql",
+        format!("SELECT '{KEY}'::uuid;\nDO $$ BEGIN RAISE NOTICE 'using {KEY}'; END $$;\n"),
+    );
+    for format in ["json", "text", "markdown"] {
+        let (code, stdout, stderr) =
+            output(&mut project.command(&["shadow", "--provider", "local", "--format", format]));
+        assert_eq!(code, 1, "{stdout}{stderr}");
+        assert!(
+            stdout.contains("invalid input syntax for type uuid")
+                || stderr.contains("invalid input syntax for type uuid"),
+            "{stdout}{stderr}"
+        );
+        assert!(
+            !stdout.contains(KEY) && !stderr.contains(KEY),
+            "{format}: {stdout}{stderr}"
+        );
+    }
+}

@@ -17,9 +17,12 @@ pub mod shadow;
 pub mod status;
 
 /// Runs the command `cli` names; a failure to run becomes a report with status `error`.
+/// Every text that leaves the tool is scrubbed of secrets here, once.
 pub fn run(cli: &Cli) -> Report {
-    run_command(cli)
-        .unwrap_or_else(|error| Report::error(command_name(&cli.command), format!("{error:#}")))
+    let mut report = run_command(cli)
+        .unwrap_or_else(|error| Report::error(command_name(&cli.command), format!("{error:#}")));
+    report.scrub();
+    report
 }
 
 pub fn command_name(command: &Command) -> CommandName {

@@ -286,6 +286,42 @@ impl Report {
         }
     }
 
+    /// Masks every secret (privileged JWTs, access tokens, API secrets, role passwords)
+    /// in every text the report carries: the server's errors and notices echo the
+    /// statement's literals, parser messages quote them, and every format renders these.
+    /// Source lines are masked as they are added ([`Report::add_source`]).
+    pub fn scrub(&mut self) {
+        fn clean(text: &mut String) {
+            if let std::borrow::Cow::Owned(masked) = crate::lint::rules::no_secrets::mask(text) {
+                *text = masked;
+            }
+        }
+        let optional = |text: &mut Option<String>| {
+            if let Some(text) = text {
+                clean(text);
+            }
+        };
+        for finding in self.findings.iter_mut().chain(&mut self.baseline_findings) {
+            clean(&mut finding.message);
+            optional(&mut finding.help);
+        }
+        for entry in &mut self.migrations {
+            entry.notices.iter_mut().for_each(clean);
+            if let Some(error) = &mut entry.error {
+                clean(&mut error.message);
+                optional(&mut error.detail);
+                optional(&mut error.hint);
+                optional(&mut error.context);
+            }
+        }
+        for check in &mut self.verify {
+            clean(&mut check.detail);
+            clean(&mut check.check);
+        }
+        self.notes.iter_mut().for_each(clean);
+        optional(&mut self.error);
+    }
+
     /// Keeps a file's text so that spans into it can be located when rendering, with
     /// any secret in it masked: renderers print source lines.
     pub fn add_source(&mut self, file: &Path, text: Arc<str>) {
