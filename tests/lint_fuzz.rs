@@ -1,6 +1,7 @@
 //! The linter never panics, whatever the SQL: statements built from keywords, names and
 //! punctuation in random order (the shapes rules index into), over two files so the
-//! cross-file schema is exercised too.
+//! cross-file schema is exercised too; nor on random bytes, where the text report stays
+//! linear in its input; and the configuration loader never panics on random YAML.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -82,6 +83,14 @@ const PIECES: &[&str] = &[
     "*",
     "$$ body $$",
     "'https://abcdefghijklmnopqrst.supabase.co'",
+    "DO",
+    "$$ BEGIN DROP TABLE t; IF x THEN DELETE FROM t; END IF; END $$",
+    "$$ DECLARE r record; BEGIN <<l>> FOR r IN SELECT 1 LOOP EXECUTE 'DROP VIEW v'; END LOOP; END $$",
+    "EXECUTE",
+    "'ALTER TABLE t DROP COLUMN c'",
+    "LANGUAGE",
+    "plpgsql",
+    "$x$",
 ];
 
 fn statement() -> impl Strategy<Value = String> {
@@ -119,5 +128,69 @@ proptest! {
             let location = finding.location.expect("every finding has a place");
             prop_assert!(location.span.start <= location.span.end);
         }
+    }
+}
+
+/// A few YAML shapes the configuration loader must refuse or take, never panic on.
+const YAML: &[&str] = &[
+    "rules:",
+    "ignore:",
+    "baseline:",
+    "migrations_dir:",
+    "\n",
+    "  ",
+    "- ",
+    "no-drop-table",
+    ": ",
+    "off",
+    "error",
+    "warning",
+    "info",
+    "'",
+    "\"",
+    "[",
+    "]",
+    "{",
+    "}",
+    "*",
+    "&a",
+    "*a",
+    "20240101",
+    "~",
+    "!!str",
+    "#",
+    ",",
+    "?",
+    "|",
+    ">",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn random_bytes_never_panic_and_the_text_stays_linear(bytes in prop::collection::vec(any::<u8>(), 0..4000)) {
+        let source = String::from_utf8_lossy(&bytes).into_owned();
+        let length = source.len();
+        let discovery = Discovery {
+            dir: PathBuf::from("."),
+            migrations: vec![migration("0001", source)],
+            skipped: Vec::new(),
+            collisions: Vec::new(),
+        };
+        let findings = lint(&discovery, &Config::default());
+        let mut report = migration_guard::report::Report::of_files(
+            migration_guard::report::CommandName::Lint,
+            &discovery,
+        );
+        report.findings = findings;
+        let text = migration_guard::report::text::render(&report);
+        // A window of a line, carets and help per finding, and the file list.
+        prop_assert!(text.len() <= 2_000 * (report.findings.len() + 1) + 4 * length);
+    }
+
+    #[test]
+    fn random_yaml_never_panics_the_configuration(pieces in prop::collection::vec(prop::sample::select(YAML), 0..40)) {
+        let _ = Config::parse(&pieces.concat(), PathBuf::from("fuzz.yml"));
     }
 }
