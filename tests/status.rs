@@ -315,3 +315,23 @@ fn an_odd_history_is_read_without_a_panic() {
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
     assert_ne!(report["status"], "error", "{report:#}");
 }
+
+/// A transaction-mode pooler cannot hold a migration's session: refused before any
+/// connection, with the URL to use instead.
+#[test]
+fn a_transaction_pooler_url_is_refused_with_the_one_to_use() {
+    let project = Project::new();
+    project.file("0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);\n");
+    let url = "postgresql://postgres.abcdefghijklmnopqrst:hunter2-secret@aws-0-eu-west-1.pooler.supabase.com:6543/postgres";
+    for command in [
+        &["status", "--db-url", url][..],
+        &["deploy", "--target", "staging", "--db-url", url, "--yes"][..],
+    ] {
+        let (code, stdout, stderr) = output(&mut project.command(command));
+        let all = format!("{stdout}{stderr}");
+        assert_eq!(code, 2, "{all}");
+        assert!(all.contains("transaction-mode pooler"), "{all}");
+        assert!(all.contains("port 5432"), "{all}");
+        assert!(!all.contains("hunter2-secret"), "{all}");
+    }
+}

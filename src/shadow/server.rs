@@ -12,6 +12,10 @@ pub enum UrlError {
         "the database URL is not a valid connection string ({reason}); expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
     )]
     Invalid { reason: String },
+    #[error(
+        "{described} is a transaction-mode pooler (Supavisor or pgbouncer on port 6543): a migration needs one session throughout (its lock_timeout, the deploy lock, prepared statements), which a transaction pooler does not keep. Use the session pooler (the same host, port 5432) or the direct connection (db.<project-ref>.supabase.co:5432)"
+    )]
+    TransactionPooler { described: String },
 }
 
 /// Parses a connection URL (or `key=value` string). The error never repeats the input,
@@ -22,6 +26,12 @@ pub fn parse(url: &str) -> Result<Config, UrlError> {
     })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    // 6543 is the transaction-mode port of Supabase's pooler (and pgbouncer's habit).
+    if config.get_ports().contains(&6543) {
+        return Err(UrlError::TransactionPooler {
+            described: describe(&config),
+        });
     }
     Ok(config)
 }
@@ -57,8 +67,20 @@ mod tests {
 
     #[test]
     fn describes_without_the_password() {
-        let config = parse("postgresql://app:s3cret@db.example.com:6543/postgres").unwrap();
-        assert_eq!(describe(&config), "app@db.example.com:6543");
+        let config = parse("postgresql://app:s3cret@db.example.com:5432/postgres").unwrap();
+        assert_eq!(describe(&config), "app@db.example.com:5432");
+    }
+
+    #[test]
+    fn a_transaction_pooler_is_refused_with_the_url_to_use() {
+        let error = parse(
+            "postgresql://postgres.ref:s3cret@aws-0-eu-west-1.pooler.supabase.com:6543/postgres",
+        )
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("transaction-mode pooler"), "{message}");
+        assert!(message.contains("port 5432"), "{message}");
+        assert!(!message.contains("s3cret"), "{message}");
     }
 
     #[test]
