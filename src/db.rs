@@ -121,6 +121,11 @@ impl Database {
         })
     }
 
+    /// What cancels the statement this connection is running, from anywhere (a signal).
+    pub fn canceller(&self) -> Canceller {
+        Canceller(self.client.cancel_token())
+    }
+
     /// The notices received since the last call.
     pub fn take_notices(&self) -> Vec<Notice> {
         let mut notices = self.notices.lock().unwrap_or_else(|e| e.into_inner());
@@ -137,6 +142,17 @@ impl Database {
             .next()
             .unwrap_or_default()
             .to_string())
+    }
+}
+
+/// Cancels the statement a connection is running (Postgres's cancel request, on a new
+/// connection): its transaction rolls back and its locks go now, not at its timeout.
+#[derive(Clone)]
+pub struct Canceller(tokio_postgres::CancelToken);
+
+impl Canceller {
+    pub async fn cancel(&self) -> Result<(), PgError> {
+        self.0.cancel_query(tls::connector()).await
     }
 }
 

@@ -1088,3 +1088,56 @@ fn a_target_that_requires_tls_is_reached_over_tls() {
     let (code, report, _) = env.finish(output);
     assert_eq!(code, 2, "a plain connection is refused: {report:#}");
 }
+
+/// A cancelled job (SIGTERM) during a long statement: the statement is cancelled at
+/// once, so its locks and the deploy lock go now, not at the statement timeout; the
+/// report is written and says so; exit 2.
+#[test]
+fn sigterm_during_a_deploy_cancels_the_running_statement() {
+    let env = env();
+    env.project.file(
+        "20250103000000_slow.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS slow int;\nSELECT pg_sleep(60);\n",
+    );
+    let child = env.spawn("staging", &["--target", "staging"]);
+    let running = || {
+        env.server.psql_in(
+            "staging",
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
+        )
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while running() != "1" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow statement never ran"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let started = std::time::Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let (code, report, _) = env.finish(output);
+    assert_eq!(code, 2, "{report:#}");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("running statement was cancelled"),
+        "{message}"
+    );
+    // Nothing is left running or locked, and the file was rolled back whole.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(running(), "0");
+    assert_eq!(
+        env.server.psql_in(
+            "staging",
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        ),
+        "0"
+    );
+    assert!(!env.history("staging").iter().any(|v| v == "20250103000000"));
+}

@@ -148,8 +148,35 @@ pub async fn run(discovery: &Discovery, options: &DeployOptions) -> Report {
     for migration in &discovery.migrations {
         report.add_source(&migration.path, migration.source.clone());
     }
-    if let Err(error) = deploy(discovery, options, &mut report).await {
-        report.error = Some(error.to_string());
+    // Set once a direct target is connected: what cancels its running statement.
+    let running = std::sync::Mutex::new(None);
+    let outcome = tokio::select! {
+        outcome = deploy(discovery, options, &mut report, &running) => Some(outcome),
+        () = crate::shadow::interrupted() => None,
+    };
+    match outcome {
+        Some(Ok(())) => {}
+        Some(Err(error)) => report.error = Some(error.to_string()),
+        None => {
+            // A statement left running would hold its locks (and the deploy lock) until
+            // its timeout: cancel it, so its transaction rolls back now.
+            let canceller = running
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let cancelled = match canceller {
+                Some(canceller) => canceller.cancel().await.is_ok(),
+                None => false,
+            };
+            report.error = Some(format!(
+                "interrupted (SIGINT/SIGTERM){}: the file being applied was rolled back (its history row with it) and the deploy lock goes with the session; what was applied before it stays, as the report lists",
+                if cancelled {
+                    "; its running statement was cancelled"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     report.duration_ms = Some(started.elapsed().as_millis() as u64);
     report
@@ -159,6 +186,7 @@ async fn deploy(
     discovery: &Discovery,
     options: &DeployOptions,
     report: &mut Report,
+    running: &std::sync::Mutex<Option<crate::db::Canceller>>,
 ) -> Result<(), DeployError> {
     let environment = options.environment.as_str();
     if let Some(event) = options
@@ -175,6 +203,11 @@ async fn deploy(
     }
 
     let target = Reached::connect(discovery, options, report).await?;
+    if let Reached::Direct(direct) = &target {
+        *running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(direct.db.canceller());
+    }
     let learned = target.learn(discovery, options.include_all).await?;
     list(report, &learned.applied, MigrationStatus::AlreadyApplied);
     if !learned.refusals.is_empty() {

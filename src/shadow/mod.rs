@@ -624,7 +624,7 @@ async fn cleanup(admin: &Database, created: &Created) {
 }
 
 /// Resolves on SIGINT or SIGTERM (the runner sends both when a job is cancelled).
-async fn interrupted() {
+pub async fn interrupted() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut interrupt), Ok(mut terminate)) = (
         signal(SignalKind::interrupt()),
