@@ -1141,3 +1141,26 @@ fn sigterm_during_a_deploy_cancels_the_running_statement() {
     );
     assert!(!env.history("staging").iter().any(|v| v == "20250103000000"));
 }
+
+/// Two files of one version (the `YYYYMMDD_HHMMSS_name.sql` form gives every migration of
+/// a day the same one): refused before anything is applied.
+#[test]
+fn a_version_collision_is_refused_before_anything_is_applied() {
+    let env = env();
+    env.project.file(
+        "20250105_100000_a.sql",
+        "CREATE TABLE IF NOT EXISTS a (id int);\n",
+    );
+    env.project.file(
+        "20250105_110000_b.sql",
+        "CREATE TABLE IF NOT EXISTS b (id int);\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        report["findings"].to_string().contains("version-collision"),
+        "{report:#}"
+    );
+    assert!(!env.table_exists("staging", "notes"));
+    assert!(!env.table_exists("staging", "a"));
+}

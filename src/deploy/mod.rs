@@ -202,6 +202,18 @@ async fn deploy(
         return Ok(());
     }
 
+    // Two files of one version: the CLI applies the first and fails on the second's
+    // history row, part way through the push. Refused before anything is applied.
+    let collisions = crate::lint::rules::version_collision::check_set(discovery);
+    if !collisions.is_empty() {
+        report.findings.extend(collisions);
+        list(report, &discovery.migrations, MigrationStatus::Local);
+        report
+            .notes
+            .push(format!("Nothing was applied to {environment}."));
+        return Ok(());
+    }
+
     let target = Reached::connect(discovery, options, report).await?;
     if let Reached::Direct(direct) = &target {
         *running
