@@ -105,6 +105,13 @@ fn environment(config: &Config) -> Vec<(&'static str, String)> {
     if let Some(dbname) = config.get_dbname() {
         env.push(("PGDATABASE", dbname.to_string()));
     }
+    // The URL's sslmode, as the deploy itself connected (`require` stays `require`).
+    let sslmode = match config.get_ssl_mode() {
+        tokio_postgres::config::SslMode::Disable => "disable",
+        tokio_postgres::config::SslMode::Require => "require",
+        _ => "prefer",
+    };
+    env.push(("PGSSLMODE", sslmode.to_string()));
     env
 }
 
@@ -157,6 +164,20 @@ fn choose(mut found: Vec<(u32, PathBuf)>, server_major: u32) -> Result<PathBuf, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pg_dump_gets_the_urls_sslmode() {
+        let env = |url: &str| environment(&url.parse::<Config>().unwrap());
+        assert!(
+            env("postgresql://u:p@h:5432/d?sslmode=require")
+                .contains(&("PGSSLMODE", "require".to_string()))
+        );
+        assert!(
+            env("postgresql://u:p@h:5432/d?sslmode=disable")
+                .contains(&("PGSSLMODE", "disable".to_string()))
+        );
+        assert!(env("postgresql://u:p@h:5432/d").contains(&("PGSSLMODE", "prefer".to_string())));
+    }
 
     #[test]
     fn the_newest_pg_dump_and_only_if_it_is_new_enough() {
