@@ -192,8 +192,22 @@ impl<'d> Applier<'d> {
                 entry.transaction = Some(mode.to_string());
                 entry.locks = first_sightings(migration, &observed);
             }
-            Err(Step::Failed(error)) => {
+            Err(Step::Failed(mut error)) => {
                 entry.status = MigrationStatus::Failed;
+                if let Some(failed) = error.statement_index {
+                    error.stayed = committed_before(migration, failed)
+                        .into_iter()
+                        .map(|index| {
+                            let start =
+                                migration.split.statements[index].code_start(&migration.source);
+                            let at = Location {
+                                file: migration.path.clone(),
+                                span: Span::new(start, start),
+                            };
+                            (index, at)
+                        })
+                        .collect();
+                }
                 entry.error = Some(*error);
             }
             Err(Step::Connection(source)) => {
@@ -282,6 +296,40 @@ pub async fn rehearse(
         }
     }
     Ok(Rehearsal::Ran { outside })
+}
+
+/// The statements of `migration` committed before statement `failed` failed: those
+/// before the transaction it ran in (a statement that cannot run in one, or ran after
+/// a `COMMIT`, commits on its own). None for a file that runs as one transaction.
+pub fn committed_before(migration: &MigrationFile, failed: usize) -> Vec<usize> {
+    if is_atomic(migration) {
+        return Vec::new();
+    }
+    let roles = File::roles(migration);
+    let before: Vec<&(usize, TxRole)> = roles.iter().filter(|(index, _)| *index < failed).collect();
+    // Where the failing statement's transaction began: after the last statement that
+    // ended one (committed on its own, or a COMMIT).
+    let start = match shape(&roles) {
+        Shape::Authored => before.iter().rposition(|(_, role)| {
+            matches!(role, TxRole::Commit | TxRole::Abort | TxRole::NoTransaction)
+        }),
+        _ => before
+            .iter()
+            .rposition(|(_, role)| matches!(role, TxRole::NoTransaction | TxRole::CommitAfter)),
+    };
+    let failing_alone = roles
+        .iter()
+        .any(|(index, role)| *index == failed && *role == TxRole::NoTransaction);
+    let end = match (failing_alone, start) {
+        (true, _) => before.len(),
+        (false, Some(last)) => last + 1,
+        (false, None) => 0,
+    };
+    before[..end]
+        .iter()
+        .filter(|(_, role)| !matches!(role, TxRole::Begin | TxRole::Commit | TxRole::Abort))
+        .map(|(index, _)| *index)
+        .collect()
 }
 
 /// Whether a failure of `migration` leaves nothing of it behind: it runs as one
@@ -666,5 +714,6 @@ fn failure(error: PgError, migration: &MigrationFile, index: Option<usize>) -> S
         detail: db_error.detail().map(str::to_string),
         hint: db_error.hint().map(str::to_string),
         context: db_error.where_().map(str::to_string),
+        stayed: Vec::new(),
     }))
 }

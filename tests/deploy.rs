@@ -1164,3 +1164,52 @@ fn a_version_collision_is_refused_before_anything_is_applied() {
     assert!(!env.table_exists("staging", "notes"));
     assert!(!env.table_exists("staging", "a"));
 }
+
+/// A file that does not run as one transaction and fails part way: the report says
+/// which statements stayed, and how to finish or undo them.
+#[test]
+fn a_half_applied_file_says_what_stayed_and_what_to_do() {
+    let env = env();
+    env.project.file(
+        "20250103000000_tags.sql",
+        "CREATE TABLE IF NOT EXISTS tags (id int);\n\
+         CREATE INDEX CONCURRENTLY IF NOT EXISTS notes_body_idx ON notes (body);\n\
+         CREATE TABLE broken (kind nosuchtype);\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    let failed = report["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["status"] == "failed")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    let lines: Vec<u64> = failed["error"]["stayed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["line"].as_u64().unwrap())
+        .collect();
+    // The table's batch committed before the index ran on its own; both stay.
+    assert_eq!(lines, [1, 2], "{failed:#}");
+    assert!(env.table_exists("staging", "tags"));
+    // The same deploy again, read as a person reads it.
+    let output = Command::new(env!("CARGO_BIN_EXE_migration-guard"))
+        .current_dir(env.project.path())
+        .env("NO_COLOR", "1")
+        .env("MIGRATION_GUARD_DB_URL", env.server.url_for("staging"))
+        .args(["deploy", "--target", "staging", "--dir", "migrations"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (text, stderr) = (
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    );
+    let all = format!("{text}{stderr}");
+    assert!(all.contains("half applied"), "{all}");
+    assert!(
+        all.contains("supabase migration repair --status applied 20250103000000"),
+        "{all}"
+    );
+}

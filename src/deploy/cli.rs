@@ -163,5 +163,6 @@ fn error_of(migration: &MigrationFile, failure: &PushFailure) -> MigrationError 
         detail: (!failure.detail.is_empty()).then(|| failure.detail.join("\n")),
         hint: None,
         context: None,
+        stayed: Vec::new(),
     }
 }

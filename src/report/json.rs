@@ -70,6 +70,14 @@ struct JsonMigrationError<'r> {
     detail: Option<&'r str>,
     hint: Option<&'r str>,
     context: Option<&'r str>,
+    /// What was committed before the failure and stays applied.
+    stayed: Vec<JsonStatement>,
+}
+
+#[derive(Serialize)]
+struct JsonStatement {
+    statement_index: usize,
+    line: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -220,6 +228,14 @@ fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r
                 detail: error.detail.as_deref(),
                 hint: error.hint.as_deref(),
                 context: error.context.as_deref(),
+                stayed: error
+                    .stayed
+                    .iter()
+                    .map(|(statement_index, at)| JsonStatement {
+                        statement_index: *statement_index,
+                        line: report.locate(at).map(|at| at.line),
+                    })
+                    .collect(),
             }
         }),
     }

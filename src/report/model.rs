@@ -113,6 +113,10 @@ pub struct MigrationError {
     pub hint: Option<String>,
     /// Postgres's CONTEXT (e.g. the line of a PL/pgSQL body).
     pub context: Option<String>,
+    /// The statements (index in the file, where its code starts) committed before the
+    /// failure, which stay applied: a file that does not run as one transaction is then
+    /// half applied, and its version is not recorded.
+    pub stayed: Vec<(usize, Location)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -385,6 +389,28 @@ impl Report {
             files.len(),
             if files.len() == 1 { "" } else { "s" },
             self.history.as_deref().unwrap_or("history")
+        ))
+    }
+
+    /// What a failure left behind in a file that does not run as one transaction: the
+    /// lines committed before it, and how to finish or undo them.
+    pub fn half_applied(&self, entry: &MigrationEntry, error: &MigrationError) -> Option<String> {
+        if error.stayed.is_empty() {
+            return None;
+        }
+        let lines: Vec<String> = error
+            .stayed
+            .iter()
+            .filter_map(|(_, at)| Some(self.locate(at)?.line.to_string()))
+            .collect();
+        Some(format!(
+            "the statement{} at line{} {} ran and committed before this failure, and stay{}: the file is half applied and its version is not recorded, so the next deploy fails on what {} made. Finish the rest by hand and record it (`supabase migration repair --status applied {}`), or undo what stayed; then correct the file",
+            if lines.len() == 1 { "" } else { "s" },
+            if lines.len() == 1 { "" } else { "s" },
+            lines.join(", "),
+            if lines.len() == 1 { "s" } else { "" },
+            if lines.len() == 1 { "it" } else { "they" },
+            entry.version
         ))
     }
 
