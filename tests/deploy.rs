@@ -1213,3 +1213,23 @@ fn a_half_applied_file_says_what_stayed_and_what_to_do() {
         "{all}"
     );
 }
+
+/// What the linter knows cannot run as written is refused before anything is applied,
+/// rather than failing part way through the push.
+#[test]
+fn a_file_that_cannot_run_as_written_is_refused_before_anything_is_applied() {
+    let env = env();
+    env.project.file(
+        "20250103000000_index.sql",
+        "BEGIN;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS notes_body_idx ON notes (body);\nCOMMIT;\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        report["findings"]
+            .to_string()
+            .contains("concurrently-in-transaction"),
+        "{report:#}"
+    );
+    assert!(!env.table_exists("staging", "notes"), "nothing applied");
+}

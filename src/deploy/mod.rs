@@ -231,6 +231,18 @@ async fn deploy(
         return Ok(());
     }
     let pending = learned.pending;
+    // What the linter knows cannot run as written (a psql meta-command, a literal left
+    // open, CONCURRENTLY inside the file's own BEGIN) fails on the target too, part way
+    // through the push: refused before anything is applied.
+    let unrunnable = cannot_run(discovery, &pending);
+    if !unrunnable.is_empty() {
+        report.findings.extend(unrunnable);
+        list(report, &pending, MigrationStatus::Pending);
+        report
+            .notes
+            .push(format!("Nothing was applied to {environment}."));
+        return Ok(());
+    }
     if pending.is_empty() {
         report
             .notes
@@ -474,6 +486,28 @@ fn list(report: &mut Report, migrations: &[impl Borrow<MigrationFile>], status: 
             .iter()
             .map(|migration| MigrationEntry::new(migration.borrow(), status)),
     );
+}
+
+/// The linter's errors on `pending` files that mean a file cannot run as written.
+fn cannot_run(discovery: &Discovery, pending: &[&MigrationFile]) -> Vec<Finding> {
+    use crate::lint::rules::{concurrently_in_transaction, no_psql_meta, syntax_error};
+    const CANNOT_RUN: [&str; 3] = [
+        no_psql_meta::RULE.id,
+        syntax_error::RULE.id,
+        concurrently_in_transaction::RULE.id,
+    ];
+    let pending: Vec<&std::path::Path> = pending.iter().map(|m| m.path.as_path()).collect();
+    crate::lint::lint(discovery, &crate::config::Config::default())
+        .into_iter()
+        .filter(|finding| {
+            finding.severity == Severity::Error
+                && CANNOT_RUN.contains(&finding.rule)
+                && finding
+                    .location
+                    .as_ref()
+                    .is_some_and(|location| pending.contains(&location.file.as_path()))
+        })
+        .collect()
 }
 
 fn refusal(message: String, help: &str) -> Finding {
