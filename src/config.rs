@@ -23,6 +23,9 @@ use crate::report::Severity;
 
 pub const FILE_NAME: &str = "migration-guard.yml";
 
+/// How deep `[` and `{` may nest in the configuration.
+const MAX_NESTING: usize = 16;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -139,6 +142,25 @@ impl Config {
             path: path.clone(),
             message,
         };
+        // The file is a handful of keys: anything this deep is not one, and the YAML
+        // parser's time grows with the square of the nesting.
+        let depth = text
+            .chars()
+            .scan(0usize, |depth, c| {
+                match c {
+                    '[' | '{' => *depth += 1,
+                    ']' | '}' => *depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                Some(*depth)
+            })
+            .max()
+            .unwrap_or(0);
+        if depth > MAX_NESTING {
+            return Err(invalid(format!(
+                "brackets nested {depth} deep: a configuration has at most {MAX_NESTING}; see the example in the README"
+            )));
+        }
         let file: File = if text.trim().is_empty() {
             File::default()
         } else {
@@ -239,6 +261,13 @@ mod tests {
         );
         assert!(config.ignores(Path::new("supabase/migrations/0001_baseline.sql")));
         assert!(!config.ignores(Path::new("supabase/migrations/0002_x.sql")));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_at_once() {
+        let text = format!("rules: {}{}\n", "[".repeat(50_000), "]".repeat(50_000));
+        let error = Config::parse(&text, PathBuf::from("m.yml")).unwrap_err();
+        assert!(error.to_string().contains("nested 50000 deep"), "{error}");
     }
 
     #[test]
