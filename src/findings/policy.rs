@@ -183,19 +183,19 @@ pub fn settle(findings: Vec<Finding>, rules: &Rules<'_>) -> Vec<Finding> {
 /// not allowed apart), which lists the lines of the others.
 fn once_per_file(findings: Vec<(Finding, bool)>, rules: &Rules<'_>) -> Vec<Finding> {
     let mut kept: Vec<(Finding, bool, Vec<usize>)> = Vec::with_capacity(findings.len());
+    // The first finding of each (rule, file, allowed), by its place in `kept`.
+    let mut firsts: std::collections::HashMap<(&'static str, PathBuf, bool), usize> =
+        std::collections::HashMap::new();
     for (finding, allowed) in findings {
-        let first = rules
-            .once_per_file
-            .contains(&finding.rule)
-            .then(|| {
-                kept.iter().position(|(k, k_allowed, _)| {
-                    k.rule == finding.rule
-                        && *k_allowed == allowed
-                        && k.location.as_ref().map(|l| &l.file)
-                            == finding.location.as_ref().map(|l| &l.file)
-                })
-            })
-            .flatten();
+        let key = finding
+            .location
+            .as_ref()
+            .filter(|_| rules.once_per_file.contains(&finding.rule))
+            .map(|l| (finding.rule, l.file.clone(), allowed));
+        let first = key.as_ref().and_then(|key| firsts.get(key).copied());
+        if let (Some(key), None) = (key, first) {
+            firsts.insert(key, kept.len());
+        }
         let line = finding
             .location
             .as_ref()
