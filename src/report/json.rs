@@ -91,6 +91,8 @@ struct JsonFinding<'r> {
     end_column: Option<usize>,
     message: &'r str,
     help: Option<&'r str>,
+    /// The rule's page.
+    help_uri: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -268,6 +270,8 @@ fn finding<'r>(report: &Report, finding: &'r Finding) -> JsonFinding<'r> {
         end_column: end.map(|at| at.column),
         message: &finding.message,
         help: finding.help.as_deref(),
+        help_uri: (!crate::lint::rules::describe(finding.rule).0.is_empty())
+            .then(|| crate::findings::rule_url(finding.rule)),
     }
 }
 

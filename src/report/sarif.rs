@@ -20,7 +20,7 @@ pub fn render(report: &Report) -> String {
             json!({
                 "id": id,
                 "shortDescription": {"text": summary},
-                "helpUri": format!("docs/rules/{id}.md"),
+                "helpUri": crate::findings::rule_url(id),
                 "defaultConfiguration": {"level": level(severity)},
             })
         })

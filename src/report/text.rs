@@ -275,7 +275,11 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
         }
     }
     if !crate::lint::rules::describe(finding.rule).0.is_empty() {
-        let _ = writeln!(out, "  {DIM}see docs/rules/{}.md{DIM:#}", finding.rule);
+        let _ = writeln!(
+            out,
+            "  {DIM}see {}{DIM:#}",
+            crate::findings::rule_url(finding.rule)
+        );
     }
 }
 
