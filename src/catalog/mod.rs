@@ -544,6 +544,16 @@ pub async fn snapshot(db: &Database, scope: &Scope) -> Result<Catalog, PgError> 
     snapshot::take(db, scope, true, None).await
 }
 
+/// Puts the names of the views, materialized views and functions that exist now into
+/// `catalog` (a tables-only snapshot): enough to see one appear or go, cheaply.
+pub async fn refresh_routines(
+    db: &Database,
+    scope: &Scope,
+    catalog: &mut Catalog,
+) -> Result<(), PgError> {
+    snapshot::routines(db, scope, catalog).await
+}
+
 /// The tables alone: tables (with RLS), columns, constraints and policies, the rest of
 /// the catalog left empty. What the shadow compares after every migration, for a
 /// fraction of a full snapshot's cost (the definitions of indexes, functions and

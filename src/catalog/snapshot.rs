@@ -13,7 +13,8 @@ use super::{
 };
 use crate::db::{Database, PgError};
 
-const SNAPSHOT: &str = include_str!("snapshot.sql");
+const SNAPSHOT: &str = concat!(include_str!("scope.sql"), include_str!("snapshot.sql"));
+const ROUTINES: &str = concat!(include_str!("scope.sql"), include_str!("routines.sql"));
 
 /// Deparse functions qualify every name not on the search_path: with an empty one, the
 /// text is the same on every connection. The session's value is kept in a placeholder
@@ -38,22 +39,98 @@ pub(super) async fn take(
         (&full, Type::BOOL),
         (&only, Type::TEXT_ARRAY),
     ];
-    // Three requests, one round trip: the client pipelines what is polled together, and
-    // `query_typed` parses, binds and executes without a prepare of its own.
-    let (set, rows, restore) = tokio::join!(
-        db.client.batch_execute(EMPTY_SEARCH_PATH),
-        db.client.query_typed(SNAPSHOT, &params),
-        db.client.batch_execute(RESTORE_SEARCH_PATH),
-    );
-    set?;
-    let rows = rows?;
-    restore?;
+    let rows = with_empty_search_path(db, SNAPSHOT, &params).await?;
     // A decoding failure surfaces as the driver's own FromSql error.
     let document: Document = rows
         .first()
         .expect("an aggregate returns one row")
         .try_get(0)?;
     Ok(document.into_catalog())
+}
+
+/// Runs `sql` with an empty search_path, the session's put back after it. Three
+/// requests, one round trip: the client pipelines what is polled together, and
+/// `query_typed` parses, binds and executes without a prepare of its own.
+async fn with_empty_search_path(
+    db: &Database,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Vec<tokio_postgres::Row>, PgError> {
+    let (set, rows, restore) = tokio::join!(
+        db.client.batch_execute(EMPTY_SEARCH_PATH),
+        db.client.query_typed(sql, params),
+        db.client.batch_execute(RESTORE_SEARCH_PATH),
+    );
+    set?;
+    let rows = rows?;
+    restore?;
+    Ok(rows)
+}
+
+/// Puts the views, materialized views and functions that exist now into `catalog` (a
+/// tables-only snapshot), by name alone: enough for a diff to see one appear or go, at
+/// a fraction of the cost of their definitions. Their other fields are left empty, the
+/// same on both sides, so no change of definition shows.
+pub(super) async fn routines(
+    db: &Database,
+    scope: &Scope,
+    catalog: &mut Catalog,
+) -> Result<(), PgError> {
+    let patterns = scope.like_patterns();
+    let params: [(&(dyn ToSql + Sync), Type); 1] = [(&patterns, Type::TEXT_ARRAY)];
+    let rows = with_empty_search_path(db, ROUTINES, &params).await?;
+    catalog.views.clear();
+    catalog.materialized_views.clear();
+    catalog.functions.clear();
+    for row in rows {
+        let kind: &str = row.get(0);
+        let schema: String = row.get(1);
+        let name: String = row.get(2);
+        let arguments: Option<String> = row.get(3);
+        let key = format!("{schema}.{name}");
+        let view = || View {
+            schema: schema.clone(),
+            name: name.clone(),
+            definition: String::new(),
+            options: Vec::new(),
+        };
+        match kind {
+            "view" => {
+                catalog.views.insert(key, view());
+            }
+            "materialized" => {
+                catalog.materialized_views.insert(key, view());
+            }
+            _ => {
+                let kind = match kind {
+                    "procedure" => FunctionKind::Procedure,
+                    "aggregate" => FunctionKind::Aggregate,
+                    "window" => FunctionKind::Window,
+                    _ => FunctionKind::Function,
+                };
+                let arguments = arguments.unwrap_or_default();
+                let function = Function {
+                    schema: schema.clone(),
+                    name: name.clone(),
+                    kind,
+                    arguments: arguments.clone(),
+                    identity_arguments: arguments.clone(),
+                    result: None,
+                    language: String::new(),
+                    body_md5: String::new(),
+                    security_definer: false,
+                    volatility: Volatility::Volatile,
+                    strict: false,
+                    parallel: Parallel::Unsafe,
+                    config: Vec::new(),
+                };
+                catalog
+                    .functions
+                    .insert(format!("{key}({arguments})"), function);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The query's single value. Each list holds positional arrays; the rows below follow

@@ -14,20 +14,8 @@
 -- Each list holds json arrays, not objects: json_build_object costs about twice as much
 -- per row, and rows are most of the time on a large schema. The values of each list are
 -- in the order of the matching `*Row` type in src/catalog/snapshot.rs.
-WITH
-ext AS MATERIALIZED (
-  SELECT d.classid, d.objid
-  FROM pg_depend d
-  WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-),
-ns AS MATERIALIZED (
-  SELECT n.oid, n.nspname::text AS nspname
-  FROM pg_namespace n
-  WHERE left(n.nspname, 3) <> 'pg_'
-    AND n.nspname <> 'information_schema'
-    AND n.nspname NOT LIKE ALL ($1::text[])
-    AND n.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_namespace'::regclass)
-),
+-- (scope.sql comes first: the ext and ns tables.)
+,
 rel AS MATERIALIZED (
   SELECT c.oid, c.relkind, c.relowner, c.relacl, c.relrowsecurity, c.relforcerowsecurity,
          c.reloptions, c.relispartition, c.relpartbound, c.relfilenode,

@@ -10,12 +10,7 @@
 use crate::apply::{self, Applier, ApplyError, Observation, Rehearsal, Reroute};
 use std::collections::HashMap;
 
-use tokio_postgres::types::{ToSql, Type};
-
-use crate::catalog::{
-    self, Catalog, ChangeKind, Function, FunctionKind, Kind, Parallel, Scope, View, Volatility,
-    revert,
-};
+use crate::catalog::{self, Catalog, ChangeKind, FunctionKind, Kind, Scope, revert};
 use crate::db::Database;
 use crate::migration::MigrationFile;
 use crate::report::model::TableEvidence;
@@ -272,128 +267,20 @@ async fn snapshot(
     })
 }
 
-/// The names of the views, materialized views and functions of the covered schemas
-/// (those a full snapshot holds, keyed alike: `schema.name(argument types)` for a
-/// function), with the deparse functions reading an empty `search_path` as the snapshot
-/// does. `$1`: the LIKE patterns of the schemas left out.
-const ROUTINES: &str = "
-WITH
-ext AS MATERIALIZED (
-  SELECT d.classid, d.objid
-  FROM pg_depend d
-  WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-),
-ns AS MATERIALIZED (
-  SELECT n.oid, n.nspname::text AS nspname
-  FROM pg_namespace n
-  WHERE left(n.nspname, 3) <> 'pg_'
-    AND n.nspname <> 'information_schema'
-    AND n.nspname NOT LIKE ALL ($1::text[])
-    AND n.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_namespace'::regclass)
-)
-SELECT CASE c.relkind WHEN 'm' THEN 'materialized' ELSE 'view' END, n.nspname,
-       c.relname::text, NULL::text
-FROM pg_class c
-JOIN ns n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm')
-  AND c.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_class'::regclass)
-UNION ALL
-SELECT CASE p.prokind
-         WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window'
-         ELSE 'function' END,
-       n.nspname, p.proname::text, oidvectortypes(p.proargtypes)
-FROM pg_proc p
-JOIN ns n ON n.oid = p.pronamespace
-WHERE p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_proc'::regclass)
-  -- a range type's constructors come and go with the type
-  AND NOT EXISTS (
-    SELECT FROM pg_depend d
-    WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'i'
-  )
-";
-
-/// Puts the views, materialized views and functions that exist now into `catalog` (a
-/// tables-only snapshot), by name alone: enough for [`catalog::diff`] to see one
-/// appear or go, at a fraction of the cost of their definitions. Their other fields are
-/// left empty, the same on both sides, so no change of definition shows.
+/// The names of the views and functions now, into `catalog` (see
+/// [`catalog::refresh_routines`]).
 async fn with_routines(
     db: &Database,
     scope: &Scope,
     catalog: &mut Catalog,
     file: &str,
 ) -> Result<(), SemanticError> {
-    let patterns = scope.like_patterns();
-    let params: [(&(dyn ToSql + Sync), Type); 1] = [(&patterns, Type::TEXT_ARRAY)];
-    // As the snapshot does: an empty search_path for the query (the argument types print
-    // the same whatever a migration set), the session's put back after it; three
-    // requests, one round trip.
-    let (set, rows, restore) = tokio::join!(
-        db.client.batch_execute(concat!(
-            "SELECT set_config('migration_guard.routines_search_path', current_setting('search_path'), false), ",
-            "set_config('search_path', '', false)",
-        )),
-        db.client.query_typed(ROUTINES, &params),
-        db.client.batch_execute(
-            "SELECT set_config('search_path', current_setting('migration_guard.routines_search_path'), false)"
-        ),
-    );
-    let rows = set.and(rows).and_then(|rows| restore.map(|()| rows));
-    let rows = rows.map_err(|source| SemanticError::Snapshot {
-        file: file.to_string(),
-        source,
-    })?;
-    catalog.views.clear();
-    catalog.materialized_views.clear();
-    catalog.functions.clear();
-    for row in rows {
-        let kind: &str = row.get(0);
-        let schema: String = row.get(1);
-        let name: String = row.get(2);
-        let arguments: Option<String> = row.get(3);
-        let key = format!("{schema}.{name}");
-        let view = || View {
-            schema: schema.clone(),
-            name: name.clone(),
-            definition: String::new(),
-            options: Vec::new(),
-        };
-        let function = |kind, arguments: String| Function {
-            schema: schema.clone(),
-            name: name.clone(),
-            kind,
-            arguments: arguments.clone(),
-            identity_arguments: arguments,
-            result: None,
-            language: String::new(),
-            body_md5: String::new(),
-            security_definer: false,
-            volatility: Volatility::Volatile,
-            strict: false,
-            parallel: Parallel::Unsafe,
-            config: Vec::new(),
-        };
-        match kind {
-            "view" => {
-                catalog.views.insert(key, view());
-            }
-            "materialized" => {
-                catalog.materialized_views.insert(key, view());
-            }
-            _ => {
-                let kind = match kind {
-                    "procedure" => FunctionKind::Procedure,
-                    "aggregate" => FunctionKind::Aggregate,
-                    "window" => FunctionKind::Window,
-                    _ => FunctionKind::Function,
-                };
-                let arguments = arguments.unwrap_or_default();
-                catalog
-                    .functions
-                    .insert(format!("{key}({arguments})"), function(kind, arguments));
-            }
-        }
-    }
-    Ok(())
+    catalog::refresh_routines(db, scope, catalog)
+        .await
+        .map_err(|source| SemanticError::Snapshot {
+            file: file.to_string(),
+            source,
+        })
 }
 
 /// The finding for a revert of `version` that does not bring back, of the objects
@@ -748,6 +635,7 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::{Function, Parallel, View, Volatility};
     use crate::migration::split::split;
     use std::path::PathBuf;
     use std::sync::Arc;

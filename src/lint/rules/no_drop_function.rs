@@ -21,7 +21,7 @@ use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
 
 use super::RuleDef;
-use super::no_drop_view::{names_after, removes_existing, touched};
+use super::no_drop_view::{names_after, removals};
 use super::support::{last_part, name_at};
 
 pub const RULE: RuleDef = RuleDef {
@@ -41,27 +41,8 @@ enum Kind {
 }
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let created = touched(context, created_function);
-    let dropped: Vec<(usize, String)> = context
-        .statements
-        .iter()
-        .filter_map(|statement| Some((statement.index, dropped_functions(statement)?)))
-        .flat_map(|(index, (_, names))| names.into_iter().map(move |name| (index, name)))
-        .collect();
-    for statement in &context.statements {
-        let Some((kind, mut names)) = dropped_functions(statement) else {
-            continue;
-        };
-        // Unread names: judge from the keywords, naming no function.
-        if names.is_empty() {
-            names.push(String::new());
-        }
-        for name in names {
-            if !name.is_empty() && !removes_existing(&created, &dropped, &name, statement.index) {
-                continue;
-            }
-            out.push(diagnostic(statement, kind, &name));
-        }
+    for (statement, kind, name) in removals(context, created_function, dropped_functions) {
+        out.push(diagnostic(statement, kind, &name));
     }
 }
 

@@ -30,41 +30,23 @@ pub const RULE: RuleDef = RuleDef {
 };
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let created = touched(context, created_view);
-    let dropped: Vec<(usize, String)> = context
-        .statements
-        .iter()
-        .filter_map(|statement| Some((statement.index, dropped_views(statement)?)))
-        .flat_map(|(index, (_, names))| names.into_iter().map(move |name| (index, name)))
-        .collect();
-    for statement in &context.statements {
-        let Some((materialized, mut names)) = dropped_views(statement) else {
-            continue;
+    for (statement, materialized, name) in removals(context, created_view, dropped_views) {
+        let kind = if materialized {
+            "materialized view"
+        } else {
+            "view"
         };
-        // Unread names: judge from the keywords, naming no view.
-        if names.is_empty() {
-            names.push(String::new());
-        }
-        for name in names {
-            if !name.is_empty() && !removes_existing(&created, &dropped, &name, statement.index) {
-                continue;
-            }
-            let kind = if materialized {
-                "materialized view"
-            } else {
-                "view"
-            };
-            let what = if name.is_empty() {
-                format!("a {kind}")
-            } else {
-                format!("{kind} {name}")
-            };
-            let help = if materialized {
-                "keep it and create the new materialized view beside it (there is no CREATE OR REPLACE for one); drop the old one later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
-            } else {
-                "keep it and create the new view beside it, or change it in place with CREATE OR REPLACE VIEW keeping its columns (new ones only at the end); drop it later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
-            };
-            out.push(
+        let what = if name.is_empty() {
+            format!("a {kind}")
+        } else {
+            format!("{kind} {name}")
+        };
+        let help = if materialized {
+            "keep it and create the new materialized view beside it (there is no CREATE OR REPLACE for one); drop the old one later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
+        } else {
+            "keep it and create the new view beside it, or change it in place with CREATE OR REPLACE VIEW keeping its columns (new ones only at the end); drop it later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
+        };
+        out.push(
                 Diagnostic::new(
                     statement.code_span(),
                     format!(
@@ -73,7 +55,6 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                 )
                 .help(help),
             );
-        }
     }
 }
 
@@ -138,8 +119,45 @@ fn created_view(statement: &ParsedStatement) -> Option<String> {
     }
 }
 
+/// What a statement drops, if it drops something of the kind: what it is (`K`) and the
+/// names (empty when the tokens do not say).
+pub(super) type Dropping<K> = fn(&ParsedStatement) -> Option<(K, Vec<String>)>;
+
+/// Each name a statement drops (`dropping` says what kind of object and which names)
+/// that may exist before the file: the file neither made it earlier nor makes it again
+/// later (see [`removes_existing`]). A statement whose names cannot be read gives one
+/// entry with an empty name: judged from its keywords, naming nothing.
+pub(super) fn removals<'c, K: Copy>(
+    context: &'c FileContext<'_>,
+    created: fn(&ParsedStatement) -> Option<String>,
+    dropping: Dropping<K>,
+) -> Vec<(&'c ParsedStatement, K, String)> {
+    let created = touched(context, created);
+    let dropped: Vec<(usize, String)> = context
+        .statements
+        .iter()
+        .filter_map(|statement| Some((statement.index, dropping(statement)?)))
+        .flat_map(|(index, (_, names))| names.into_iter().map(move |name| (index, name)))
+        .collect();
+    let mut found = Vec::new();
+    for statement in &context.statements {
+        let Some((kind, mut names)) = dropping(statement) else {
+            continue;
+        };
+        if names.is_empty() {
+            names.push(String::new());
+        }
+        for name in names {
+            if name.is_empty() || removes_existing(&created, &dropped, &name, statement.index) {
+                found.push((statement, kind, name));
+            }
+        }
+    }
+    found
+}
+
 /// The names `read` finds in the file's statements, with the index of each statement.
-pub(super) fn touched(
+fn touched(
     context: &FileContext<'_>,
     read: fn(&ParsedStatement) -> Option<String>,
 ) -> Vec<(usize, String)> {
@@ -173,7 +191,7 @@ pub(super) fn names_after(tokens: &[Tok], at: usize) -> Vec<String> {
 /// Whether dropping `name` at statement `at` removes an object that may exist before
 /// the file: the file does not create it again later, and did not make it itself (a
 /// creation before `at`, with no drop of the name before that creation).
-pub(super) fn removes_existing(
+fn removes_existing(
     created: &[(usize, String)],
     dropped: &[(usize, String)],
     name: &str,
