@@ -407,9 +407,8 @@ fn with_additions() -> Project {
     project
 }
 
-#[test]
-fn a_drafted_revert_applies_and_the_shadow_proves_it() {
-    let project = with_additions();
+/// `new undo_tags --revert 20250102000000`: the drafted revert of the second migration.
+fn draft_revert(project: &Project) {
     let (code, stdout, stderr) = output(&mut project.command(&[
         "new",
         "undo_tags",
@@ -419,6 +418,22 @@ fn a_drafted_revert_applies_and_the_shadow_proves_it() {
         "local",
     ]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+/// The shadow passes with the revert: it brings back what it reverts.
+fn assert_the_shadow_proves_the_revert(project: &Project) {
+    let (code, report) = shadow(project);
+    assert!(
+        !report["findings"].to_string().contains("revert-incomplete"),
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn a_drafted_revert_applies_and_the_shadow_proves_it() {
+    let project = with_additions();
+    draft_revert(&project);
     let drafted = std::fs::read_dir(project.migrations())
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -443,12 +458,7 @@ fn a_drafted_revert_applies_and_the_shadow_proves_it() {
     assert!(sql.find("DROP COLUMN").unwrap() < sql.find("DROP TABLE").unwrap());
     assert!(sql.find("DROP TABLE").unwrap() < sql.find("DROP FUNCTION").unwrap());
 
-    let (code, report) = shadow(&project);
-    assert!(
-        !report["findings"].to_string().contains("revert-incomplete"),
-        "{report:#}"
-    );
-    assert_eq!(code, 0, "{report:#}");
+    assert_the_shadow_proves_the_revert(&project);
 }
 
 #[test]
@@ -659,21 +669,8 @@ fn a_revert_of_an_older_migration_is_judged_on_its_own_objects() {
         "CREATE TABLE IF NOT EXISTS public.unrelated (id int PRIMARY KEY);\n\
          ALTER TABLE public.unrelated ENABLE ROW LEVEL SECURITY;\n",
     );
-    let (code, stdout, stderr) = output(&mut project.command(&[
-        "new",
-        "undo_tags",
-        "--revert",
-        "20250102000000",
-        "--provider",
-        "local",
-    ]));
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let (code, report) = shadow(&project);
-    assert!(
-        !report["findings"].to_string().contains("revert-incomplete"),
-        "{report:#}"
-    );
-    assert_eq!(code, 0, "{report:#}");
+    draft_revert(&project);
+    assert_the_shadow_proves_the_revert(&project);
 }
 
 /// The policy is applied once to every source: a suppression comment can name an

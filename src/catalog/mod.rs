@@ -401,6 +401,28 @@ pub struct Function {
     pub config: Vec<String>,
 }
 
+impl Function {
+    /// A function known by name alone (what a cheap read of names gives): every other
+    /// field empty, the same wherever it is made, so no change of definition shows.
+    pub fn named(schema: &str, name: &str, kind: FunctionKind, arguments: &str) -> Function {
+        Function {
+            schema: schema.to_string(),
+            name: name.to_string(),
+            kind,
+            arguments: arguments.to_string(),
+            identity_arguments: arguments.to_string(),
+            result: None,
+            language: String::new(),
+            body_md5: String::new(),
+            security_definer: false,
+            volatility: Volatility::Volatile,
+            strict: false,
+            parallel: Parallel::Unsafe,
+            config: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TriggerEnabled {

@@ -109,21 +109,7 @@ pub(super) async fn routines(
                     _ => FunctionKind::Function,
                 };
                 let arguments = arguments.unwrap_or_default();
-                let function = Function {
-                    schema: schema.clone(),
-                    name: name.clone(),
-                    kind,
-                    arguments: arguments.clone(),
-                    identity_arguments: arguments.clone(),
-                    result: None,
-                    language: String::new(),
-                    body_md5: String::new(),
-                    security_definer: false,
-                    volatility: Volatility::Volatile,
-                    strict: false,
-                    parallel: Parallel::Unsafe,
-                    config: Vec::new(),
-                };
+                let function = Function::named(&schema, &name, kind, &arguments);
                 catalog
                     .functions
                     .insert(format!("{key}({arguments})"), function);

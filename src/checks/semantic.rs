@@ -527,6 +527,9 @@ async fn second_run<'m>(
     let again = snapshot(db, scope, true, "the second run").await;
     control("ROLLBACK", &last.file_name).await?;
     let changed = catalog::diff(end, &again?);
+    if changed.is_empty() {
+        return Ok(findings);
+    }
     // Each change goes to the file whose statement last made the object what it is
     // (the last file when no statement names it).
     let locator = super::advisors::Locator::new(migrations);
@@ -635,7 +638,7 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Function, Parallel, View, Volatility};
+    use crate::catalog::{Function, View};
     use crate::migration::split::split;
     use std::path::PathBuf;
     use std::sync::Arc;
@@ -663,21 +666,7 @@ mod tests {
     fn function(name: &str, kind: FunctionKind, arguments: &str) -> (String, Function) {
         (
             format!("public.{name}({arguments})"),
-            Function {
-                schema: "public".to_string(),
-                name: name.to_string(),
-                kind,
-                arguments: arguments.to_string(),
-                identity_arguments: arguments.to_string(),
-                result: None,
-                language: String::new(),
-                body_md5: String::new(),
-                security_definer: false,
-                volatility: Volatility::Volatile,
-                strict: false,
-                parallel: Parallel::Unsafe,
-                config: Vec::new(),
-            },
+            Function::named("public", name, kind, arguments),
         )
     }
 

@@ -43,7 +43,8 @@ pub fn statements(source: &str, statement: &ParsedStatement) -> Vec<ParsedStatem
         .find_map(|token| match &token.token {
             Token::DollarQuotedString(quoted) => {
                 let tag = quoted.tag.as_deref().map_or(2, |tag| tag.len() + 2);
-                Some(Span::new(token.span.start + tag, token.span.end - tag))
+                let (start, end) = (token.span.start + tag, token.span.end.saturating_sub(tag));
+                (start <= end).then(|| Span::new(start, end))
             }
             _ => None,
         })
