@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use migration_guard::migration::split::split;
+use migration_guard::sql::split::split;
 
 #[path = "generate/mod.rs"]
 mod generate;

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use migration_guard::cli::{Cli, Command, Format};
-use migration_guard::commands;
+use migration_guard::app::cli::{Cli, Command, Format};
+use migration_guard::app::commands;
 use migration_guard::report::{self, Report};
 
 // Linting thousands of statements is allocation-heavy; mimalloc does it faster.
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     if let Command::Action = cli.command {
-        return ExitCode::from(migration_guard::action::run());
+        return ExitCode::from(migration_guard::app::action::run());
     }
     let report = commands::run(&cli);
     if let Err(error) = commands::write_report_dir(&cli, &report) {

@@ -234,7 +234,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO anon, authenticated;
 "#;
 
 fn exposed() -> Vec<String> {
-    migration_guard::supabase_project::DEFAULT_API_SCHEMAS
+    migration_guard::supabase::project::DEFAULT_API_SCHEMAS
         .iter()
         .map(|schema| schema.to_string())
         .collect()

@@ -18,7 +18,7 @@ use migration_guard::checks::plpgsql::{self, CHECKS, Checked, PLPGSQL_ERROR, PLP
 use migration_guard::db::Database;
 use migration_guard::migration::{MigrationFile, discover};
 use migration_guard::report::{Finding, Severity};
-use migration_guard::text::LineIndex;
+use migration_guard::findings::span::LineIndex;
 use tempfile::TempDir;
 
 /// The role the migrations run as: not a superuser, like Supabase's `postgres`.

@@ -6,7 +6,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use migration_guard::supabase_api::{
+use migration_guard::supabase::api::{
     API_URL_ENV, ApiError, BackupSummary, Client, DEFAULT_API_URL, HealthStatus, RetryPolicy,
     SqlError, TOKEN_ENV, TOKENS_PAGE, api_url_from_env, describe_unhealthy,
 };

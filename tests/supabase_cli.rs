@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::PgServer;
 use migration_guard::migration::discover;
-use migration_guard::supabase_cli::{
+use migration_guard::supabase::cli::{
     CliError, PushOptions, PushOutput, Refusal, SupabaseCli, Target,
 };
 use tempfile::TempDir;

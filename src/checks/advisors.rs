@@ -33,7 +33,7 @@ use tokio_postgres::types::{ToSql, Type};
 use crate::catalog::Scope;
 use crate::db::{Database, PgError};
 use crate::migration::MigrationFile;
-use crate::migration::classify::leading_words;
+use crate::sql::classify::leading_words;
 use crate::report::{Finding, Location, Severity};
 
 pub const RLS_DISABLED_IN_PUBLIC: &str = "advisor-rls-disabled-in-public";

@@ -28,12 +28,12 @@ use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::error::ErrorPosition;
 
 use crate::db::Database;
-use crate::migration::classify::{TxRole, tx_role};
+use crate::sql::classify::{TxRole, tx_role};
 use crate::migration::discover::{FileError, read_source};
-use crate::migration::split::split;
+use crate::sql::split::split;
 use crate::report::model::VerifyCheck;
 use crate::report::{Location, Report};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 /// The savepoint that stands for a test file's own transaction.
 const FILE_TRANSACTION: &str = "migration_guard_pgtap";

@@ -47,7 +47,7 @@ use crate::lint::rules::support::object_name;
 use crate::lint::statement::ParsedStatement;
 use crate::migration::MigrationFile;
 use crate::report::{Finding, Location, Severity};
-use crate::text::Span;
+use crate::findings::span::Span;
 use sqlparser::ast::ObjectNamePart;
 use sqlparser::tokenizer::Token;
 

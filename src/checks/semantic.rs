@@ -7,7 +7,7 @@
 //! Findings are errors by default, follow `migration-guard.yml`, and a file allows them
 //! with `-- migration-guard: allow-file <id> -- reason` at its top (shown in the report).
 
-use crate::apply::{self, Applier, ApplyError, Observation, Rehearsal, Reroute};
+use crate::engine::{self, Applier, ApplyError, Observation, Rehearsal, Reroute};
 use std::collections::HashMap;
 
 use crate::catalog::{self, Catalog, ChangeKind, FunctionKind, Kind, Scope, revert};
@@ -15,7 +15,7 @@ use crate::db::Database;
 use crate::migration::MigrationFile;
 use crate::report::model::TableEvidence;
 use crate::report::{Finding, Location, MigrationEntry, MigrationStatus, Severity};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 pub const DROPPED_TABLE: &str = "dropped-table";
 pub const DROPPED_COLUMN: &str = "dropped-column";
@@ -187,7 +187,7 @@ pub async fn apply(
         // locked is reading all it changed. A relation it dropped has no name left to
         // read: then, and for files that commit as they go, every table is read.
         let mut after = match locked_tables(&observed) {
-            Some(locked) if apply::is_atomic(migration) => {
+            Some(locked) if engine::is_atomic(migration) => {
                 catalog::refresh_tables(db, &scope, &before, &locked)
                     .await
                     .map_err(|source| SemanticError::Snapshot {
@@ -346,7 +346,7 @@ fn rewrites(
                 && *seen != *node
             {
                 *seen = *node;
-                found.push(apply::evidence(migration, table, observation.statement));
+                found.push(engine::evidence(migration, table, observation.statement));
             }
         }
     }
@@ -360,7 +360,7 @@ fn rewrites(
             .iter()
             .any(|rewrite: &TableEvidence| &rewrite.table == name);
         if unseen {
-            found.push(apply::evidence(migration, name, None));
+            found.push(engine::evidence(migration, name, None));
         }
     }
     found
@@ -490,7 +490,7 @@ async fn second_run<'m>(
     let mut findings = Vec::new();
     for migration in migrations {
         control("SAVEPOINT migration_guard_second_run", &migration.file_name).await?;
-        match apply::rehearse(db, migration, reroute).await? {
+        match engine::rehearse(db, migration, reroute).await? {
             Rehearsal::Failed(error) => {
                 findings.push((
                     finding(
@@ -639,7 +639,7 @@ fn finding(
 mod tests {
     use super::*;
     use crate::catalog::{Function, View};
-    use crate::migration::split::split;
+    use crate::sql::split::split;
     use std::path::PathBuf;
     use std::sync::Arc;
 

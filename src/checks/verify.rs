@@ -18,10 +18,10 @@ use tokio_postgres::error::ErrorPosition;
 
 use crate::db::Database;
 use crate::migration::discover::{FileError, read_source};
-use crate::migration::split::split;
+use crate::sql::split::split;
 use crate::report::model::VerifyCheck;
 use crate::report::{Location, Report};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 /// A row of a statement's result: its columns' names and text values.
 pub type Row = Vec<(String, Option<String>)>;

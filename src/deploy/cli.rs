@@ -11,10 +11,10 @@ use crate::migration::compare::first_difference;
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::model::MigrationError;
 use crate::report::{Finding, Location, MigrationEntry, MigrationStatus};
-use crate::supabase_cli::{
+use crate::supabase::cli::{
     CliError, PushFailure, PushOptions, PushOutput, Refusal, SupabaseCli, Target,
 };
-use crate::text::Span;
+use crate::findings::span::Span;
 
 /// The project, its credentials (from the environment, never the command line) and
 /// the folder that holds `supabase/`.

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::Config;
 
-use crate::apply::{self, Applier, ApplyError};
+use crate::engine::{self, Applier, ApplyError};
 use crate::db::{Database, PgError};
 use crate::migration::MigrationFile;
 use crate::migration::history::{self, Recorded};
 use crate::report::model::MigrationError;
 use crate::report::{Finding, Location, MigrationEntry, MigrationStatus, Severity};
 use crate::shadow::server::{self, UrlError};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 /// An index `CREATE INDEX CONCURRENTLY` left invalid.
 pub const INVALID_INDEX: &str = "invalid-index";
@@ -226,7 +226,7 @@ impl Target {
                     entry.error = Some(MigrationError {
                         message: format!(
                             "{error}; {}",
-                            if apply::is_atomic(migration) {
+                            if engine::is_atomic(migration) {
                                 "its transaction was rolled back: nothing of it was applied"
                             } else {
                                 "it does not run as one transaction: check what of it was applied"
@@ -285,7 +285,7 @@ impl Target {
                 .error
                 .as_ref()
                 .is_some_and(|error| error.sqlstate.as_deref() == Some(LOCK_NOT_AVAILABLE));
-            if !lost_lock_race || attempt >= self.settings.retries || !apply::is_atomic(migration) {
+            if !lost_lock_race || attempt >= self.settings.retries || !engine::is_atomic(migration) {
                 if attempt > 0 {
                     notes.push(format!(
                         "{}: ran {} times; the earlier runs hit lock_timeout and rolled back whole",

@@ -15,7 +15,7 @@ use crate::checks::verify::{self, VerifyError};
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::model::{MigrationError, PostgresInfo};
 use crate::report::{CommandName, Finding, MigrationEntry, MigrationStatus, Report, Severity};
-use crate::supabase_cli::PushOutput;
+use crate::supabase::cli::PushOutput;
 
 pub mod backup;
 pub mod cli;
@@ -23,7 +23,7 @@ pub mod direct;
 pub mod plan;
 pub mod platform;
 
-use crate::supabase_cli::{CliError, SupabaseCli};
+use crate::supabase::cli::{CliError, SupabaseCli};
 use cli::CliTarget;
 use direct::{Settings, Target, TargetError};
 use platform::{Platform, Watch};

@@ -8,7 +8,7 @@ use crate::migration::MigrationFile;
 use crate::migration::compare::first_difference;
 use crate::migration::history::Recorded;
 use crate::report::{Finding, Location, Severity};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 /// A version the target has applied that no local file has.
 pub const REMOTE_ONLY: &str = "remote-only-version";
@@ -114,7 +114,7 @@ pub fn remote_only(named: &[String], versions: &[&str]) -> Finding {
 /// says which.
 pub fn out_of_order(migration: Option<&MigrationFile>, why: String) -> Finding {
     Finding {
-        rule: crate::base::OUT_OF_ORDER,
+        rule: crate::migration::base_branch::OUT_OF_ORDER,
         severity: Severity::Error,
         location: migration.map(|migration| Location {
             file: migration.path.clone(),
@@ -139,7 +139,7 @@ fn edited(migration: &MigrationFile, recorded: &Recorded) -> Option<Finding> {
         |index| migration.split.statements[index].text,
     );
     Some(Finding {
-        rule: crate::base::EDITED,
+        rule: crate::migration::base_branch::EDITED,
         severity: Severity::Error,
         location: Some(Location {
             file: migration.path.clone(),
@@ -158,7 +158,7 @@ fn edited(migration: &MigrationFile, recorded: &Recorded) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migration::split::split;
+    use crate::sql::split::split;
     use std::path::PathBuf;
     use std::sync::Arc;
 

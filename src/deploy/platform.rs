@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::checks::verify::{self, Row, Runner, StatementError, VerifyError};
 use crate::report::{Finding, Report, Severity};
-use crate::supabase_api::{ApiError, Client, describe_unhealthy};
+use crate::supabase::api::{ApiError, Client, describe_unhealthy};
 
 /// The services a deploy of migrations can break.
 const SERVICES: &[&str] = &["db", "rest", "auth"];

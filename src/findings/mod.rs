@@ -3,10 +3,11 @@
 //! count for the verdict.
 
 pub mod policy;
+pub mod span;
 
 use std::path::PathBuf;
 
-use crate::text::Span;
+use crate::findings::span::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::{Finding, Location, Severity};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 /// The migrations that are deployed history.
 #[derive(Debug, Clone, Default)]
@@ -283,7 +283,7 @@ pub fn merge_confirmed(
 mod tests {
     use super::*;
     use crate::findings::{Location, Severity};
-    use crate::text::Span;
+    use crate::findings::span::Span;
 
     fn at(rule: &'static str, file: &str) -> Finding {
         Finding {

@@ -24,7 +24,7 @@ use serde_json::json;
 use super::event::Repository;
 use crate::report::markdown::COMMENT_MARKER;
 
-pub use crate::retry::RetryPolicy;
+pub use crate::http::RetryPolicy;
 
 /// GitHub rejects longer comment bodies with 422 "Body is too long".
 pub const COMMENT_BODY_LIMIT: usize = 65_536;

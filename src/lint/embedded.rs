@@ -13,8 +13,8 @@
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::migration::split::Statement;
-use crate::text::Span;
+use crate::sql::split::Statement;
+use crate::findings::span::Span;
 
 use super::statement::ParsedStatement;
 
@@ -193,7 +193,7 @@ fn line_offsets(text: &str) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migration::split::split;
+    use crate::sql::split::split;
 
     fn embedded(sql: &str) -> Vec<String> {
         let split = split(sql);

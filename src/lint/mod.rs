@@ -20,7 +20,7 @@ pub mod test_utils;
 use crate::config::Config;
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::{Finding, Location, Severity};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use rules::RuleDef;
 use schema::{Schema, table_key};
@@ -104,7 +104,7 @@ impl<'a> FileContext<'a> {
 
     /// Whether the file wraps its statements in its own `BEGIN … COMMIT`.
     pub fn wrapped_in_transaction(&self) -> bool {
-        use crate::migration::classify::TxRole;
+        use crate::sql::classify::TxRole;
         let first = self.statements.first().map(|s| s.tx_role);
         let last = self.statements.last().map(|s| s.tx_role);
         first == Some(TxRole::Begin) && last == Some(TxRole::Commit)
@@ -185,14 +185,14 @@ pub fn settle(
         .iter()
         .flat_map(suppress::allowances)
         .collect();
-    let lines: std::collections::HashMap<&std::path::Path, (crate::text::LineIndex, &str)> =
+    let lines: std::collections::HashMap<&std::path::Path, (crate::findings::span::LineIndex, &str)> =
         discovery
             .migrations
             .iter()
             .map(|m| {
                 (
                     m.path.as_path(),
-                    (crate::text::LineIndex::new(&m.source), &*m.source),
+                    (crate::findings::span::LineIndex::new(&m.source), &*m.source),
                 )
             })
             .collect();

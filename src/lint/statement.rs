@@ -10,9 +10,9 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{self, Token, Tokenizer, Whitespace};
 
-use crate::migration::classify::{TxRole, tx_role};
-use crate::migration::split::Statement;
-use crate::text::Span;
+use crate::sql::classify::{TxRole, tx_role};
+use crate::sql::split::Statement;
+use crate::findings::span::Span;
 
 /// A code token and where it is in the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -264,7 +264,7 @@ mod tests {
     use sqlparser::ast::TableObject;
 
     use super::*;
-    use crate::migration::split::split;
+    use crate::sql::split::split;
 
     #[test]
     fn tree_positions_become_file_spans() {

@@ -7,7 +7,7 @@
 
 use crate::findings::policy::Allowance;
 use crate::migration::MigrationFile;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 const PREFIX: &str = "migration-guard:";
 

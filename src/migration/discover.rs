@@ -14,9 +14,9 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use super::split::{Split, split};
+use crate::sql::split::{Split, split};
 use crate::report::Location;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 static MIGRATION_FILE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^([0-9]+)_(.*)\.sql$").expect("valid regex"));

@@ -27,7 +27,7 @@ pub fn render(report: &Report) -> String {
             let code = error.sqlstate.as_deref().unwrap_or("error");
             let location = error.location.clone().unwrap_or(Location {
                 file: entry.file.clone(),
-                span: crate::text::Span::new(0, 0),
+                span: crate::findings::span::Span::new(0, 0),
             });
             let message = match &error.hint {
                 Some(hint) => format!("{} [{code}]\nhint: {hint}", error.message),
@@ -46,7 +46,7 @@ pub fn render(report: &Report) -> String {
     for check in report.verify.iter().filter(|check| !check.ok) {
         let location = check.location.clone().unwrap_or(Location {
             file: check.file.clone(),
-            span: crate::text::Span::new(0, 0),
+            span: crate::findings::span::Span::new(0, 0),
         });
         let message = format!("{}: {}", check.check, check.detail);
         command(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::findings::policy::{History, split};
 pub use crate::findings::{Finding, Location, Severity};
 use crate::migration::{Discovery, MigrationFile};
-use crate::text::{LineCol, LineIndex, Span};
+use crate::findings::span::{LineCol, LineIndex, Span};
 
 /// The command that produced a report (`"command"` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -49,7 +49,7 @@ pub fn render(report: &Report) -> String {
             let location = error.location.clone().or_else(|| {
                 Some(Location {
                     file: entry.file.clone(),
-                    span: crate::text::Span::new(0, 0),
+                    span: crate::findings::span::Span::new(0, 0),
                 })
             });
             results.push(result(

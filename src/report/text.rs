@@ -13,7 +13,7 @@ use super::model::{
     CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity,
     Status, TableEvidence,
 };
-use crate::text::LineCol;
+use crate::findings::span::LineCol;
 
 const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();

@@ -19,7 +19,7 @@ use sqlparser::parser::Parser;
 
 use crate::db::{Database, PgError, quote_ident, quote_literal};
 use crate::migration::MigrationFile;
-use crate::migration::classify::leading_words;
+use crate::sql::classify::leading_words;
 use crate::report::{Finding, Location, Severity};
 
 pub const EXTENSION_UNAVAILABLE: &str = "extension-unavailable";

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use tokio_postgres::Config;
 
-use crate::apply::{Applier, ApplyError, Reroute};
+use crate::engine::{Applier, ApplyError, Reroute};
 use crate::catalog::{self, Catalog, Scope};
 use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
 use crate::db::quote_literal;
@@ -29,7 +29,7 @@ use crate::db::{Database, PgError, quote_ident};
 use crate::migration::Discovery;
 use crate::report::model::PostgresInfo;
 use crate::report::{CommandName, Report};
-use crate::supabase_project::SupabaseProject;
+use crate::supabase::project::SupabaseProject;
 
 use docker::{DockerError, DockerOptions, DockerShadow};
 use extensions::{EXTENSION_UNAVAILABLE, Extensions};
@@ -471,7 +471,7 @@ async fn shadow_run(
 fn exposed_schemas(options: &ShadowOptions) -> Vec<String> {
     match &options.supabase {
         Some(project) => project.api_schemas.clone(),
-        None => crate::supabase_project::DEFAULT_API_SCHEMAS
+        None => crate::supabase::project::DEFAULT_API_SCHEMAS
             .iter()
             .map(|schema| schema.to_string())
             .collect(),

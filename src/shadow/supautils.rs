@@ -12,8 +12,8 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::apply::Reroute;
-use crate::migration::classify::leading_words;
+use crate::engine::Reroute;
+use crate::sql::classify::leading_words;
 
 use super::extensions::Extensions;
 use super::gate::{Gate, Rights};

@@ -18,7 +18,7 @@ use sqlparser::ast::{AlterTableOperation, DetachPartitionMode, Statement};
 
 use crate::lint::statement::ParsedStatement;
 use crate::lint::{Diagnostic, FileContext};
-use crate::migration::classify::TxRole;
+use crate::sql::classify::TxRole;
 use crate::report::Severity;
 
 use super::RuleDef;

@@ -18,7 +18,7 @@ use crate::lint::schema::{ident_key, table_key};
 use crate::lint::statement::Tok;
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 use super::support::{action_through, added_constraint, alter_table, name_at, position};

@@ -19,7 +19,7 @@ use crate::lint::schema::table_key;
 use crate::lint::statement::ParsedStatement;
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 use super::support::{line_of, name_at, position, span_of};

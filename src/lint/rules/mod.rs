@@ -113,7 +113,7 @@ pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
 pub fn configurable_ids() -> Vec<&'static str> {
     let mut ids: Vec<&'static str> = RULES.iter().map(|rule| rule.id).collect();
     ids.extend([version_collision::ID, UNPARSED, UNUSED_SUPPRESSION]);
-    ids.extend(crate::base::CHECKS.iter().map(|(id, _, _)| *id));
+    ids.extend(crate::migration::base_branch::CHECKS.iter().map(|(id, _, _)| *id));
     ids.extend(shadow_checks().map(|(id, _, _)| *id));
     ids.sort_unstable();
     ids
@@ -151,7 +151,7 @@ pub fn describe(id: &str) -> (&'static str, Severity) {
 /// The findings outside the linter: against the base branch, the deploy's own, and the
 /// shadow's.
 fn checks() -> impl Iterator<Item = &'static (&'static str, &'static str, Severity)> {
-    crate::base::CHECKS
+    crate::migration::base_branch::CHECKS
         .iter()
         .chain(&crate::deploy::CHECKS)
         .chain(shadow_checks())

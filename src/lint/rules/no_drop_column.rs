@@ -15,7 +15,7 @@ use sqlparser::ast::{AlterTableOperation, Statement};
 use crate::lint::schema::{ident_key, table_key};
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 use super::support::{alter_table, span_of, word_key};

@@ -30,7 +30,7 @@ use sqlparser::tokenizer::Token;
 
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 

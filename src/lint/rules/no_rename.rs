@@ -19,7 +19,7 @@ use crate::lint::schema::{ident_key, table_key};
 use crate::lint::statement::Tok;
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 use super::support::{alter_table, last_part, span_of, word_key};

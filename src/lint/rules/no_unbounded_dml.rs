@@ -24,7 +24,7 @@ use crate::lint::schema::table_key;
 use crate::lint::statement::{ParsedStatement, Tok};
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 use super::support::{name_at, span_of};

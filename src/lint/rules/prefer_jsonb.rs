@@ -20,7 +20,7 @@ use crate::lint::schema::{ident_key, name_parts, table_key};
 use crate::lint::statement::{ParsedStatement, Tok};
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 use super::support::{

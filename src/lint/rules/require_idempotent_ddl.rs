@@ -29,7 +29,7 @@ use sqlparser::tokenizer::Token;
 use crate::lint::statement::{ParsedStatement, Tok};
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 use super::support::{adds_constraint, alter_table, name_at, position, span_of};

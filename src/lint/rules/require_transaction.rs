@@ -17,7 +17,7 @@
 //! `concurrently-in-transaction`.
 
 use crate::lint::{Diagnostic, FileContext};
-use crate::migration::classify::TxRole;
+use crate::sql::classify::TxRole;
 use crate::report::Severity;
 
 use super::RuleDef;

@@ -27,7 +27,7 @@ use crate::lint::schema::{ident_key, table_key};
 use crate::lint::statement::ParsedStatement;
 use crate::lint::{Diagnostic, FileContext};
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 use super::support::{last_part, name_at, span_of};

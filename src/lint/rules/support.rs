@@ -12,7 +12,7 @@ use sqlparser::tokenizer::Token;
 
 use crate::lint::schema::{ident_key, table_key};
 use crate::lint::statement::{ParsedStatement, Tok};
-use crate::text::{LineIndex, Span};
+use crate::findings::span::{LineIndex, Span};
 
 /// The span from the first to the last of `tokens` (`None` when empty).
 pub fn span_of(tokens: &[Tok]) -> Option<Span> {
@@ -243,7 +243,7 @@ pub fn line_of(source: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migration::split::split;
+    use crate::sql::split::split;
 
     fn parsed(sql: &str) -> ParsedStatement {
         let split = split(sql);

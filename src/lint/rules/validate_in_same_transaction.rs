@@ -17,9 +17,9 @@ use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
 use crate::lint::schema::{ident_key, table_key};
 use crate::lint::statement::{ParsedStatement, Tok};
 use crate::lint::{Diagnostic, FileContext};
-use crate::migration::classify::TxRole;
+use crate::sql::classify::TxRole;
 use crate::report::Severity;
-use crate::text::Span;
+use crate::findings::span::Span;
 
 use super::RuleDef;
 use super::support::{AlterTable, alter_table, line_of, name_at, position, span_of, word_key};

@@ -14,7 +14,7 @@
 
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::{Finding, Location, Severity};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 pub const ID: &str = "version-collision";
 pub const SUMMARY: &str = "two migration files with one version, or a date-only version";

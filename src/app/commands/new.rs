@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
-use crate::cli::ProviderArgs;
+use crate::app::cli::ProviderArgs;
 use crate::config::Project;
 use crate::migration::discover::{file_names, parse_file_name};
 use crate::migration::{self, DiscoverError};
 use crate::report::{CommandName, Report};
 use crate::shadow::{self, ShadowOptions};
 
-const TEMPLATE: &str = include_str!("../templates/migration.sql");
+const TEMPLATE: &str = include_str!("../../templates/migration.sql");
 const VERSION_FORMAT: &str = "%Y%m%d%H%M%S";
 const MAX_NAME_LEN: usize = 100;
 

@@ -2,8 +2,8 @@
 
 use anyhow::Context;
 
-use crate::base;
-use crate::cli::FileChecks;
+use crate::migration::base_branch;
+use crate::app::cli::FileChecks;
 use crate::config::Project;
 use crate::findings::policy::History;
 use crate::lint;
@@ -22,7 +22,7 @@ pub async fn run(project: &Project, checks: &FileChecks) -> anyhow::Result<Repor
         lint::Judged::Files,
     );
     preview(&mut report, &discovery, checks).await?;
-    report.scope(&history, &base::BRANCH_ACTS);
+    report.scope(&history, &base_branch::BRANCH_ACTS);
     Ok(report)
 }
 
@@ -84,13 +84,13 @@ pub fn check_files(
         ),
     );
     if let Some(base_ref) = &checks.base_ref {
-        let comparison = base::compare(discovery, base_ref)
+        let comparison = base_branch::compare(discovery, base_ref)
             .with_context(|| format!("cannot compare the migrations with `{base_ref}`"))?;
         report.notes.push(comparison.note);
         let edited: Vec<&std::path::Path> = comparison
             .findings
             .iter()
-            .filter(|finding| finding.rule == base::EDITED)
+            .filter(|finding| finding.rule == base_branch::EDITED)
             .filter_map(|finding| Some(finding.location.as_ref()?.file.as_path()))
             .collect();
         history = history.union(History::new(

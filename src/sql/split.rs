@@ -11,7 +11,7 @@
 //! psql meta-commands (`\i`, `\set`, `\connect`, …) are not SQL: they are collected
 //! separately so that callers refuse the file instead of sending them to a server.
 
-use crate::text::Span;
+use crate::findings::span::Span;
 
 /// One statement of a migration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ impl Statement {
     /// The byte offset in the file where the statement's code starts, after the
     /// comments the CLI keeps at the head of its text.
     pub fn code_start(&self, source: &str) -> usize {
-        self.text.start + crate::migration::classify::code_start(self.text(source))
+        self.text.start + crate::sql::classify::code_start(self.text(source))
     }
 
     /// The byte offset in the file of the 1-based character `position` of the statement

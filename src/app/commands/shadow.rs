@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use crate::cli::{ProviderArgs, ShadowArgs};
+use crate::app::cli::{ProviderArgs, ShadowArgs};
 use crate::config::Project;
 use crate::migration;
 use crate::report::Report;
 use crate::shadow::docker::{DEFAULT_IMAGE, DockerOptions};
 use crate::shadow::{self, ShadowOptions};
-use crate::supabase_project::SupabaseProject;
+use crate::supabase::project::SupabaseProject;
 
 /// Lints the project's migrations, then runs the shadow for them.
 pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report> {
@@ -38,7 +38,7 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
         &crate::checks::semantic::CONFIRMS,
         crate::checks::semantic::object_named,
     );
-    report.scope(&history, &crate::base::BRANCH_ACTS);
+    report.scope(&history, &crate::migration::base_branch::BRANCH_ACTS);
     Ok(report)
 }
 

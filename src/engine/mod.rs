@@ -15,11 +15,11 @@ use std::time::Instant;
 use tokio_postgres::error::ErrorPosition;
 
 use crate::db::{Database, PgError};
-use crate::migration::classify::{TxRole, leading_words, tx_role};
+use crate::sql::classify::{TxRole, leading_words, tx_role};
 use crate::migration::{MigrationFile, history};
 use crate::report::model::{MigrationError, TableEvidence};
 use crate::report::{Location, MigrationEntry, MigrationStatus};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 /// Why the engine could not go on: not the migration's fault, the tool's or the server's.
 #[derive(Debug, thiserror::Error)]
@@ -381,7 +381,7 @@ enum Step {
 
 impl Step {
     /// The failure placed at the start of `statement`'s code.
-    fn at_start(mut self, statement: &crate::migration::split::Statement) -> Step {
+    fn at_start(mut self, statement: &crate::sql::split::Statement) -> Step {
         if let Step::Failed(error) = &mut self
             && let Some(location) = &mut error.location
         {

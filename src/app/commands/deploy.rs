@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cli::{DeployArgs, ViaChoice};
+use crate::app::cli::{DeployArgs, ViaChoice};
 use crate::config::Project;
 use crate::deploy::cli::CliTarget;
 use crate::deploy::direct::Settings;
@@ -10,7 +10,7 @@ use crate::deploy::platform::{Platform, Watch};
 use crate::deploy::{self, Confirmation, DeployOptions, Environment, Via};
 use crate::migration::{self, Discovery};
 use crate::report::{Report, Status};
-use crate::supabase_api::{Client, api_url_from_env};
+use crate::supabase::api::{Client, api_url_from_env};
 
 pub async fn run(project: &Project, args: &DeployArgs) -> anyhow::Result<Report> {
     let dir = project.migrations.as_path();

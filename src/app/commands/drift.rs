@@ -5,7 +5,7 @@
 //! comparison after a deploy.
 
 use crate::catalog::{self, ChangeKind, Scope};
-use crate::cli::DriftArgs;
+use crate::app::cli::DriftArgs;
 use crate::config::Project;
 use crate::db::Database;
 use crate::deploy::plan;

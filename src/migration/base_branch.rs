@@ -18,10 +18,10 @@ use std::process::{Command, Output, Stdio};
 
 use crate::migration::compare::first_difference;
 use crate::migration::discover::parse_file_name;
-use crate::migration::split::split;
+use crate::sql::split::split;
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::{Finding, Location, Severity};
-use crate::text::Span;
+use crate::findings::span::Span;
 
 /// A migration the base branch has, changed here.
 pub const EDITED: &str = "migration-edited";

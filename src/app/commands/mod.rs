@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Command};
+use crate::app::cli::{Cli, Command};
 use crate::config::Project;
 use crate::report::{self, CommandName, Report};
 

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
-use crate::commands;
+use crate::app::cli::{Cli, Command};
+use crate::app::commands;
 use crate::github::{self, ActionsContext, CommentOutcome, GitHub};
 use crate::report::annotations::escape_data;
 use crate::report::{Report, annotations, json, markdown};
