@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use applicable::migration;
 use common::{PgServer, Project};
-use migration_guard::engine::apply_all;
 use migration_guard::db::Database;
+use migration_guard::engine::apply_all;
 use migration_guard::migration::discover;
 
 const FILES: usize = 200;

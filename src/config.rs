@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::lint::rules;
-use crate::report::Severity;
+use crate::findings::Severity;
+use crate::findings::registry;
 
 pub const FILE_NAME: &str = "migration-guard.yml";
 
@@ -166,7 +166,8 @@ impl Config {
         } else {
             serde_yaml::from_str(text).map_err(|error| invalid(error.to_string()))?
         };
-        let known = rules::configurable_ids();
+        let mut known: Vec<&str> = registry::configurable().map(|rule| rule.id).collect();
+        known.sort_unstable();
         for id in file.rules.keys() {
             if !known.contains(&id.as_str()) {
                 return Err(invalid(format!(

@@ -9,14 +9,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use common::PgServer;
-use migration_guard::checks::advisors::{
-    self, AUTH_RLS_INITPLAN, AUTH_USERS_EXPOSED, Advice, CHECKS, DUPLICATE_INDEX,
-    EXTENSION_IN_PUBLIC, FUNCTION_SEARCH_PATH_MUTABLE, MATERIALIZED_VIEW_IN_API,
-    MULTIPLE_PERMISSIVE_POLICIES, NO_PRIMARY_KEY, POLICY_EXISTS_RLS_DISABLED,
-    RLS_DISABLED_IN_PUBLIC, RLS_ENABLED_NO_POLICY, RLS_REFERENCES_USER_METADATA,
-    SECURITY_DEFINER_VIEW, UNINDEXED_FOREIGN_KEYS,
-};
+use migration_guard::checks::advisors::{self, Advice};
 use migration_guard::db::Database;
+use migration_guard::findings::registry;
 use migration_guard::report::Severity;
 
 fn server() -> Arc<PgServer> {
@@ -157,21 +152,57 @@ ALTER TABLE public.secrets ENABLE ROW LEVEL SECURITY;
 
 fn problems_expected() -> Vec<(&'static str, &'static str)> {
     vec![
-        (RLS_DISABLED_IN_PUBLIC, "public.open_notes"),
-        (POLICY_EXISTS_RLS_DISABLED, "private.drafts"),
-        (SECURITY_DEFINER_VIEW, "public.profile_names"),
-        (SECURITY_DEFINER_VIEW, "public.user_emails"),
-        (AUTH_USERS_EXPOSED, "public.user_emails"),
-        (FUNCTION_SEARCH_PATH_MUTABLE, "public.add_one(integer)"),
-        (EXTENSION_IN_PUBLIC, "pg_trgm"),
-        (RLS_REFERENCES_USER_METADATA, "public.posts.posts_admins"),
-        (MATERIALIZED_VIEW_IN_API, "public.post_counts"),
-        (AUTH_RLS_INITPLAN, "public.todos.todos_owner"),
-        (MULTIPLE_PERMISSIVE_POLICIES, "public.comments"),
-        (UNINDEXED_FOREIGN_KEYS, "public.likes.likes_post_id_fkey"),
-        (NO_PRIMARY_KEY, "public.events"),
-        (DUPLICATE_INDEX, "public.posts_author_idx2"),
-        (RLS_ENABLED_NO_POLICY, "public.secrets"),
+        (
+            registry::ADVISOR_RLS_DISABLED_IN_PUBLIC.id,
+            "public.open_notes",
+        ),
+        (
+            registry::ADVISOR_POLICY_EXISTS_RLS_DISABLED.id,
+            "private.drafts",
+        ),
+        (
+            registry::ADVISOR_SECURITY_DEFINER_VIEW.id,
+            "public.profile_names",
+        ),
+        (
+            registry::ADVISOR_SECURITY_DEFINER_VIEW.id,
+            "public.user_emails",
+        ),
+        (
+            registry::ADVISOR_AUTH_USERS_EXPOSED.id,
+            "public.user_emails",
+        ),
+        (
+            registry::ADVISOR_FUNCTION_SEARCH_PATH_MUTABLE.id,
+            "public.add_one(integer)",
+        ),
+        (registry::ADVISOR_EXTENSION_IN_PUBLIC.id, "pg_trgm"),
+        (
+            registry::ADVISOR_RLS_REFERENCES_USER_METADATA.id,
+            "public.posts.posts_admins",
+        ),
+        (
+            registry::ADVISOR_MATERIALIZED_VIEW_IN_API.id,
+            "public.post_counts",
+        ),
+        (
+            registry::ADVISOR_AUTH_RLS_INITPLAN.id,
+            "public.todos.todos_owner",
+        ),
+        (
+            registry::ADVISOR_MULTIPLE_PERMISSIVE_POLICIES.id,
+            "public.comments",
+        ),
+        (
+            registry::ADVISOR_UNINDEXED_FOREIGN_KEYS.id,
+            "public.likes.likes_post_id_fkey",
+        ),
+        (registry::ADVISOR_NO_PRIMARY_KEY.id, "public.events"),
+        (
+            registry::ADVISOR_DUPLICATE_INDEX.id,
+            "public.posts_author_idx2",
+        ),
+        (registry::ADVISOR_RLS_ENABLED_NO_POLICY.id, "public.secrets"),
     ]
 }
 
@@ -240,6 +271,13 @@ fn exposed() -> Vec<String> {
         .collect()
 }
 
+/// The advisors' entries in the registry, in the order they run.
+fn advisor_rules() -> impl Iterator<Item = &'static registry::Rule> {
+    registry::ALL
+        .iter()
+        .filter(|rule| rule.id.starts_with("advisor-"))
+}
+
 async fn advise(db: &Database) -> Vec<Advice> {
     advisors::advise(db, &exposed()).await.unwrap()
 }
@@ -274,13 +312,14 @@ async fn each_problem_is_found_once_and_nothing_else() {
         "{advice:#?}"
     );
     // Every advisor has its instance.
-    for (id, _, _) in CHECKS {
+    for rule in advisor_rules() {
+        let id = rule.id;
         assert!(advice.iter().any(|a| a.id == id), "{id} found nothing");
     }
-    // In CHECKS order, and each detail says something.
+    // In the registry's order, and each detail says something.
     let order: Vec<usize> = advice
         .iter()
-        .map(|a| CHECKS.iter().position(|(id, _, _)| *id == a.id).unwrap())
+        .map(|a| advisor_rules().position(|rule| rule.id == a.id).unwrap())
         .collect();
     assert!(order.is_sorted(), "{advice:#?}");
     assert!(advice.iter().all(|a| !a.detail.is_empty()));
@@ -292,25 +331,25 @@ async fn each_problem_is_found_once_and_nothing_else() {
             .unwrap()
     };
     assert!(
-        detail(RLS_DISABLED_IN_PUBLIC).contains("anon"),
+        detail(registry::ADVISOR_RLS_DISABLED_IN_PUBLIC.id).contains("anon"),
         "{advice:#?}"
     );
     assert!(
-        detail(AUTH_RLS_INITPLAN).contains("auth.uid()"),
+        detail(registry::ADVISOR_AUTH_RLS_INITPLAN.id).contains("auth.uid()"),
         "{advice:#?}"
     );
     assert!(
-        detail(MULTIPLE_PERMISSIVE_POLICIES).contains(
+        detail(registry::ADVISOR_MULTIPLE_PERMISSIVE_POLICIES.id).contains(
             "comments_own, comments_published are all permissive for SELECT to authenticated"
         ),
         "{advice:#?}"
     );
     assert!(
-        detail(DUPLICATE_INDEX).contains("public.posts_author_idx "),
+        detail(registry::ADVISOR_DUPLICATE_INDEX.id).contains("public.posts_author_idx "),
         "{advice:#?}"
     );
     assert!(
-        detail(RLS_REFERENCES_USER_METADATA).contains("user_metadata"),
+        detail(registry::ADVISOR_RLS_REFERENCES_USER_METADATA.id).contains("user_metadata"),
         "{advice:#?}"
     );
 }
@@ -332,7 +371,7 @@ async fn introduced_is_what_the_migrations_added() {
     let before = advise(&db).await;
     assert_eq!(
         pairs(&before),
-        expected(&[(NO_PRIMARY_KEY, "private.legacy")])
+        expected(&[(registry::ADVISOR_NO_PRIMARY_KEY.id, "private.legacy")])
     );
 
     run(
@@ -350,11 +389,20 @@ async fn introduced_is_what_the_migrations_added() {
     assert_eq!(
         pairs(&new),
         expected(&[
-            (RLS_DISABLED_IN_PUBLIC, "public.teams"),
-            (POLICY_EXISTS_RLS_DISABLED, "public.teams"),
-            (AUTH_RLS_INITPLAN, "public.notes.notes_editors"),
+            (registry::ADVISOR_RLS_DISABLED_IN_PUBLIC.id, "public.teams"),
+            (
+                registry::ADVISOR_POLICY_EXISTS_RLS_DISABLED.id,
+                "public.teams"
+            ),
+            (
+                registry::ADVISOR_AUTH_RLS_INITPLAN.id,
+                "public.notes.notes_editors"
+            ),
             // notes_owner (FOR ALL) and notes_editors both allow UPDATE
-            (MULTIPLE_PERMISSIVE_POLICIES, "public.notes"),
+            (
+                registry::ADVISOR_MULTIPLE_PERMISSIVE_POLICIES.id,
+                "public.notes"
+            ),
         ]),
         "{after:#?}"
     );
@@ -406,7 +454,7 @@ async fn a_policy_call_is_fine_only_inside_a_scalar_subquery() {
     let flagged: Vec<String> = advise(&db)
         .await
         .into_iter()
-        .filter(|a| a.id == AUTH_RLS_INITPLAN)
+        .filter(|a| a.id == registry::ADVISOR_AUTH_RLS_INITPLAN.id)
         .map(|a| a.object)
         .collect();
     assert_eq!(
@@ -453,8 +501,8 @@ async fn the_exposed_schemas_are_a_parameter() {
     assert_eq!(
         pairs(&api),
         expected(&[
-            (RLS_DISABLED_IN_PUBLIC, "api.orders"),
-            (SECURITY_DEFINER_VIEW, "api.order_ids"),
+            (registry::ADVISOR_RLS_DISABLED_IN_PUBLIC.id, "api.orders"),
+            (registry::ADVISOR_SECURITY_DEFINER_VIEW.id, "api.order_ids"),
         ])
     );
 }
@@ -494,17 +542,29 @@ async fn vanilla_postgres_without_supabase_roles_or_auth() {
     assert_eq!(
         pairs(&advice),
         expected(&[
-            (RLS_DISABLED_IN_PUBLIC, "public.open"),
-            (SECURITY_DEFINER_VIEW, "public.item_owners"),
-            (FUNCTION_SEARCH_PATH_MUTABLE, "public.twice(integer, text)"),
-            (AUTH_RLS_INITPLAN, "public.items.items_mine"),
-            (MULTIPLE_PERMISSIVE_POLICIES, "public.items"),
+            (registry::ADVISOR_RLS_DISABLED_IN_PUBLIC.id, "public.open"),
+            (
+                registry::ADVISOR_SECURITY_DEFINER_VIEW.id,
+                "public.item_owners"
+            ),
+            (
+                registry::ADVISOR_FUNCTION_SEARCH_PATH_MUTABLE.id,
+                "public.twice(integer, text)"
+            ),
+            (
+                registry::ADVISOR_AUTH_RLS_INITPLAN.id,
+                "public.items.items_mine"
+            ),
+            (
+                registry::ADVISOR_MULTIPLE_PERMISSIVE_POLICIES.id,
+                "public.items"
+            ),
         ]),
         "{advice:#?}"
     );
     let multiple = advice
         .iter()
-        .find(|a| a.id == MULTIPLE_PERMISSIVE_POLICIES)
+        .find(|a| a.id == registry::ADVISOR_MULTIPLE_PERMISSIVE_POLICIES.id)
         .unwrap();
     assert!(
         multiple
@@ -521,9 +581,8 @@ async fn findings_name_the_object_and_say_what_to_write_instead() {
     let advice = advise(&db).await;
     for item in &advice {
         let finding = advisors::finding(item, None);
-        let (_, _, severity) = CHECKS.iter().find(|(id, _, _)| *id == item.id).unwrap();
         assert_eq!(finding.rule, item.id);
-        assert_eq!(finding.severity, *severity);
+        assert_eq!(finding.severity, registry::find(item.id).unwrap().severity);
         assert!(finding.message.contains(&item.object), "{finding:#?}");
         assert!(finding.location.is_none());
     }
@@ -531,15 +590,30 @@ async fn findings_name_the_object_and_say_what_to_write_instead() {
         let item = advice.iter().find(|a| a.id == id).unwrap();
         advisors::finding(item, None).help.unwrap()
     };
-    assert!(help(RLS_DISABLED_IN_PUBLIC).contains("ENABLE ROW LEVEL SECURITY"));
-    assert!(help(RLS_DISABLED_IN_PUBLIC).contains("CREATE POLICY"));
-    assert!(help(FUNCTION_SEARCH_PATH_MUTABLE).contains("SET search_path = ''"));
-    assert!(help(SECURITY_DEFINER_VIEW).contains("WITH (security_invoker = true)"));
-    assert!(help(AUTH_RLS_INITPLAN).contains("(select auth.uid())"));
-    let severity = |id: &str| CHECKS.iter().find(|(c, _, _)| *c == id).unwrap().2;
-    assert_eq!(severity(RLS_DISABLED_IN_PUBLIC), Severity::Error);
-    assert_eq!(severity(FUNCTION_SEARCH_PATH_MUTABLE), Severity::Warning);
-    assert_eq!(severity(NO_PRIMARY_KEY), Severity::Info);
+    assert!(
+        help(registry::ADVISOR_RLS_DISABLED_IN_PUBLIC.id).contains("ENABLE ROW LEVEL SECURITY")
+    );
+    assert!(help(registry::ADVISOR_RLS_DISABLED_IN_PUBLIC.id).contains("CREATE POLICY"));
+    assert!(
+        help(registry::ADVISOR_FUNCTION_SEARCH_PATH_MUTABLE.id).contains("SET search_path = ''")
+    );
+    assert!(
+        help(registry::ADVISOR_SECURITY_DEFINER_VIEW.id).contains("WITH (security_invoker = true)")
+    );
+    assert!(help(registry::ADVISOR_AUTH_RLS_INITPLAN.id).contains("(select auth.uid())"));
+    let severity = |id: &str| registry::find(id).unwrap().severity;
+    assert_eq!(
+        severity(registry::ADVISOR_RLS_DISABLED_IN_PUBLIC.id),
+        Severity::Error
+    );
+    assert_eq!(
+        severity(registry::ADVISOR_FUNCTION_SEARCH_PATH_MUTABLE.id),
+        Severity::Warning
+    );
+    assert_eq!(
+        severity(registry::ADVISOR_NO_PRIMARY_KEY.id),
+        Severity::Info
+    );
 }
 
 #[test]
@@ -550,10 +624,8 @@ fn every_advisor_has_a_query_file_that_says_what_it_mirrors() {
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
     files.sort();
-    let mut ids: Vec<&str> = CHECKS.iter().map(|(id, _, _)| *id).collect();
+    let mut ids: Vec<&str> = advisor_rules().map(|rule| rule.id).collect();
     ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), CHECKS.len(), "an id used twice");
     let mut wanted: Vec<String> = ids
         .iter()
         .map(|id| {
@@ -586,11 +658,15 @@ fn introduced_keeps_what_is_new_by_advisor_and_object() {
         object: object.to_string(),
         detail: detail.to_string(),
     };
-    let before = [advice(NO_PRIMARY_KEY, "public.a", "x")];
+    let before = [advice(registry::ADVISOR_NO_PRIMARY_KEY.id, "public.a", "x")];
     let after = [
-        advice(NO_PRIMARY_KEY, "public.a", "other wording, same problem"),
-        advice(NO_PRIMARY_KEY, "public.b", "x"),
-        advice(RLS_ENABLED_NO_POLICY, "public.a", "x"),
+        advice(
+            registry::ADVISOR_NO_PRIMARY_KEY.id,
+            "public.a",
+            "other wording, same problem",
+        ),
+        advice(registry::ADVISOR_NO_PRIMARY_KEY.id, "public.b", "x"),
+        advice(registry::ADVISOR_RLS_ENABLED_NO_POLICY.id, "public.a", "x"),
     ];
     assert_eq!(advisors::introduced(&before, &after), after[1..].to_vec());
     assert!(advisors::introduced(&after, &before).is_empty());

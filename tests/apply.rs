@@ -6,8 +6,8 @@ mod common;
 use std::str::FromStr;
 
 use common::{PgServer, Project};
-use migration_guard::engine::apply_all;
 use migration_guard::db::Database;
+use migration_guard::engine::apply_all;
 use migration_guard::migration::discover;
 use migration_guard::report::{MigrationEntry, MigrationStatus};
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use migration_guard::config::Config;
 use migration_guard::lint::lint;
-use migration_guard::sql::split::split;
 use migration_guard::migration::{Discovery, MigrationFile};
+use migration_guard::sql::split::split;
 use proptest::prelude::*;
 
 const PIECES: &[&str] = &[

@@ -14,11 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::PgServer;
 use migration_guard::catalog::{self, Scope};
-use migration_guard::checks::plpgsql::{self, CHECKS, Checked, PLPGSQL_ERROR, PLPGSQL_WARNING};
+use migration_guard::checks::plpgsql::{self, Checked};
 use migration_guard::db::Database;
+use migration_guard::findings::registry;
+use migration_guard::findings::span::LineIndex;
 use migration_guard::migration::{MigrationFile, discover};
 use migration_guard::report::{Finding, Severity};
-use migration_guard::findings::span::LineIndex;
 use tempfile::TempDir;
 
 /// The role the migrations run as: not a superuser, like Supabase's `postgres`.
@@ -155,7 +156,7 @@ async fn a_missing_column_is_an_error_at_its_file_line() {
     let [finding] = checked.findings.as_slice() else {
         panic!("{:#?}", checked.findings);
     };
-    assert_eq!(finding.rule, PLPGSQL_ERROR);
+    assert_eq!(finding.rule, registry::PLPGSQL_ERROR.id);
     assert_eq!(finding.severity, Severity::Error);
     assert_eq!(
         shadow.line(finding),
@@ -198,7 +199,7 @@ async fn a_trigger_function_is_checked_with_its_triggers_table() {
     let [finding] = checked.findings.as_slice() else {
         panic!("{:#?}", checked.findings);
     };
-    assert_eq!(finding.rule, PLPGSQL_ERROR);
+    assert_eq!(finding.rule, registry::PLPGSQL_ERROR.id);
     assert_eq!(
         shadow.line(finding),
         (
@@ -319,7 +320,7 @@ async fn a_hidden_parameter_is_a_warning_and_extra_warnings_are_not_reported() {
     let [finding] = checked.findings.as_slice() else {
         panic!("{:#?}", checked.findings);
     };
-    assert_eq!(finding.rule, PLPGSQL_WARNING);
+    assert_eq!(finding.rule, registry::PLPGSQL_WARNING.id);
     assert_eq!(finding.severity, Severity::Warning);
     assert!(
         finding.message.starts_with("public.discounted(numeric)"),
@@ -340,10 +341,10 @@ async fn a_hidden_parameter_is_a_warning_and_extra_warnings_are_not_reported() {
     );
     // The default severities the docs state.
     assert_eq!(
-        CHECKS.map(|(id, _, severity)| (id, severity)),
+        [registry::PLPGSQL_ERROR, registry::PLPGSQL_WARNING].map(|rule| (rule.id, rule.severity)),
         [
-            (PLPGSQL_ERROR, Severity::Error),
-            (PLPGSQL_WARNING, Severity::Warning)
+            (registry::PLPGSQL_ERROR.id, Severity::Error),
+            (registry::PLPGSQL_WARNING.id, Severity::Warning)
         ]
     );
 }

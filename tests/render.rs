@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use migration_guard::findings::span::Span;
 use migration_guard::report::model::{MigrationError, PostgresInfo, TableEvidence, VerifyCheck};
 use migration_guard::report::{
     CommandName, Finding, Location, MigrationEntry, MigrationStatus, Report, Severity, json,
     markdown, text,
 };
-use migration_guard::findings::span::Span;
 
 const FAILING: &str = "-- add orders\nCREATE TABLE IF NOT EXISTS orders (\n  id bigint PRIMARY KEY,\n  user_id uuid REFERENCES users (id),\n  total numeric(10, 2) NOT NULL CHECK (totl >= 0)\n);\n";
 

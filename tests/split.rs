@@ -2,8 +2,8 @@
 //! positions they become, parity with what the Supabase CLI stores, and property tests,
 //! one of them against a model of the CLI's own splitter (`cli` below).
 
-use migration_guard::sql::split::{OpenToken, Split, split};
 use migration_guard::findings::span::LineIndex;
+use migration_guard::sql::split::{OpenToken, Split, split};
 use proptest::prelude::*;
 
 const BOM: &str = "\u{feff}";

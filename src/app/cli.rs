@@ -230,11 +230,11 @@ pub enum FailOn {
     Warning,
 }
 
-impl From<FailOn> for crate::report::Severity {
+impl From<FailOn> for crate::findings::Severity {
     fn from(fail_on: FailOn) -> Self {
         match fail_on {
-            FailOn::Error => crate::report::Severity::Error,
-            FailOn::Warning => crate::report::Severity::Warning,
+            FailOn::Error => crate::findings::Severity::Error,
+            FailOn::Warning => crate::findings::Severity::Warning,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{
+use super::model::{
     Catalog, Column, Constraint, Extension, Function, Grant, Index, Policy, Sequence, Table,
     TableKind, Trigger, TypeDef, View,
 };

@@ -6,7 +6,7 @@ use std::error::Error;
 use serde::Deserialize;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 
-use super::{
+use super::model::{
     Catalog, Column, Constraint, ConstraintKind, Extension, Function, FunctionKind, Grant,
     Identity, Index, Parallel, Policy, PolicyCommand, Schema, Scope, Sequence, Table, TableKind,
     Trigger, TriggerEnabled, TypeDef, View, Volatility,

@@ -32,151 +32,95 @@ use tokio_postgres::types::{ToSql, Type};
 
 use crate::catalog::Scope;
 use crate::db::{Database, PgError};
+use crate::findings::registry;
+use crate::findings::{Finding, Location, Severity};
 use crate::migration::MigrationFile;
 use crate::sql::classify::leading_words;
-use crate::report::{Finding, Location, Severity};
 
-pub const RLS_DISABLED_IN_PUBLIC: &str = "advisor-rls-disabled-in-public";
-pub const POLICY_EXISTS_RLS_DISABLED: &str = "advisor-policy-exists-rls-disabled";
-pub const SECURITY_DEFINER_VIEW: &str = "advisor-security-definer-view";
-pub const AUTH_USERS_EXPOSED: &str = "advisor-auth-users-exposed";
-pub const RLS_REFERENCES_USER_METADATA: &str = "advisor-rls-references-user-metadata";
-pub const FUNCTION_SEARCH_PATH_MUTABLE: &str = "advisor-function-search-path-mutable";
-pub const EXTENSION_IN_PUBLIC: &str = "advisor-extension-in-public";
-pub const MATERIALIZED_VIEW_IN_API: &str = "advisor-materialized-view-in-api";
-pub const AUTH_RLS_INITPLAN: &str = "advisor-auth-rls-initplan";
-pub const MULTIPLE_PERMISSIVE_POLICIES: &str = "advisor-multiple-permissive-policies";
-pub const DUPLICATE_INDEX: &str = "advisor-duplicate-index";
-pub const RLS_ENABLED_NO_POLICY: &str = "advisor-rls-enabled-no-policy";
-pub const UNINDEXED_FOREIGN_KEYS: &str = "advisor-unindexed-foreign-keys";
-pub const NO_PRIMARY_KEY: &str = "advisor-no-primary-key";
-
-/// One advisor: its id, one line for the docs, default severity, query, and what to
-/// write instead.
+/// One advisor: its entry in the registry, its query, and what to write instead.
 struct Advisor {
-    id: &'static str,
-    summary: &'static str,
-    severity: Severity,
+    rule: registry::Rule,
     sql: &'static str,
     help: &'static str,
 }
 
 const ADVISORS: [Advisor; 14] = [
     Advisor {
-        id: RLS_DISABLED_IN_PUBLIC,
-        summary: "a table in an API-exposed schema without row level security",
-        severity: Severity::Error,
+        rule: registry::ADVISOR_RLS_DISABLED_IN_PUBLIC,
         sql: include_str!("advisors/rls_disabled_in_public.sql"),
         help: "enable it in the migration that creates the table: ALTER TABLE … ENABLE ROW LEVEL SECURITY; then CREATE POLICY … for each role and command the API needs (none: nobody but the service role gets in)",
     },
     Advisor {
-        id: POLICY_EXISTS_RLS_DISABLED,
-        summary: "a table with policies but row level security off: the policies do nothing",
-        severity: Severity::Error,
+        rule: registry::ADVISOR_POLICY_EXISTS_RLS_DISABLED,
         sql: include_str!("advisors/policy_exists_rls_disabled.sql"),
         help: "ALTER TABLE … ENABLE ROW LEVEL SECURITY, so that its policies apply",
     },
     Advisor {
-        id: SECURITY_DEFINER_VIEW,
-        summary: "a view in an API-exposed schema that reads its tables as its owner, bypassing their row level security",
-        severity: Severity::Error,
+        rule: registry::ADVISOR_SECURITY_DEFINER_VIEW,
         sql: include_str!("advisors/security_definer_view.sql"),
         help: "create the view WITH (security_invoker = true) (or ALTER VIEW … SET (security_invoker = true)), so that the tables' policies apply to whoever queries it; or move it to a schema the API does not expose",
     },
     Advisor {
-        id: AUTH_USERS_EXPOSED,
-        summary: "a view in an API-exposed schema that reads auth.users and is selectable by anon or authenticated",
-        severity: Severity::Error,
+        rule: registry::ADVISOR_AUTH_USERS_EXPOSED,
         sql: include_str!("advisors/auth_users_exposed.sql"),
         help: "do not expose auth.users: keep a public.profiles table (filled by a trigger on auth.users) with only what the app needs, under row level security; or REVOKE SELECT ON the view FROM anon, authenticated and move it out of the exposed schemas",
     },
     Advisor {
-        id: RLS_REFERENCES_USER_METADATA,
-        summary: "a policy that trusts user_metadata, which every user can edit",
-        severity: Severity::Error,
+        rule: registry::ADVISOR_RLS_REFERENCES_USER_METADATA,
         sql: include_str!("advisors/rls_references_user_metadata.sql"),
         help: "base the policy on what users cannot change: app_metadata ((select auth.jwt()) -> 'app_metadata'), or a table of roles only the service role writes",
     },
     Advisor {
-        id: FUNCTION_SEARCH_PATH_MUTABLE,
-        summary: "a function whose search_path is the caller's",
-        severity: Severity::Warning,
+        rule: registry::ADVISOR_FUNCTION_SEARCH_PATH_MUTABLE,
         sql: include_str!("advisors/function_search_path_mutable.sql"),
         help: "give the function its own search path, SET search_path = '' in CREATE FUNCTION (or ALTER FUNCTION … SET search_path = ''), and qualify every name in its body (public.t, extensions.gen_random_bytes())",
     },
     Advisor {
-        id: EXTENSION_IN_PUBLIC,
-        summary: "an extension installed in public or another API-exposed schema",
-        severity: Severity::Warning,
+        rule: registry::ADVISOR_EXTENSION_IN_PUBLIC,
         sql: include_str!("advisors/extension_in_public.sql"),
         help: "install extensions in the extensions schema: CREATE EXTENSION IF NOT EXISTS … WITH SCHEMA extensions (an existing one: ALTER EXTENSION … SET SCHEMA extensions, when it is relocatable)",
     },
     Advisor {
-        id: MATERIALIZED_VIEW_IN_API,
-        summary: "a materialized view in an API-exposed schema selectable by anon or authenticated",
-        severity: Severity::Warning,
+        rule: registry::ADVISOR_MATERIALIZED_VIEW_IN_API,
         sql: include_str!("advisors/materialized_view_in_api.sql"),
         help: "materialized views have no row level security: REVOKE SELECT ON it FROM anon, authenticated, or move it to a schema the API does not expose and serve it through a function or a security_invoker view",
     },
     Advisor {
-        id: AUTH_RLS_INITPLAN,
-        summary: "a policy that calls auth.uid(), auth.jwt() or current_setting() once per row",
-        severity: Severity::Warning,
+        rule: registry::ADVISOR_AUTH_RLS_INITPLAN,
         sql: include_str!("advisors/auth_rls_initplan.sql"),
         help: "wrap the call in a scalar subquery, evaluated once per statement: (select auth.uid()) = user_id, not auth.uid() = user_id; the same for auth.jwt(), auth.role() and current_setting()",
     },
     Advisor {
-        id: MULTIPLE_PERMISSIVE_POLICIES,
-        summary: "more than one permissive policy for the same role and command on a table",
-        severity: Severity::Warning,
+        rule: registry::ADVISOR_MULTIPLE_PERMISSIVE_POLICIES,
         sql: include_str!("advisors/multiple_permissive_policies.sql"),
         help: "merge them into one policy per role and command (USING (a OR b)), or make the extra conditions AS RESTRICTIVE policies",
     },
     Advisor {
-        id: DUPLICATE_INDEX,
-        summary: "an index identical to another on the same table",
-        severity: Severity::Warning,
+        rule: registry::ADVISOR_DUPLICATE_INDEX,
         sql: include_str!("advisors/duplicate_index.sql"),
         help: "drop the duplicate: DROP INDEX CONCURRENTLY IF EXISTS … in a migration of its own (an index a constraint uses goes with ALTER TABLE … DROP CONSTRAINT)",
     },
     Advisor {
-        id: RLS_ENABLED_NO_POLICY,
-        summary: "a table with row level security on and no policy: the API sees no rows",
-        severity: Severity::Info,
+        rule: registry::ADVISOR_RLS_ENABLED_NO_POLICY,
         sql: include_str!("advisors/rls_enabled_no_policy.sql"),
         help: "add the policies the API needs (CREATE POLICY … TO authenticated USING ((select auth.uid()) = user_id)); if only the service role may touch it, say so in a comment on the table",
     },
     Advisor {
-        id: UNINDEXED_FOREIGN_KEYS,
-        summary: "a foreign key without an index on its columns",
-        severity: Severity::Info,
+        rule: registry::ADVISOR_UNINDEXED_FOREIGN_KEYS,
         sql: include_str!("advisors/unindexed_foreign_keys.sql"),
         help: "index the referencing columns: CREATE INDEX CONCURRENTLY IF NOT EXISTS … ON the table (the key's columns) (on a new table, a plain CREATE INDEX in the same migration)",
     },
     Advisor {
-        id: NO_PRIMARY_KEY,
-        summary: "a table without a primary key",
-        severity: Severity::Info,
+        rule: registry::ADVISOR_NO_PRIMARY_KEY,
         sql: include_str!("advisors/no_primary_key.sql"),
         help: "give every table a primary key: id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY (or uuid DEFAULT gen_random_uuid()) when it is created",
     },
 ];
 
-/// Each advisor's id, one-line summary and default severity.
-pub const CHECKS: [(&str, &str, Severity); ADVISORS.len()] = {
-    let mut checks = [("", "", Severity::Info); ADVISORS.len()];
-    let mut i = 0;
-    while i < ADVISORS.len() {
-        checks[i] = (ADVISORS[i].id, ADVISORS[i].summary, ADVISORS[i].severity);
-        i += 1;
-    }
-    checks
-};
-
 /// One thing an advisor flags.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Advice {
-    /// The advisor's id, one of [`CHECKS`].
+    /// The advisor's id, one of [`ADVISORS`].
     pub id: &'static str,
     /// The object's full name, e.g. `public.t`, `public.t.policy_name`, `public.f(integer)`.
     pub object: String,
@@ -206,7 +150,7 @@ const EMPTY_SEARCH_PATH: &str = concat!(
 const RESTORE_SEARCH_PATH: &str = "SELECT set_config('search_path', current_setting('migration_guard.advisors_search_path'), false)";
 
 /// Runs every advisor against `db`, with `exposed` as the schemas the API serves, and
-/// returns what they flag in [`CHECKS`] order, then by object and detail.
+/// returns what they flag in [`ADVISORS`] order, then by object and detail.
 ///
 /// The queries are pipelined on the one connection: all are sent before the first
 /// answer is awaited, between the statements that empty and restore the search_path.
@@ -229,11 +173,11 @@ pub async fn advise(db: &Database, exposed: &[String]) -> Result<Vec<Advice>, Ad
     let mut advice = Vec::new();
     for (advisor, rows) in ADVISORS.iter().zip(answers) {
         let failed = |source| AdvisorError::Query {
-            advisor: advisor.id,
+            advisor: advisor.rule.id,
             source,
         };
         for row in rows.map_err(failed)? {
-            advice.push(read(advisor.id, &row).map_err(failed)?);
+            advice.push(read(advisor.rule.id, &row).map_err(failed)?);
         }
     }
     restore.map_err(AdvisorError::SearchPath)?;
@@ -282,7 +226,7 @@ async fn in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
 fn position(id: &str) -> usize {
     ADVISORS
         .iter()
-        .position(|advisor| advisor.id == id)
+        .position(|advisor| advisor.rule.id == id)
         .unwrap_or(ADVISORS.len())
 }
 
@@ -303,10 +247,10 @@ pub fn introduced(before: &[Advice], after: &[Advice]) -> Vec<Advice> {
 /// The finding for `advice`: its advisor's default severity, a message naming the
 /// object, and what to write instead.
 pub fn finding(advice: &Advice, location: Option<Location>) -> Finding {
-    let advisor = ADVISORS.iter().find(|advisor| advisor.id == advice.id);
+    let advisor = ADVISORS.iter().find(|advisor| advisor.rule.id == advice.id);
     Finding {
         rule: advice.id,
-        severity: advisor.map_or(Severity::Warning, |advisor| advisor.severity),
+        severity: advisor.map_or(Severity::Warning, |advisor| advisor.rule.severity),
         location,
         message: format!(
             "{}: {} (Supabase's {} advisor)",

@@ -28,12 +28,13 @@ use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::error::ErrorPosition;
 
 use crate::db::Database;
-use crate::sql::classify::{TxRole, tx_role};
-use crate::migration::discover::{FileError, read_source};
-use crate::sql::split::split;
-use crate::report::model::VerifyCheck;
-use crate::report::{Location, Report};
+use crate::findings::Location;
 use crate::findings::span::Span;
+use crate::migration::discover::{FileError, read_source};
+use crate::report::Report;
+use crate::report::model::VerifyCheck;
+use crate::sql::classify::{TxRole, tx_role};
+use crate::sql::split::split;
 
 /// The savepoint that stands for a test file's own transaction.
 const FILE_TRANSACTION: &str = "migration_guard_pgtap";

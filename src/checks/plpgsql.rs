@@ -11,9 +11,9 @@
 //! table (or view) whose triggers call them, with that relation, because the types of
 //! `NEW` and `OLD` come from it (and the transition tables' names, `REFERENCING … TABLE
 //! AS`); a trigger function no trigger calls cannot be checked and is named in a note.
-//! What plpgsql_check reports at level `error` is a [`PLPGSQL_ERROR`]; at level
+//! What plpgsql_check reports at level `error` is a [`registry::PLPGSQL_ERROR.id`]; at level
 //! `warning` (an unused variable, a local variable hiding a parameter, an assignment
-//! that casts, a `SELECT … INTO` with more columns than targets) a [`PLPGSQL_WARNING`].
+//! that casts, a `SELECT … INTO` with more columns than targets) a [`registry::PLPGSQL_WARNING.id`].
 //! Its `warning extra` level (unused parameters, never-read variables, dead code, a
 //! missing `RETURN` at the end, which it also reports for loops that always return) and
 //! its performance, security and compatibility warnings are not asked for: noise for a
@@ -43,30 +43,16 @@ use tokio_postgres::types::{ToSql, Type};
 
 use crate::catalog::Scope;
 use crate::db::{Database, PgError, quote_ident};
-use crate::lint::rules::support::object_name;
-use crate::lint::statement::ParsedStatement;
+use crate::findings::registry;
+use crate::findings::{Finding, Location, Severity};
+use crate::sql::names::object_name;
+
 use crate::migration::MigrationFile;
-use crate::report::{Finding, Location, Severity};
+use crate::sql::statement::ParsedStatement;
+
 use crate::findings::span::Span;
 use sqlparser::ast::ObjectNamePart;
 use sqlparser::tokenizer::Token;
-
-pub const PLPGSQL_ERROR: &str = "plpgsql-error";
-pub const PLPGSQL_WARNING: &str = "plpgsql-warning";
-
-/// Each check's id, one-line summary and default severity.
-pub const CHECKS: [(&str, &str, Severity); 2] = [
-    (
-        PLPGSQL_ERROR,
-        "a PL/pgSQL function body that fails when it runs (plpgsql_check: a missing column or table, a wrong type)",
-        Severity::Error,
-    ),
-    (
-        PLPGSQL_WARNING,
-        "a PL/pgSQL function body that plpgsql_check warns about (an unused variable, a hidden parameter, a cast in an assignment)",
-        Severity::Warning,
-    ),
-];
 
 /// The schema the extension is created in for the duration of the check.
 const SCHEMA: &str = "migration_guard_plpgsql_check";
@@ -470,12 +456,12 @@ fn finding(
 ) -> Option<Finding> {
     let (rule, severity, help) = match report.level.as_str() {
         "error" => (
-            PLPGSQL_ERROR,
+            registry::PLPGSQL_ERROR.id,
             Severity::Error,
             "fix the body (CREATE OR REPLACE FUNCTION): this line fails when it runs. If the name only exists at run time (a temporary table the function creates, dynamic SQL), tell plpgsql_check in the body: PERFORM 'PRAGMA:TABLE: name (column type, …)'; or PERFORM 'PRAGMA:disable:check' before the lines it cannot judge",
         ),
         "warning" => (
-            PLPGSQL_WARNING,
+            registry::PLPGSQL_WARNING.id,
             Severity::Warning,
             "fix the body (CREATE OR REPLACE FUNCTION); if the code is meant that way, PERFORM 'PRAGMA:disable:other_warnings' before it in the body",
         ),

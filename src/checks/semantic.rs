@@ -8,38 +8,27 @@
 //! with `-- migration-guard: allow-file <id> -- reason` at its top (shown in the report).
 
 use crate::engine::{self, Applier, ApplyError, Observation, Rehearsal, Reroute};
+use crate::findings::registry;
+use crate::findings::{Finding, Location};
 use std::collections::HashMap;
 
 use crate::catalog::{self, Catalog, ChangeKind, FunctionKind, Kind, Scope, revert};
 use crate::db::Database;
+use crate::findings::span::Span;
 use crate::migration::MigrationFile;
 use crate::report::model::TableEvidence;
-use crate::report::{Finding, Location, MigrationEntry, MigrationStatus, Severity};
-use crate::findings::span::Span;
-
-pub const DROPPED_TABLE: &str = "dropped-table";
-pub const DROPPED_COLUMN: &str = "dropped-column";
-pub const CHANGED_COLUMN_TYPE: &str = "changed-column-type";
-pub const DROPPED_CONSTRAINT: &str = "dropped-constraint";
-pub const RLS_DISABLED: &str = "rls-disabled";
-pub const DROPPED_POLICY: &str = "dropped-policy";
-pub const DROPPED_VIEW: &str = "dropped-view";
-pub const DROPPED_FUNCTION: &str = "dropped-function";
-pub const NOT_IDEMPOTENT: &str = "not-idempotent";
+use crate::report::{MigrationEntry, MigrationStatus};
 
 /// The lint rules each catalog check confirms: one problem, one finding (the lint's).
 pub const CONFIRMS: [crate::findings::policy::Twin; 5] = [
-    (crate::lint::rules::no_drop_table::RULE.id, DROPPED_TABLE),
-    (crate::lint::rules::no_drop_column::RULE.id, DROPPED_COLUMN),
+    (registry::NO_DROP_TABLE.id, registry::DROPPED_TABLE.id),
+    (registry::NO_DROP_COLUMN.id, registry::DROPPED_COLUMN.id),
     (
-        crate::lint::rules::no_alter_column_type::RULE.id,
-        CHANGED_COLUMN_TYPE,
+        registry::NO_ALTER_COLUMN_TYPE.id,
+        registry::CHANGED_COLUMN_TYPE.id,
     ),
-    (crate::lint::rules::no_drop_view::RULE.id, DROPPED_VIEW),
-    (
-        crate::lint::rules::no_drop_function::RULE.id,
-        DROPPED_FUNCTION,
-    ),
+    (registry::NO_DROP_VIEW.id, registry::DROPPED_VIEW.id),
+    (registry::NO_DROP_FUNCTION.id, registry::DROPPED_FUNCTION.id),
 ];
 
 /// The object a catalog finding names (its last part, without a function's arguments),
@@ -52,63 +41,6 @@ pub fn object_named(finding: &Finding) -> Option<String> {
     let object = object.split('(').next()?;
     Some(object.rsplit('.').next()?.to_string())
 }
-pub const TABLE_REWRITE: &str = "table-rewrite";
-pub const REVERT_INCOMPLETE: &str = "revert-incomplete";
-
-/// Each check's id, one-line summary and default severity.
-pub const CHECKS: [(&str, &str, Severity); 11] = [
-    (
-        DROPPED_TABLE,
-        "the catalog lost a table the migrations had made",
-        Severity::Error,
-    ),
-    (
-        DROPPED_COLUMN,
-        "the catalog lost a column, however the SQL said it",
-        Severity::Error,
-    ),
-    (
-        CHANGED_COLUMN_TYPE,
-        "a column's type changed",
-        Severity::Error,
-    ),
-    (
-        DROPPED_CONSTRAINT,
-        "a constraint disappeared",
-        Severity::Error,
-    ),
-    (
-        RLS_DISABLED,
-        "row level security turned off on a table that had it on",
-        Severity::Error,
-    ),
-    (DROPPED_POLICY, "a policy disappeared", Severity::Error),
-    (
-        DROPPED_VIEW,
-        "a view or materialized view disappeared: the Data API's clients of it break",
-        Severity::Error,
-    ),
-    (
-        DROPPED_FUNCTION,
-        "a function or procedure disappeared, or its signature changed: its callers break",
-        Severity::Error,
-    ),
-    (
-        NOT_IDEMPOTENT,
-        "a migration that fails or changes the schema when it runs a second time",
-        Severity::Error,
-    ),
-    (
-        TABLE_REWRITE,
-        "a table that existed before the migration was rewritten (its storage replaced)",
-        Severity::Warning,
-    ),
-    (
-        REVERT_INCOMPLETE,
-        "a revert migration that does not bring the schema back to before the one it reverts",
-        Severity::Error,
-    ),
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SemanticError {
@@ -203,7 +135,7 @@ pub async fn apply(
         entry.rewrites = rewrites(migration, &before, &after, &observed);
         let rewritten = entry.rewrites.iter().map(|rewrite| {
             finding(
-                TABLE_REWRITE,
+                registry::TABLE_REWRITE,
                 migration,
                 format!(
                     "{} was rewritten by this {} (its storage replaced): it was locked ACCESS EXCLUSIVE, reads and writes waiting, for as long as copying every row took",
@@ -298,7 +230,7 @@ fn revert_left(
         return None;
     }
     Some(finding(
-        REVERT_INCOMPLETE,
+        registry::REVERT_INCOMPLETE,
         migration,
         format!(
             "it reverts {version}, but the schema after it is not the schema before {version}: {}",
@@ -374,31 +306,31 @@ fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<
         .filter_map(|change| {
             let (rule, message) = match (change.kind, change.change) {
                 (Kind::Table, ChangeKind::Removed) => (
-                    DROPPED_TABLE,
+                    registry::DROPPED_TABLE,
                     format!("the table {} is gone after this migration, and its data with it", change.object),
                 ),
                 (Kind::Column, ChangeKind::Removed) => (
-                    DROPPED_COLUMN,
+                    registry::DROPPED_COLUMN,
                     format!("the column {} is gone after this migration, and its data with it; clients still reading it break", change.object),
                 ),
                 (Kind::Column, ChangeKind::Changed) if change.detail.starts_with("type ") => (
-                    CHANGED_COLUMN_TYPE,
+                    registry::CHANGED_COLUMN_TYPE,
                     format!("the column {} changed {}: a rewrite under an ACCESS EXCLUSIVE lock, and clients that expect the old type break", change.object, change.detail),
                 ),
                 (Kind::Constraint, ChangeKind::Removed) => (
-                    DROPPED_CONSTRAINT,
+                    registry::DROPPED_CONSTRAINT,
                     format!("the constraint {} is gone after this migration: the data is no longer held to it", change.object),
                 ),
                 (Kind::Rls, ChangeKind::Changed) if change.detail.ends_with("off") => (
-                    RLS_DISABLED,
+                    registry::RLS_DISABLED,
                     format!("row level security is off on {} after this migration ({}): every row is visible to anyone the table is granted to", change.object, change.detail),
                 ),
                 (Kind::Policy, ChangeKind::Removed) => (
-                    DROPPED_POLICY,
+                    registry::DROPPED_POLICY,
                     format!("the policy {} is gone after this migration", change.object),
                 ),
                 (Kind::View | Kind::MaterializedView, ChangeKind::Removed) => (
-                    DROPPED_VIEW,
+                    registry::DROPPED_VIEW,
                     format!(
                         "the {} {} is gone after this migration: the Data API serves it, so clients reading it get errors the moment the migration runs",
                         if change.kind == Kind::View { "view" } else { "materialized view" },
@@ -406,7 +338,7 @@ fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<
                     ),
                 ),
                 (Kind::Function, ChangeKind::Removed) => (
-                    DROPPED_FUNCTION,
+                    registry::DROPPED_FUNCTION,
                     dropped_function(&change.object, before, &changed),
                 ),
                 _ => return None,
@@ -494,7 +426,7 @@ async fn second_run<'m>(
             Rehearsal::Failed(error) => {
                 findings.push((
                     finding(
-                        NOT_IDEMPOTENT,
+                        registry::NOT_IDEMPOTENT,
                         migration,
                         format!(
                             "running it a second time fails: {}{}",
@@ -568,7 +500,7 @@ async fn second_run<'m>(
     for (migration, span, changes) in by_file {
         findings.push((
             finding(
-                NOT_IDEMPOTENT,
+                registry::NOT_IDEMPOTENT,
                 migration,
                 format!(
                     "running the migrations a second time changes the schema again: {}",
@@ -596,36 +528,32 @@ fn listed(changes: &[catalog::Change]) -> String {
 }
 
 fn finding(
-    rule: &'static str,
+    rule: registry::Rule,
     migration: &MigrationFile,
     message: String,
     span: Option<Span>,
 ) -> Finding {
     let help = match rule {
-        NOT_IDEMPOTENT => {
+        registry::NOT_IDEMPOTENT => {
             "make every statement safe to repeat: CREATE … IF NOT EXISTS, DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, CREATE OR REPLACE, INSERT … ON CONFLICT DO NOTHING"
         }
-        RLS_DISABLED => "keep row level security on; change the policies instead",
-        DROPPED_VIEW => {
+        registry::RLS_DISABLED => "keep row level security on; change the policies instead",
+        registry::DROPPED_VIEW => {
             "keep the view: create the new one beside it, move the clients to it, and drop the old one in a later release, in a migration of its own with `-- migration-guard: allow-file dropped-view -- reason` at the top"
         }
-        DROPPED_FUNCTION => {
+        registry::DROPPED_FUNCTION => {
             "keep the function: a new signature is a new function, so create it beside the old one, move the callers to it, and drop the old one in a later release, in a migration of its own with `-- migration-guard: allow-file dropped-function -- reason` at the top"
         }
-        TABLE_REWRITE => {
+        registry::TABLE_REWRITE => {
             "avoid the rewrite: add a column with a constant default instead of changing a type, or create a new table and backfill it in batches; if it must happen, run it when the table is quiet, with a lock_timeout"
         }
         _ => {
             "the runbook is additive-only: keep what exists and add beside it; if it must go, do it in a migration of its own with `-- migration-guard: allow-file <id> -- reason` at the top"
         }
     };
-    let severity = CHECKS
-        .iter()
-        .find(|(id, _, _)| *id == rule)
-        .map_or(Severity::Error, |&(_, _, severity)| severity);
     Finding {
-        rule,
-        severity,
+        rule: rule.id,
+        severity: rule.severity,
         location: Some(Location {
             file: migration.path.clone(),
             span: span.unwrap_or(Span::new(0, 0)),
@@ -696,23 +624,23 @@ mod tests {
             found,
             [
                 (
-                    DROPPED_VIEW,
+                    registry::DROPPED_VIEW.id,
                     "the view public.v is gone after this migration: the Data API serves it, so clients reading it get errors the moment the migration runs"
                 ),
                 (
-                    DROPPED_VIEW,
+                    registry::DROPPED_VIEW.id,
                     "the materialized view public.mv is gone after this migration: the Data API serves it, so clients reading it get errors the moment the migration runs"
                 ),
                 (
-                    DROPPED_FUNCTION,
+                    registry::DROPPED_FUNCTION.id,
                     "the function public.f(integer) is gone after this migration, replaced by public.f(text): a change of signature, and a call is matched by its arguments; the Data API serves it at /rpc/f, so clients calling the old one get errors the moment the migration runs"
                 ),
                 (
-                    DROPPED_FUNCTION,
+                    registry::DROPPED_FUNCTION.id,
                     "the function public.g() is gone after this migration: the Data API serves it at /rpc/g, so clients calling it get errors the moment the migration runs"
                 ),
                 (
-                    DROPPED_FUNCTION,
+                    registry::DROPPED_FUNCTION.id,
                     "the procedure public.p(text) is gone after this migration: whatever calls it gets errors the moment the migration runs"
                 ),
             ]
@@ -723,8 +651,8 @@ mod tests {
     fn the_object_a_finding_names_is_its_last_part_without_arguments() {
         let named = |message: &str| {
             object_named(&Finding {
-                rule: DROPPED_FUNCTION,
-                severity: Severity::Error,
+                rule: registry::DROPPED_FUNCTION.id,
+                severity: crate::findings::Severity::Error,
                 location: None,
                 message: message.to_string(),
                 help: None,
@@ -739,19 +667,5 @@ mod tests {
             named("the column public.notes.body is gone").as_deref(),
             Some("body")
         );
-    }
-
-    #[test]
-    fn every_check_has_a_summary_and_every_twin_is_a_check() {
-        for (id, summary, _) in CHECKS {
-            assert!(!summary.is_empty(), "{id}");
-        }
-        for (lint, shadow) in CONFIRMS {
-            assert!(CHECKS.iter().any(|(id, _, _)| *id == shadow), "{shadow}");
-            assert!(
-                crate::lint::rules::all_ids().contains(&lint),
-                "{lint} is not a rule"
-            );
-        }
     }
 }

@@ -17,11 +17,12 @@ use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::error::ErrorPosition;
 
 use crate::db::Database;
-use crate::migration::discover::{FileError, read_source};
-use crate::sql::split::split;
-use crate::report::model::VerifyCheck;
-use crate::report::{Location, Report};
+use crate::findings::Location;
 use crate::findings::span::Span;
+use crate::migration::discover::{FileError, read_source};
+use crate::report::Report;
+use crate::report::model::VerifyCheck;
+use crate::sql::split::split;
 
 /// A row of a statement's result: its columns' names and text values.
 pub type Row = Vec<(String, Option<String>)>;

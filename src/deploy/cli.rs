@@ -7,14 +7,15 @@
 use std::path::{Path, PathBuf};
 
 use super::plan;
+use crate::findings::span::Span;
+use crate::findings::{Finding, Location};
 use crate::migration::compare::first_difference;
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::model::MigrationError;
-use crate::report::{Finding, Location, MigrationEntry, MigrationStatus};
+use crate::report::{MigrationEntry, MigrationStatus};
 use crate::supabase::cli::{
     CliError, PushFailure, PushOptions, PushOutput, Refusal, SupabaseCli, Target,
 };
-use crate::findings::span::Span;
 
 /// The project, its credentials (from the environment, never the command line) and
 /// the folder that holds `supabase/`.

@@ -9,17 +9,18 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::Config;
 
-use crate::engine::{self, Applier, ApplyError};
 use crate::db::{Database, PgError};
+use crate::engine::{self, Applier, ApplyError};
+use crate::findings::registry;
+use crate::findings::span::Span;
+use crate::findings::{Finding, Location, Severity};
 use crate::migration::MigrationFile;
 use crate::migration::history::{self, Recorded};
 use crate::report::model::MigrationError;
-use crate::report::{Finding, Location, MigrationEntry, MigrationStatus, Severity};
+use crate::report::{MigrationEntry, MigrationStatus};
 use crate::shadow::server::{self, UrlError};
-use crate::findings::span::Span;
 
 /// An index `CREATE INDEX CONCURRENTLY` left invalid.
-pub const INVALID_INDEX: &str = "invalid-index";
 
 /// One lock key for every deploy of migrations to a database ("mg-deploy" in ASCII).
 const DEPLOY_LOCK: i64 = 0x6d67_2d64_6570_6c6f;
@@ -285,7 +286,8 @@ impl Target {
                 .error
                 .as_ref()
                 .is_some_and(|error| error.sqlstate.as_deref() == Some(LOCK_NOT_AVAILABLE));
-            if !lost_lock_race || attempt >= self.settings.retries || !engine::is_atomic(migration) {
+            if !lost_lock_race || attempt >= self.settings.retries || !engine::is_atomic(migration)
+            {
                 if attempt > 0 {
                     notes.push(format!(
                         "{}: ran {} times; the earlier runs hit lock_timeout and rolled back whole",
@@ -350,7 +352,7 @@ fn invalid_index(migration: &MigrationFile, indexes: &[&String]) -> Finding {
         .find("CONCURRENTLY")
         .unwrap_or(0);
     Finding {
-        rule: INVALID_INDEX,
+        rule: registry::INVALID_INDEX.id,
         severity: Severity::Error,
         location: Some(Location {
             file: migration.path.clone(),

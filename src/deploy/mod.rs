@@ -12,9 +12,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::checks::verify::{self, VerifyError};
+use crate::findings::registry;
+use crate::findings::{Finding, Severity};
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::model::{MigrationError, PostgresInfo};
-use crate::report::{CommandName, Finding, MigrationEntry, MigrationStatus, Report, Severity};
+use crate::report::{CommandName, MigrationEntry, MigrationStatus, Report};
 use crate::supabase::cli::PushOutput;
 
 pub mod backup;
@@ -29,36 +31,6 @@ use direct::{Settings, Target, TargetError};
 use platform::{Platform, Watch};
 
 /// A deploy refused because of where or how it was started.
-pub const REFUSED: &str = "deploy-refused";
-
-/// The findings a deploy raises itself: id, one-line summary, severity.
-pub const CHECKS: [(&str, &str, Severity); 5] = [
-    (
-        plan::REMOTE_ONLY,
-        "the target has applied a version no local file has",
-        Severity::Error,
-    ),
-    (
-        direct::INVALID_INDEX,
-        "an index CREATE INDEX CONCURRENTLY left invalid",
-        Severity::Error,
-    ),
-    (
-        REFUSED,
-        "a deploy from a pull request, or to production unconfirmed",
-        Severity::Error,
-    ),
-    (
-        platform::UNHEALTHY,
-        "a project service unhealthy while watching after the deploy",
-        Severity::Error,
-    ),
-    (
-        platform::VERIFY_FAILED,
-        "a verify check that failed while watching after the deploy",
-        Severity::Error,
-    ),
-];
 
 /// Where the migrations go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -512,7 +484,7 @@ fn cannot_run(discovery: &Discovery, pending: &[&MigrationFile]) -> Vec<Finding>
 
 fn refusal(message: String, help: &str) -> Finding {
     Finding {
-        rule: REFUSED,
+        rule: registry::DEPLOY_REFUSED.id,
         severity: Severity::Error,
         location: None,
         message,

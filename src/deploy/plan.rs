@@ -4,14 +4,15 @@
 //! `--include-all`. And one check the CLI lacks: an applied file whose code no longer
 //! matches the statements the target recorded was edited after it was applied there.
 
+use crate::findings::registry;
+use crate::findings::{Finding, Location, Severity};
 use crate::migration::MigrationFile;
 use crate::migration::compare::first_difference;
 use crate::migration::history::Recorded;
-use crate::report::{Finding, Location, Severity};
+
 use crate::findings::span::Span;
 
 /// A version the target has applied that no local file has.
-pub const REMOTE_ONLY: &str = "remote-only-version";
 
 /// The deploy, decided.
 #[derive(Debug, Default)]
@@ -91,7 +92,7 @@ pub fn plan<'m>(local: &'m [MigrationFile], remote: &[Recorded], include_all: bo
 /// target names them), with the commands that fix it.
 pub fn remote_only(named: &[String], versions: &[&str]) -> Finding {
     Finding {
-        rule: REMOTE_ONLY,
+        rule: registry::REMOTE_ONLY_VERSION.id,
         severity: Severity::Error,
         location: None,
         message: format!(
@@ -114,7 +115,7 @@ pub fn remote_only(named: &[String], versions: &[&str]) -> Finding {
 /// says which.
 pub fn out_of_order(migration: Option<&MigrationFile>, why: String) -> Finding {
     Finding {
-        rule: crate::migration::base_branch::OUT_OF_ORDER,
+        rule: registry::OUT_OF_ORDER.id,
         severity: Severity::Error,
         location: migration.map(|migration| Location {
             file: migration.path.clone(),
@@ -139,7 +140,7 @@ fn edited(migration: &MigrationFile, recorded: &Recorded) -> Option<Finding> {
         |index| migration.split.statements[index].text,
     );
     Some(Finding {
-        rule: crate::migration::base_branch::EDITED,
+        rule: registry::MIGRATION_EDITED.id,
         severity: Severity::Error,
         location: Some(Location {
             file: migration.path.clone(),
@@ -238,7 +239,7 @@ mod tests {
         let plan = plan(&local, &[recorded("1", None), recorded("0", None)], false);
         assert_eq!(plan.refusals.len(), 1);
         let refusal = &plan.refusals[0];
-        assert_eq!(refusal.rule, REMOTE_ONLY);
+        assert_eq!(refusal.rule, registry::REMOTE_ONLY_VERSION.id);
         assert!(
             refusal
                 .help

@@ -13,16 +13,16 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::checks::verify::{self, Row, Runner, StatementError, VerifyError};
-use crate::report::{Finding, Report, Severity};
+use crate::findings::registry;
+use crate::findings::{Finding, Severity};
+use crate::report::Report;
 use crate::supabase::api::{ApiError, Client, describe_unhealthy};
 
 /// The services a deploy of migrations can break.
 const SERVICES: &[&str] = &["db", "rest", "auth"];
 
 /// A service was unhealthy after the deploy.
-pub const UNHEALTHY: &str = "unhealthy-after-deploy";
 /// A verify check failed after the deploy, though it passed right after it.
-pub const VERIFY_FAILED: &str = "verify-failed";
 
 /// What to do when the project broke after a deploy.
 const ROLLBACK: &str = "roll back: write a migration that reverts the change and deploy it (`migration-guard new revert_…`); if data is at risk, restore the platform backup or the point in time before the deploy (Dashboard → Database → Backups), or the schema backup in the report directory";
@@ -125,7 +125,7 @@ pub async fn watch(
                 Ok(None) => {}
                 Ok(Some(unhealthy)) => {
                     report.findings.push(after_deploy(
-                        UNHEALTHY,
+                        registry::UNHEALTHY_AFTER_DEPLOY.id,
                         format!(
                             "{}s after the deploy, the project is not healthy: {unhealthy}",
                             started.elapsed().as_secs()
@@ -143,7 +143,7 @@ pub async fn watch(
         verify::run(runner, verify_dir, &mut again).await?;
         if let Some(check) = again.verify.iter().find(|check| !check.ok) {
             report.findings.push(after_deploy(
-                VERIFY_FAILED,
+                registry::VERIFY_FAILED.id,
                 format!(
                     "{}s after the deploy, the check `{}` ({}) failed: {}",
                     started.elapsed().as_secs(),

@@ -15,11 +15,12 @@ use std::time::Instant;
 use tokio_postgres::error::ErrorPosition;
 
 use crate::db::{Database, PgError};
-use crate::sql::classify::{TxRole, leading_words, tx_role};
+use crate::findings::Location;
+use crate::findings::span::Span;
 use crate::migration::{MigrationFile, history};
 use crate::report::model::{MigrationError, TableEvidence};
-use crate::report::{Location, MigrationEntry, MigrationStatus};
-use crate::findings::span::Span;
+use crate::report::{MigrationEntry, MigrationStatus};
+use crate::sql::classify::{TxRole, leading_words, tx_role};
 
 /// Why the engine could not go on: not the migration's fault, the tool's or the server's.
 #[derive(Debug, thiserror::Error)]

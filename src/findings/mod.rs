@@ -3,6 +3,7 @@
 //! count for the verdict.
 
 pub mod policy;
+pub mod registry;
 pub mod span;
 
 use std::path::PathBuf;
@@ -43,15 +44,6 @@ pub struct Finding {
     pub message: String,
     /// What to do instead.
     pub help: Option<String>,
-}
-
-/// Where a rule's page is: an absolute URL under `package.repository` (Cargo.toml) when
-/// the project has a home, the page in this repository otherwise.
-pub fn rule_url(rule: &str) -> String {
-    match env!("CARGO_PKG_REPOSITORY").trim_end_matches('/') {
-        "" => format!("docs/rules/{rule}.md"),
-        home => format!("{home}/blob/main/docs/rules/{rule}.md"),
-    }
 }
 
 /// How an allowed finding's message ends: `(allowed: <reason>)`.

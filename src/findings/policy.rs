@@ -282,8 +282,8 @@ pub fn merge_confirmed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::{Location, Severity};
     use crate::findings::span::Span;
+    use crate::findings::{Location, Severity};
 
     fn at(rule: &'static str, file: &str) -> Finding {
         Finding {

@@ -13,10 +13,10 @@
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::sql::split::Statement;
 use crate::findings::span::Span;
+use crate::sql::split::Statement;
 
-use super::statement::ParsedStatement;
+use crate::sql::statement::ParsedStatement;
 
 /// The commands whose text, inside a block, is linted as a statement.
 const COMMANDS: &[&str] = &[

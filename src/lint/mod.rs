@@ -9,111 +9,24 @@
 //! comments) is applied once, by [`settle`], to every source's findings together.
 
 pub mod embedded;
+pub mod rule;
 pub mod rules;
 pub mod schema;
-pub mod statement;
 pub mod suppress;
 
 #[cfg(test)]
 pub mod test_utils;
 
 use crate::config::Config;
+use crate::findings::registry;
+use crate::findings::{Finding, Location, Severity};
 use crate::migration::{Discovery, MigrationFile};
-use crate::report::{Finding, Location, Severity};
+
 use crate::findings::span::Span;
 
-use rules::RuleDef;
-use schema::{Schema, table_key};
-use statement::ParsedStatement;
-
-/// What a rule reports: a span of the file, the problem, and what to do instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub span: Span,
-    pub message: String,
-    pub help: Option<String>,
-    /// A severity other than the rule's default, for a milder case of the same rule;
-    /// the configuration still overrides it.
-    pub severity: Option<Severity>,
-}
-
-impl Diagnostic {
-    pub fn new(span: Span, message: impl Into<String>) -> Self {
-        Diagnostic {
-            span,
-            message: message.into(),
-            help: None,
-            severity: None,
-        }
-    }
-
-    pub fn severity(mut self, severity: Severity) -> Self {
-        self.severity = Some(severity);
-        self
-    }
-
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-/// One file as the rules see it, with what the migrations before it built.
-pub struct FileContext<'a> {
-    pub migration: &'a MigrationFile,
-    pub statements: Vec<ParsedStatement>,
-    /// The schema as the earlier files left it.
-    pub before: &'a Schema,
-    /// Tables this file creates, with the index of the statement that creates each.
-    created: Vec<(usize, String)>,
-}
-
-impl<'a> FileContext<'a> {
-    /// A context for statements parsed beforehand (see [`parse`]).
-    pub fn with_statements(
-        migration: &'a MigrationFile,
-        statements: Vec<ParsedStatement>,
-        before: &'a Schema,
-    ) -> Self {
-        let created = statements
-            .iter()
-            .filter_map(|statement| match &statement.ast {
-                Some(sqlparser::ast::Statement::CreateTable(create)) => {
-                    Some((statement.index, table_key(&create.name)))
-                }
-                _ => None,
-            })
-            .collect();
-        FileContext {
-            migration,
-            statements,
-            before,
-            created,
-        }
-    }
-
-    /// Whether `table` (a [`table_key`]) may hold data when statement `at` runs: it
-    /// existed before this migration (an earlier file created it, or no file did), so
-    /// it was not created by this file before `at`.
-    pub fn holds_data(&self, table: &str, at: usize) -> bool {
-        !self
-            .created
-            .iter()
-            .any(|(index, created)| *index < at && created == table)
-    }
-
-    /// Whether the file wraps its statements in its own `BEGIN … COMMIT`.
-    pub fn wrapped_in_transaction(&self) -> bool {
-        use crate::sql::classify::TxRole;
-        let first = self.statements.first().map(|s| s.tx_role);
-        let last = self.statements.last().map(|s| s.tx_role);
-        first == Some(TxRole::Begin) && last == Some(TxRole::Commit)
-    }
-
-    pub fn source(&self) -> &str {
-        &self.migration.source
-    }
-}
+use crate::sql::statement::ParsedStatement;
+use rule::{Diagnostic, FileContext, RuleDef};
+use schema::Schema;
 
 /// Parses every statement of a file that holds more than comments.
 pub fn parse(migration: &MigrationFile) -> Vec<ParsedStatement> {
@@ -185,24 +98,26 @@ pub fn settle(
         .iter()
         .flat_map(suppress::allowances)
         .collect();
-    let lines: std::collections::HashMap<&std::path::Path, (crate::findings::span::LineIndex, &str)> =
-        discovery
-            .migrations
-            .iter()
-            .map(|m| {
-                (
-                    m.path.as_path(),
-                    (crate::findings::span::LineIndex::new(&m.source), &*m.source),
-                )
-            })
-            .collect();
+    let lines: std::collections::HashMap<
+        &std::path::Path,
+        (crate::findings::span::LineIndex, &str),
+    > = discovery
+        .migrations
+        .iter()
+        .map(|m| {
+            (
+                m.path.as_path(),
+                (crate::findings::span::LineIndex::new(&m.source), &*m.source),
+            )
+        })
+        .collect();
     let line_of = |file: &std::path::Path, offset: usize| {
         let (index, text) = lines.get(file)?;
         Some(index.line_col(text, offset).line)
     };
     let judged = |rule: &str| match judged {
         Judged::Everything => true,
-        Judged::Files => !rules::shadow_checks().any(|(id, _, _)| *id == rule),
+        Judged::Files => !registry::is_shadow_only(rule),
     };
     crate::findings::policy::settle(
         findings,
@@ -210,7 +125,7 @@ pub fn settle(
             settings: config,
             allowances: &allowances,
             once_per_file: &rules::ONCE_PER_FILE,
-            unused: rules::UNUSED_SUPPRESSION,
+            unused: registry::UNUSED_SUPPRESSION.id,
             judged: &judged,
             line_of: &line_of,
         },
@@ -235,12 +150,7 @@ pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
         .flat_map(|statement| embedded::statements(context.source(), statement))
         .collect();
     if !embedded.is_empty() {
-        let inner = FileContext {
-            migration: context.migration,
-            statements: embedded,
-            before: context.before,
-            created: context.created.clone(),
-        };
+        let inner = context.nested(embedded);
         for rule in rules::IN_BLOCKS {
             if config.severity(rule.id, rule.severity).is_none() {
                 continue;
@@ -277,7 +187,7 @@ fn unparsed(
     config: &Config,
     location: impl Fn(Span) -> Option<Location>,
 ) -> Vec<Finding> {
-    let Some(severity) = config.severity(rules::UNPARSED, Severity::Info) else {
+    let Some(severity) = config.severity(registry::UNPARSED.id, Severity::Info) else {
         return Vec::new();
     };
     context
@@ -286,7 +196,7 @@ fn unparsed(
         .filter_map(|statement| {
             let error = statement.parse_error.as_ref()?;
             Some(Finding {
-                rule: rules::UNPARSED,
+                rule: registry::UNPARSED.id,
                 severity,
                 location: location(statement.head()),
                 message: format!(

@@ -4,40 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::rules::support::{alter_table, table_after_on};
-use super::statement::ParsedStatement;
+use crate::sql::names::{ident_key, table_key};
+use crate::sql::statement::ParsedStatement;
 use sqlparser::ast::{
-    AlterTableOperation, ColumnOption, CreateIndex, CreateTable, Ident, ObjectName, ObjectNamePart,
-    ObjectType, Statement, TableConstraint,
+    AlterTableOperation, ColumnOption, CreateIndex, CreateTable, ObjectNamePart, ObjectType,
+    Statement, TableConstraint,
 };
-
-/// A table name as Postgres resolves it: unquoted parts folded to lower case, and
-/// `public` when no schema is given.
-pub fn table_key(name: &ObjectName) -> String {
-    let parts = name_parts(name);
-    match parts.as_slice() {
-        [table] => format!("public.{table}"),
-        _ => parts.join("."),
-    }
-}
-
-/// The parts of a name as Postgres resolves them ([`ident_key`]), schema not filled in.
-pub fn name_parts(name: &ObjectName) -> Vec<String> {
-    name.0
-        .iter()
-        .map(|part| match part {
-            ObjectNamePart::Identifier(ident) => ident_key(ident),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
-pub fn ident_key(ident: &Ident) -> String {
-    if ident.quote_style.is_some() {
-        ident.value.clone()
-    } else {
-        ident.value.to_lowercase()
-    }
-}
 
 /// A table's unique keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,8 +6,8 @@
 //! nothing (`unused-suppression`).
 
 use crate::findings::policy::Allowance;
-use crate::migration::MigrationFile;
 use crate::findings::span::Span;
+use crate::migration::MigrationFile;
 
 const PREFIX: &str = "migration-guard:";
 

@@ -8,11 +8,13 @@ use std::fs;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::findings::Finding;
 use crate::migration::discover;
-use crate::report::{CommandName, Finding, Report, text};
+use crate::report::{CommandName, Report, text};
 
 use super::lint;
-use super::rules::{RuleDef, configurable_ids};
+use crate::findings::registry;
+use crate::lint::rule::RuleDef;
 
 /// Lints `fixture` with only `rule` enabled.
 pub fn lint_fixture(rule: &RuleDef, fixture: &str) -> (Vec<Finding>, Report) {
@@ -35,8 +37,8 @@ pub fn lint_fixture(rule: &RuleDef, fixture: &str) -> (Vec<Finding>, Report) {
     for (name, body) in &files {
         fs::write(dir.path().join(name), body).expect("write fixture");
     }
-    let others: String = configurable_ids()
-        .into_iter()
+    let others: String = registry::configurable()
+        .map(|other| other.id)
         .filter(|id| *id != rule.id)
         .map(|id| format!("  {id}: off\n"))
         .collect();

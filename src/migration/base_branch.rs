@@ -16,41 +16,24 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::findings::registry;
+use crate::findings::{Finding, Location, Severity};
 use crate::migration::compare::first_difference;
 use crate::migration::discover::parse_file_name;
-use crate::sql::split::split;
 use crate::migration::{Discovery, MigrationFile};
-use crate::report::{Finding, Location, Severity};
+use crate::sql::split::split;
+
 use crate::findings::span::Span;
 
 /// A migration the base branch has, changed here.
-pub const EDITED: &str = "migration-edited";
 /// A migration the base branch has, gone here.
-pub const DELETED: &str = "migration-deleted";
 /// A new migration older than the base branch's newest.
-pub const OUT_OF_ORDER: &str = "out-of-order";
 
 /// What a branch did to migrations the base already has: these findings stay the
 /// branch's even though the files are deployed history.
-pub const BRANCH_ACTS: [&str; 2] = [EDITED, DELETED];
-
-/// Each check's id, one-line summary and default severity.
-pub const CHECKS: [(&str, &str, Severity); 3] = [
-    (
-        EDITED,
-        "a migration the base branch has, changed on this branch",
-        Severity::Error,
-    ),
-    (
-        DELETED,
-        "a migration the base branch has, deleted on this branch",
-        Severity::Error,
-    ),
-    (
-        OUT_OF_ORDER,
-        "a new migration whose version sorts before the base branch's newest",
-        Severity::Warning,
-    ),
+pub const BRANCH_ACTS: [&str; 2] = [
+    registry::MIGRATION_EDITED.id,
+    registry::MIGRATION_DELETED.id,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +123,7 @@ fn edits_and_deletions(
     for (version, file) in started_from {
         if !local.contains_key(version.as_str()) {
             findings.push(Finding {
-                rule: DELETED,
+                rule: registry::MIGRATION_DELETED.id,
                 severity: Severity::Error,
                 location: None,
                 message: format!(
@@ -176,7 +159,7 @@ fn edits_and_deletions(
             format!(" (there it is {})", file.file_name)
         };
         findings.push(Finding {
-            rule: EDITED,
+            rule: registry::MIGRATION_EDITED.id,
             severity: Severity::Error,
             location: Some(Location {
                 file: migration.path.clone(),
@@ -217,7 +200,7 @@ fn out_of_order(
             !known.contains(migration.version.as_str()) && migration.version < *newest
         })
         .map(|migration| Finding {
-            rule: OUT_OF_ORDER,
+            rule: registry::OUT_OF_ORDER.id,
             severity: Severity::Warning,
             location: Some(Location {
                 file: migration.path.clone(),

@@ -14,8 +14,9 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
+use crate::findings::Location;
 use crate::sql::split::{Split, split};
-use crate::report::Location;
+
 use crate::findings::span::Span;
 
 static MIGRATION_FILE: LazyLock<Regex> =

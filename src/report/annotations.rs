@@ -3,8 +3,7 @@
 
 use std::fmt::Write;
 
-use super::json::path;
-use super::model::{Location, Report, Severity};
+use super::model::{Location, Report, Severity, path};
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();

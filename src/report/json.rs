@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::model::{Finding, MigrationEntry, Report, Severity, TableEvidence};
+use super::model::{Finding, MigrationEntry, Report, Severity, TableEvidence, path};
 
 const SCHEMA_VERSION: u32 = 1;
 
@@ -270,12 +270,6 @@ fn finding<'r>(report: &Report, finding: &'r Finding) -> JsonFinding<'r> {
         end_column: end.map(|at| at.column),
         message: &finding.message,
         help: finding.help.as_deref(),
-        help_uri: (!crate::lint::rules::describe(finding.rule).0.is_empty())
-            .then(|| crate::findings::rule_url(finding.rule)),
+        help_uri: crate::findings::registry::find(finding.rule).map(|rule| rule.url()),
     }
-}
-
-/// Paths in reports use `/`, whatever the platform.
-pub(crate) fn path(path: &std::path::Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
 }

@@ -3,8 +3,7 @@
 
 use std::fmt::Write;
 
-use super::json::path;
-use super::model::{MigrationStatus, Report, Severity, Status, TableEvidence};
+use super::model::{MigrationStatus, Report, Severity, Status, TableEvidence, path};
 use super::text;
 
 /// Marks the comment as ours, so a later run updates it instead of adding another.

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::findings::policy::{History, split};
+use crate::findings::span::{LineCol, LineIndex, Span};
 pub use crate::findings::{Finding, Location, Severity};
 use crate::migration::{Discovery, MigrationFile};
-use crate::findings::span::{LineCol, LineIndex, Span};
 
 /// The command that produced a report (`"command"` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,7 +365,7 @@ impl Report {
                 .unwrap_or_default();
             self.error = Some(format!(
                 "{} is already deployed ({}) but fails in the shadow{reason}; the shadow cannot judge the migrations after it. Run the shadow on the Postgres the project runs (supabase/postgres), or set `baseline:` in migration-guard.yml past it if the project's schema predates its migrations",
-                super::json::path(&entry.file),
+                path(&entry.file),
                 history.described
             ));
         }
@@ -496,4 +496,9 @@ impl Report {
             .filter(|f| f.severity == severity)
             .count()
     }
+}
+
+/// Paths in reports use `/`, whatever the platform.
+pub(crate) fn path(path: &std::path::Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
 }

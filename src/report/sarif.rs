@@ -3,9 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::json::path;
-use super::model::{Location, Report, Severity};
-use crate::lint::rules;
+use super::model::{Location, Report, Severity, path};
+use crate::findings::registry;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -16,12 +15,12 @@ pub fn render(report: &Report) -> String {
     let descriptors: Vec<Value> = ids
         .iter()
         .map(|id| {
-            let (summary, severity) = rules::describe(id);
+            let rule = registry::find(id);
             json!({
                 "id": id,
-                "shortDescription": {"text": summary},
-                "helpUri": crate::findings::rule_url(id),
-                "defaultConfiguration": {"level": level(severity)},
+                "shortDescription": {"text": rule.map_or("", |rule| rule.summary)},
+                "helpUri": rule.map(|rule| rule.url()),
+                "defaultConfiguration": {"level": level(rule.map_or(Severity::Warning, |rule| rule.severity))},
             })
         })
         .collect();

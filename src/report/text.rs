@@ -8,10 +8,9 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::json::path;
 use super::model::{
     CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity,
-    Status, TableEvidence,
+    Status, TableEvidence, path,
 };
 use crate::findings::span::LineCol;
 
@@ -274,12 +273,8 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
             let _ = writeln!(out, "  {BOLD}{prefix}{BOLD:#} {line}");
         }
     }
-    if !crate::lint::rules::describe(finding.rule).0.is_empty() {
-        let _ = writeln!(
-            out,
-            "  {DIM}see {}{DIM:#}",
-            crate::findings::rule_url(finding.rule)
-        );
+    if let Some(rule) = crate::findings::registry::find(finding.rule) {
+        let _ = writeln!(out, "  {DIM}see {}{DIM:#}", rule.url());
     }
 }
 

@@ -18,26 +18,10 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::db::{Database, PgError, quote_ident, quote_literal};
+use crate::findings::registry;
+use crate::findings::{Finding, Location, Severity};
 use crate::migration::MigrationFile;
 use crate::sql::classify::leading_words;
-use crate::report::{Finding, Location, Severity};
-
-pub const EXTENSION_UNAVAILABLE: &str = "extension-unavailable";
-pub const EXTENSION_STUBBED: &str = "extension-stubbed";
-
-/// The findings about extensions, for the configuration and the docs.
-pub const CHECKS: [(&str, &str, Severity); 2] = [
-    (
-        EXTENSION_UNAVAILABLE,
-        "a migration needs an extension the shadow's Postgres does not have and cannot stand in for",
-        Severity::Error,
-    ),
-    (
-        EXTENSION_STUBBED,
-        "an extension the migrations use was a stand-in in the shadow, so what it does was not tested",
-        Severity::Info,
-    ),
-];
 
 const PRIVILEGED: &str = include_str!("compat/extensions/privileged.txt");
 
@@ -301,7 +285,7 @@ impl Extensions {
         findings.extend(stubbed.into_iter().map(|(name, at)| {
             let stub = STUBS.iter().find(|stub| stub.name == name).expect("a stub");
             Finding {
-                rule: EXTENSION_STUBBED,
+                rule: registry::EXTENSION_STUBBED.id,
                 severity: Severity::Info,
                 location: Some(at),
                 message: format!(
@@ -325,7 +309,7 @@ impl Extensions {
             ", and the shadow has no stand-in for it"
         };
         Finding {
-            rule: EXTENSION_UNAVAILABLE,
+            rule: registry::EXTENSION_UNAVAILABLE.id,
             severity: Severity::Error,
             location: Some(at),
             message: format!(

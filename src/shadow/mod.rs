@@ -21,18 +21,19 @@ use std::time::Instant;
 
 use tokio_postgres::Config;
 
-use crate::engine::{Applier, ApplyError, Reroute};
 use crate::catalog::{self, Catalog, Scope};
 use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
 use crate::db::quote_literal;
 use crate::db::{Database, PgError, quote_ident};
+use crate::engine::{Applier, ApplyError, Reroute};
+use crate::findings::registry;
 use crate::migration::Discovery;
 use crate::report::model::PostgresInfo;
 use crate::report::{CommandName, Report};
 use crate::supabase::project::SupabaseProject;
 
 use docker::{DockerError, DockerOptions, DockerShadow};
-use extensions::{EXTENSION_UNAVAILABLE, Extensions};
+use extensions::Extensions;
 use gate::Gate;
 use local::{LocalCluster, LocalError};
 use server::UrlError;
@@ -367,7 +368,9 @@ async fn shadow_run(
         .await
         .map_err(setup("reading the available extensions"))?;
     let surveyed = extensions.survey(&discovery.migrations);
-    let unavailable = surveyed.iter().any(|f| f.rule == EXTENSION_UNAVAILABLE);
+    let unavailable = surveyed
+        .iter()
+        .any(|f| f.rule == registry::EXTENSION_UNAVAILABLE.id);
     report.findings.extend(surveyed);
     if unavailable {
         report.error = Some(

@@ -3,7 +3,7 @@
 //! The apply engine needs to know which statements control transactions themselves and
 //! which Postgres refuses to run inside one, before sending anything.
 
-use super::split::block_comment_end;
+use super::lexical::block_comment_end;
 
 /// How a statement interacts with the transaction the engine would wrap it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,24 +53,6 @@ pub fn tx_role(text: &str) -> TxRole {
     }
 }
 
-/// The byte offset of the first code in `text`, after whitespace and comments.
-pub fn code_start(text: &str) -> usize {
-    let mut at = 0;
-    while at < text.len() {
-        let rest = &text[at..];
-        if rest.starts_with("--") {
-            at += rest.find('\n').unwrap_or(rest.len());
-        } else if rest.starts_with("/*") {
-            at += block_comment_end(rest.as_bytes()).unwrap_or(rest.len());
-        } else if rest.as_bytes()[0].is_ascii_whitespace() {
-            at += 1;
-        } else {
-            break;
-        }
-    }
-    at
-}
-
 /// The first `limit` words of `text`, upper-cased, skipping comments; parenthesised
 /// option lists (`VACUUM (ANALYZE)`, `REINDEX (VERBOSE)`) are skipped whole.
 pub fn leading_words(text: &str, limit: usize) -> Vec<String> {
@@ -108,13 +90,6 @@ pub fn leading_words(text: &str, limit: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn code_starts_after_comments() {
-        assert_eq!(code_start("-- a\n/* b */ SELECT"), 13);
-        assert_eq!(code_start("SELECT"), 0);
-        assert_eq!(code_start("-- only"), 7);
-    }
 
     #[test]
     fn transaction_control() {

@@ -2,4 +2,7 @@
 //! psql and the Supabase CLI do, and what kind of statement each one is.
 
 pub mod classify;
+pub mod lexical;
+pub mod names;
 pub mod split;
+pub mod statement;

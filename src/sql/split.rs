@@ -12,6 +12,7 @@
 //! separately so that callers refuse the file instead of sending them to a server.
 
 use crate::findings::span::Span;
+use crate::sql::lexical::block_comment_end;
 
 /// One statement of a migration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +35,7 @@ impl Statement {
     /// The byte offset in the file where the statement's code starts, after the
     /// comments the CLI keeps at the head of its text.
     pub fn code_start(&self, source: &str) -> usize {
-        self.text.start + crate::sql::classify::code_start(self.text(source))
+        self.text.start + crate::sql::lexical::code_start(self.text(source))
     }
 
     /// The byte offset in the file of the 1-based character `position` of the statement
@@ -357,30 +358,6 @@ impl<'s> Splitter<'s> {
         self.code_in_chunk = false;
         self.begin_at = None;
     }
-}
-
-/// The length of the (nested) block comment at the start of `bytes`, or `None` when the
-/// text ends inside it.
-pub(crate) fn block_comment_end(bytes: &[u8]) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut at = 0;
-    while at + 1 < bytes.len() {
-        match (bytes[at], bytes[at + 1]) {
-            (b'/', b'*') => {
-                depth += 1;
-                at += 2;
-            }
-            (b'*', b'/') => {
-                depth -= 1;
-                at += 2;
-                if depth == 0 {
-                    return Some(at);
-                }
-            }
-            _ => at += 1,
-        }
-    }
-    None
 }
 
 fn is_word_start(byte: u8) -> bool {

@@ -4,8 +4,8 @@
 //! session, one catalog query, no temporary objects. `deploy --drift` runs the same
 //! comparison after a deploy.
 
-use crate::catalog::{self, ChangeKind, Scope};
 use crate::app::cli::DriftArgs;
+use crate::catalog::{self, ChangeKind, Scope};
 use crate::config::Project;
 use crate::db::Database;
 use crate::deploy::plan;

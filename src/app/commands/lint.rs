@@ -2,11 +2,12 @@
 
 use anyhow::Context;
 
-use crate::migration::base_branch;
 use crate::app::cli::FileChecks;
 use crate::config::Project;
 use crate::findings::policy::History;
+use crate::findings::registry;
 use crate::lint;
+use crate::migration::base_branch;
 use crate::migration::{self, Discovery};
 use crate::report::{CommandName, Report};
 
@@ -90,7 +91,7 @@ pub fn check_files(
         let edited: Vec<&std::path::Path> = comparison
             .findings
             .iter()
-            .filter(|finding| finding.rule == base_branch::EDITED)
+            .filter(|finding| finding.rule == registry::MIGRATION_EDITED.id)
             .filter_map(|finding| Some(finding.location.as_ref()?.file.as_path()))
             .collect();
         history = history.union(History::new(

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use crate::deploy::direct::{Settings, Target};
 use crate::deploy::plan;
+use crate::findings::Finding;
 use crate::migration::{self, DiscoverError, Discovery};
 use crate::report::model::PostgresInfo;
-use crate::report::{CommandName, Finding, MigrationEntry, MigrationStatus, Report};
+use crate::report::{CommandName, MigrationEntry, MigrationStatus, Report};
 
 /// Lists the migrations in `dir` without touching a database, with what is wrong with
 /// the files as files (collisions, meta-commands, unclosed literals).

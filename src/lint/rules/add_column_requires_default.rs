@@ -12,23 +12,19 @@
 //! created. A nullable column without a default is reported as `info` only: NULL is often
 //! the right value for an optional field, and a warning on each would be noise.
 
+use crate::findings::Severity;
+use crate::findings::registry;
+use crate::sql::names::{ident_key, table_key, word_key};
 use sqlparser::ast::{AlterTableOperation, ColumnDef, ColumnOption, DataType, Statement};
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::statement::Tok;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::Tok;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{SERIAL, adds_constraint, alter_table, span_of, word_key};
+use super::support::{SERIAL, adds_constraint, alter_table, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "add-column-requires-default",
-    severity: Severity::Warning,
-    summary: "ADD COLUMN without a DEFAULT on a table that holds data",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::ADD_COLUMN_REQUIRES_DEFAULT, check);
 
 /// What a column added without a default does to the existing rows.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -14,23 +14,18 @@
 //! **Instead.** Keep it out of `BEGIN … COMMIT`, and put it last in its file or in a
 //! migration of its own; `IF NOT EXISTS` lets a retry skip an index that was built.
 
+use crate::findings::Severity;
+use crate::findings::registry;
 use sqlparser::ast::{AlterTableOperation, DetachPartitionMode, Statement};
 
-use crate::lint::statement::ParsedStatement;
-use crate::lint::{Diagnostic, FileContext};
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 use crate::sql::classify::TxRole;
-use crate::report::Severity;
+use crate::sql::statement::ParsedStatement;
 
-use super::RuleDef;
 use super::require_concurrent_index::STANDALONE_HELP;
 use super::support::{head_through, position};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "concurrently-in-transaction",
-    severity: Severity::Error,
-    summary: "CONCURRENTLY inside the file's own BEGIN … COMMIT (fails), or before statements whose failure would leave it behind",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::CONCURRENTLY_IN_TRANSACTION, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     let statements = &context.statements;

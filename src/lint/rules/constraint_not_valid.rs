@@ -12,23 +12,18 @@
 //! transaction would still hold the lock of the `ADD` while it validates.) `VALIDATE
 //! CONSTRAINT` itself is fine, and tables the same file creates are not reported.
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, name_at, table_key};
 use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::statement::Tok;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::Tok;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{action_through, added_constraint, alter_table, name_at, position};
+use super::support::{action_through, added_constraint, alter_table, position};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "constraint-not-valid",
-    severity: Severity::Warning,
-    summary: "CHECK or FOREIGN KEY added without NOT VALID to a table that holds data",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::CONSTRAINT_NOT_VALID, check);
 
 /// The kind of constraint added.
 enum Added {

@@ -10,26 +10,21 @@
 //! use is the value's string literal in a later statement's code (not in comments or
 //! function bodies, which run later); a type the same file creates has no such limit.
 
+use crate::findings::registry;
+use crate::sql::names::{name_at, table_key};
 use std::collections::HashSet;
 
 use sqlparser::ast::{AlterTypeOperation, Statement};
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::table_key;
-use crate::lint::statement::ParsedStatement;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{line_of, name_at, position, span_of};
+use super::support::{line_of, position, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "enum-value-in-transaction",
-    severity: Severity::Warning,
-    summary: "a new enum value used in the same file (transaction) that adds it",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::ENUM_VALUE_IN_TRANSACTION, check);
 
 /// An `ALTER TYPE … ADD VALUE`: the type, the value, and the span of `ADD VALUE '…'`.
 struct Added {

@@ -1,10 +1,11 @@
 //! The rules: one file per rule, each a [`RuleDef`] with a check function. Rule ids are
 //! a stable contract (configuration, suppressions and scripts name them).
 
+use crate::findings::registry;
+use crate::findings::{Finding, Location};
+use crate::lint::rule::{FileContext, RuleDef};
+use crate::lint::schema::Schema;
 use crate::migration::Discovery;
-use crate::report::{Finding, Severity};
-
-use super::{Diagnostic, FileContext};
 
 pub mod no_drop_table;
 pub mod no_psql_meta;
@@ -40,14 +41,6 @@ pub mod stored_generated_column;
 pub mod unique_constraint_via_index;
 pub mod validate_in_same_transaction;
 pub mod volatile_default;
-
-/// A rule: its id, default severity, one line for the docs, and its check.
-pub struct RuleDef {
-    pub id: &'static str,
-    pub severity: Severity,
-    pub summary: &'static str,
-    pub check: fn(&FileContext<'_>, &mut Vec<Diagnostic>),
-}
 
 /// Every per-file rule, in the order their findings are listed for one span.
 pub const RULES: &[RuleDef] = &[
@@ -102,71 +95,10 @@ pub const IN_BLOCKS: &[RuleDef] = &[
 
 /// The runbook's style rules: one finding per file, at the first statement, listing the
 /// lines of the others.
-pub const ONCE_PER_FILE: [&str; 2] = [require_idempotent_ddl::RULE.id, require_upsert::RULE.id];
-
-/// A statement sqlparser cannot read (info): the findings say which rules skipped it.
-pub const UNPARSED: &str = "unparsed";
-/// A suppression comment that allowed nothing.
-pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
-
-/// Every rule id the configuration accepts.
-pub fn configurable_ids() -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = RULES.iter().map(|rule| rule.id).collect();
-    ids.extend([version_collision::ID, UNPARSED, UNUSED_SUPPRESSION]);
-    ids.extend(crate::migration::base_branch::CHECKS.iter().map(|(id, _, _)| *id));
-    ids.extend(shadow_checks().map(|(id, _, _)| *id));
-    ids.sort_unstable();
-    ids
-}
-
-/// Every id a finding can have: the configurable ones, and the deploy's refusals,
-/// which no configuration turns off.
-pub fn all_ids() -> Vec<&'static str> {
-    let mut ids = configurable_ids();
-    ids.extend(crate::deploy::CHECKS.iter().map(|(id, _, _)| *id));
-    ids.sort_unstable();
-    ids
-}
-
-/// A rule's one-line summary and default severity, for reports that describe rules.
-pub fn describe(id: &str) -> (&'static str, Severity) {
-    match RULES.iter().find(|rule| rule.id == id) {
-        Some(rule) => (rule.summary, rule.severity),
-        None => match id {
-            version_collision::ID => (version_collision::SUMMARY, Severity::Error),
-            UNPARSED => ("a statement sqlparser cannot read", Severity::Info),
-            UNUSED_SUPPRESSION => (
-                "a suppression comment that allows nothing",
-                Severity::Warning,
-            ),
-            _ => checks()
-                .find(|(check, _, _)| *check == id)
-                .map_or(("", Severity::Warning), |&(_, summary, severity)| {
-                    (summary, severity)
-                }),
-        },
-    }
-}
-
-/// The findings outside the linter: against the base branch, the deploy's own, and the
-/// shadow's.
-fn checks() -> impl Iterator<Item = &'static (&'static str, &'static str, Severity)> {
-    crate::migration::base_branch::CHECKS
-        .iter()
-        .chain(&crate::deploy::CHECKS)
-        .chain(shadow_checks())
-}
-
-/// The findings only the shadow can make (catalog checks, Supabase's advisors,
-/// plpgsql_check on function bodies, the extensions it has or stands in for): the linter
-/// cannot judge their suppressions.
-pub fn shadow_checks() -> impl Iterator<Item = &'static (&'static str, &'static str, Severity)> {
-    crate::checks::semantic::CHECKS
-        .iter()
-        .chain(&crate::checks::advisors::CHECKS)
-        .chain(&crate::checks::plpgsql::CHECKS)
-        .chain(&crate::shadow::extensions::CHECKS)
-}
+pub const ONCE_PER_FILE: [&str; 2] = [
+    registry::REQUIRE_IDEMPOTENT_DDL.id,
+    registry::REQUIRE_UPSERT.id,
+];
 
 /// Rules over the whole set of files rather than one file.
 pub fn set_rules(discovery: &Discovery) -> Vec<Finding> {
@@ -177,7 +109,7 @@ pub fn set_rules(discovery: &Discovery) -> Vec<Finding> {
 /// collisions, psql meta-commands, literals left open. `status` lists these.
 pub fn file_problems(discovery: &Discovery) -> Vec<Finding> {
     let mut findings = set_rules(discovery);
-    let schema = super::schema::Schema::default();
+    let schema = Schema::default();
     for migration in &discovery.migrations {
         // Both rules read what the splitter found: no statement needs parsing.
         let context = FileContext::with_statements(migration, Vec::new(), &schema);
@@ -187,7 +119,7 @@ pub fn file_problems(discovery: &Discovery) -> Vec<Finding> {
             findings.extend(diagnostics.into_iter().map(|diagnostic| Finding {
                 rule: rule.id,
                 severity: rule.severity,
-                location: Some(crate::report::Location {
+                location: Some(Location {
                     file: migration.path.clone(),
                     span: diagnostic.span,
                 }),

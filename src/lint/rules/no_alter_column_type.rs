@@ -11,23 +11,18 @@
 //! column in a later migration. Changing a column of a table the same file created is not
 //! reported.
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, table_key, word_key};
 use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Statement};
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::statement::Tok;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::Tok;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{alter_table, span_of, word_key};
+use super::support::{alter_table, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "no-alter-column-type",
-    severity: Severity::Error,
-    summary: "ALTER COLUMN TYPE locks (and usually rewrites) a table that holds data",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_ALTER_COLUMN_TYPE, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {

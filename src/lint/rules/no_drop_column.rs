@@ -10,22 +10,17 @@
 //! `-- migration-guard: allow no-drop-column -- <why>` above the statement. Dropping a
 //! column of a table the same file created is not reported.
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, table_key, word_key};
 use sqlparser::ast::{AlterTableOperation, Statement};
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{alter_table, span_of, word_key};
+use super::support::{alter_table, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "no-drop-column",
-    severity: Severity::Error,
-    summary: "DROP COLUMN on a table that may hold data",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_COLUMN, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {

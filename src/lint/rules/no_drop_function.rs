@@ -13,23 +13,16 @@
 //! FUNCTION` of the same name in one file is the usual way to change its arguments or
 //! return type.
 
+use crate::findings::registry;
+use crate::sql::names::{last_part, name_at, table_key};
 use sqlparser::ast::{FunctionDesc, Statement};
 
-use crate::lint::schema::table_key;
-use crate::lint::statement::ParsedStatement;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 
-use super::RuleDef;
 use super::no_drop_view::{names_after, removals};
-use super::support::{last_part, name_at};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "no-drop-function",
-    severity: Severity::Error,
-    summary: "DROP FUNCTION or DROP PROCEDURE of a function that may exist before the migration and is not created again",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_FUNCTION, check);
 
 /// What is dropped.
 #[derive(Clone, Copy)]

@@ -11,21 +11,13 @@
 //! as such, with `-- migration-guard: allow no-drop-schema -- <why>`. A database is never
 //! a migration's business. Dropping a schema the same file created is not reported.
 
+use crate::findings::registry;
+use crate::sql::names::{name_parts, object_name};
 use sqlparser::ast::{ObjectName, ObjectType, SchemaName, Statement};
 
-use crate::lint::schema::name_parts;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 
-use super::RuleDef;
-use super::support::object_name;
-
-pub const RULE: RuleDef = RuleDef {
-    id: "no-drop-schema",
-    severity: Severity::Error,
-    summary: "DROP SCHEMA or DROP DATABASE",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_SCHEMA, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     // Schemas this file created so far: dropping them again loses nothing.

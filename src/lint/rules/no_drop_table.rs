@@ -9,20 +9,13 @@
 //! own, reviewed as such, with `-- migration-guard: allow no-drop-table -- <why>` above
 //! the statement. Dropping a table the same file created is not reported.
 
+use crate::findings::registry;
+use crate::sql::names::table_key;
 use sqlparser::ast::{ObjectType, Statement};
 
-use crate::lint::schema::table_key;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 
-use super::RuleDef;
-
-pub const RULE: RuleDef = RuleDef {
-    id: "no-drop-table",
-    severity: Severity::Error,
-    summary: "DROP TABLE on a table that may hold data",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_TABLE, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {

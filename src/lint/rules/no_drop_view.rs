@@ -11,23 +11,17 @@
 //! (`DROP VIEW IF EXISTS x;` then `CREATE [OR REPLACE] VIEW x …` is a re-creation, not a
 //! removal).
 
+use crate::findings::registry;
+use crate::sql::names::{name_at, table_key};
 use sqlparser::ast::{ObjectType, Statement};
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::table_key;
-use crate::lint::statement::{ParsedStatement, Tok};
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::{ParsedStatement, Tok};
 
-use super::RuleDef;
-use super::support::{name_at, position, split_top_level};
+use super::support::{position, split_top_level};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "no-drop-view",
-    severity: Severity::Error,
-    summary: "DROP VIEW or DROP MATERIALIZED VIEW of a view that may exist before the migration",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_VIEW, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for (statement, materialized, name) in removals(context, created_view, dropped_views) {

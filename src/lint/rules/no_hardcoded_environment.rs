@@ -20,6 +20,7 @@
 //! CDNs: `github.com`, `googleapis.com`, `gravatar.com`, `example.com`, …), SQL comments
 //! (also inside function bodies) and `COMMENT ON` texts: they document, they do not run.
 
+use crate::findings::registry;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -28,18 +29,11 @@ use std::sync::LazyLock;
 use regex::Regex;
 use sqlparser::tokenizer::Token;
 
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-
-pub const RULE: RuleDef = RuleDef {
-    id: "no-hardcoded-environment",
-    severity: Severity::Warning,
-    summary: "an environment-specific host (a Supabase project, localhost, a staging host) hardcoded in SQL",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_HARDCODED_ENVIRONMENT, check);
 
 /// An `http(s)://` URL, with optional user info; group 1 is the host.
 static URL: LazyLock<Regex> = LazyLock::new(|| {

@@ -7,17 +7,10 @@
 //! **Instead.** Write the SQL itself into the migration: paste what `\i` includes,
 //! replace `\set` variables by their values, and never switch databases.
 
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::findings::registry;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 
-use super::RuleDef;
-
-pub const RULE: RuleDef = RuleDef {
-    id: "no-psql-meta",
-    severity: Severity::Error,
-    summary: "psql meta-commands are not SQL",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_PSQL_META, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for meta in &context.migration.split.meta_commands {

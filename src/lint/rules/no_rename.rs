@@ -13,23 +13,18 @@
 //! accepts writes), then drop the view once nothing uses it.
 //! Renaming in a table the same file created is not reported.
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, last_part, table_key, word_key};
 use sqlparser::ast::{AlterTableOperation, RenameTableNameKind, Statement};
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::statement::Tok;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::Tok;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{alter_table, last_part, span_of, word_key};
+use super::support::{alter_table, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "no-rename",
-    severity: Severity::Error,
-    summary: "renaming a table or column breaks clients that use the old name",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_RENAME, check);
 
 enum Rename {
     /// The new table name (last part, folded), empty when unknown.

@@ -21,23 +21,18 @@
 //! design (every client app ships it): it is reported as info only. `PASSWORD NULL`, an
 //! empty password and placeholders (`'<password>'`, `'***'`) are not reported.
 
+use crate::findings::Severity;
+use crate::findings::registry;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-
-pub const RULE: RuleDef = RuleDef {
-    id: "no-secrets",
-    severity: Severity::Error,
-    summary: "a privileged JWT, API key, access token or role password written into SQL",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_SECRETS, check);
 
 /// The credential patterns, each with what it is.
 static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {

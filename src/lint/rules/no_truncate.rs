@@ -11,21 +11,15 @@
 //! statement with `-- migration-guard: allow no-truncate -- <why>`. Truncating a table the
 //! same file created is not reported.
 
+use crate::findings::registry;
+use crate::sql::names::{name_at, table_key};
 use sqlparser::ast::{CascadeOption, Statement};
 
-use crate::lint::schema::table_key;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 
-use super::RuleDef;
-use super::support::{name_at, split_top_level};
+use super::support::split_top_level;
 
-pub const RULE: RuleDef = RuleDef {
-    id: "no-truncate",
-    severity: Severity::Error,
-    summary: "TRUNCATE on a table that may hold data",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_TRUNCATE, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {

@@ -15,26 +15,21 @@
 //! function bodies (they run when called). What a `DO` block runs runs with the
 //! migration: it is judged at its own lines (`lint::embedded`).
 
+use crate::findings::registry;
+use crate::sql::names::{name_at, table_key};
 use sqlparser::ast::{
     BinaryOperator, Expr, FromTable, Query, SetExpr, Statement, TableFactor, UnaryOperator, Value,
 };
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::table_key;
-use crate::lint::statement::{ParsedStatement, Tok};
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::{ParsedStatement, Tok};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{name_at, span_of};
+use super::support::span_of;
 
-pub const RULE: RuleDef = RuleDef {
-    id: "no-unbounded-dml",
-    severity: Severity::Error,
-    summary: "UPDATE or DELETE without WHERE changes every row",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NO_UNBOUNDED_DML, check);
 
 /// Which rows an UPDATE or DELETE reaches.
 pub(super) enum Rows {

@@ -11,23 +11,18 @@
 //! same table (a constraint whose name has the column as a `_`-separated part) is taken
 //! for that last step and not reported; neither are tables the same file creates.
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, last_part, table_key, word_key};
 use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Statement};
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::statement::{ParsedStatement, Tok};
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::{ParsedStatement, Tok};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{alter_table, last_part, position, span_of, word_key};
+use super::support::{alter_table, position, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "not-null-on-existing-column",
-    severity: Severity::Warning,
-    summary: "SET NOT NULL on a table that holds data (full scan under ACCESS EXCLUSIVE)",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::NOT_NULL_ON_EXISTING_COLUMN, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     let steps = recipe_steps(context);

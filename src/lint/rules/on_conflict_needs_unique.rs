@@ -15,25 +15,21 @@
 //! from elsewhere) is unknown and not judged, and neither is a target with a `WHERE`
 //! (a partial index) or a table given keys the linter cannot read.
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, last_part, table_key};
 use std::collections::BTreeSet;
 
 use sqlparser::ast::{ConflictTarget, OnConflict, OnInsert, Statement, TableObject};
 
-use crate::lint::schema::{Table, ident_key, table_key};
-use crate::lint::statement::ParsedStatement;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::lint::schema::Table;
+use crate::sql::statement::ParsedStatement;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{last_part, position, span_of};
+use super::support::{position, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "on-conflict-needs-unique",
-    severity: Severity::Warning,
-    summary: "ON CONFLICT target with no unique constraint or index declared for it",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::ON_CONFLICT_NEEDS_UNIQUE, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     let upserts = |statement: &ParsedStatement| statement.has_word("CONFLICT");

@@ -11,28 +11,21 @@
 //! duplicate keys) must be preserved, and say so with
 //! `-- migration-guard: allow prefer-jsonb -- <why>`.
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, name_at, name_parts, table_key, word_key};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ArrayElemTypeDef, DataType, Ident, Statement,
 };
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::{ident_key, name_parts, table_key};
-use crate::lint::statement::{ParsedStatement, Tok};
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::{ParsedStatement, Tok};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{
-    CONSTRAINT_WORDS, adds_constraint, alter_table, name_at, span_of, split_top_level, word_key,
-};
+use super::support::{CONSTRAINT_WORDS, adds_constraint, alter_table, span_of, split_top_level};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "prefer-jsonb",
-    severity: Severity::Warning,
-    summary: "a json column: jsonb is indexable, comparable and faster",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::PREFER_JSONB, check);
 
 /// A json column found: where, which, and whether it is an array (`json[]`).
 struct Found {

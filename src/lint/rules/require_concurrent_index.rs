@@ -10,20 +10,13 @@
 //! file as one transaction, so the statement must stand alone in its own migration file,
 //! without `BEGIN`/`COMMIT`. Tables the same file creates are empty: not reported.
 
+use crate::findings::registry;
+use crate::sql::names::table_key;
 use sqlparser::ast::Statement;
 
-use crate::lint::schema::table_key;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 
-use super::RuleDef;
-
-pub const RULE: RuleDef = RuleDef {
-    id: "require-concurrent-index",
-    severity: Severity::Warning,
-    summary: "CREATE INDEX without CONCURRENTLY blocks writes to a table that holds data",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_CONCURRENT_INDEX, check);
 
 pub const STANDALONE_HELP: &str = "CONCURRENTLY cannot run in a transaction block: keep it out of BEGIN/COMMIT (the Supabase CLI runs it on its own, outside the file's transaction), last in its file or in a migration of its own";
 

@@ -21,25 +21,21 @@
 //! lines listed). A team whose runbook asks for it sets `require-idempotent-ddl: warning` (or `error`)
 //! under `rules:` in migration-guard.yml.
 
+use crate::findings::registry;
+use crate::sql::names::name_at;
 use std::collections::HashSet;
 
 use sqlparser::ast::{AlterTableOperation, Statement};
 use sqlparser::tokenizer::Token;
 
-use crate::lint::statement::{ParsedStatement, Tok};
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::{ParsedStatement, Tok};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{adds_constraint, alter_table, name_at, position, span_of};
+use super::support::{adds_constraint, alter_table, position, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "require-idempotent-ddl",
-    severity: Severity::Info,
-    summary: "DDL that fails when the migration runs a second time (no IF [NOT] EXISTS / OR REPLACE)",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_IDEMPOTENT_DDL, check);
 
 /// Words between `CREATE` and the object kind.
 const CREATE_MODIFIERS: &[&str] = &[
@@ -211,7 +207,7 @@ fn ast_guard(ast: &Statement) -> Option<bool> {
 fn keys(statement: &ParsedStatement, head: &Head) -> Vec<String> {
     let names: Vec<String> = match &statement.ast {
         Some(Statement::Drop { names, .. }) => {
-            names.iter().map(crate::lint::schema::table_key).collect()
+            names.iter().map(crate::sql::names::table_key).collect()
         }
         _ => head.name.iter().map(|(name, _)| name.clone()).collect(),
     };

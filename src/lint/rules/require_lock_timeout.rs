@@ -15,6 +15,8 @@
 //! of a file. Tables the same file creates are empty and nobody uses them yet: not
 //! reported.
 
+use crate::findings::registry;
+use crate::sql::names::{name_at, table_key};
 use std::collections::HashSet;
 
 use sqlparser::ast::{
@@ -23,21 +25,14 @@ use sqlparser::ast::{
 };
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::table_key;
-use crate::lint::statement::ParsedStatement;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{alter_table, head_through, name_at, position, table_after_on};
+use super::support::{alter_table, head_through, position, table_after_on};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "require-lock-timeout",
-    severity: Severity::Warning,
-    summary: "a strong lock on a table that holds data, with no SET lock_timeout before it",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_LOCK_TIMEOUT, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     let Some(lock) = first_unguarded(context, "lock_timeout") else {

@@ -29,32 +29,27 @@
 //! has the column as a `_`-separated part (the last step of the `NOT VALID` recipe: a
 //! valid check spares the scan).
 
+use crate::findings::registry;
+use crate::sql::names::{name_at, table_key, word_key};
 use std::collections::HashSet;
 
 use sqlparser::ast::Statement;
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::table_key;
-use crate::lint::statement::{ParsedStatement, Tok};
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::{ParsedStatement, Tok};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
 use super::no_unbounded_dml::{Rows, dml};
 use super::require_lock_timeout::first_unguarded_by;
 use super::support::{
-    AlterTable, SERIAL, added_constraint, adds_constraint, alter_table, head_through, name_at,
-    position, span_of, table_after_on, word_key,
+    AlterTable, SERIAL, added_constraint, adds_constraint, alter_table, head_through, position,
+    span_of, table_after_on,
 };
 use super::volatile_default::{NOT_VOLATILE, VOLATILE, default_end};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "require-statement-timeout",
-    severity: Severity::Warning,
-    summary: "a rewrite or full scan of a table that holds data, with no SET statement_timeout before it",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_STATEMENT_TIMEOUT, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     let Some(long) = first_unguarded_by(context, "statement_timeout", long_running) else {

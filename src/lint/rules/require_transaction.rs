@@ -16,19 +16,13 @@
 //! migration of its own. The `CONCURRENTLY` forms have their own rule,
 //! `concurrently-in-transaction`.
 
-use crate::lint::{Diagnostic, FileContext};
+use crate::findings::registry;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 use crate::sql::classify::TxRole;
-use crate::report::Severity;
 
-use super::RuleDef;
 use super::concurrently_in_transaction::concurrently;
 
-pub const RULE: RuleDef = RuleDef {
-    id: "require-transaction",
-    severity: Severity::Warning,
-    summary: "a COMMIT before the file's end, or a non-transactional statement beside others: the file is not atomic",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_TRANSACTION, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     let count = context.statements.len();

@@ -18,26 +18,21 @@
 //! lines listed). A team whose runbook asks for it sets `require-upsert: warning` (or `error`)
 //! under `rules:` in migration-guard.yml.
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, last_part, name_at, table_key};
 use sqlparser::ast::{
     BinaryOperator, Expr, InTarget, Insert, JoinOperator, Query, Select, SetExpr, Statement,
     TableFactor, TableObject, UnaryOperator,
 };
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::statement::ParsedStatement;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{last_part, name_at, span_of};
+use super::support::span_of;
 
-pub const RULE: RuleDef = RuleDef {
-    id: "require-upsert",
-    severity: Severity::Info,
-    summary: "INSERT without ON CONFLICT fails or duplicates rows when the migration runs again",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_UPSERT, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {

@@ -10,26 +10,21 @@
 //! generated column in `CREATE TABLE`, or added to a table the same file creates, is not
 //! reported.
 
+use crate::findings::registry;
+use crate::sql::names::table_key;
 use sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, GeneratedAs, GeneratedExpressionMode, Statement,
 };
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::table_key;
-use crate::lint::statement::Tok;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::Tok;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
 use super::support::{adds_constraint, alter_table, position, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "stored-generated-column",
-    severity: Severity::Warning,
-    summary: "ADD COLUMN … GENERATED ALWAYS AS (…) STORED rewrites a table that holds data",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::STORED_GENERATED_COLUMN, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {

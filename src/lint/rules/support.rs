@@ -7,12 +7,11 @@
 //! Turning the syntax tree's positions (lines and character columns) into file spans is
 //! [`ParsedStatement::file_span`], next to the placing of the tokens.
 
-use sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::statement::{ParsedStatement, Tok};
 use crate::findings::span::{LineIndex, Span};
+use crate::sql::names::name_at;
+use crate::sql::statement::{ParsedStatement, Tok};
 
 /// The span from the first to the last of `tokens` (`None` when empty).
 pub fn span_of(tokens: &[Tok]) -> Option<Span> {
@@ -46,50 +45,6 @@ pub fn head_through(statement: &ParsedStatement, words: &[&str], limit: usize) -
         Some(end) => span_of(&statement.tokens[..=end]).unwrap_or_else(|| statement.head()),
         None => statement.head(),
     }
-}
-
-/// A word token (quoted or not) as an identifier.
-fn word_ident(token: &Tok) -> Option<Ident> {
-    match &token.token {
-        Token::Word(word) => Some(match word.quote_style {
-            Some(quote) => Ident::with_quote(quote, word.value.clone()),
-            None => Ident::new(word.value.clone()),
-        }),
-        _ => None,
-    }
-}
-
-/// A word token (quoted or not) as a name, keyed like [`ident_key`]: unquoted words
-/// folded to lower case.
-pub fn word_key(token: &Tok) -> Option<String> {
-    word_ident(token).map(|ident| ident_key(&ident))
-}
-
-/// A possibly qualified name (`a`, `"A".b`) at `tokens[at..]`, and the index of the
-/// token after it.
-pub fn object_name(tokens: &[Tok], at: usize) -> Option<(ObjectName, usize)> {
-    let mut parts = vec![ObjectNamePart::Identifier(word_ident(tokens.get(at)?)?)];
-    let mut at = at + 1;
-    while tokens.get(at).is_some_and(|t| t.token == Token::Period) {
-        let Some(part) = tokens.get(at + 1).and_then(word_ident) else {
-            break;
-        };
-        parts.push(ObjectNamePart::Identifier(part));
-        at += 2;
-    }
-    Some((ObjectName(parts), at))
-}
-
-/// The name at `tokens[at..]` read by [`object_name`], keyed like [`table_key`]
-/// (unquoted parts folded to lower case, `public.` when unqualified), and the index of
-/// the token after it.
-pub fn name_at(tokens: &[Tok], at: usize) -> Option<(String, usize)> {
-    object_name(tokens, at).map(|(name, next)| (table_key(&name), next))
-}
-
-/// The last part of a key (a table, index, trigger or policy without its schema).
-pub fn last_part(key: &str) -> &str {
-    key.rsplit('.').next().unwrap_or(key)
 }
 
 /// The table named after the first `ON` (`CREATE INDEX … ON [ONLY] t`, `CREATE TRIGGER
@@ -296,7 +251,7 @@ mod tests {
             table_after_on(&statement.tokens).as_deref(),
             Some("Sales.orders")
         );
-        let (name, next) = object_name(&statement.tokens, 5).expect("a name");
+        let (name, next) = crate::sql::names::object_name(&statement.tokens, 5).expect("a name");
         assert_eq!((name.to_string().as_str(), next), ("\"Sales\".Orders", 8));
     }
 

@@ -7,18 +7,12 @@
 //! **Instead.** Close it: the missing quote, `$$` (or `$tag$`), `*/`, or the `END` of the
 //! `BEGIN ATOMIC` body.
 
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::findings::registry;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-
-pub const RULE: RuleDef = RuleDef {
-    id: "syntax-error",
-    severity: Severity::Error,
-    summary: "a literal, comment or body left open at the end of the file",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::SYNTAX_ERROR, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     if let Some(open) = context.migration.split.unclosed {

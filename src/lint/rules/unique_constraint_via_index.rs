@@ -12,23 +12,18 @@
 //! `PRIMARY KEY USING INDEX`), which is instant. Tables the same file creates are not
 //! reported.
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, last_part, table_key};
 use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::statement::Tok;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::Tok;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{action_through, added_constraint, alter_table, last_part, position};
+use super::support::{action_through, added_constraint, alter_table, position};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "unique-constraint-via-index",
-    severity: Severity::Warning,
-    summary: "UNIQUE or PRIMARY KEY constraint added to a table that holds data without USING INDEX",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::UNIQUE_CONSTRAINT_VIA_INDEX, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {

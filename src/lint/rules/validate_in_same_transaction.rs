@@ -12,24 +12,19 @@
 //! `CREATE INDEX CONCURRENTLY`, which ends the batch before it) releases the lock: not
 //! reported; neither are tables the same file creates (nothing to scan).
 
+use crate::findings::registry;
+use crate::sql::names::{ident_key, name_at, table_key, word_key};
 use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
 
-use crate::lint::schema::{ident_key, table_key};
-use crate::lint::statement::{ParsedStatement, Tok};
-use crate::lint::{Diagnostic, FileContext};
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 use crate::sql::classify::TxRole;
-use crate::report::Severity;
+use crate::sql::statement::{ParsedStatement, Tok};
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
-use super::support::{AlterTable, alter_table, line_of, name_at, position, span_of, word_key};
+use super::support::{AlterTable, alter_table, line_of, position, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "validate-in-same-transaction",
-    severity: Severity::Warning,
-    summary: "VALIDATE CONSTRAINT in the same file (transaction) as the ADD CONSTRAINT … NOT VALID it validates",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::VALIDATE_IN_SAME_TRANSACTION, check);
 
 /// A constraint named in an action: its key (like [`ident_key`]) and its name as written.
 struct Named {

@@ -12,8 +12,9 @@
 //! `migration-guard new` write them: rename `20251125_170356_x.sql` to
 //! `20251125170356_x.sql`.
 
+use crate::findings::{Finding, Location, Severity};
 use crate::migration::{Discovery, MigrationFile};
-use crate::report::{Finding, Location, Severity};
+
 use crate::findings::span::Span;
 
 pub const ID: &str = "version-collision";

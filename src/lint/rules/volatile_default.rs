@@ -13,27 +13,22 @@
 //! backfill the existing rows in batches. A function the rule does not know is reported
 //! as possibly volatile; tables the same file creates are not reported.
 
+use crate::findings::registry;
+use crate::sql::names::table_key;
 use sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, DataType, Expr, FunctionArg, FunctionArgExpr,
     FunctionArguments, GeneratedAs, ObjectName, Statement,
 };
 use sqlparser::tokenizer::Token;
 
-use crate::lint::schema::table_key;
-use crate::lint::statement::Tok;
-use crate::lint::{Diagnostic, FileContext};
-use crate::report::Severity;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::Tok;
+
 use crate::findings::span::Span;
 
-use super::RuleDef;
 use super::support::{SERIAL, adds_constraint, alter_table, span_of};
 
-pub const RULE: RuleDef = RuleDef {
-    id: "volatile-default",
-    severity: Severity::Warning,
-    summary: "ADD COLUMN with a volatile default rewrites a table that holds data",
-    check,
-};
+pub const RULE: RuleDef = RuleDef::new(registry::VOLATILE_DEFAULT, check);
 
 /// Functions whose result cannot be computed once for all rows.
 pub(super) const VOLATILE: &[&str] = &[

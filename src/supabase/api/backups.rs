@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::{ApiError, Client, Replay};
+use super::client::{ApiError, Client, Replay};
 
 /// The answer's fields this module reads; every one may be absent or null, as they vary
 /// with the project's plan.

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ApiError, Client, Replay};
+use super::client::{ApiError, Client, Replay};
 
 /// One service's state as the API reports it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -3,46 +3,14 @@
 //! `Failed to run sql query: ERROR:  42P01: relation "x" does not exist`) become a
 //! [`SqlError`] with the SQLSTATE, so they are reported like any database error.
 
-use std::fmt;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, Client, Replay, error_message};
+use super::client::{ApiError, Client, Replay, SqlError, error_message};
 
 /// The API's prefix on the database's error text.
 const SQL_FAILURE_PREFIX: &str = "Failed to run sql query:";
 
-/// An error the database raised for a query, as the API relays it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqlError {
-    /// The five-character SQLSTATE (`42P01`), when the text carries one.
-    pub sqlstate: Option<String>,
-    pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
-    /// The 1-based line of the query the error is on, when the text says (`LINE 3: …`).
-    pub line: Option<u32>,
-}
-
-impl fmt::Display for SqlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(sqlstate) = &self.sqlstate {
-            write!(f, "{sqlstate}: ")?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(line) = self.line {
-            write!(f, " (line {line} of the query)")?;
-        }
-        if let Some(detail) = &self.detail {
-            write!(f, "; detail: {detail}")?;
-        }
-        if let Some(hint) = &self.hint {
-            write!(f, "; hint: {hint}")?;
-        }
-        Ok(())
-    }
-}
 
 impl Client {
     /// Runs `sql` on the project's database and returns its rows as JSON objects (none for

@@ -10,9 +10,9 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{self, Token, Tokenizer, Whitespace};
 
+use crate::findings::span::Span;
 use crate::sql::classify::{TxRole, tx_role};
 use crate::sql::split::Statement;
-use crate::findings::span::Span;
 
 /// A code token and where it is in the file.
 #[derive(Debug, Clone, PartialEq)]

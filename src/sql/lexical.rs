@@ -1,0 +1,62 @@
+//! The lexical facts every reader of SQL text shares: where a (nested) block comment
+//! ends, and where the code of a statement starts after its comments.
+
+/// The byte offset of the first code in `text`, after whitespace and comments.
+pub fn code_start(text: &str) -> usize {
+    let mut at = 0;
+    while at < text.len() {
+        let rest = &text[at..];
+        if rest.starts_with("--") {
+            at += rest.find('\n').unwrap_or(rest.len());
+        } else if rest.starts_with("/*") {
+            at += block_comment_end(rest.as_bytes()).unwrap_or(rest.len());
+        } else if rest.as_bytes()[0].is_ascii_whitespace() {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    at
+}
+
+/// The length of the (nested) block comment at the start of `bytes`, or `None` when the
+/// text ends inside it.
+pub fn block_comment_end(bytes: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut at = 0;
+    while at + 1 < bytes.len() {
+        match (bytes[at], bytes[at + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                at += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                at += 2;
+                if depth == 0 {
+                    return Some(at);
+                }
+            }
+            _ => at += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_starts_after_comments() {
+        assert_eq!(code_start("-- a\n/* b */ SELECT"), 13);
+        assert_eq!(code_start("SELECT"), 0);
+        assert_eq!(code_start("-- only"), 7);
+    }
+
+    #[test]
+    fn block_comments_nest() {
+        assert_eq!(block_comment_end(b"/* a /* b */ c */ d"), Some(17));
+        assert_eq!(block_comment_end(b"/* open"), None);
+    }
+}
