@@ -1,27 +1,39 @@
 //! migration-guard: lint, shadow-apply, verify and deploy Supabase / Postgres migrations.
 //!
-//! The layers, bottom to top; a module uses only those above it in this list (a test
-//! over the source's paths keeps it so):
-//! `findings` (what a finding is, the registry of ids, the policy), `sql` (splitting and
-//! reading statements), `migration` (files, versions, the history, the base branch),
-//! `config`, `lint`, `db` (the connection seam), `report` (the one value every output
-//! renders), `catalog`, `engine` (applying statements), `shadow` (a throwaway server),
-//! `checks`, `supabase` (project, CLI, Management API), `http`, `deploy`, `pipeline`
-//! (one run, in order), `github`, `app` (the command line and the action).
+//! The modules are declared bottom to top: each uses only those declared before it (a
+//! test over the source's paths keeps it so).
 
-pub mod app;
-pub mod catalog;
-pub mod checks;
-pub mod config;
-pub mod db;
-pub mod deploy;
-pub mod engine;
+/// What a finding is, the registry of every finding id, the policy that settles them.
 pub mod findings;
-pub mod github;
-pub mod http;
-pub mod lint;
-pub mod migration;
-pub mod report;
-pub mod shadow;
+/// SQL text: the splitter, statement classification, parsed statements, names.
 pub mod sql;
+/// The database seam: URLs and their redaction, TLS, timeouts, connecting.
+pub mod db;
+/// Migration files: discovery and versions, the history table, the base branch.
+pub mod migration;
+/// `migration-guard.yml`.
+pub mod config;
+/// The rules over the files, one file per rule; no database, no network.
+pub mod lint;
+/// The one `Report` value, and its renderers.
+pub mod report;
+/// The catalog: snapshots, their differences, revert drafts.
+pub mod catalog;
+/// Applying statements: transactions, sessions, lock and rewrite watching.
+pub mod engine;
+/// What runs against a database after the migrations.
+pub mod checks;
+/// The one HTTP setup: retries.
+pub mod http;
+/// Supabase: the project's config.toml, the CLI, the Management API.
 pub mod supabase;
+/// The throwaway server: local, Docker or a URL, with the Supabase emulation.
+pub mod shadow;
+/// Deploying to staging and production: directly or through the Supabase CLI.
+pub mod deploy;
+/// One run, in order: files -> shadow -> apply -> checks -> policy -> report.
+pub mod pipeline;
+/// The pull request: the event, the sticky comment.
+pub mod github;
+/// The command line, one file per command, and the action's entry.
+pub mod app;

@@ -316,6 +316,46 @@ fn no_cycle_among_top_level_modules() {
     );
 }
 
+/// The layers, bottom to top, as `src/lib.rs` lists them: a module uses only those
+/// before it.
+const LAYERS: [&str; 17] = [
+    "findings", "sql", "db", "migration", "config", "lint", "report", "catalog", "engine",
+    "checks", "http", "supabase", "shadow", "deploy", "pipeline", "github", "app",
+];
+
+#[test]
+fn every_module_uses_only_the_layers_below_it() {
+    let layer = |module: &str| {
+        LAYERS
+            .iter()
+            .position(|layer| *layer == module)
+            .unwrap_or_else(|| panic!("src/{module} is in no layer: add it to LAYERS and lib.rs"))
+    };
+    let mut upward = Vec::new();
+    for (from, targets) in library() {
+        if from == Path::new("src/lib.rs") {
+            continue;
+        }
+        for target in targets {
+            let (a, b) = (top_level(&from), top_level(&target));
+            if layer(&b) > layer(&a) {
+                upward.push(format!("{} -> {}", from.display(), target.display()));
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "imports of a higher layer:\n{}",
+        upward.join("\n")
+    );
+    let lib = fs::read_to_string("src/lib.rs").expect("src/lib.rs");
+    let listed: Vec<&str> = lib
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub mod ")?.strip_suffix(';'))
+        .collect();
+    assert_eq!(listed, LAYERS, "src/lib.rs declares the modules in their layers' order");
+}
+
 #[test]
 fn no_two_files_import_each_other() {
     let edges = library();

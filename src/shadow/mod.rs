@@ -1,11 +1,11 @@
 //! The shadow: a throwaway Postgres that every migration is applied to before it goes
-//! anywhere real.
+//! anywhere real. This module only provides it; `pipeline` runs the migrations and the
+//! checks there.
 //!
 //! A provider gives a server and a superuser connection; the shadow builds one template
-//! database (with the Supabase emulation unless turned off), clones it for the run, and
-//! applies the migrations on a session that logs in as a role that, like hosted
-//! `postgres`, is no superuser and cannot become one: a pull request's SQL is untrusted
-//! input. What hosted Supabase lets `postgres` do with more rights goes through the
+//! database (with the Supabase emulation unless turned off) and clones it for the run.
+//! Migrations get a session that logs in as a role that, like hosted `postgres`, is no
+//! superuser and cannot become one: a pull request's SQL is untrusted input. What hosted Supabase lets `postgres` do with more rights goes through the
 //! [`gate`]. Whatever happens, the databases, the run's roles (or the whole cluster) are
 //! removed afterwards.
 
@@ -17,19 +17,14 @@ pub mod server;
 pub mod supautils;
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use tokio_postgres::Config;
 
-use crate::catalog::{self, Catalog, Scope};
-use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
 use crate::db::quote_literal;
 use crate::db::{Database, PgError, quote_ident};
-use crate::engine::{Applier, ApplyError, Reroute};
-use crate::findings::registry;
-use crate::migration::Discovery;
+use crate::findings::Finding;
+use crate::migration::MigrationFile;
 use crate::report::model::PostgresInfo;
-use crate::report::{CommandName, Report};
 use crate::supabase::project::SupabaseProject;
 
 use docker::{DockerError, DockerOptions, DockerShadow};
@@ -69,15 +64,6 @@ pub struct ShadowOptions {
     pub supabase_compat: bool,
     /// With the emulation: stand in for the extensions vanilla Postgres lacks.
     pub extension_stubs: bool,
-    /// The verify scripts to run after the migrations, if any.
-    pub verify_dir: Option<PathBuf>,
-    /// The pgTAP tests to run after them (`supabase/tests`, as `supabase test db`).
-    pub tests_dir: Option<PathBuf>,
-    /// Snapshot the catalog after each migration and run each twice (the semantic
-    /// checks); off, the migrations are only applied.
-    pub catalog_checks: bool,
-    /// Return the catalog the migrations built (for `drift`).
-    pub snapshot_at_end: bool,
     /// The Supabase project the migrations belong to, when they do.
     pub supabase: Option<SupabaseProject>,
 }
@@ -103,20 +89,6 @@ pub enum ShadowError {
         #[source]
         source: PgError,
     },
-    #[error(transparent)]
-    Apply(#[from] ApplyError),
-    #[error(transparent)]
-    Verify(#[from] verify::VerifyError),
-    #[error(transparent)]
-    Semantic(#[from] semantic::SemanticError),
-    #[error(transparent)]
-    Advisors(#[from] advisors::AdvisorError),
-    #[error(transparent)]
-    Plpgsql(#[from] plpgsql::PlpgsqlError),
-    #[error(transparent)]
-    PgTap(#[from] pgtap::PgTapError),
-    #[error("interrupted; the shadow was removed")]
-    Interrupted,
 }
 
 /// What keeps the server alive.
@@ -234,277 +206,227 @@ struct Created {
     roles_before: Option<Vec<String>>,
 }
 
-/// Applies every migration of `discovery` to a fresh shadow, then runs the verify dir;
-/// with `snapshot_at_end`, also returns the catalog the migrations built.
-/// The findings are as the checks give them: the caller settles them with the policy.
-pub async fn run(
-    discovery: &Discovery,
-    options: &ShadowOptions,
-) -> Result<(Report, Option<Catalog>), ShadowError> {
-    let started = Instant::now();
-    let mut report = Report::of_files(CommandName::Shadow, discovery);
-    let id = format!("{:08x}", rand::random::<u32>());
-    let server = tokio::select! {
-        server = Server::start(options, &id) => server?,
-        () = interrupted() => return Err(ShadowError::Interrupted),
-    };
-    let admin = match server.connect(&server.admin).await {
-        Ok(admin) => admin,
-        Err(error) => {
-            server.shutdown().await;
-            return Err(error);
-        }
-    };
-    tracing::info!(
-        "Postgres is ready after {} ms",
-        started.elapsed().as_millis()
-    );
-    let ready_ms = started.elapsed().as_millis() as u64;
-    let mut created = Created {
-        databases: Vec::new(),
-        roles: Vec::new(),
-        roles_before: None,
-    };
-    if matches!(server.backing, Backing::Url) {
-        match admin
-            .client
-            .query("SELECT rolname::text FROM pg_roles", &[])
-            .await
-        {
-            Ok(rows) => created.roles_before = Some(rows.iter().map(|row| row.get(0)).collect()),
-            Err(error) => tracing::warn!("cannot list the server's roles: {error}"),
-        }
-    }
-    let outcome = tokio::select! {
-        outcome = shadow_run(&server, &admin, options, discovery, &id, &mut created, &mut report) => outcome,
-        () = interrupted() => Err(ShadowError::Interrupted),
-    };
-    cleanup(&admin, &created).await;
-    drop(admin);
-    server.shutdown().await;
-    let built = outcome?;
-    if let Some(postgres) = &mut report.postgres {
-        postgres.ready_ms = Some(ready_ms);
-    }
-    report.duration_ms = Some(started.elapsed().as_millis() as u64);
-    Ok((report, built))
+/// A started shadow server with a superuser session on it, and what the run made there;
+/// [`Shadow::stop`] removes it all.
+pub struct Shadow {
+    server: Server,
+    admin: Database,
+    id: String,
+    created: Created,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn shadow_run(
-    server: &Server,
-    admin: &Database,
-    options: &ShadowOptions,
-    discovery: &Discovery,
-    id: &str,
-    created: &mut Created,
-    report: &mut Report,
-) -> Result<Option<Catalog>, ShadowError> {
-    let setup = |step| move |source| ShadowError::Setup { step, source };
-    let emulate = options.supabase_compat && !server.real_supabase;
-    let server_version = admin
-        .server_version()
-        .await
-        .map_err(setup("reading the server version"))?;
-    if let Some(project) = &options.supabase {
-        let major = server_version.split('.').next().unwrap_or_default();
-        if major != project.major_version.to_string() {
-            report.notes.push(format!(
-                "{} says the project runs Postgres {}, but this shadow ran {server_version}: run it on {} (Docker) to test what the project runs",
-                project.config.display(),
-                project.major_version,
-                project.image()
-            ));
-        }
-    }
-    report.postgres = Some(PostgresInfo {
-        provider: server.provider.to_string(),
-        server_version,
-        supabase_compat: if server.real_supabase {
-            Some("supabase/postgres image")
-        } else {
-            emulate.then_some(COMPAT_VERSION)
-        },
-        ready_ms: None,
-    });
+/// The server made ready for migrations ([`Shadow::prepare`]): the role they log in as,
+/// and with the emulation its roles, the gate, and the extensions it stands in for.
+pub struct Prepared {
+    /// What the report says of the server.
+    pub postgres: PostgresInfo,
+    /// What the reader should know (the project runs another Postgres).
+    pub notes: Vec<String>,
+    emulate: bool,
+    createrole: bool,
+    role: MigrationRole,
+    gate: Gate,
+    extensions: Extensions,
+}
 
-    let major: u32 = admin
-        .client
-        .query_one("SHOW server_version_num", &[])
-        .await
-        .map_err(setup("reading the server version"))?
-        .get::<_, String>(0)
-        .parse::<u32>()
-        .unwrap_or_default()
-        / 10000;
-    // Before 16, CREATEROLE may grant any role that is no superuser, the server's program
-    // and file roles among them; there role statements go through the gate instead.
-    let createrole = major >= 16 || server.real_supabase;
-    let role = migration_role(
-        admin,
-        id,
-        !matches!(server.backing, Backing::Url),
-        createrole,
-        created,
-    )
-    .await
-    .map_err(setup("creating the migration role"))?;
-    let gate = Gate::new(&format!("migration_guard_roles_{id}"));
-    if emulate {
-        admin
-            .client
-            .batch_execute(&COMPAT_ROLES.replace("{role}", &role.name))
-            .await
-            .map_err(setup("creating the Supabase roles"))?;
-        admin
-            .client
-            .batch_execute(&gate.role_sql())
-            .await
-            .map_err(setup("creating the gate's role"))?;
-        created.roles.push(gate.role_admin().to_string());
-    }
+/// The shadow database, twice: the migrations' session, logged in as the migration
+/// role, and the tool's own superuser session (installing pgTAP, plpgsql_check), which
+/// migrations never reach.
+pub struct Databases {
+    pub migrations: Database,
+    pub privileged: Database,
+}
 
-    let extensions = Extensions::read(admin, emulate && options.extension_stubs, &role.name)
-        .await
-        .map_err(setup("reading the available extensions"))?;
-    let surveyed = extensions.survey(&discovery.migrations);
-    let unavailable = surveyed
-        .iter()
-        .any(|f| f.rule == registry::EXTENSION_UNAVAILABLE.id);
-    report.findings.extend(surveyed);
-    if unavailable {
-        report.error = Some(
-            "the shadow cannot judge these migrations: they need an extension its Postgres does not have (extension-unavailable); nothing was applied"
-                .to_string(),
-        );
-        return Ok(None);
-    }
-
-    // The template: built once per run, cloned wherever a fresh database is needed.
-    let template = format!("migration_guard_template_{id}");
-    create_database(admin, &template, None, &role.name, created).await?;
-    if emulate {
-        tracing::info!("building the Supabase emulation ({COMPAT_VERSION})");
-        let template_db = server.connect(&server.config_for(&template)).await?;
-        for (sql, step) in [
-            (
-                COMPAT_SCHEMA.replace("{role}", &role.name),
-                "applying the Supabase emulation",
-            ),
-            (
-                extensions.template_sql(),
-                "installing the extension stand-ins",
-            ),
-            (gate.install_sql(&role.name), "installing the gate"),
-        ] {
-            template_db
+impl Shadow {
+    /// Starts a server of the provider `options` choose and opens its superuser session.
+    pub async fn start(options: &ShadowOptions) -> Result<Shadow, ShadowError> {
+        let id = format!("{:08x}", rand::random::<u32>());
+        let server = Server::start(options, &id).await?;
+        let admin = match server.connect(&server.admin).await {
+            Ok(admin) => admin,
+            Err(error) => {
+                server.shutdown().await;
+                return Err(error);
+            }
+        };
+        let mut created = Created {
+            databases: Vec::new(),
+            roles: Vec::new(),
+            roles_before: None,
+        };
+        if matches!(server.backing, Backing::Url) {
+            match admin
                 .client
-                .batch_execute(&sql)
+                .query("SELECT rolname::text FROM pg_roles", &[])
                 .await
-                .map_err(setup(step))?;
+            {
+                Ok(rows) => {
+                    created.roles_before = Some(rows.iter().map(|row| row.get(0)).collect())
+                }
+                Err(error) => tracing::warn!("cannot list the server's roles: {error}"),
+            }
         }
+        Ok(Shadow {
+            server,
+            admin,
+            id,
+            created,
+        })
     }
-    let shadow = format!("migration_guard_shadow_{id}");
-    create_database(admin, &shadow, Some(&template), &role.name, created).await?;
 
-    // The migrations' session logs in as the migration role: nothing it runs can step
-    // back to a superuser. With the emulation, hosted Supabase's search_path.
-    let mut config = server.config_for(&shadow);
-    config.user(&role.name).password(role.password.as_bytes());
-    if emulate {
-        config.options("-c search_path=\"$user\",public,extensions");
-    }
-    let db = server.connect(&config).await?;
-    // The shadow's own superuser session on the same database, for what only the tool
-    // runs there (installing pgTAP, plpgsql_check); migrations never reach it.
-    let privileged = server.connect(&server.config_for(&shadow)).await?;
-    let exposed = exposed_schemas(options);
-    // What the advisors say of the platform alone: only what the migrations add counts.
-    let advice_before = advisors::advise(&db, &exposed).await?;
-    let supautils = Supautils {
-        extensions: &extensions,
-        gate: &gate,
-        roles_through_gate: !createrole,
-    };
-    let reroute = emulate.then_some(&supautils as &dyn Reroute);
-    if options.catalog_checks {
-        let checked = semantic::apply(&db, &discovery.migrations, reroute).await?;
-        report.migrations = checked.entries;
-        report.findings.extend(checked.findings);
-    } else {
-        report.migrations = Applier::new(&db)
-            .await?
-            .rerouting(reroute)
-            .apply_all(&discovery.migrations)
-            .await?;
-    }
-    let failed = report.migrations.iter().any(|m| m.error.is_some());
-    match &options.verify_dir {
-        _ if failed => report
-            .notes
-            .push("verification skipped: a migration failed".to_string()),
-        Some(dir) => verify::run(&db, dir, report).await?,
-        None => {}
-    }
-    if let (false, Some(dir)) = (failed, &options.tests_dir) {
-        pgtap::run(&db, &privileged, dir, report).await?;
-    }
-    if !failed && options.catalog_checks {
-        after_checks(
-            &db,
-            &privileged,
-            discovery,
-            &exposed,
-            &advice_before,
-            report,
+    /// The migration role, and with the emulation Supabase's roles and the gate's.
+    pub async fn prepare(&mut self, options: &ShadowOptions) -> Result<Prepared, ShadowError> {
+        let setup = |step| move |source| ShadowError::Setup { step, source };
+        let admin = &self.admin;
+        let emulate = options.supabase_compat && !self.server.real_supabase;
+        let server_version = admin
+            .server_version()
+            .await
+            .map_err(setup("reading the server version"))?;
+        let mut notes = Vec::new();
+        if let Some(project) = &options.supabase {
+            let major = server_version.split('.').next().unwrap_or_default();
+            if major != project.major_version.to_string() {
+                notes.push(format!(
+                    "{} says the project runs Postgres {}, but this shadow ran {server_version}: run it on {} (Docker) to test what the project runs",
+                    project.config.display(),
+                    project.major_version,
+                    project.image()
+                ));
+            }
+        }
+        let postgres = PostgresInfo {
+            provider: self.server.provider.to_string(),
+            server_version,
+            supabase_compat: if self.server.real_supabase {
+                Some("supabase/postgres image")
+            } else {
+                emulate.then_some(COMPAT_VERSION)
+            },
+            ready_ms: None,
+        };
+        let major: u32 = admin
+            .client
+            .query_one("SHOW server_version_num", &[])
+            .await
+            .map_err(setup("reading the server version"))?
+            .get::<_, String>(0)
+            .parse::<u32>()
+            .unwrap_or_default()
+            / 10000;
+        // Before 16, CREATEROLE may grant any role that is no superuser, the server's
+        // program and file roles among them; there role statements go through the gate.
+        let createrole = major >= 16 || self.server.real_supabase;
+        let role = migration_role(
+            admin,
+            &self.id,
+            !matches!(self.server.backing, Backing::Url),
+            createrole,
+            &mut self.created,
         )
-        .await?;
-    }
-    if !options.snapshot_at_end || failed {
-        return Ok(None);
-    }
-    let built = catalog::snapshot(&db, &Scope::user())
         .await
-        .map_err(setup("reading the catalog the migrations built"))?;
-    Ok(Some(built))
-}
+        .map_err(setup("creating the migration role"))?;
+        let gate = Gate::new(&format!("migration_guard_roles_{}", self.id));
+        if emulate {
+            admin
+                .client
+                .batch_execute(&COMPAT_ROLES.replace("{role}", &role.name))
+                .await
+                .map_err(setup("creating the Supabase roles"))?;
+            admin
+                .client
+                .batch_execute(&gate.role_sql())
+                .await
+                .map_err(setup("creating the gate's role"))?;
+            self.created.roles.push(gate.role_admin().to_string());
+        }
+        let extensions = Extensions::read(admin, emulate && options.extension_stubs, &role.name)
+            .await
+            .map_err(setup("reading the available extensions"))?;
+        Ok(Prepared {
+            postgres,
+            notes,
+            emulate,
+            createrole,
+            role,
+            gate,
+            extensions,
+        })
+    }
 
-/// The schemas the Data API exposes: the project's `[api] schemas`, else Supabase's
-/// defaults.
-fn exposed_schemas(options: &ShadowOptions) -> Vec<String> {
-    match &options.supabase {
-        Some(project) => project.api_schemas.clone(),
-        None => crate::supabase::project::DEFAULT_API_SCHEMAS
-            .iter()
-            .map(|schema| schema.to_string())
-            .collect(),
+    /// A fresh database for the migrations, cloned from a template built once per run
+    /// (with the emulation, Supabase's schemas, the extension stand-ins and the gate).
+    pub async fn databases(&mut self, prepared: &Prepared) -> Result<Databases, ShadowError> {
+        let setup = |step| move |source| ShadowError::Setup { step, source };
+        let owner = &prepared.role.name;
+        let template = format!("migration_guard_template_{}", self.id);
+        create_database(&self.admin, &template, None, owner, &mut self.created).await?;
+        if prepared.emulate {
+            tracing::info!("building the Supabase emulation ({COMPAT_VERSION})");
+            let template_db = self
+                .server
+                .connect(&self.server.config_for(&template))
+                .await?;
+            for (sql, step) in [
+                (
+                    COMPAT_SCHEMA.replace("{role}", owner),
+                    "applying the Supabase emulation",
+                ),
+                (
+                    prepared.extensions.template_sql(),
+                    "installing the extension stand-ins",
+                ),
+                (prepared.gate.install_sql(owner), "installing the gate"),
+            ] {
+                template_db
+                    .client
+                    .batch_execute(&sql)
+                    .await
+                    .map_err(setup(step))?;
+            }
+        }
+        let shadow = format!("migration_guard_shadow_{}", self.id);
+        create_database(&self.admin, &shadow, Some(&template), owner, &mut self.created).await?;
+        // The migrations' session logs in as the migration role: nothing it runs can step
+        // back to a superuser. With the emulation, hosted Supabase's search_path.
+        let mut config = self.server.config_for(&shadow);
+        config.user(owner).password(prepared.role.password.as_bytes());
+        if prepared.emulate {
+            config.options("-c search_path=\"$user\",public,extensions");
+        }
+        Ok(Databases {
+            migrations: self.server.connect(&config).await?,
+            privileged: self
+                .server
+                .connect(&self.server.config_for(&shadow))
+                .await?,
+        })
+    }
+
+    /// Drops what the run created, then stops the cluster or removes the container.
+    pub async fn stop(self) {
+        cleanup(&self.admin, &self.created).await;
+        drop(self.admin);
+        self.server.shutdown().await;
     }
 }
 
-/// The checks of what the migrations built: Supabase's advisors (what the migrations
-/// introduced, on the file that made each object) and plpgsql_check on every body.
-async fn after_checks(
-    db: &Database,
-    privileged: &Database,
-    discovery: &Discovery,
-    exposed: &[String],
-    advice_before: &[advisors::Advice],
-    report: &mut Report,
-) -> Result<(), ShadowError> {
-    let migrations = &discovery.migrations;
-    tracing::info!("running Supabase's advisors");
-    let advice = advisors::advise(db, exposed).await?;
-    let locator = advisors::Locator::new(migrations);
-    report.findings.extend(
-        advisors::introduced(advice_before, &advice)
-            .iter()
-            .map(|advice| advisors::finding(advice, locator.locate(&advice.object))),
-    );
-    tracing::info!("checking PL/pgSQL bodies");
-    let checked = plpgsql::check(privileged, migrations).await?;
-    report.findings.extend(checked.findings);
-    report.notes.extend(checked.notes);
-    Ok(())
+impl Prepared {
+    /// What the migrations need of extensions: those the server lacks and cannot stand
+    /// in for (`extension-unavailable`), and those stood in for.
+    pub fn survey(&self, migrations: &[MigrationFile]) -> Vec<Finding> {
+        self.extensions.survey(migrations)
+    }
+
+    /// What supautils lets hosted `postgres` do, run through the gate: with the
+    /// emulation only.
+    pub fn supautils(&self) -> Option<Supautils<'_>> {
+        self.emulate.then_some(Supautils {
+            extensions: &self.extensions,
+            gate: &self.gate,
+            roles_through_gate: !self.createrole,
+        })
+    }
 }
 
 /// The role migrations log in as, with its password for this run.

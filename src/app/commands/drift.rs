@@ -12,7 +12,9 @@ use crate::deploy::plan;
 use crate::migration::{self, Discovery, history};
 use crate::report::model::DriftItem;
 use crate::report::{CommandName, Report};
-use crate::shadow::{self, ShadowOptions, server};
+use crate::lint::Judged;
+use crate::pipeline::{self, Steps};
+use crate::shadow::{ShadowOptions, server};
 
 pub async fn run(project: &Project, args: &DriftArgs) -> anyhow::Result<Report> {
     let discovery = migration::discover(&project.migrations)?;
@@ -45,17 +47,17 @@ pub async fn compare(
         .migrations
         .retain(|m| recorded.iter().any(|r| r.version == m.version));
     applied.collisions.clear();
-    let options = ShadowOptions {
+    let steps = Steps {
         snapshot_at_end: true,
-        ..options
+        ..Steps::default()
     };
-    let (mut report, expected) = shadow::run(&applied, &options).await?;
+    let (mut report, expected) = pipeline::shadow(&applied, &options, &steps).await?;
     report.command = CommandName::Drift;
-    report.findings = crate::lint::settle(
+    report.findings = pipeline::settle(
         std::mem::take(&mut report.findings),
         &applied,
         &project.config,
-        crate::lint::Judged::Everything,
+        Judged::Everything,
     );
     // What the history and the files disagree on (remote-only versions, edited files).
     report

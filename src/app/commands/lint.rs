@@ -5,10 +5,10 @@ use anyhow::Context;
 use crate::app::cli::FileChecks;
 use crate::config::Project;
 use crate::findings::policy::History;
-use crate::findings::registry;
-use crate::lint;
+use crate::lint::Judged;
 use crate::migration::base_branch;
 use crate::migration::{self, Discovery};
+use crate::pipeline;
 use crate::report::{CommandName, Report};
 
 /// Lints the project's migrations; findings of `--fail-on` or worse fail the run.
@@ -16,11 +16,11 @@ pub async fn run(project: &Project, checks: &FileChecks) -> anyhow::Result<Repor
     let discovery = migration::discover(&project.migrations)?;
     let mut report = Report::of_files(CommandName::Lint, &discovery);
     let history = check_files(&mut report, &discovery, project, checks)?;
-    report.findings = lint::settle(
+    report.findings = pipeline::settle(
         std::mem::take(&mut report.findings),
         &discovery,
         &project.config,
-        lint::Judged::Files,
+        Judged::Files,
     );
     preview(&mut report, &discovery, checks).await?;
     report.scope(&history, &base_branch::BRANCH_ACTS);
@@ -59,54 +59,20 @@ pub async fn preview(
     Ok(())
 }
 
-/// What `lint` and `shadow` both say about the files: the rules, and the comparison
-/// with the base branch when one is given, as they give them (the caller settles them
-/// with the policy, once). Returns the deployed history: the migrations the base already
-/// has (unless edited here) and those up to the configured baseline.
+/// What `lint` and `shadow` both say about the files ([`pipeline::files`]), with the
+/// `--fail-on` threshold.
 pub fn check_files(
     report: &mut Report,
     discovery: &Discovery,
     project: &Project,
     checks: &FileChecks,
 ) -> anyhow::Result<History> {
-    report
-        .findings
-        .extend(lint::findings(discovery, &project.config));
-    let config = &project.config;
-    let mut history = History::new(
-        discovery
-            .migrations
-            .iter()
-            .filter(|m| config.before_baseline(&m.version))
-            .map(|m| m.path.clone()),
-        format!(
-            "at or before the baseline {}",
-            config.baseline.as_deref().unwrap_or_default()
-        ),
-    );
-    if let Some(base_ref) = &checks.base_ref {
-        let comparison = base_branch::compare(discovery, base_ref)
-            .with_context(|| format!("cannot compare the migrations with `{base_ref}`"))?;
-        report.notes.push(comparison.note);
-        let edited: Vec<&std::path::Path> = comparison
-            .findings
-            .iter()
-            .filter(|finding| finding.rule == registry::MIGRATION_EDITED.id)
-            .filter_map(|finding| Some(finding.location.as_ref()?.file.as_path()))
-            .collect();
-        history = history.union(History::new(
-            discovery
-                .migrations
-                .iter()
-                .filter(|m| {
-                    comparison.base_versions.contains(&m.version)
-                        && !edited.contains(&m.path.as_path())
-                })
-                .map(|m| m.path.clone()),
-            format!("on `{}`", comparison.base_name),
-        ));
-        report.findings.extend(comparison.findings);
-    }
+    let history = pipeline::files(
+        report,
+        discovery,
+        &project.config,
+        checks.base_ref.as_deref(),
+    )?;
     report.fail_on = checks.fail_on.into();
     Ok(history)
 }

@@ -12,7 +12,7 @@ use crate::config::Project;
 use crate::migration::discover::{file_names, parse_file_name};
 use crate::migration::{self, DiscoverError};
 use crate::report::{CommandName, Report};
-use crate::shadow::{self, ShadowOptions};
+use crate::pipeline::{self, Steps};
 
 const TEMPLATE: &str = include_str!("../../templates/migration.sql");
 const VERSION_FORMAT: &str = "%Y%m%d%H%M%S";
@@ -64,17 +64,18 @@ pub async fn revert(
             project.migrations.display()
         );
     };
-    let options = ShadowOptions {
+    let options = super::shadow::options(provider, project)?;
+    let steps = Steps {
         snapshot_at_end: true,
-        ..super::shadow::options(provider, project)?
+        ..Steps::default()
     };
     let catalog_after = |count: usize| {
         let mut subset = discovery.clone();
         subset.migrations.truncate(count);
         subset.collisions.clear();
-        let options = &options;
+        let (options, steps) = (&options, &steps);
         async move {
-            let (report, catalog) = shadow::run(&subset, options).await?;
+            let (report, catalog) = pipeline::shadow(&subset, options, steps).await?;
             catalog.ok_or_else(|| {
                 anyhow::anyhow!(
                     "the migrations up to {version} do not apply in the shadow: {}",

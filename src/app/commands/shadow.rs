@@ -5,45 +5,41 @@ use std::time::Duration;
 use crate::app::cli::{ProviderArgs, ShadowArgs};
 use crate::config::Project;
 use crate::migration;
+use crate::lint::Judged;
+use crate::pipeline::{self, Steps};
 use crate::report::Report;
+use crate::shadow::ShadowOptions;
 use crate::shadow::docker::{DEFAULT_IMAGE, DockerOptions};
-use crate::shadow::{self, ShadowOptions};
 use crate::supabase::project::SupabaseProject;
 
 /// Lints the project's migrations, then runs the shadow for them.
 pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report> {
     let dir = project.migrations.as_path();
     let discovery = migration::discover(dir)?;
-    let options = ShadowOptions {
+    let steps = Steps {
         verify_dir: Some(project.verify_dir(args.verify_dir.as_deref())),
         tests_dir: project
             .migrations
             .parent()
             .map(|supabase| supabase.join("tests")),
         catalog_checks: !args.no_catalog_checks,
-        ..options(&args.shadow, project)?
+        snapshot_at_end: false,
     };
-    let (mut report, _) = shadow::run(&discovery, &options).await?;
+    let (mut report, _) =
+        pipeline::shadow(&discovery, &options(&args.shadow, project)?, &steps).await?;
     let history = super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
     super::lint::preview(&mut report, &discovery, &args.checks).await?;
-    // The policy once, over every source; then one finding for one problem.
-    let settled = crate::lint::settle(
+    report.findings = pipeline::settle(
         std::mem::take(&mut report.findings),
         &discovery,
         &project.config,
-        crate::lint::Judged::Everything,
-    );
-    report.findings = crate::findings::policy::merge_confirmed(
-        settled,
-        &crate::checks::semantic::CONFIRMS,
-        crate::checks::semantic::object_named,
+        Judged::Everything,
     );
     report.scope(&history, &crate::migration::base_branch::BRANCH_ACTS);
     Ok(report)
 }
 
-/// The shadow as the provider flags and the project describe it: only applying, no
-/// verify dir. A Supabase project's shadow image is Supabase's own, of the version the
+/// The shadow as the provider flags and the project describe it. A Supabase project's shadow image is Supabase's own, of the version the
 /// project runs, unless `--image` says otherwise.
 pub fn options(args: &ProviderArgs, project: &Project) -> anyhow::Result<ShadowOptions> {
     let supabase = SupabaseProject::beside(&project.migrations)?;
@@ -63,10 +59,6 @@ pub fn options(args: &ProviderArgs, project: &Project) -> anyhow::Result<ShadowO
         },
         supabase_compat: !args.no_supabase_compat,
         extension_stubs: !args.no_extension_stubs,
-        verify_dir: None,
-        tests_dir: None,
-        catalog_checks: false,
-        snapshot_at_end: false,
         supabase,
     })
 }

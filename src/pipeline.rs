@@ -1,0 +1,274 @@
+//! One run, in order: the files (the lint rules and the base branch) -> the shadow (a
+//! server) -> applying the migrations -> the checks -> the policy -> one [`Report`].
+//!
+//! The commands choose which of these they need; this module is the only place that
+//! knows their order.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::catalog::{self, Catalog, Scope};
+use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
+use crate::config::Config;
+use crate::db::{Database, PgError};
+use crate::engine::{Applier, ApplyError, Reroute};
+use crate::findings::policy::{History, merge_confirmed};
+use crate::findings::{Finding, registry};
+use crate::lint::{self, Judged};
+use crate::migration::base_branch;
+use crate::migration::{Discovery, MigrationFile};
+use crate::report::{CommandName, Report};
+use crate::shadow::{Databases, Shadow, ShadowError, ShadowOptions, interrupted};
+use crate::supabase::project::DEFAULT_API_SCHEMAS;
+
+/// What runs in the shadow after the migrations.
+#[derive(Debug, Clone, Default)]
+pub struct Steps {
+    /// The verify scripts to run after the migrations, if any.
+    pub verify_dir: Option<PathBuf>,
+    /// The pgTAP tests to run after them (`supabase/tests`, as `supabase test db`).
+    pub tests_dir: Option<PathBuf>,
+    /// Snapshot the catalog after each migration and run each twice (the semantic
+    /// checks), then the advisors and plpgsql_check; off, the migrations are only applied.
+    pub catalog_checks: bool,
+    /// Return the catalog the migrations built (for `drift` and `new`).
+    pub snapshot_at_end: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Shadow(#[from] ShadowError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Verify(#[from] verify::VerifyError),
+    #[error(transparent)]
+    Semantic(#[from] semantic::SemanticError),
+    #[error(transparent)]
+    Advisors(#[from] advisors::AdvisorError),
+    #[error(transparent)]
+    Plpgsql(#[from] plpgsql::PlpgsqlError),
+    #[error(transparent)]
+    PgTap(#[from] pgtap::PgTapError),
+    #[error("cannot prepare the shadow database (reading the catalog the migrations built): {0}")]
+    Catalog(#[source] PgError),
+    #[error("cannot compare the migrations with `{base_ref}`")]
+    BaseBranch {
+        base_ref: String,
+        #[source]
+        source: base_branch::BaseError,
+    },
+    #[error("interrupted; the shadow was removed")]
+    Interrupted,
+}
+
+/// The files as files: the lint rules' findings and, with `base_ref`, the comparison
+/// with the base branch, as they give them (settled later, once, with the rest). Returns
+/// the deployed history: the migrations the base already has (unless edited here) and
+/// those up to the configured baseline.
+pub fn files(
+    report: &mut Report,
+    discovery: &Discovery,
+    config: &Config,
+    base_ref: Option<&str>,
+) -> Result<History, PipelineError> {
+    report.findings.extend(lint::findings(discovery, config));
+    let mut history = History::new(
+        discovery
+            .migrations
+            .iter()
+            .filter(|m| config.before_baseline(&m.version))
+            .map(|m| m.path.clone()),
+        format!(
+            "at or before the baseline {}",
+            config.baseline.as_deref().unwrap_or_default()
+        ),
+    );
+    if let Some(base_ref) = base_ref {
+        let comparison = base_branch::compare(discovery, base_ref).map_err(|source| {
+            PipelineError::BaseBranch {
+                base_ref: base_ref.to_string(),
+                source,
+            }
+        })?;
+        report.notes.push(comparison.note);
+        let edited: Vec<&std::path::Path> = comparison
+            .findings
+            .iter()
+            .filter(|finding| finding.rule == registry::MIGRATION_EDITED.id)
+            .filter_map(|finding| Some(finding.location.as_ref()?.file.as_path()))
+            .collect();
+        history = history.union(History::new(
+            discovery
+                .migrations
+                .iter()
+                .filter(|m| {
+                    comparison.base_versions.contains(&m.version)
+                        && !edited.contains(&m.path.as_path())
+                })
+                .map(|m| m.path.clone()),
+            format!("on `{}`", comparison.base_name),
+        ));
+        report.findings.extend(comparison.findings);
+    }
+    Ok(history)
+}
+
+/// The policy, once, over every source's findings; then one finding for one problem
+/// (a catalog check that confirms a lint finding folds into it).
+pub fn settle(
+    findings: Vec<Finding>,
+    discovery: &Discovery,
+    config: &Config,
+    judged: Judged,
+) -> Vec<Finding> {
+    let settled = lint::settle(findings, discovery, config, judged);
+    match judged {
+        Judged::Files => settled,
+        Judged::Everything => merge_confirmed(
+            settled,
+            &semantic::CONFIRMS,
+            semantic::object_named,
+        ),
+    }
+}
+
+/// Applies every migration of `discovery` to a fresh shadow and runs `steps` there;
+/// with `snapshot_at_end`, also returns the catalog the migrations built. The findings
+/// are as the checks give them: the caller settles them with the policy.
+pub async fn shadow(
+    discovery: &Discovery,
+    options: &ShadowOptions,
+    steps: &Steps,
+) -> Result<(Report, Option<Catalog>), PipelineError> {
+    let started = Instant::now();
+    let mut report = Report::of_files(CommandName::Shadow, discovery);
+    let mut shadow = tokio::select! {
+        shadow = Shadow::start(options) => shadow?,
+        () = interrupted() => return Err(PipelineError::Interrupted),
+    };
+    let ready_ms = started.elapsed().as_millis() as u64;
+    tracing::info!("Postgres is ready after {ready_ms} ms");
+    let outcome = tokio::select! {
+        outcome = in_shadow(&mut shadow, options, steps, discovery, &mut report) => outcome,
+        () = interrupted() => Err(PipelineError::Interrupted),
+    };
+    shadow.stop().await;
+    let built = outcome?;
+    if let Some(postgres) = &mut report.postgres {
+        postgres.ready_ms = Some(ready_ms);
+    }
+    report.duration_ms = Some(started.elapsed().as_millis() as u64);
+    Ok((report, built))
+}
+
+async fn in_shadow(
+    shadow: &mut Shadow,
+    options: &ShadowOptions,
+    steps: &Steps,
+    discovery: &Discovery,
+    report: &mut Report,
+) -> Result<Option<Catalog>, PipelineError> {
+    let prepared = shadow.prepare(options).await?;
+    report.postgres = Some(prepared.postgres.clone());
+    report.notes.extend(prepared.notes.iter().cloned());
+    let surveyed = prepared.survey(&discovery.migrations);
+    let unavailable = surveyed
+        .iter()
+        .any(|f| f.rule == registry::EXTENSION_UNAVAILABLE.id);
+    report.findings.extend(surveyed);
+    if unavailable {
+        report.error = Some(
+            "the shadow cannot judge these migrations: they need an extension its Postgres does not have (extension-unavailable); nothing was applied"
+                .to_string(),
+        );
+        return Ok(None);
+    }
+    let Databases {
+        migrations: db,
+        privileged,
+    } = shadow.databases(&prepared).await?;
+    let exposed = exposed_schemas(options);
+    // What the advisors say of the platform alone: only what the migrations add counts.
+    let advice_before = advisors::advise(&db, &exposed).await?;
+    let supautils = prepared.supautils();
+    let reroute = supautils.as_ref().map(|supautils| supautils as &dyn Reroute);
+    if steps.catalog_checks {
+        let checked = semantic::apply(&db, &discovery.migrations, reroute).await?;
+        report.migrations = checked.entries;
+        report.findings.extend(checked.findings);
+    } else {
+        report.migrations = Applier::new(&db)
+            .await?
+            .rerouting(reroute)
+            .apply_all(&discovery.migrations)
+            .await?;
+    }
+    let failed = report.migrations.iter().any(|m| m.error.is_some());
+    match &steps.verify_dir {
+        _ if failed => report
+            .notes
+            .push("verification skipped: a migration failed".to_string()),
+        Some(dir) => verify::run(&db, dir, report).await?,
+        None => {}
+    }
+    if let (false, Some(dir)) = (failed, &steps.tests_dir) {
+        pgtap::run(&db, &privileged, dir, report).await?;
+    }
+    if !failed && steps.catalog_checks {
+        after_checks(
+            &db,
+            &privileged,
+            &discovery.migrations,
+            &exposed,
+            &advice_before,
+            report,
+        )
+        .await?;
+    }
+    if !steps.snapshot_at_end || failed {
+        return Ok(None);
+    }
+    let built = catalog::snapshot(&db, &Scope::user())
+        .await
+        .map_err(PipelineError::Catalog)?;
+    Ok(Some(built))
+}
+
+/// The schemas the Data API exposes: the project's `[api] schemas`, else Supabase's
+/// defaults.
+fn exposed_schemas(options: &ShadowOptions) -> Vec<String> {
+    match &options.supabase {
+        Some(project) => project.api_schemas.clone(),
+        None => DEFAULT_API_SCHEMAS
+            .iter()
+            .map(|schema| schema.to_string())
+            .collect(),
+    }
+}
+
+/// The checks of what the migrations built: Supabase's advisors (what the migrations
+/// introduced, on the file that made each object) and plpgsql_check on every body.
+async fn after_checks(
+    db: &Database,
+    privileged: &Database,
+    migrations: &[MigrationFile],
+    exposed: &[String],
+    advice_before: &[advisors::Advice],
+    report: &mut Report,
+) -> Result<(), PipelineError> {
+    tracing::info!("running Supabase's advisors");
+    let advice = advisors::advise(db, exposed).await?;
+    let locator = advisors::Locator::new(migrations);
+    report.findings.extend(
+        advisors::introduced(advice_before, &advice)
+            .iter()
+            .map(|advice| advisors::finding(advice, locator.locate(&advice.object))),
+    );
+    tracing::info!("checking PL/pgSQL bodies");
+    let checked = plpgsql::check(privileged, migrations).await?;
+    report.findings.extend(checked.findings);
+    report.notes.extend(checked.notes);
+    Ok(())
+}
