@@ -3,6 +3,9 @@
 //! The shadow, staging and production differ only in how the connection [`Config`] is
 //! obtained; everything that runs SQL takes a [`Database`].
 
+
+pub mod url;
+
 use std::fmt;
 use std::sync::Mutex;
 

@@ -18,7 +18,7 @@ use crate::migration::MigrationFile;
 use crate::migration::history::{self, Recorded};
 use crate::report::model::MigrationError;
 use crate::report::{MigrationEntry, MigrationStatus};
-use crate::shadow::server::{self, UrlError};
+use crate::db::url::{self as server, UrlError};
 
 /// An index `CREATE INDEX CONCURRENTLY` left invalid.
 

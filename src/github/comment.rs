@@ -12,6 +12,7 @@
 //! octocrab's own retries are off: they resend POSTs blindly, which duplicates comments.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -43,7 +44,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Error texts quoted from GitHub are cut to this many characters (a proxy's HTML page
 /// can be long).
-const MESSAGE_CHARS: usize = 300;
 
 /// A GitHub API client for the comment: octocrab, the retry policy and the token (kept only
 /// to scrub it from any error text; it is never printed).
@@ -128,14 +128,7 @@ impl GitHub {
 
     /// `text` as it may be shown: the token scrubbed, one line, bounded.
     fn scrub(&self, text: &str) -> String {
-        let token = self.token.expose_secret();
-        let text = text.replace(token, "***");
-        let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some((cut, _)) = line.char_indices().nth(MESSAGE_CHARS) {
-            line.truncate(cut);
-            line.push('…');
-        }
-        line
+        crate::http::scrub(text, self.token.expose_secret())
     }
 
     /// Sorts an octocrab error into what [`upsert_sticky_comment`] does next.
@@ -162,15 +155,15 @@ impl GitHub {
                 };
                 let wait = rate_limit_wait(status.as_u16(), &header);
                 if wait.is_none() && matches!(status.as_u16(), 403 | 404) {
-                    return Failure::NoPermission(format!(
+                    return Failure::Fatal(Stop::NoPermission(format!(
                         "{message} ({status} when trying to {action})"
-                    ));
+                    )));
                 }
-                let error = CommentError::Api {
+                let error = Stop::Error(CommentError::Api {
                     action,
                     status: status.as_u16(),
                     message,
-                };
+                });
                 match wait {
                     Some(wait) => Failure::Retry { error, wait },
                     None if status.is_server_error() => Failure::Retry { error, wait: None },
@@ -178,16 +171,16 @@ impl GitHub {
                 }
             }
             octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. } => Failure::Retry {
-                error: CommentError::Transport {
+                error: Stop::Error(CommentError::Transport {
                     action,
                     message: self.scrub(&err.to_string()),
-                },
+                }),
                 wait: None,
             },
-            other => Failure::Fatal(CommentError::UnexpectedResponse {
+            other => Failure::Fatal(Stop::Error(CommentError::UnexpectedResponse {
                 action,
                 message: self.scrub(&other.to_string()),
-            }),
+            })),
         }
     }
 }
@@ -202,16 +195,23 @@ impl fmt::Debug for GitHub {
     }
 }
 
-/// What one try ended with, when it did not succeed.
-enum Failure {
+/// Why a try stopped: a refusal the outcome reports, or an error.
+enum Stop {
     NoPermission(String),
-    /// Worth another try; `wait` is what GitHub asked for, if anything.
-    Retry {
-        error: CommentError,
-        wait: Option<Duration>,
-    },
-    Fatal(CommentError),
+    Error(CommentError),
 }
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::NoPermission(reason) => f.write_str(reason),
+            Stop::Error(error) => error.fmt(f),
+        }
+    }
+}
+
+/// What one try ended with, when it did not succeed.
+type Failure = crate::http::Failure<Stop>;
 
 /// `Some(wait)` when the answer is a rate limit: 429, or 403 with
 /// `x-ratelimit-remaining: 0` or `retry-after` (a 403 without them is a real refusal).
@@ -279,23 +279,15 @@ pub async fn upsert_sticky_comment(
         Cow::Owned(format!("{COMMENT_MARKER}\n{body}"))
     };
     let body = fit_body(&body, COMMENT_BODY_LIMIT - LIMIT_MARGIN);
-    let mut posted = false;
-    let mut attempt = 1;
-    loop {
-        let failure = match try_upsert(client, repo, pr_number, &body, &mut posted).await {
-            Ok(outcome) => return Ok(outcome),
-            Err(failure) => failure,
-        };
-        match failure {
-            Failure::NoPermission(reason) => return Ok(CommentOutcome::NoPermission(reason)),
-            Failure::Retry { error, wait } if attempt < client.retry.attempts => {
-                let delay = client.retry.delay(attempt, wait);
-                tracing::warn!("{error}; retrying in {} ms", delay.as_millis());
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Failure::Retry { error, .. } | Failure::Fatal(error) => return Err(error),
-        }
+    let posted = Cell::new(false);
+    let tried = client
+        .retry
+        .run(|| try_upsert(client, repo, pr_number, &body, &posted))
+        .await;
+    match tried {
+        Ok(outcome) => Ok(outcome),
+        Err(Stop::NoPermission(reason)) => Ok(CommentOutcome::NoPermission(reason)),
+        Err(Stop::Error(error)) => Err(error),
     }
 }
 
@@ -306,7 +298,7 @@ async fn try_upsert(
     repo: &Repository,
     pr_number: u64,
     body: &str,
-    posted: &mut bool,
+    posted: &Cell<bool>,
 ) -> Result<CommentOutcome, Failure> {
     let comments = list_comments(client, repo, pr_number).await?;
     let payload = json!({ "body": body });
@@ -323,7 +315,7 @@ async fn try_upsert(
             .await
             .map_err(|err| client.classify(&action, err))?;
         let (id, url) = (updated.id, updated.html_url);
-        return Ok(if *posted {
+        return Ok(if posted.get() {
             CommentOutcome::Created { id, url }
         } else {
             CommentOutcome::Updated { id, url }
@@ -333,7 +325,7 @@ async fn try_upsert(
         "/repos/{}/{}/issues/{pr_number}/comments",
         repo.owner, repo.name
     );
-    *posted = true;
+    posted.set(true);
     let created: IssueComment = client
         .crab
         .post(route, Some(&payload))
@@ -375,10 +367,10 @@ async fn list_comments(
         comments.append(&mut page.take_items());
     }
     // Creating a comment without having seen them all could duplicate ours.
-    Err(Failure::Fatal(CommentError::UnexpectedResponse {
+    Err(Failure::Fatal(Stop::Error(CommentError::UnexpectedResponse {
         action: ACTION.to_owned(),
         message: format!("more than {MAX_PAGES} pages of comments"),
-    }))
+    })))
 }
 
 /// Ours: the body starts with the marker. Anyone can paste the marker, so a bot's comment

@@ -13,7 +13,6 @@ pub mod docker;
 pub mod extensions;
 pub mod gate;
 pub mod local;
-pub mod server;
 pub mod supautils;
 
 use std::path::PathBuf;
@@ -31,7 +30,7 @@ use docker::{DockerError, DockerOptions, DockerShadow};
 use extensions::Extensions;
 use gate::Gate;
 use local::{LocalCluster, LocalError};
-use server::UrlError;
+use crate::db::url::{self as server, UrlError};
 use supautils::Supautils;
 
 const COMPAT_ROLES: &str = include_str!("compat/roles.sql");

@@ -14,7 +14,8 @@ use crate::report::model::DriftItem;
 use crate::report::{CommandName, Report};
 use crate::lint::Judged;
 use crate::pipeline::{self, Steps};
-use crate::shadow::{ShadowOptions, server};
+use crate::db::url as server;
+use crate::shadow::ShadowOptions;
 
 pub async fn run(project: &Project, args: &DriftArgs) -> anyhow::Result<Report> {
     let discovery = migration::discover(&project.migrations)?;

@@ -30,7 +30,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Texts quoted from the API are cut to this many characters (a proxy's HTML page can be
 /// long).
-const MESSAGE_CHARS: usize = 300;
 
 /// The API's address: [`API_URL_ENV`] when set and not blank, else [`DEFAULT_API_URL`].
 pub fn api_url_from_env() -> String {
@@ -122,14 +121,7 @@ pub(super) struct Answer {
 }
 
 /// What one try ended with, when it did not give a final answer.
-enum Failure {
-    /// Worth another try; `wait` is what the API asked for, if anything.
-    Retry {
-        error: ApiError,
-        wait: Option<Duration>,
-    },
-    Fatal(ApiError),
-}
+type Failure = crate::http::Failure<ApiError>;
 
 impl Client {
     /// A client for the API at `base_url` (see [`api_url_from_env`]) authenticated with the
@@ -210,13 +202,7 @@ impl Client {
 
     /// `text` as it may be shown in a one-line error: the token scrubbed, one line, bounded.
     pub(super) fn scrub(&self, text: &str) -> String {
-        let text = self.hide_token(text);
-        let mut line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some((cut, _)) = line.char_indices().nth(MESSAGE_CHARS) {
-            line.truncate(cut);
-            line.push('…');
-        }
-        line
+        crate::http::scrub(text, &self.token)
     }
 
     /// Sends the request until it gives a final answer or the retries run out.
@@ -228,22 +214,9 @@ impl Client {
         body: Option<&Value>,
         replay: Replay,
     ) -> Result<Answer, ApiError> {
-        let mut attempt = 1;
-        loop {
-            let failure = match self.try_once(action, &method, &url, body, replay).await {
-                Ok(answer) => return Ok(answer),
-                Err(failure) => failure,
-            };
-            match failure {
-                Failure::Retry { error, wait } if attempt < self.retry.attempts => {
-                    let delay = self.retry.delay(attempt, wait);
-                    tracing::warn!("{error}; retrying in {} ms", delay.as_millis());
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Failure::Retry { error, .. } | Failure::Fatal(error) => return Err(error),
-            }
-        }
+        self.retry
+            .run(|| self.try_once(action, &method, &url, body, replay))
+            .await
     }
 
     async fn try_once(
@@ -474,7 +447,7 @@ mod tests {
         );
         assert_eq!(
             client.scrub(&"x".repeat(1000)).chars().count(),
-            MESSAGE_CHARS + 1
+            crate::http::MESSAGE_CHARS + 1
         );
         assert!(!format!("{client:?}").contains("sbp_s3cr3t"));
     }

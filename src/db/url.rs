@@ -1,5 +1,5 @@
-//! The `url` provider: an existing server the user points at with `--database-url`.
-//! The shadow gets fresh databases with random names there, dropped afterwards.
+//! Connection URLs: parsed with their password kept out of every error, refused when
+//! they name a transaction-mode pooler, and described (`user@host:port`) for messages.
 
 use std::str::FromStr;
 
