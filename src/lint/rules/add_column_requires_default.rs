@@ -1,16 +1,7 @@
 //! `add-column-requires-default`: `ALTER TABLE … ADD COLUMN` without a `DEFAULT` on a
 //! table that may hold data.
 //!
-//! **Why.** The runbook: "always provide sensible defaults". A new column without one is
-//! NULL in every existing row, which clients that read it must now handle; with `NOT NULL`
-//! and no default the migration fails outright as soon as the table has a row.
-//!
-//! **Instead.** `ADD COLUMN … DEFAULT <value>` with a sensible value: a constant default
-//! is instant since Postgres 11 (no table rewrite). Where NULL really is right for the
-//! existing rows, say so with `DEFAULT NULL`. Identity, generated and `serial` columns
-//! fill themselves and are not reported, nor are columns added to a table the same file
-//! created. A nullable column without a default is reported as `info` only: NULL is often
-//! the right value for an optional field, and a warning on each would be noise.
+//! Why, and what to write instead: docs/rules/add-column-requires-default.md.
 
 use crate::findings::Severity;
 use crate::findings::registry;

@@ -2,17 +2,7 @@
 //! `REINDEX … CONCURRENTLY` or `ALTER TABLE … DETACH PARTITION … CONCURRENTLY` where it
 //! fails or where a failure can leave it behind.
 //!
-//! **Why.** Postgres refuses these inside a transaction block (SQLSTATE 25001). The
-//! Supabase CLI (2.109 and later, the version the action pins) runs them on their own
-//! between the file's other statements, so in a plain file they work; inside the file's
-//! own `BEGIN … COMMIT` they fail on every environment: an error. Run on their own, they
-//! are not part of the file's transaction: when a later statement of the file fails, the
-//! rest rolls back but the index stays, the version is not recorded, and the next push
-//! fails on `already exists`: a warning. As the file's last statement nothing can fail
-//! after it: not reported.
-//!
-//! **Instead.** Keep it out of `BEGIN … COMMIT`, and put it last in its file or in a
-//! migration of its own; `IF NOT EXISTS` lets a retry skip an index that was built.
+//! Why, and what to write instead: docs/rules/concurrently-in-transaction.md.
 
 use crate::findings::Severity;
 use crate::findings::registry;

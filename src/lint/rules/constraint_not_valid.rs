@@ -1,16 +1,7 @@
 //! `constraint-not-valid`: `ALTER TABLE … ADD CONSTRAINT … CHECK` or `FOREIGN KEY`
 //! without `NOT VALID` on a table that may hold data.
 //!
-//! **Why.** Adding the constraint checks every existing row, in one scan, while holding
-//! the lock: ACCESS EXCLUSIVE for a `CHECK` (reads and writes wait), SHARE ROW EXCLUSIVE
-//! on both tables for a `FOREIGN KEY` (writes wait). On a large table that is minutes of
-//! downtime.
-//!
-//! **Instead.** Add it with `NOT VALID` (only new rows are checked; instant), then
-//! `ALTER TABLE … VALIDATE CONSTRAINT name` in a later migration: validation scans under
-//! a SHARE UPDATE EXCLUSIVE lock, so reads and writes go on. (In the same file the
-//! transaction would still hold the lock of the `ADD` while it validates.) `VALIDATE
-//! CONSTRAINT` itself is fine, and tables the same file creates are not reported.
+//! Why, and what to write instead: docs/rules/constraint-not-valid.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, name_at, table_key};

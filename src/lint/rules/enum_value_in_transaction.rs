@@ -1,14 +1,7 @@
 //! `enum-value-in-transaction`: `ALTER TYPE … ADD VALUE` and, later in the same file, a
 //! statement that uses the new value.
 //!
-//! **Why.** The Supabase CLI runs each migration file as one transaction. Before
-//! Postgres 12, `ALTER TYPE … ADD VALUE` cannot run in a transaction block at all; on 12
-//! and later the new value cannot be used until the transaction commits: the statement
-//! that uses it fails with 55P04 "unsafe use of new value".
-//!
-//! **Instead.** Add the value in a migration of its own, and use it in a later one. A
-//! use is the value's string literal in a later statement's code (not in comments or
-//! function bodies, which run later); a type the same file creates has no such limit.
+//! Why, and what to write instead: docs/rules/enum-value-in-transaction.md.
 
 use crate::findings::registry;
 use crate::sql::names::{name_at, table_key};

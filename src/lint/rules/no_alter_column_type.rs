@@ -1,15 +1,7 @@
 //! `no-alter-column-type`: `ALTER TABLE … ALTER COLUMN … [SET DATA] TYPE` on a table that
 //! may hold data.
 //!
-//! **Why.** Changing a column's type takes an ACCESS EXCLUSIVE lock on the table (every
-//! read and write waits) and, for most changes, rewrites the whole table and its indexes
-//! while holding it: minutes of downtime on a large table. Clients that still send or
-//! expect the old type break the moment the migration runs.
-//!
-//! **Instead.** Expand and contract: add a new column of the new type, dual-write (in the
-//! app or with a trigger), backfill it in batches, move the readers over, and drop the old
-//! column in a later migration. Changing a column of a table the same file created is not
-//! reported.
+//! Why, and what to write instead: docs/rules/no-alter-column-type.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, table_key, word_key};

@@ -1,14 +1,6 @@
 //! `no-drop-column`: `ALTER TABLE … DROP COLUMN` on a table that may hold data.
 //!
-//! **Why.** The runbook's policy is additive only: the column's values are gone for good
-//! (a restore is the only way back), and every client that still selects, inserts or
-//! updates the column fails the moment the migration runs, including the app version
-//! that is still deployed while the migration runs.
-//!
-//! **Instead.** Stop reading and writing the column and deploy that first; drop it later
-//! in a migration of its own, reviewed as such, with
-//! `-- migration-guard: allow no-drop-column -- <why>` above the statement. Dropping a
-//! column of a table the same file created is not reported.
+//! Why, and what to write instead: docs/rules/no-drop-column.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, table_key, word_key};

@@ -1,17 +1,7 @@
 //! `no-drop-function`: a migration drops a function or a procedure that may exist before
 //! it and does not create it again.
 //!
-//! **Why.** Clients call functions through the Data API (`/rpc/name`): the moment the
-//! migration runs, those calls fail with 404 / PGRST errors. Triggers, policies, views
-//! and other functions may use it too: the `DROP` fails on them, or with `CASCADE` drops
-//! them along (a policy gone changes who sees what).
-//!
-//! **Instead.** Change it in place with `CREATE OR REPLACE FUNCTION` (same arguments and
-//! return type), or add the new function beside it and drop the old one in a later
-//! release, once nothing calls it. A function the same file created earlier is not
-//! reported, nor one the file creates again later: `DROP FUNCTION` then `CREATE
-//! FUNCTION` of the same name in one file is the usual way to change its arguments or
-//! return type.
+//! Why, and what to write instead: docs/rules/no-drop-function.md.
 
 use crate::findings::registry;
 use crate::sql::names::{last_part, name_at, table_key};

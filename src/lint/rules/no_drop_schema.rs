@@ -1,15 +1,6 @@
 //! `no-drop-schema`: a migration drops a schema or a database.
 //!
-//! **Why.** `DROP SCHEMA … CASCADE` drops every table in the schema with its rows, and
-//! every view, function, type and policy in it or depending on it; without `CASCADE` it
-//! fails as soon as the schema holds anything. `DROP DATABASE` deletes a whole database
-//! (and cannot even run inside the transaction the Supabase CLI wraps each migration
-//! in). Neither can be undone short of a restore, and both break every client at once.
-//!
-//! **Instead.** Drop the objects one by one, each after its users are gone (see
-//! `no-drop-table`); a schema that must go is dropped in a migration of its own, reviewed
-//! as such, with `-- migration-guard: allow no-drop-schema -- <why>`. A database is never
-//! a migration's business. Dropping a schema the same file created is not reported.
+//! Why, and what to write instead: docs/rules/no-drop-schema.md.
 
 use crate::findings::registry;
 use crate::sql::names::{name_parts, object_name};

@@ -1,13 +1,6 @@
 //! `no-drop-table`: a migration drops a table that may hold data.
 //!
-//! **Why.** The runbook's policy is additive only: a dropped table's rows are gone for
-//! good (a restore is the only way back), and every client, view, function or policy
-//! still using it breaks the moment the migration runs.
-//!
-//! **Instead.** Stop reading and writing the table first and deploy that; keep the table
-//! (renamed or not) until you are sure; when it must go, drop it in a migration of its
-//! own, reviewed as such, with `-- migration-guard: allow no-drop-table -- <why>` above
-//! the statement. Dropping a table the same file created is not reported.
+//! Why, and what to write instead: docs/rules/no-drop-table.md.
 
 use crate::findings::registry;
 use crate::sql::names::table_key;

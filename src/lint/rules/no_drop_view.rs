@@ -1,15 +1,7 @@
 //! `no-drop-view`: a migration drops a view or a materialized view that may exist
 //! before it.
 //!
-//! **Why.** The Data API (PostgREST) serves views like tables: the moment the migration
-//! runs, every client still reading the view gets 404 / PGRST errors, and the views,
-//! functions and policies reading it break with them.
-//!
-//! **Instead.** Keep it and create the new view beside it, or change it in place with
-//! `CREATE OR REPLACE VIEW`, keeping its columns (new ones only at the end). A view the
-//! same file created earlier is not reported, nor one the file creates again later
-//! (`DROP VIEW IF EXISTS x;` then `CREATE [OR REPLACE] VIEW x …` is a re-creation, not a
-//! removal).
+//! Why, and what to write instead: docs/rules/no-drop-view.md.
 
 use crate::findings::registry;
 use crate::sql::names::{name_at, table_key};

@@ -4,21 +4,7 @@
 //! `127.0.0.1`, `0.0.0.0`, `host.docker.internal`), or a host whose name says which
 //! environment it is (`api.staging.example.com`, `myapp-dev.example.com`).
 //!
-//! **Why.** The same migrations run on every environment: local, preview branches,
-//! staging, production. A literal `https://<ref>.supabase.co/functions/v1/…` in a trigger
-//! function (the classic `net.http_post` webhook) makes every environment call that one
-//! project: preview branches send production webhooks, production calls a dev project,
-//! and the local stack calls the cloud. A `localhost` URL works on the local stack only;
-//! on a hosted project it reaches the database server itself.
-//!
-//! **Instead.** Read the host from a setting each environment sets for itself: a Vault
-//! secret set once per project (`select decrypted_secret from vault.decrypted_secrets
-//! where name = 'project_url'`), a row of a config table, or a setting
-//! (`current_setting('app.settings.api_url')`).
-//!
-//! **Not reported.** Hosts that are the same for every environment (third-party APIs and
-//! CDNs: `github.com`, `googleapis.com`, `gravatar.com`, `example.com`, …), SQL comments
-//! (also inside function bodies) and `COMMENT ON` texts: they document, they do not run.
+//! Why, and what to write instead: docs/rules/no-hardcoded-environment.md.
 
 use crate::findings::registry;
 use std::borrow::Cow;

@@ -1,11 +1,6 @@
 //! `no-psql-meta`: a psql meta-command (`\i`, `\set`, `\connect`, …) in a migration.
 //!
-//! **Why.** Meta-commands are instructions to the psql program, not SQL: the Supabase
-//! CLI sends the file to the server, which rejects them, and an `\i` include makes the
-//! migration depend on a file that is not part of it.
-//!
-//! **Instead.** Write the SQL itself into the migration: paste what `\i` includes,
-//! replace `\set` variables by their values, and never switch databases.
+//! Why, and what to write instead: docs/rules/no-psql-meta.md.
 
 use crate::findings::registry;
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};

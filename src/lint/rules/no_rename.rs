@@ -1,17 +1,7 @@
 //! `no-rename`: `ALTER TABLE … RENAME TO` or `RENAME [COLUMN]` on a table that may hold
 //! data.
 //!
-//! **Why.** A rename takes effect for everyone the moment the migration commits: the app
-//! version still deployed, other services, saved queries and function bodies (PL/pgSQL
-//! and SQL functions name tables and columns as text) still use the old name and fail.
-//! Deploys and migrations never switch at the same instant.
-//!
-//! **Instead.** Expand and contract: for a column, add the new one, dual-write (in the app
-//! or with a trigger) and backfill, move clients over, and drop the old column in a later
-//! migration; for a table, rename it and create a view with the old name in the same
-//! migration (`WITH (security_invoker = true)` so RLS still applies; a simple view
-//! accepts writes), then drop the view once nothing uses it.
-//! Renaming in a table the same file created is not reported.
+//! Why, and what to write instead: docs/rules/no-rename.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, last_part, table_key, word_key};

@@ -4,22 +4,10 @@
 //! `sk_test_…`, `rk_…`), an AWS access key id (`AKIA…`), or a role's password
 //! (`CREATE ROLE/USER … PASSWORD '…'`, `ALTER ROLE/USER … [WITH] PASSWORD '…'`).
 //!
-//! **Why.** A migration is committed to git and stored again, statement by statement, in
-//! `supabase_migrations.schema_migrations` on every database it runs on. Everyone who can
-//! read the repository, its history, a fork or that table has the credential, for as long
-//! as it is valid. Comments count: a key in a comment is just as leaked. A role password
-//! in a migration is also the same password on every environment.
+//! Findings never repeat the value: they show its first four characters, and [`mask`]
+//! hides it in printed source.
 //!
-//! **Instead.** Rotate the credential (it is in the history already), store the new one
-//! in Supabase Vault once per project, outside the migrations
-//! (`select vault.create_secret('…', 'stripe_key')`), and read it where it is needed from
-//! `vault.decrypted_secrets`. Set role passwords out of band (`ALTER ROLE … PASSWORD` run
-//! by hand on each project), or create the role without one. Findings never repeat the
-//! value: they show its first four characters, and [`mask`] hides it in printed source.
-//!
-//! **Not an error.** A JWT whose `role` claim is `anon` is Supabase's anon key, public by
-//! design (every client app ships it): it is reported as info only. `PASSWORD NULL`, an
-//! empty password and placeholders (`'<password>'`, `'***'`) are not reported.
+//! Why, and what to write instead: docs/rules/no-secrets.md.
 
 use crate::findings::Severity;
 use crate::findings::registry;

@@ -1,15 +1,6 @@
 //! `no-truncate`: `TRUNCATE` on a table that may hold data.
 //!
-//! **Why.** `TRUNCATE` deletes every row at once, for good (it is not even logged row by
-//! row, so nothing short of a restore brings them back), under an ACCESS EXCLUSIVE lock.
-//! With `CASCADE` it also empties every table that has a foreign key to the truncated
-//! ones, which the statement does not name.
-//!
-//! **Instead.** Data changes belong in a data script run deliberately, not in a schema
-//! migration that runs on every environment. If the rows really must go in a migration,
-//! delete them with a bounded `DELETE … WHERE …` that says which rows, or allow this
-//! statement with `-- migration-guard: allow no-truncate -- <why>`. Truncating a table the
-//! same file created is not reported.
+//! Why, and what to write instead: docs/rules/no-truncate.md.
 
 use crate::findings::registry;
 use crate::sql::names::{name_at, table_key};

@@ -1,19 +1,10 @@
 //! `no-unbounded-dml`: `UPDATE` or `DELETE` without a `WHERE` (or with one that is always
 //! true, such as `WHERE true` or `WHERE 1 = 1`) on a table that may hold data.
 //!
-//! **Why.** It changes or deletes every row of the table, on every environment the
-//! migration runs on, production included; an `UPDATE` of every row also locks them all
-//! until the migration commits and writes a new version of each. It is almost always a
-//! forgotten `WHERE`, and nothing short of a restore undoes it.
+//! What a `DO` block runs runs with the migration: it is judged at its own lines
+//! (`lint::embedded`).
 //!
-//! **Instead.** Give the statement a `WHERE` that says which rows it means (or move a
-//! one-off data change to a data script run on purpose). A bounded `UPDATE`/`DELETE` (any
-//! other `WHERE`, `WHERE CURRENT OF`) is not reported: a data change with a condition is a
-//! deliberate one. Only a `WHERE` whose truth needs no data counts as always true: `WHERE
-//! x = x` is not (it skips the rows where `x` is NULL). Statements on a table the same
-//! file created are not reported, and neither are data-modifying statements inside
-//! function bodies (they run when called). What a `DO` block runs runs with the
-//! migration: it is judged at its own lines (`lint::embedded`).
+//! Why, and what to write instead: docs/rules/no-unbounded-dml.md.
 
 use crate::findings::registry;
 use crate::sql::names::{name_at, table_key};

@@ -1,15 +1,7 @@
 //! `not-null-on-existing-column`: `ALTER TABLE … ALTER COLUMN … SET NOT NULL` on a table
 //! that may hold data.
 //!
-//! **Why.** Postgres checks every row for NULLs in one full scan, while holding an ACCESS
-//! EXCLUSIVE lock: every read and write of the table waits until the scan is done.
-//!
-//! **Instead.** In one migration add `CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID`
-//! (instant); in the next `VALIDATE CONSTRAINT` it (SHARE UPDATE EXCLUSIVE: reads and
-//! writes go on); then `SET NOT NULL`, which on Postgres 12+ uses the valid check and
-//! skips the scan, and drop the check. A file that validates or drops such a check on the
-//! same table (a constraint whose name has the column as a `_`-separated part) is taken
-//! for that last step and not reported; neither are tables the same file creates.
+//! Why, and what to write instead: docs/rules/not-null-on-existing-column.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, last_part, table_key, word_key};

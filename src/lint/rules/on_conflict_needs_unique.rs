@@ -1,19 +1,7 @@
 //! `on-conflict-needs-unique`: `INSERT … ON CONFLICT` whose target matches no unique
 //! constraint or index the migrations declared.
 //!
-//! **Why.** Postgres needs an arbiter for `ON CONFLICT (cols)`: a unique constraint or
-//! unique index on exactly those columns. Without one the statement fails with 42P10
-//! "there is no unique or exclusion constraint matching the ON CONFLICT specification";
-//! `ON CONFLICT ON CONSTRAINT name` with an unknown name fails with 42704 "constraint …
-//! does not exist". The seed or upsert that was meant to make the migration re-runnable
-//! stops it instead.
-//!
-//! **Instead.** Declare the key first, on exactly the conflict columns (`ALTER TABLE …
-//! ADD CONSTRAINT … UNIQUE (…)` or `CREATE UNIQUE INDEX … ON t (…)`), or name the columns
-//! of the key that exists. The rule knows what earlier migrations and the earlier
-//! statements of the same file declare; a table no migration created (`auth.users`, one
-//! from elsewhere) is unknown and not judged, and neither is a target with a `WHERE`
-//! (a partial index) or a table given keys the linter cannot read.
+//! Why, and what to write instead: docs/rules/on-conflict-needs-unique.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, last_part, table_key};

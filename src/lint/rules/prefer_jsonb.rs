@@ -1,15 +1,7 @@
 //! `prefer-jsonb`: a column of type `json` (in `CREATE TABLE`, `ADD COLUMN` or
 //! `ALTER COLUMN … TYPE`).
 //!
-//! **Why.** `json` stores the text as written and parses it again on every access. It
-//! has no equality operator (so no `DISTINCT`, `GROUP BY`, `UNION` or unique constraint
-//! on it), no GIN index for containment queries (`@>`, `?`), and keeps duplicate keys,
-//! of which every reader then sees a different one. `jsonb` is what is almost always
-//! meant.
-//!
-//! **Instead.** `jsonb`. Keep `json` only when the exact text (key order, whitespace,
-//! duplicate keys) must be preserved, and say so with
-//! `-- migration-guard: allow prefer-jsonb -- <why>`.
+//! Why, and what to write instead: docs/rules/prefer-jsonb.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, name_at, name_parts, table_key, word_key};

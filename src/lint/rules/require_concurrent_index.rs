@@ -1,14 +1,7 @@
 //! `require-concurrent-index`: `CREATE INDEX` without `CONCURRENTLY` on a table that may
 //! hold data.
 //!
-//! **Why.** A plain `CREATE INDEX` takes a SHARE lock on the table for the whole build:
-//! every INSERT, UPDATE and DELETE waits until the index is built, which on a large
-//! table means minutes of failed or queued writes.
-//!
-//! **Instead.** `CREATE INDEX CONCURRENTLY IF NOT EXISTS …` builds without blocking
-//! writes. It cannot run inside a transaction, and the Supabase CLI runs each migration
-//! file as one transaction, so the statement must stand alone in its own migration file,
-//! without `BEGIN`/`COMMIT`. Tables the same file creates are empty: not reported.
+//! Why, and what to write instead: docs/rules/require-concurrent-index.md.
 
 use crate::findings::registry;
 use crate::sql::names::table_key;

@@ -1,25 +1,6 @@
 //! `require-idempotent-ddl`: DDL that fails when the migration runs a second time.
 //!
-//! **Why.** The runbook asks that every migration can run twice: a retry after a
-//! half-applied run, a database restored from a backup that already had part of it, a
-//! local reset. `CREATE TABLE x` without `IF NOT EXISTS` fails with "already exists" the
-//! second time, `DROP TABLE x` without `IF EXISTS` with "does not exist", and the
-//! migration stops there.
-//!
-//! **Instead.** `CREATE TABLE/INDEX/SCHEMA/EXTENSION/SEQUENCE/MATERIALIZED VIEW IF NOT
-//! EXISTS`; `CREATE OR REPLACE VIEW/FUNCTION/PROCEDURE/TRIGGER`; `DROP … IF EXISTS`;
-//! `ALTER TABLE … ADD COLUMN IF NOT EXISTS` and `DROP COLUMN/CONSTRAINT IF EXISTS`.
-//! Postgres has no `IF NOT EXISTS` for policies and types: put `DROP POLICY IF EXISTS p
-//! ON t;` (or `DROP TYPE IF EXISTS …`) before the `CREATE`, or guard a `CREATE TYPE` with
-//! a `DO` block that checks `pg_type`. A `CREATE` after a `DROP` of the same object in
-//! the same file is fine, and so is dropping what the same file created.
-//!
-//! **Default: info, once per file.** The Supabase CLI runs each version once, in one
-//! transaction, so a half-applied file cannot happen there; on 26 real Supabase projects
-//! this was the largest source of findings (about 230 per 1,000 statements) and almost no
-//! project follows it. It is reported once per file (the first statement, the other
-//! lines listed). A team whose runbook asks for it sets `require-idempotent-ddl: warning` (or `error`)
-//! under `rules:` in migration-guard.yml.
+//! Why, and what to write instead: docs/rules/require-idempotent-ddl.md.
 
 use crate::findings::registry;
 use crate::sql::names::name_at;

@@ -1,19 +1,7 @@
 //! `require-lock-timeout`: a statement that takes a strong lock on a table that may hold
 //! data, with no `SET lock_timeout` before it in the file.
 //!
-//! **Why.** `ALTER TABLE` (`ENABLE ROW LEVEL SECURITY` too), `CREATE`/`ALTER`/`DROP
-//! POLICY`, `CREATE INDEX` (without `CONCURRENTLY`), `DROP TABLE`/`INDEX`, `TRUNCATE`,
-//! `CREATE TRIGGER`, renames, `VACUUM FULL`, `CLUSTER`, `REFRESH MATERIALIZED
-//! VIEW` and `LOCK TABLE` need an ACCESS EXCLUSIVE, SHARE or SHARE ROW EXCLUSIVE lock.
-//! While the statement waits for that lock behind a long-running query, every query that
-//! conflicts with it queues behind it: a migration that would take a millisecond stops
-//! the application for as long as the slowest transaction runs.
-//!
-//! **Instead.** Put `SET lock_timeout = '5s';` at the top of the file: the statement gives
-//! up instead of queueing the application behind it, and the migration can be retried. One
-//! `SET` covers every statement after it, so the rule reports only the first statement
-//! of a file. Tables the same file creates are empty and nobody uses them yet: not
-//! reported.
+//! Why, and what to write instead: docs/rules/require-lock-timeout.md.
 
 use crate::findings::registry;
 use crate::sql::names::{name_at, table_key};

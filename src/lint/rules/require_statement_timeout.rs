@@ -2,32 +2,7 @@
 //! lock on a table that may hold data (a rewrite or a full scan of an existing table),
 //! with no `SET statement_timeout` before it in the file.
 //!
-//! **Why.** These statements hold their lock for as long as they run, and how long that
-//! is grows with the table: `ALTER COLUMN … TYPE`, `ADD COLUMN` with a volatile default
-//! (or a `serial`, identity or stored generated column), `SET LOGGED`/`UNLOGGED`, `SET
-//! TABLESPACE`, `CLUSTER`, `VACUUM FULL` and `REFRESH MATERIALIZED VIEW` rewrite the table;
-//! `ADD CONSTRAINT` (`CHECK`, `FOREIGN KEY`, `UNIQUE`, `PRIMARY KEY`, `EXCLUDE`, or the
-//! same written on an added column) without `NOT VALID`, `VALIDATE CONSTRAINT`, `SET NOT
-//! NULL`, `CREATE INDEX` and `REINDEX` without `CONCURRENTLY` read every row; an `UPDATE`
-//! or `DELETE` writes every row it matches and keeps each locked until the migration
-//! commits. On a large table that is minutes during which the application waits, and
-//! nothing stops it.
-//!
-//! **Instead.** Put `SET statement_timeout = '…';` (a bound the application can live
-//! with) at the top of the file: a statement that runs longer is cancelled, the
-//! transaction rolls back and the locks are released. One `SET` covers every statement
-//! after it, so the rule reports only the first such statement of a file.
-//!
-//! Not reported: statements that only change the catalog and hold their lock for an
-//! instant (policies, row level security, `ADD COLUMN` without a default or with a
-//! constant or stable one, `DROP COLUMN`, renames, triggers, `DROP TABLE`/`INDEX`,
-//! `TRUNCATE`, grants, comments, `ADD CONSTRAINT … NOT VALID`, `… USING INDEX`, `SET`/`DROP
-//! DEFAULT`, `DROP NOT NULL`): their risk is the wait for the lock, which
-//! [`require-lock-timeout`](super::require_lock_timeout) covers. Neither are tables (and
-//! indexes and materialized views) the same file creates: they are empty or unused, nor
-//! `SET NOT NULL` in a file that drops a check constraint on the same table whose name
-//! has the column as a `_`-separated part (the last step of the `NOT VALID` recipe: a
-//! valid check spares the scan).
+//! Why, and what to write instead: docs/rules/require-statement-timeout.md.
 
 use crate::findings::registry;
 use crate::sql::names::{name_at, table_key, word_key};

@@ -3,18 +3,7 @@
 //! file's end, or a statement that cannot run in a transaction (`VACUUM`, `ALTER SYSTEM`,
 //! …) beside statements that must be atomic.
 //!
-//! **Why.** The CLI runs each file as one transaction and records its version in the same
-//! transaction. A `COMMIT` in the middle ends that transaction early: what follows runs
-//! statement by statement, and a failure there leaves the file half applied with no
-//! history row, so the next push fails on what already exists (supabase/cli#5047). A
-//! statement that cannot run in a transaction is run on its own between two batches by
-//! current CLIs (2.109 and later): the file works, but it is no longer all or nothing.
-//!
-//! **Instead.** Nothing, for a plain file: the CLI wraps it (a file without `BEGIN` /
-//! `COMMIT` is fine, and one wrapped in its own `BEGIN … COMMIT` is too). Split a file
-//! at its inner `COMMIT` into two migrations, and put a non-transactional statement in a
-//! migration of its own. The `CONCURRENTLY` forms have their own rule,
-//! `concurrently-in-transaction`.
+//! Why, and what to write instead: docs/rules/require-transaction.md.
 
 use crate::findings::registry;
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};

@@ -1,22 +1,6 @@
 //! `require-upsert`: `INSERT` without `ON CONFLICT`.
 //!
-//! **Why.** A migration must be safe to run again: after a partial failure, on a preview
-//! branch seeded from another one, or when the same rows already came from elsewhere. A
-//! plain `INSERT` then fails on the unique key (and the whole migration with it) or, with
-//! no unique key, silently adds the rows a second time. This holds for a table the same
-//! file creates too: `CREATE TABLE IF NOT EXISTS` keeps the table and its rows.
-//!
-//! **Instead.** `INSERT … ON CONFLICT (<key>) DO NOTHING` (or `DO UPDATE SET …` to bring
-//! the row up to date), or an explicit guard, which is not reported:
-//! `INSERT … SELECT … WHERE NOT EXISTS (…)`, `… WHERE key NOT IN (SELECT …)`, or the
-//! anti-join `… LEFT JOIN <target> t ON … WHERE t.key IS NULL`.
-//!
-//! **Default: info, once per file.** The Supabase CLI runs each version once, in one
-//! transaction, so a half-applied file cannot happen there; on 26 real Supabase projects
-//! this was the largest source of findings (about 230 per 1,000 statements) and almost no
-//! project follows it. It is reported once per file (the first statement, the other
-//! lines listed). A team whose runbook asks for it sets `require-upsert: warning` (or `error`)
-//! under `rules:` in migration-guard.yml.
+//! Why, and what to write instead: docs/rules/require-upsert.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, last_part, name_at, table_key};

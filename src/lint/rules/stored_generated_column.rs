@@ -1,14 +1,7 @@
 //! `stored-generated-column`: `ALTER TABLE … ADD COLUMN … GENERATED ALWAYS AS (…)
 //! STORED` on a table that may hold data.
 //!
-//! **Why.** Postgres computes a stored generated column for every existing row when it
-//! is added: it rewrites the whole table while holding an ACCESS EXCLUSIVE lock, and
-//! every read and write waits until it is done.
-//!
-//! **Instead.** Add a plain nullable column, backfill it in batches, and keep it in sync
-//! with a trigger (`BEFORE INSERT OR UPDATE`); or compute the value in a view. A stored
-//! generated column in `CREATE TABLE`, or added to a table the same file creates, is not
-//! reported.
+//! Why, and what to write instead: docs/rules/stored-generated-column.md.
 
 use crate::findings::registry;
 use crate::sql::names::table_key;

@@ -1,11 +1,7 @@
 //! `syntax-error`: a string, quoted identifier, dollar quote, comment or `BEGIN ATOMIC`
 //! body that the end of the file leaves open.
 //!
-//! **Why.** Everything after the opening becomes one statement; the server rejects it,
-//! or worse, accepts something other than what was meant.
-//!
-//! **Instead.** Close it: the missing quote, `$$` (or `$tag$`), `*/`, or the `END` of the
-//! `BEGIN ATOMIC` body.
+//! Why, and what to write instead: docs/rules/syntax-error.md.
 
 use crate::findings::registry;
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};

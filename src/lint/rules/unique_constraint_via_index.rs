@@ -1,16 +1,7 @@
 //! `unique-constraint-via-index`: `ALTER TABLE … ADD CONSTRAINT … UNIQUE` or `PRIMARY
 //! KEY` (not `USING INDEX`) on a table that may hold data.
 //!
-//! **Why.** Adding the constraint builds its unique index on the spot, while holding an
-//! ACCESS EXCLUSIVE lock on the table: every read and write waits for the whole build,
-//! minutes on a large table.
-//!
-//! **Instead.** Build the index first with `CREATE UNIQUE INDEX CONCURRENTLY IF NOT
-//! EXISTS … ON t (…)`, alone in its own migration file (`CONCURRENTLY` cannot run in a
-//! transaction, and the Supabase CLI runs each file as one), then attach it in a later
-//! migration: `ALTER TABLE t ADD CONSTRAINT name UNIQUE USING INDEX index_name` (or
-//! `PRIMARY KEY USING INDEX`), which is instant. Tables the same file creates are not
-//! reported.
+//! Why, and what to write instead: docs/rules/unique-constraint-via-index.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, last_part, table_key};

@@ -1,16 +1,7 @@
 //! `validate-in-same-transaction`: `ALTER TABLE … ADD CONSTRAINT name … NOT VALID` and,
 //! later in the same file, `VALIDATE CONSTRAINT name`.
 //!
-//! **Why.** The Supabase CLI runs a file as one transaction, so the validation's full
-//! scan runs while the transaction still holds the lock the `ADD` took: ACCESS EXCLUSIVE
-//! for a `CHECK` (reads and writes wait), SHARE ROW EXCLUSIVE on both tables for a
-//! `FOREIGN KEY` (writes wait). `NOT VALID` gained nothing.
-//!
-//! **Instead.** Validate in a later migration: in its own transaction `VALIDATE
-//! CONSTRAINT` takes only a SHARE UPDATE EXCLUSIVE lock, so reads and writes go on while
-//! it scans. A `COMMIT` between the two (or a statement the CLI runs on its own, such as
-//! `CREATE INDEX CONCURRENTLY`, which ends the batch before it) releases the lock: not
-//! reported; neither are tables the same file creates (nothing to scan).
+//! Why, and what to write instead: docs/rules/validate-in-same-transaction.md.
 
 use crate::findings::registry;
 use crate::sql::names::{ident_key, name_at, table_key, word_key};

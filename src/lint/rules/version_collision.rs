@@ -1,16 +1,7 @@
 //! `version-collision`: two migration files with one version, or a file whose version is
 //! only a date (`YYYYMMDD_HHMMSS_name.sql`).
 //!
-//! **Why.** The Supabase CLI keys its history on the version: it applies the first file
-//! of a version and then fails on the second one's history row
-//! (`duplicate key value violates unique constraint "schema_migrations_pkey"`) on every
-//! push, so that file can never be applied. The `YYYYMMDD_HHMMSS_name.sql` form (the
-//! runbook's own example) has only the date as its version, so the next migration
-//! written that day collides.
-//!
-//! **Instead.** One version per file, 14 digits as `supabase migration new` and
-//! `migration-guard new` write them: rename `20251125_170356_x.sql` to
-//! `20251125170356_x.sql`.
+//! Why, and what to write instead: docs/rules/version-collision.md.
 
 use crate::findings::{Finding, Location, Severity};
 use crate::migration::{Discovery, MigrationFile};

@@ -1,17 +1,7 @@
 //! `volatile-default`: `ALTER TABLE … ADD COLUMN` with a volatile default on a table
 //! that may hold data.
 //!
-//! **Why.** Since Postgres 11 a constant default (or a stable one such as `now()`) is
-//! stored once in the catalog and adding the column is instant. A volatile default —
-//! `gen_random_uuid()`, `random()`, `clock_timestamp()`, `nextval(…)` (also behind
-//! `serial` and identity columns) — must be computed for every existing row: Postgres
-//! rewrites the whole table while holding an ACCESS EXCLUSIVE lock, and every read and
-//! write waits until it is done.
-//!
-//! **Instead.** Add the column without a default (or with a constant one), set the
-//! default separately (`ALTER COLUMN … SET DEFAULT …` only affects new rows), then
-//! backfill the existing rows in batches. A function the rule does not know is reported
-//! as possibly volatile; tables the same file creates are not reported.
+//! Why, and what to write instead: docs/rules/volatile-default.md.
 
 use crate::findings::registry;
 use crate::sql::names::table_key;
