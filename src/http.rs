@@ -12,7 +12,10 @@ pub const MESSAGE_CHARS: usize = 300;
 /// What one try ended with, when it gave no answer.
 pub enum Failure<E> {
     /// Worth another try; `wait` is what the API asked for, if anything.
-    Retry { error: E, wait: Option<Duration> },
+    Retry {
+        error: E,
+        wait: Option<Duration>,
+    },
     Fatal(E),
 }
 
@@ -81,7 +84,10 @@ mod tests {
             scrub("echo:\n  Authorization: Bearer s3cr3t", "s3cr3t"),
             "echo: Authorization: Bearer ***"
         );
-        assert_eq!(scrub(&"é".repeat(1000), "x").chars().count(), MESSAGE_CHARS + 1);
+        assert_eq!(
+            scrub(&"é".repeat(1000), "x").chars().count(),
+            MESSAGE_CHARS + 1
+        );
         assert_eq!(scrub("a  b", ""), "a b");
     }
 

@@ -126,11 +126,7 @@ pub fn settle(
     let settled = lint::settle(findings, discovery, config, judged);
     match judged {
         Judged::Files => settled,
-        Judged::Everything => merge_confirmed(
-            settled,
-            &semantic::CONFIRMS,
-            semantic::object_named,
-        ),
+        Judged::Everything => merge_confirmed(settled, &semantic::CONFIRMS, semantic::object_named),
     }
 }
 
@@ -193,7 +189,9 @@ async fn in_shadow(
     // What the advisors say of the platform alone: only what the migrations add counts.
     let advice_before = advisors::advise(&db, &exposed).await?;
     let supautils = prepared.supautils();
-    let reroute = supautils.as_ref().map(|supautils| supautils as &dyn Reroute);
+    let reroute = supautils
+        .as_ref()
+        .map(|supautils| supautils as &dyn Reroute);
     if steps.catalog_checks {
         let checked = semantic::apply(&db, &discovery.migrations, reroute).await?;
         report.migrations = checked.entries;

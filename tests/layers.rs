@@ -22,7 +22,9 @@ fn source_files(dir: &Path, files: &mut Vec<SourceFile>) {
             source_files(&path, files);
             continue;
         }
-        let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
+        let stem = path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned());
         if path.extension().is_none_or(|ext| ext != "rs")
             || stem.is_some_and(|stem| test_only.contains(&stem))
         {
@@ -57,7 +59,12 @@ fn test_modules(dir: &Path) -> BTreeSet<String> {
         .filter(|pair| pair[0] == "#[cfg(test)]")
         .filter_map(|pair| {
             let declared = pair[1].strip_prefix("pub ").unwrap_or(pair[1]);
-            Some(declared.strip_prefix("mod ")?.strip_suffix(';')?.to_string())
+            Some(
+                declared
+                    .strip_prefix("mod ")?
+                    .strip_suffix(';')?
+                    .to_string(),
+            )
         })
         .collect()
 }
@@ -319,8 +326,23 @@ fn no_cycle_among_top_level_modules() {
 /// The layers, bottom to top, as `src/lib.rs` lists them: a module uses only those
 /// before it.
 const LAYERS: [&str; 17] = [
-    "findings", "sql", "db", "migration", "config", "lint", "report", "catalog", "engine",
-    "checks", "http", "supabase", "shadow", "deploy", "pipeline", "github", "app",
+    "findings",
+    "sql",
+    "db",
+    "migration",
+    "config",
+    "lint",
+    "report",
+    "catalog",
+    "engine",
+    "checks",
+    "http",
+    "supabase",
+    "shadow",
+    "deploy",
+    "pipeline",
+    "github",
+    "app",
 ];
 
 #[test]
@@ -353,7 +375,10 @@ fn every_module_uses_only_the_layers_below_it() {
         .lines()
         .filter_map(|line| line.strip_prefix("pub mod ")?.strip_suffix(';'))
         .collect();
-    assert_eq!(listed, LAYERS, "src/lib.rs declares the modules in their layers' order");
+    assert_eq!(
+        listed, LAYERS,
+        "src/lib.rs declares the modules in their layers' order"
+    );
 }
 
 #[test]
@@ -393,6 +418,12 @@ fn the_reader_sees_paths() {
     let uses = |file: &str, other: &str| edges[Path::new(file)].contains(Path::new(other));
     // Through `crate::`, through a child module's name, through `super::`.
     assert!(uses("src/lint/rules/mod.rs", "src/lint/rule.rs"));
-    assert!(uses("src/lint/rules/mod.rs", "src/lint/rules/no_drop_table.rs"));
-    assert!(uses("src/supabase/api/query.rs", "src/supabase/api/client.rs"));
+    assert!(uses(
+        "src/lint/rules/mod.rs",
+        "src/lint/rules/no_drop_table.rs"
+    ));
+    assert!(uses(
+        "src/supabase/api/query.rs",
+        "src/supabase/api/client.rs"
+    ));
 }

@@ -3,7 +3,6 @@
 //! The shadow, staging and production differ only in how the connection [`Config`] is
 //! obtained; everything that runs SQL takes a [`Database`].
 
-
 pub mod url;
 
 use std::fmt;

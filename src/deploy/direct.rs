@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::Config;
 
+use crate::db::url::{self as server, UrlError};
 use crate::db::{Database, PgError};
 use crate::engine::{self, Applier, ApplyError};
 use crate::findings::registry;
@@ -18,7 +19,6 @@ use crate::migration::MigrationFile;
 use crate::migration::history::{self, Recorded};
 use crate::report::model::MigrationError;
 use crate::report::{MigrationEntry, MigrationStatus};
-use crate::db::url::{self as server, UrlError};
 
 /// An index `CREATE INDEX CONCURRENTLY` left invalid.
 

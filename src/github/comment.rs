@@ -367,10 +367,12 @@ async fn list_comments(
         comments.append(&mut page.take_items());
     }
     // Creating a comment without having seen them all could duplicate ours.
-    Err(Failure::Fatal(Stop::Error(CommentError::UnexpectedResponse {
-        action: ACTION.to_owned(),
-        message: format!("more than {MAX_PAGES} pages of comments"),
-    })))
+    Err(Failure::Fatal(Stop::Error(
+        CommentError::UnexpectedResponse {
+            action: ACTION.to_owned(),
+            message: format!("more than {MAX_PAGES} pages of comments"),
+        },
+    )))
 }
 
 /// Ours: the body starts with the marker. Anyone can paste the marker, so a bot's comment

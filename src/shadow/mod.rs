@@ -26,11 +26,11 @@ use crate::migration::MigrationFile;
 use crate::report::model::PostgresInfo;
 use crate::supabase::project::SupabaseProject;
 
+use crate::db::url::{self as server, UrlError};
 use docker::{DockerError, DockerOptions, DockerShadow};
 use extensions::Extensions;
 use gate::Gate;
 use local::{LocalCluster, LocalError};
-use crate::db::url::{self as server, UrlError};
 use supautils::Supautils;
 
 const COMPAT_ROLES: &str = include_str!("compat/roles.sql");
@@ -385,11 +385,20 @@ impl Shadow {
             }
         }
         let shadow = format!("migration_guard_shadow_{}", self.id);
-        create_database(&self.admin, &shadow, Some(&template), owner, &mut self.created).await?;
+        create_database(
+            &self.admin,
+            &shadow,
+            Some(&template),
+            owner,
+            &mut self.created,
+        )
+        .await?;
         // The migrations' session logs in as the migration role: nothing it runs can step
         // back to a superuser. With the emulation, hosted Supabase's search_path.
         let mut config = self.server.config_for(&shadow);
-        config.user(owner).password(prepared.role.password.as_bytes());
+        config
+            .user(owner)
+            .password(prepared.role.password.as_bytes());
         if prepared.emulate {
             config.options("-c search_path=\"$user\",public,extensions");
         }

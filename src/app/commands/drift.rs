@@ -8,13 +8,13 @@ use crate::app::cli::DriftArgs;
 use crate::catalog::{self, ChangeKind, Scope};
 use crate::config::Project;
 use crate::db::Database;
+use crate::db::url as server;
 use crate::deploy::plan;
+use crate::lint::Judged;
 use crate::migration::{self, Discovery, history};
+use crate::pipeline::{self, Steps};
 use crate::report::model::DriftItem;
 use crate::report::{CommandName, Report};
-use crate::lint::Judged;
-use crate::pipeline::{self, Steps};
-use crate::db::url as server;
 use crate::shadow::ShadowOptions;
 
 pub async fn run(project: &Project, args: &DriftArgs) -> anyhow::Result<Report> {

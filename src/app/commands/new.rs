@@ -11,8 +11,8 @@ use crate::app::cli::ProviderArgs;
 use crate::config::Project;
 use crate::migration::discover::{file_names, parse_file_name};
 use crate::migration::{self, DiscoverError};
-use crate::report::{CommandName, Report};
 use crate::pipeline::{self, Steps};
+use crate::report::{CommandName, Report};
 
 const TEMPLATE: &str = include_str!("../../templates/migration.sql");
 const VERSION_FORMAT: &str = "%Y%m%d%H%M%S";

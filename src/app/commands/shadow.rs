@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use crate::app::cli::{ProviderArgs, ShadowArgs};
 use crate::config::Project;
-use crate::migration;
 use crate::lint::Judged;
+use crate::migration;
 use crate::pipeline::{self, Steps};
 use crate::report::Report;
 use crate::shadow::ShadowOptions;

@@ -13,7 +13,6 @@ use rustls_platform_verifier::BuilderVerifierExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-
 /// Where the Management API is unless [`API_URL_ENV`] says otherwise.
 pub const DEFAULT_API_URL: &str = "https://api.supabase.com";
 /// Overrides [`DEFAULT_API_URL`]: a proxy, or a local fake in tests.
@@ -294,7 +293,11 @@ impl Client {
     }
 
     /// The answer's JSON as `T`, or the error a refusal stands for.
-    pub(super) fn decode<T: DeserializeOwned>(&self, action: &str, answer: &Answer) -> Result<T, ApiError> {
+    pub(super) fn decode<T: DeserializeOwned>(
+        &self,
+        action: &str,
+        answer: &Answer,
+    ) -> Result<T, ApiError> {
         if !answer.status.is_success() {
             return Err(self.refused(action, answer));
         }

@@ -11,7 +11,6 @@ use super::client::{ApiError, Client, Replay, SqlError, error_message};
 /// The API's prefix on the database's error text.
 const SQL_FAILURE_PREFIX: &str = "Failed to run sql query:";
 
-
 impl Client {
     /// Runs `sql` on the project's database and returns its rows as JSON objects (none for
     /// DDL and DML). `read_only` has the API run it in a read-only transaction; only such a
