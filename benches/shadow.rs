@@ -8,7 +8,7 @@
 
 #[path = "applicable/mod.rs"]
 mod applicable;
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common.rs"]
 mod common;
 
 use std::process::Command;

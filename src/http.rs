@@ -6,7 +6,8 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-/// How long a server's text may be in a one-line error.
+/// Texts quoted from an API are cut to this many characters (a proxy's HTML page can be
+/// long).
 pub const MESSAGE_CHARS: usize = 300;
 
 /// What one try ended with, when it gave no answer.

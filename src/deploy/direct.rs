@@ -20,8 +20,6 @@ use crate::migration::history::{self, Recorded};
 use crate::report::model::MigrationError;
 use crate::report::{MigrationEntry, MigrationStatus};
 
-/// An index `CREATE INDEX CONCURRENTLY` left invalid.
-
 /// One lock key for every deploy of migrations to a database ("mg-deploy" in ASCII).
 const DEPLOY_LOCK: i64 = 0x6d67_2d64_6570_6c6f;
 

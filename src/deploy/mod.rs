@@ -30,8 +30,6 @@ use cli::CliTarget;
 use direct::{Settings, Target, TargetError};
 use platform::{Platform, Watch};
 
-/// A deploy refused because of where or how it was started.
-
 /// Where the migrations go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Environment {

@@ -12,8 +12,6 @@ use crate::migration::history::Recorded;
 
 use crate::findings::span::Span;
 
-/// A version the target has applied that no local file has.
-
 /// The deploy, decided.
 #[derive(Debug, Default)]
 pub struct Plan<'m> {

@@ -21,9 +21,6 @@ use crate::supabase::api::{ApiError, Client, describe_unhealthy};
 /// The services a deploy of migrations can break.
 const SERVICES: &[&str] = &["db", "rest", "auth"];
 
-/// A service was unhealthy after the deploy.
-/// A verify check failed after the deploy, though it passed right after it.
-
 /// What to do when the project broke after a deploy.
 const ROLLBACK: &str = "roll back: write a migration that reverts the change and deploy it (`migration-guard new revert_…`); if data is at risk, restore the platform backup or the point in time before the deploy (Dashboard → Database → Backups), or the schema backup in the report directory";
 

@@ -42,9 +42,6 @@ const MAX_PAGES: usize = 100;
 /// Long enough for GitHub Enterprise under load; without them a dead connection hangs the job.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Error texts quoted from GitHub are cut to this many characters (a proxy's HTML page
-/// can be long).
-
 /// A GitHub API client for the comment: octocrab, the retry policy and the token (kept only
 /// to scrub it from any error text; it is never printed).
 #[derive(Clone)]

@@ -25,10 +25,6 @@ use crate::sql::split::split;
 
 use crate::findings::span::Span;
 
-/// A migration the base branch has, changed here.
-/// A migration the base branch has, gone here.
-/// A new migration older than the base branch's newest.
-
 /// What a branch did to migrations the base already has: these findings stay the
 /// branch's even though the files are deployed history.
 pub const BRANCH_ACTS: [&str; 2] = [

@@ -27,9 +27,6 @@ const USER_AGENT: &str = concat!("migration-guard/", env!("CARGO_PKG_VERSION"));
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Generous: a query runs the caller's SQL, which may take a while on a busy database.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Texts quoted from the API are cut to this many characters (a proxy's HTML page can be
-/// long).
-
 /// The API's address: [`API_URL_ENV`] when set and not blank, else [`DEFAULT_API_URL`].
 pub fn api_url_from_env() -> String {
     api_url_or_default(std::env::var(API_URL_ENV).ok())

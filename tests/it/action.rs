@@ -1,0 +1,190 @@
+//! `migration-guard action` run the way the runner runs it: INPUT_* and GITHUB_* in the
+//! environment, the file-command files, a pull-request event, and a local fake of the
+//! GitHub REST API. The comment is created on the first run and updated on the second.
+
+use crate::common;
+
+use std::fs;
+use std::path::Path;
+
+use common::Project;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const COMMENTS: &str = "/repos/acme/shop/issues/42/comments";
+
+fn comment(id: u64, body: &str) -> Value {
+    json!({
+        "id": id, "node_id": "IC_x", "body": body,
+        "url": format!("https://api.example/repos/acme/shop/issues/comments/{id}"),
+        "html_url": format!("https://github.com/acme/shop/pull/42#issuecomment-{id}"),
+        "issue_url": "https://api.example/repos/acme/shop/issues/42",
+        "user": {"login": "github-actions[bot]", "id": 41898282, "node_id": "x", "type": "Bot", "site_admin": false},
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "author_association": "NONE"
+    })
+}
+
+/// The fake answers the comment list of the pull request with `comments`.
+async fn list_comments(api: &MockServer, comments: Value) {
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comments))
+        .mount(api)
+        .await;
+}
+
+/// Runs the action in `project` against `api`; returns (exit code, stdout).
+async fn run_action(project: &Project, api: &str, runner: &Path) -> (i32, String) {
+    let event = runner.join("event.json");
+    fs::write(
+        &event,
+        json!({"pull_request": {"number": 42, "head": {"sha": "abc", "repo": {"id": 1}}, "base": {"ref": "main", "repo": {"id": 1}}}}).to_string(),
+    )
+    .unwrap();
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("migration-guard"));
+    command
+        .arg("action")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("INPUT_COMMAND", "lint")
+        .env("INPUT_MIGRATIONS-DIR", "migrations")
+        .env("INPUT_GITHUB-TOKEN", "ghs_secret_token_123")
+        .env("INPUT_COMMENT", "true")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", project.path())
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", api)
+        .env("GITHUB_OUTPUT", runner.join("output"))
+        .env("GITHUB_STEP_SUMMARY", runner.join("summary"))
+        .env("RUNNER_TEMP", runner);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_run_comments_second_run_updates_and_files_are_written() {
+    let project = Project::new();
+    project.file(
+        "0001_t.sql",
+        "CREATE TABLE IF NOT EXISTS t (id int, old text);\n",
+    );
+    project.file(
+        "0002_drop.sql",
+        "BEGIN;\nALTER TABLE t DROP COLUMN IF EXISTS old;\nCOMMIT;\n",
+    );
+    let runner = tempfile::tempdir().unwrap();
+
+    let api = MockServer::start().await;
+    list_comments(&api, json!([])).await;
+    Mock::given(method("POST"))
+        .and(path(COMMENTS))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(comment(7, "<!-- migration-guard -->")),
+        )
+        .expect(1)
+        .mount(&api)
+        .await;
+    let (code, stdout) = run_action(&project, &api.uri(), runner.path()).await;
+    assert_eq!(code, 1, "a no-drop-column error fails the step:\n{stdout}");
+    assert_eq!(
+        stdout.lines().next(),
+        Some("::add-mask::ghs_secret_token_123"),
+        "masks first"
+    );
+    assert_eq!(
+        stdout.matches("ghs_secret_token_123").count(),
+        1,
+        "the token is printed only to mask it"
+    );
+    assert!(
+        stdout.contains("::error file=migrations/0002_drop.sql,line=2,col="),
+        "{stdout}"
+    );
+    assert!(stdout.contains("commented on the pull request"), "{stdout}");
+    let posted: Value =
+        serde_json::from_slice(&api.received_requests().await.unwrap().last().unwrap().body)
+            .unwrap();
+    assert!(
+        posted["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("<!-- migration-guard -->\n### ❌ migration-guard lint: failed")
+    );
+
+    let outputs = fs::read_to_string(runner.path().join("output")).unwrap();
+    assert!(outputs.contains("status=failed\n"), "{outputs}");
+    assert!(outputs.contains("findings="), "{outputs}");
+    let report_path = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("report-path="))
+        .unwrap();
+    assert_eq!(report_path, ".migration-guard/report.json");
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(project.path().join(report_path)).unwrap())
+            .unwrap();
+    assert_eq!(report["command"], "lint");
+    let summary = fs::read_to_string(runner.path().join("summary")).unwrap();
+    assert!(summary.contains("no-drop-column"), "{summary}");
+    api.verify().await;
+
+    // Second run: our comment exists, so it is updated, not added again.
+    api.reset().await;
+    list_comments(&api, json!([comment(7, "<!-- migration-guard -->\nold")])).await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/shop/issues/comments/7"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(comment(7, "<!-- migration-guard -->")),
+        )
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&api)
+        .await;
+    let (code, stdout) = run_action(&project, &api.uri(), runner.path()).await;
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("updated the pull-request comment"),
+        "{stdout}"
+    );
+    api.verify().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_token_on_a_fork_is_a_warning_not_the_verdict() {
+    let project = Project::new();
+    project.file(
+        "0001_t.sql",
+        "BEGIN;\nCREATE TABLE IF NOT EXISTS t (id int);\nCOMMIT;\n",
+    );
+    let runner = tempfile::tempdir().unwrap();
+    let api = MockServer::start().await;
+    list_comments(&api, json!([])).await;
+    Mock::given(method("POST"))
+        .and(path(COMMENTS))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+        )
+        .mount(&api)
+        .await;
+    let (code, stdout) = run_action(&project, &api.uri(), runner.path()).await;
+    assert_eq!(code, 0, "the migrations pass: {stdout}");
+    assert!(stdout.contains("::warning title=migration-guard::no pull-request comment (Resource not accessible by integration"), "{stdout}");
+    assert!(
+        fs::read_to_string(runner.path().join("summary"))
+            .unwrap()
+            .contains("migration-guard lint: passed")
+    );
+}

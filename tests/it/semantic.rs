@@ -1,0 +1,719 @@
+//! The shadow's catalog checks on real throwaway clusters: what each migration really
+//! did (dynamic SQL included), and whether it can run twice.
+
+use crate::common;
+
+use common::{Project, output};
+use serde_json::Value;
+
+const SEMANTIC: &[&str] = &[
+    "table-rewrite",
+    "dropped-table",
+    "dropped-column",
+    "changed-column-type",
+    "dropped-constraint",
+    "rls-disabled",
+    "dropped-policy",
+    "dropped-view",
+    "dropped-function",
+    "not-idempotent",
+];
+
+fn shadow(project: &Project) -> (i32, Value) {
+    let (code, stdout, stderr) =
+        output(&mut project.command(&["shadow", "--format", "json", "--provider", "local"]));
+    let report =
+        serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{error}: {stdout}\n{stderr}"));
+    (code, report)
+}
+
+/// (rule, file name, severity) of the catalog findings.
+fn semantic(report: &Value) -> Vec<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| SEMANTIC.contains(&f["rule"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// (rule, file name, severity) of the lint findings the catalog confirmed (one problem,
+/// one finding: the lint's, with the shadow's evidence).
+fn confirmed(report: &Value) -> Vec<(String, String, String)> {
+    let mut found: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("(the shadow confirms it: ")
+        })
+        .map(described)
+        .collect();
+    found.sort();
+    found
+}
+
+fn base() -> Project {
+    let project = Project::new();
+    project.file(
+        "20250101000000_notes.sql",
+        "CREATE TABLE IF NOT EXISTS public.notes (id bigint PRIMARY KEY, body text, author text);\n\
+         ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\n\
+         DROP POLICY IF EXISTS notes_read ON public.notes;\n\
+         CREATE POLICY notes_read ON public.notes FOR SELECT USING (true);\n",
+    );
+    project
+}
+
+/// A finding of the JSON report as (rule, file name, severity).
+fn described(finding: &Value) -> (String, String, String) {
+    triple(
+        finding["rule"].as_str().unwrap(),
+        finding["file"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap(),
+        finding["severity"].as_str().unwrap(),
+    )
+}
+
+fn triple(rule: &str, file: &str, severity: &str) -> (String, String, String) {
+    (rule.to_string(), file.to_string(), severity.to_string())
+}
+
+#[test]
+fn a_column_dropped_through_dynamic_sql_is_found_on_its_file() {
+    let project = base();
+    project.file(
+        "20250102000000_innocent.sql",
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE public.notes DROP COLUMN IF EXISTS ' || 'author'; END $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [triple(
+            "dropped-column",
+            "20250102000000_innocent.sql",
+            "error"
+        )]
+    );
+    let message = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "dropped-column")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("public.notes.author"), "{message}");
+}
+
+#[test]
+fn an_additive_migration_set_has_no_catalog_finding() {
+    let project = base();
+    project.file(
+        "20250102000000_more.sql",
+        "ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS tags text[] DEFAULT '{}';\n\
+         CREATE INDEX IF NOT EXISTS notes_tags_idx ON public.notes USING gin (tags);\n\
+         CREATE OR REPLACE FUNCTION public.note_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM public.notes $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn the_example_project_is_idempotent_and_additive() {
+    let mut command = assert_cmd::Command::cargo_bin("migration-guard").unwrap();
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "shadow",
+        "--format",
+        "json",
+        "--provider",
+        "local",
+    ]);
+    let (code, stdout, stderr) = output(&mut command);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(semantic(&report), [], "{report:#}");
+}
+
+#[test]
+fn a_create_table_without_if_not_exists_cannot_run_twice() {
+    let project = base();
+    project.file(
+        "20250102000000_tags.sql",
+        "CREATE TABLE public.tags (name text PRIMARY KEY);\n",
+    );
+    // A policy of that name exists the second time.
+    project.file(
+        "20250103000000_policy.sql",
+        "CREATE POLICY tags_read ON public.tags FOR SELECT USING (true);\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [
+            triple("not-idempotent", "20250102000000_tags.sql", "error"),
+            triple("not-idempotent", "20250103000000_policy.sql", "error"),
+        ]
+    );
+    let finding = &report["findings"][0];
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("already exists [42P07]"),
+        "{finding:#}"
+    );
+    assert_eq!(finding["line"], 1);
+    // The second run was rolled back: the shadow's schema is what one run made.
+    assert_eq!(report["migrations"][1]["status"], "applied");
+}
+
+#[test]
+fn rls_turned_off_and_a_policy_dropped_are_found_and_a_file_may_allow_them() {
+    let project = base();
+    project.file(
+        "20250102000000_open_up.sql",
+        "ALTER TABLE public.notes DISABLE ROW LEVEL SECURITY;\nDROP POLICY IF EXISTS notes_read ON public.notes;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    let mut found = semantic(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            triple("dropped-policy", "20250102000000_open_up.sql", "error"),
+            triple("rls-disabled", "20250102000000_open_up.sql", "error"),
+        ]
+    );
+
+    project.file(
+        "20250102000000_open_up.sql",
+        "-- migration-guard: allow-file rls-disabled, dropped-policy, advisor-rls-disabled-in-public -- public reference data\n\
+         ALTER TABLE public.notes DISABLE ROW LEVEL SECURITY;\nDROP POLICY IF EXISTS notes_read ON public.notes;\n",
+    );
+    let (code, report) = shadow(&project);
+    let mut found = semantic(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            triple("dropped-policy", "20250102000000_open_up.sql", "info"),
+            triple("rls-disabled", "20250102000000_open_up.sql", "info"),
+        ],
+        "{report:#}"
+    );
+    assert!(
+        !report["findings"]
+            .to_string()
+            .contains("unused-suppression"),
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn a_type_change_and_a_dropped_table_and_constraint_are_found() {
+    let project = base();
+    project.file(
+        "20250102000000_reshape.sql",
+        "CREATE TABLE IF NOT EXISTS public.old (id int CONSTRAINT old_pk PRIMARY KEY);\n",
+    );
+    project.file(
+        "20250103000000_break.sql",
+        "ALTER TABLE public.notes ALTER COLUMN body TYPE varchar(200);\n\
+         DROP TABLE IF EXISTS public.old;\n\
+         ALTER TABLE public.notes DROP CONSTRAINT IF EXISTS notes_pkey;\n",
+    );
+    let (_, report) = shadow(&project);
+    let mut found = semantic(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            triple("dropped-constraint", "20250103000000_break.sql", "error"),
+            // text to varchar(200) copies every row.
+            triple("table-rewrite", "20250103000000_break.sql", "warning"),
+        ],
+        "{report:#}"
+    );
+    // The type change and the dropped table: one finding each, the linter's, confirmed.
+    assert_eq!(
+        confirmed(&report),
+        [
+            triple("no-alter-column-type", "20250103000000_break.sql", "error"),
+            triple("no-drop-table", "20250103000000_break.sql", "error"),
+        ],
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_second_run_that_changes_the_schema_without_failing_is_found() {
+    let project = base();
+    // An index without a name gets a new one every time.
+    project.file(
+        "20250102000000_index.sql",
+        "CREATE INDEX ON public.notes (body);\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [triple(
+            "not-idempotent",
+            "20250102000000_index.sql",
+            "error"
+        )]
+    );
+    let message = report["findings"].to_string();
+    assert!(message.contains("notes_body_idx1"), "{message}");
+}
+
+#[test]
+fn a_set_whose_later_file_undoes_an_earlier_one_still_runs_twice() {
+    let project = base();
+    project.file(
+        "20250102000000_add.sql",
+        "ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS draft boolean DEFAULT false;\n",
+    );
+    project.file(
+        "20250103000000_remove.sql",
+        "-- migration-guard: allow-file no-drop-column, dropped-column -- the draft feature was abandoned\n\
+         ALTER TABLE public.notes DROP COLUMN IF EXISTS draft;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(
+        confirmed(&report),
+        [triple(
+            "no-drop-column",
+            "20250103000000_remove.sql",
+            "info"
+        )],
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence_per_statement() {
+    let project = base();
+    project.file(
+        "20250102000000_narrow.sql",
+        "-- migration-guard: allow-file no-alter-column-type, changed-column-type -- ids stay small\n\
+         CREATE TABLE IF NOT EXISTS public.fresh (id int PRIMARY KEY); ALTER TABLE public.fresh ENABLE ROW LEVEL SECURITY;\n\
+         COMMENT ON TABLE public.notes IS 'notes';\n\
+         LOCK TABLE public.notes IN ACCESS EXCLUSIVE MODE;\n\
+         ALTER TABLE public.notes ALTER COLUMN id TYPE integer;\n",
+    );
+    let (code, report) = shadow(&project);
+    let entry = &report["migrations"][1];
+    // The new table's lock blocks nobody: only the existing one is listed, at the
+    // statement that took the lock (line 4), not the one that rewrote it (line 5).
+    assert_eq!(
+        entry["locks"],
+        serde_json::json!([{"table": "public.notes", "statement_index": 3, "line": 4}]),
+        "{report:#}"
+    );
+    assert_eq!(
+        entry["rewrites"],
+        serde_json::json!([{"table": "public.notes", "statement_index": 4, "line": 5}])
+    );
+    let mut found = semantic(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [triple(
+            "table-rewrite",
+            "20250102000000_narrow.sql",
+            "warning"
+        )],
+        "{report:#}"
+    );
+    assert_eq!(
+        confirmed(&report),
+        [triple(
+            "no-alter-column-type",
+            "20250102000000_narrow.sql",
+            "info"
+        )],
+        "{report:#}"
+    );
+    let rewrite = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "table-rewrite")
+        .unwrap();
+    assert_eq!(rewrite["line"], 5, "{rewrite:#}");
+    assert_eq!(code, 0, "a warning: {report:#}");
+    // An additive file locks nothing that existed.
+    assert_eq!(report["migrations"][0]["locks"], serde_json::json!([]));
+}
+
+#[test]
+fn a_rewrite_no_statement_was_seen_making_is_the_files() {
+    let project = base();
+    // VACUUM FULL runs outside a transaction and lets go of its lock at once.
+    project.file("20250102000000_compact.sql", "VACUUM FULL public.notes;\n");
+    let (_, report) = shadow(&project);
+    let entry = &report["migrations"][1];
+    assert_eq!(
+        entry["rewrites"],
+        serde_json::json!([{"table": "public.notes", "statement_index": null, "line": null}]),
+        "{report:#}"
+    );
+    assert_eq!(entry["locks"], serde_json::json!([]), "{report:#}");
+}
+
+/// An additive migration to revert: a column, an index, a table with a policy, a function.
+fn with_additions() -> Project {
+    let project = base();
+    project.file(
+        "20250102000000_tags.sql",
+        "ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS tags text[] DEFAULT '{}';\n\
+         CREATE INDEX IF NOT EXISTS notes_tags_idx ON public.notes USING gin (tags);\n\
+         CREATE TABLE IF NOT EXISTS public.labels (id bigint PRIMARY KEY, note_id bigint REFERENCES public.notes (id));\n\
+         ALTER TABLE public.labels ENABLE ROW LEVEL SECURITY;\n\
+         DROP POLICY IF EXISTS labels_read ON public.labels;\n\
+         CREATE POLICY labels_read ON public.labels FOR SELECT USING (true);\n\
+         CREATE OR REPLACE FUNCTION public.label_count(n bigint) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM public.labels WHERE note_id = n $$;\n",
+    );
+    project
+}
+
+/// `new undo_tags --revert 20250102000000`: the drafted revert of the second migration.
+fn draft_revert(project: &Project) {
+    let (code, stdout, stderr) = output(&mut project.command(&[
+        "new",
+        "undo_tags",
+        "--revert",
+        "20250102000000",
+        "--provider",
+        "local",
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+/// The shadow passes with the revert: it brings back what it reverts.
+fn assert_the_shadow_proves_the_revert(project: &Project) {
+    let (code, report) = shadow(project);
+    assert!(
+        !report["findings"].to_string().contains("revert-incomplete"),
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn a_drafted_revert_applies_and_the_shadow_proves_it() {
+    let project = with_additions();
+    draft_revert(&project);
+    let drafted = std::fs::read_dir(project.migrations())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.to_string_lossy().ends_with("_undo_tags.sql"))
+        .expect("the draft");
+    let sql = std::fs::read_to_string(&drafted).unwrap();
+    assert!(
+        sql.starts_with("-- migration-guard: reverts 20250102000000\n"),
+        "{sql}"
+    );
+    // The new table's policy goes with the table.
+    for drop in [
+        "DROP INDEX IF EXISTS \"public\".\"notes_tags_idx\";",
+        "ALTER TABLE IF EXISTS \"public\".\"notes\" DROP COLUMN IF EXISTS \"tags\";",
+        "DROP TABLE IF EXISTS \"public\".\"labels\";",
+        "DROP FUNCTION IF EXISTS \"public\".\"label_count\"(n bigint);",
+    ] {
+        assert!(sql.contains(drop), "{drop} missing from:\n{sql}");
+    }
+    // The index and the column before the table, the table before the function.
+    assert!(sql.find("DROP INDEX").unwrap() < sql.find("DROP COLUMN").unwrap());
+    assert!(sql.find("DROP COLUMN").unwrap() < sql.find("DROP TABLE").unwrap());
+    assert!(sql.find("DROP TABLE").unwrap() < sql.find("DROP FUNCTION").unwrap());
+
+    assert_the_shadow_proves_the_revert(&project);
+}
+
+#[test]
+fn a_revert_that_leaves_something_behind_is_an_error() {
+    let project = with_additions();
+    project.file(
+        "20250103000000_undo_tags.sql",
+        "-- migration-guard: reverts 20250102000000\n\
+         -- migration-guard: allow-file no-drop-column, dropped-column -- reverting\n\
+         ALTER TABLE public.notes DROP COLUMN IF EXISTS tags;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "revert-incomplete")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("table public.labels") && message.contains("function"),
+        "{message}"
+    );
+    assert!(
+        finding["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("_undo_tags.sql")
+    );
+}
+
+/// An allow for either id of a confirmed pair silences the one finding.
+#[test]
+fn an_allow_for_the_shadows_id_silences_the_linters_twin() {
+    let project = base();
+    project.file(
+        "20250102000000_remove.sql",
+        "-- migration-guard: allow-file dropped-column -- authors live in profiles now\n\
+         ALTER TABLE public.notes DROP COLUMN IF EXISTS author;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(
+        confirmed(&report),
+        [triple(
+            "no-drop-column",
+            "20250102000000_remove.sql",
+            "info"
+        )],
+        "{report:#}"
+    );
+    assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+}
+
+/// A view and a function an earlier migration made: what the Data API serves.
+fn with_api() -> Project {
+    let project = base();
+    project.file(
+        "20250102000000_api.sql",
+        "CREATE OR REPLACE VIEW public.note_bodies WITH (security_invoker = true) AS SELECT id, body FROM public.notes;\n\
+         CREATE OR REPLACE FUNCTION public.note_count(min_id bigint) RETURNS bigint LANGUAGE sql SET search_path = '' AS $$ SELECT count(*) FROM public.notes WHERE id >= min_id $$;\n",
+    );
+    project
+}
+
+/// The findings of `rules` (the lint's and the shadow's ids of one problem).
+fn of_rules<'r>(report: &'r Value, rules: &[&str]) -> Vec<&'r Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| rules.contains(&f["rule"].as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_dropped_view_and_a_dropped_function_are_one_finding_each_confirmed() {
+    let project = with_api();
+    project.file(
+        "20250103000000_drop_view.sql",
+        "DROP VIEW IF EXISTS public.note_bodies;\n",
+    );
+    project.file(
+        "20250104000000_drop_function.sql",
+        "DROP FUNCTION IF EXISTS public.note_count(bigint);\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(
+        confirmed(&report),
+        [
+            triple(
+                "no-drop-function",
+                "20250104000000_drop_function.sql",
+                "error"
+            ),
+            triple("no-drop-view", "20250103000000_drop_view.sql", "error"),
+        ],
+        "{report:#}"
+    );
+    let view = of_rules(&report, &["no-drop-view", "dropped-view"]);
+    assert_eq!(view.len(), 1, "{report:#}");
+    let message = view[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the view public.note_bodies is gone") && message.contains("Data API"),
+        "{message}"
+    );
+    let function = of_rules(&report, &["no-drop-function", "dropped-function"]);
+    assert_eq!(function.len(), 1, "{report:#}");
+    let message = function[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("public.note_count(bigint) is gone")
+            && message.contains("/rpc/note_count"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_function_whose_signature_changed_is_dropped_and_says_by_what() {
+    let project = with_api();
+    // The linter takes a DROP then CREATE of one name for a re-creation; the catalog
+    // sees the old signature gone, and calls with its arguments fail.
+    project.file(
+        "20250103000000_count_by_author.sql",
+        "DROP FUNCTION IF EXISTS public.note_count(bigint);\n\
+         CREATE OR REPLACE FUNCTION public.note_count(by_author text) RETURNS bigint LANGUAGE sql SET search_path = '' AS $$ SELECT count(*) FROM public.notes WHERE author = by_author $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [triple(
+            "dropped-function",
+            "20250103000000_count_by_author.sql",
+            "error"
+        )],
+        "{report:#}"
+    );
+    let function = of_rules(&report, &["no-drop-function", "dropped-function"]);
+    assert_eq!(function.len(), 1, "{report:#}");
+    let message = function[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "the function public.note_count(bigint) is gone after this migration, replaced by public.note_count(text)"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_view_dropped_through_dynamic_sql_is_found_on_its_file() {
+    let project = with_api();
+    project.file(
+        "20250103000000_innocent.sql",
+        "DO $$ BEGIN EXECUTE 'DROP VIEW IF EXISTS public.' || 'note_bodies'; END $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [triple(
+            "dropped-view",
+            "20250103000000_innocent.sql",
+            "error"
+        )],
+        "{report:#}"
+    );
+    assert_eq!(confirmed(&report), [], "{report:#}");
+    let finding = of_rules(&report, &["dropped-view"])[0];
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("public.note_bodies"),
+        "{finding:#}"
+    );
+    assert!(
+        finding["help"]
+            .as_str()
+            .unwrap()
+            .contains("allow-file dropped-view"),
+        "{finding:#}"
+    );
+}
+
+#[test]
+fn a_view_dropped_and_created_again_in_one_file_is_not_dropped() {
+    let project = with_api();
+    project.file(
+        "20250103000000_reshape_view.sql",
+        "DROP VIEW IF EXISTS public.note_bodies;\n\
+         CREATE VIEW public.note_bodies WITH (security_invoker = true) AS SELECT id, body FROM public.notes WHERE body IS NOT NULL;\n",
+    );
+    let (_, report) = shadow(&project);
+    assert_eq!(semantic(&report), [], "{report:#}");
+    assert_eq!(confirmed(&report), [], "{report:#}");
+}
+
+/// A revert is judged on what the migration it reverts changed: later migrations'
+/// changes are theirs, and do not make it incomplete (the runbook's "revert migration").
+#[test]
+fn a_revert_of_an_older_migration_is_judged_on_its_own_objects() {
+    let project = with_additions();
+    project.file(
+        "20250103000000_more.sql",
+        "CREATE TABLE IF NOT EXISTS public.unrelated (id int PRIMARY KEY);\n\
+         ALTER TABLE public.unrelated ENABLE ROW LEVEL SECURITY;\n",
+    );
+    draft_revert(&project);
+    assert_the_shadow_proves_the_revert(&project);
+}
+
+/// The policy is applied once to every source: a suppression comment can name an
+/// advisor like any lint rule, and one that allowed nothing is reported by the run that
+/// could have found it (the shadow), not by the linter, which cannot judge it.
+#[test]
+fn an_allow_names_an_advisor_and_an_unused_one_is_reported_where_it_can_be_judged() {
+    let project = Project::new();
+    project.file(
+        "20250101000000_codes.sql",
+        "-- migration-guard: allow advisor-rls-disabled-in-public -- a public lookup table\n\
+         CREATE TABLE IF NOT EXISTS public.codes (id int PRIMARY KEY);\n",
+    );
+    project.file(
+        "20250102000000_other.sql",
+        "-- migration-guard: allow advisor-auth-users-exposed -- nothing exposes auth.users\n\
+         CREATE TABLE IF NOT EXISTS public.other (id int PRIMARY KEY);\n\
+         ALTER TABLE public.other ENABLE ROW LEVEL SECURITY;\n",
+    );
+    let (code, report) = shadow(&project);
+    let found: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            let rule = f["rule"].as_str().unwrap();
+            rule.starts_with("advisor-rls-disabled") || rule == "unused-suppression"
+        })
+        .map(described)
+        .collect();
+    assert_eq!(
+        found,
+        [
+            triple(
+                "advisor-rls-disabled-in-public",
+                "20250101000000_codes.sql",
+                "info"
+            ),
+            triple("unused-suppression", "20250102000000_other.sql", "warning"),
+        ],
+        "{report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let (_, stdout, _) = output(&mut project.command(&["lint", "--format", "json"]));
+    assert!(!stdout.contains("unused-suppression"), "{stdout}");
+}
