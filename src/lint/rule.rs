@@ -123,4 +123,12 @@ impl<'a> FileContext<'a> {
     pub fn source(&self) -> &str {
         &self.migration.source
     }
+
+    /// The text of `span` as a message quotes it: whitespace runs folded to one space.
+    pub fn quoted(&self, span: Span) -> String {
+        span.slice(self.source())
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }

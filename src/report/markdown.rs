@@ -171,16 +171,8 @@ fn failures(out: &mut String, report: &Report) {
                 fenced(&anstream::adapter::strip_str(&snippet).to_string(), "sql")
             );
         }
-        let half_applied = report.half_applied(entry, error);
-        for (label, text) in [
-            ("detail", &error.detail),
-            ("hint", &error.hint),
-            ("context", &error.context),
-            ("half applied", &half_applied),
-        ] {
-            if let Some(text) = text {
-                let _ = writeln!(out, "> **{label}**: {text}\n");
-            }
+        for (label, text) in report.failure_details(entry, error) {
+            let _ = writeln!(out, "> **{label}**: {text}\n");
         }
     }
 }

@@ -392,9 +392,27 @@ impl Report {
         ))
     }
 
+    /// What the reader is told of a failed migration beyond its message, labelled:
+    /// Postgres's detail, hint and context, and what stayed of a half-applied file.
+    pub fn failure_details(
+        &self,
+        entry: &MigrationEntry,
+        error: &MigrationError,
+    ) -> Vec<(&'static str, String)> {
+        [
+            ("detail", error.detail.clone()),
+            ("hint", error.hint.clone()),
+            ("context", error.context.clone()),
+            ("half applied", self.half_applied(entry, error)),
+        ]
+        .into_iter()
+        .filter_map(|(label, text)| Some((label, text?)))
+        .collect()
+    }
+
     /// What a failure left behind in a file that does not run as one transaction: the
     /// lines committed before it, and how to finish or undo them.
-    pub fn half_applied(&self, entry: &MigrationEntry, error: &MigrationError) -> Option<String> {
+    fn half_applied(&self, entry: &MigrationEntry, error: &MigrationError) -> Option<String> {
         if error.stayed.is_empty() {
             return None;
         }

@@ -395,16 +395,8 @@ fn migration_error(
             let _ = writeln!(out, "  {BLUE}-->{BLUE:#} {}", path(&entry.file));
         }
     }
-    let half_applied = report.half_applied(entry, error);
-    for (label, text) in [
-        ("detail", &error.detail),
-        ("hint", &error.hint),
-        ("context", &error.context),
-        ("half applied", &half_applied),
-    ] {
-        if let Some(text) = text {
-            let _ = writeln!(out, "  {BOLD}{label}:{BOLD:#} {text}");
-        }
+    for (label, text) in report.failure_details(entry, error) {
+        let _ = writeln!(out, "  {BOLD}{label}:{BOLD:#} {text}");
     }
 }
 

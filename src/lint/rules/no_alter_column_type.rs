@@ -43,7 +43,9 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     // not line up.
                     let new_type = action
                         .and_then(type_change)
-                        .map(|(_, written)| source_text(context, written))
+                        .map(|(_, written)| {
+                            span_of(written).map_or_else(String::new, |span| context.quoted(span))
+                        })
                         .unwrap_or_else(|| data_type.to_string());
                     changed.push((span, table.clone(), ident_key(column_name), new_type));
                 }
@@ -54,7 +56,8 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     if let Some((column, written)) = type_change(action)
                         && let Some(span) = span_of(action)
                     {
-                        let new_type = source_text(context, written);
+                        let new_type =
+                            span_of(written).map_or_else(String::new, |span| context.quoted(span));
                         changed.push((span, tokens.table.clone(), column, new_type));
                     }
                 }
@@ -107,17 +110,6 @@ fn type_change(action: &[Tok]) -> Option<(String, &[Tok])> {
         .position(|t| t.is_word("USING") || t.is_word("COLLATE"))
         .unwrap_or(rest.len());
     Some((column, &rest[..end]))
-}
-
-/// The source text of `tokens`, whitespace runs folded to one space.
-fn source_text(context: &FileContext<'_>, tokens: &[Tok]) -> String {
-    let Some(span) = span_of(tokens) else {
-        return String::new();
-    };
-    span.slice(context.source())
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

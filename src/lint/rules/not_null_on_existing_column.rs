@@ -10,49 +10,26 @@ use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Statement};
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 use crate::sql::statement::{ParsedStatement, Tok};
 
-use crate::findings::span::Span;
-
-use super::support::{alter_table, position, span_of};
+use super::support::{alter_table, altered_columns, position, span_of};
 
 pub const RULE: RuleDef = RuleDef::new(registry::NOT_NULL_ON_EXISTING_COLUMN, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     let steps = recipe_steps(context);
     for statement in &context.statements {
-        let Some(alter) = alter_table(statement) else {
+        let Some((table, found)) = altered_columns(
+            statement,
+            |operation| match operation {
+                AlterTableOperation::AlterColumn {
+                    column_name,
+                    op: AlterColumnOperation::SetNotNull,
+                } => Some(ident_key(column_name)),
+                _ => None,
+            },
+            span_of,
+            from_tokens,
+        ) else {
             continue;
-        };
-        // (span, column)
-        let mut found: Vec<(Span, String)> = Vec::new();
-        let table = match &statement.ast {
-            Some(Statement::AlterTable(ast)) => {
-                let count = ast.operations.len();
-                for (index, operation) in ast.operations.iter().enumerate() {
-                    if let AlterTableOperation::AlterColumn {
-                        column_name,
-                        op: AlterColumnOperation::SetNotNull,
-                    } = operation
-                    {
-                        let span = alter
-                            .action(index, count)
-                            .and_then(span_of)
-                            .unwrap_or_else(|| statement.head());
-                        found.push((span, ident_key(column_name)));
-                    }
-                }
-                table_key(&ast.name)
-            }
-            Some(_) => continue,
-            None => {
-                for action in &alter.actions {
-                    if let Some(column) = from_tokens(action)
-                        && let Some(span) = span_of(action)
-                    {
-                        found.push((span, column));
-                    }
-                }
-                alter.table.clone()
-            }
         };
         if !context.holds_data(&table, statement.index) {
             continue;

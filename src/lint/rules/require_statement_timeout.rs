@@ -165,7 +165,7 @@ fn alter(
     };
     Some(LongRunning {
         span,
-        what: format!("ALTER TABLE … {}", text(context, span)),
+        what: format!("ALTER TABLE … {}", context.quoted(span)),
         work,
         holding,
     })
@@ -650,14 +650,6 @@ fn skip_parens(tokens: &[Tok], at: usize) -> usize {
         }
     }
     tokens.len()
-}
-
-/// The source text of `span`, whitespace runs folded to one space.
-fn text(context: &FileContext<'_>, span: Span) -> String {
-    span.slice(context.source())
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

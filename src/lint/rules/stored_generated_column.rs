@@ -4,9 +4,8 @@
 //! Why, and what to write instead: docs/rules/stored-generated-column.md.
 
 use crate::findings::registry;
-use crate::sql::names::table_key;
 use sqlparser::ast::{
-    AlterTableOperation, ColumnDef, ColumnOption, GeneratedAs, GeneratedExpressionMode, Statement,
+    AlterTableOperation, ColumnDef, ColumnOption, GeneratedAs, GeneratedExpressionMode,
 };
 use sqlparser::tokenizer::Token;
 
@@ -15,46 +14,26 @@ use crate::sql::statement::Tok;
 
 use crate::findings::span::Span;
 
-use super::support::{adds_constraint, alter_table, position, span_of};
+use super::support::{adds_constraint, altered_columns, position, span_of};
 
 pub const RULE: RuleDef = RuleDef::new(registry::STORED_GENERATED_COLUMN, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for statement in &context.statements {
-        let Some(alter) = alter_table(statement) else {
+        let Some((table, found)) = altered_columns(
+            statement,
+            |operation| match operation {
+                AlterTableOperation::AddColumn { column_def, .. }
+                    if stored_generated(column_def) =>
+                {
+                    Some(column_def.name.to_string())
+                }
+                _ => None,
+            },
+            generated_span,
+            added_column,
+        ) else {
             continue;
-        };
-        // (span, column)
-        let mut found: Vec<(Span, String)> = Vec::new();
-        let table = match &statement.ast {
-            Some(Statement::AlterTable(ast)) => {
-                let count = ast.operations.len();
-                for (index, operation) in ast.operations.iter().enumerate() {
-                    let AlterTableOperation::AddColumn { column_def, .. } = operation else {
-                        continue;
-                    };
-                    if !stored_generated(column_def) {
-                        continue;
-                    }
-                    let span = alter
-                        .action(index, count)
-                        .and_then(generated_span)
-                        .unwrap_or_else(|| statement.head());
-                    found.push((span, column_def.name.to_string()));
-                }
-                table_key(&ast.name)
-            }
-            Some(_) => continue,
-            None => {
-                for action in &alter.actions {
-                    if let Some(column) = added_column(action)
-                        && let Some(span) = generated_span(action)
-                    {
-                        found.push((span, column));
-                    }
-                }
-                alter.table.clone()
-            }
         };
         if !context.holds_data(&table, statement.index) {
             continue;

@@ -7,10 +7,11 @@
 //! Turning the syntax tree's positions (lines and character columns) into file spans is
 //! [`ParsedStatement::file_span`], next to the placing of the tokens.
 
+use sqlparser::ast::{AlterTableOperation, Statement};
 use sqlparser::tokenizer::Token;
 
 use crate::findings::span::{LineIndex, Span};
-use crate::sql::names::name_at;
+use crate::sql::names::{name_at, table_key};
 use crate::sql::statement::{ParsedStatement, Tok};
 
 /// The span from the first to the last of `tokens` (`None` when empty).
@@ -193,6 +194,51 @@ pub fn action_through(action: &[Tok], words: &[&str]) -> Option<Span> {
 /// The 1-based line of byte `offset` in `source`.
 pub fn line_of(source: &str, offset: usize) -> usize {
     LineIndex::new(source).line_col(source, offset).line
+}
+
+/// The columns an `ALTER TABLE` acts on in the way a rule looks for, each with the span
+/// of its action, and the table: from the syntax tree when sqlparser read the statement
+/// (`parsed` names an operation's column; `span` places its action, the statement's
+/// head when it cannot), from each action's tokens otherwise (`unparsed`). `None` for
+/// any other statement.
+pub fn altered_columns(
+    statement: &ParsedStatement,
+    parsed: impl Fn(&AlterTableOperation) -> Option<String>,
+    span: impl Fn(&[Tok]) -> Option<Span>,
+    unparsed: impl Fn(&[Tok]) -> Option<String>,
+) -> Option<(String, Vec<(Span, String)>)> {
+    let alter = alter_table(statement)?;
+    match &statement.ast {
+        Some(Statement::AlterTable(ast)) => {
+            let count = ast.operations.len();
+            let found = ast
+                .operations
+                .iter()
+                .enumerate()
+                .filter_map(|(index, operation)| {
+                    let column = parsed(operation)?;
+                    let at = alter
+                        .action(index, count)
+                        .and_then(&span)
+                        .unwrap_or_else(|| statement.head());
+                    Some((at, column))
+                })
+                .collect();
+            Some((table_key(&ast.name), found))
+        }
+        Some(_) => None,
+        None => {
+            let found = alter
+                .actions
+                .iter()
+                .filter_map(|action| {
+                    let column = unparsed(action)?;
+                    Some((span(action)?, column))
+                })
+                .collect();
+            Some((alter.table.clone(), found))
+        }
+    }
 }
 
 #[cfg(test)]
