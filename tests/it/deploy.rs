@@ -11,9 +11,18 @@ use std::time::{Duration, Instant};
 use common::{PgServer, Project};
 use serde_json::Value;
 
+/// How the deploy reaches the target: directly (`--db-url`), or through the Supabase
+/// CLI (the stand-in executable, playing the CLI against the same real databases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    Direct,
+    Cli,
+}
+
 struct Env {
     server: PgServer,
     project: Project,
+    way: Way,
 }
 
 fn env() -> Env {
@@ -29,10 +38,51 @@ fn env() -> Env {
         "20250102000000_tags.sql",
         "ALTER TABLE notes ADD COLUMN IF NOT EXISTS tags text[] DEFAULT '{}';\n",
     );
-    Env { server, project }
+    Env {
+        server,
+        project,
+        way: Way::Direct,
+    }
+}
+
+/// The project of `way`: `migrations/` for a direct deploy, a Supabase project folder
+/// (`supabase/migrations`) for the CLI.
+fn env_for(way: Way) -> Env {
+    match way {
+        Way::Direct => env(),
+        Way::Cli => through_the_cli::cli_env(),
+    }
 }
 
 impl Env {
+    /// Where the migration files are, relative to the project.
+    fn migrations(&self) -> &'static str {
+        match self.way {
+            Way::Direct => "migrations",
+            Way::Cli => "supabase/migrations",
+        }
+    }
+
+    fn write(&self, name: &str, sql: &str) {
+        let path = self.project.path().join(self.migrations()).join(name);
+        std::fs::write(path, sql).unwrap();
+    }
+
+    /// Deploys to staging the way of this environment.
+    fn deploy_staging(&self, args: &[&str]) -> (i32, Value, String) {
+        match self.way {
+            Way::Direct => {
+                let args: Vec<&str> = ["--target", "staging"]
+                    .iter()
+                    .chain(args)
+                    .copied()
+                    .collect();
+                self.deploy("staging", &args)
+            }
+            Way::Cli => through_the_cli::deploy(self, args),
+        }
+    }
+
     fn command(&self, database: &str, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_migration-guard"));
         command
@@ -139,21 +189,57 @@ fn rules(report: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn first_deploy_applies_all_the_second_nothing_then_a_new_one_alone() {
-    let env = env();
-    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+/// The tests both ways of deploying must pass, run for each.
+macro_rules! both_ways {
+    ($($test:ident),* $(,)?) => {
+        mod direct {
+            $(#[test]
+            fn $test() {
+                super::$test(super::Way::Direct);
+            })*
+        }
+        mod cli {
+            $(#[test]
+            fn $test() {
+                super::$test(super::Way::Cli);
+            })*
+        }
+    };
+}
+
+both_ways!(
+    first_deploy_applies_all_the_second_nothing_then_a_new_one_alone,
+    an_out_of_order_file_is_refused_then_applied_with_include_all,
+    a_failing_migration_rolls_back_whole_and_leaves_the_earlier_ones,
+);
+
+fn first_deploy_applies_all_the_second_nothing_then_a_new_one_alone(way: Way) {
+    let env = env_for(way);
+    let (code, report, _) = env.deploy_staging(&["--dry-run"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        statuses(&report),
+        pairs(&[("20250101000000", "pending"), ("20250102000000", "pending")])
+    );
+    assert!(
+        !env.table_exists("staging", "notes"),
+        "a dry run applies nothing"
+    );
+
+    let (code, report, _) = env.deploy_staging(&[]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(
         statuses(&report),
         pairs(&[("20250101000000", "applied"), ("20250102000000", "applied")])
     );
-    assert_eq!(report["postgres"]["provider"], "direct");
+    if way == Way::Direct {
+        assert_eq!(report["postgres"]["provider"], "direct");
+    }
     assert_eq!(env.history("staging"), ["20250101000000", "20250102000000"]);
     // Production is another database: untouched.
     assert!(!env.table_exists("production", "notes"));
 
-    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    let (code, report, _) = env.deploy_staging(&[]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(
         statuses(&report),
@@ -171,19 +257,11 @@ fn first_deploy_applies_all_the_second_nothing_then_a_new_one_alone() {
         "{report:#}"
     );
 
-    env.project.file(
+    env.write(
         "20250103000000_pinned.sql",
         "ALTER TABLE notes ADD COLUMN IF NOT EXISTS pinned boolean DEFAULT false;\n",
     );
-    let (code, report, _) = env.deploy("staging", &["--target", "staging", "--dry-run"]);
-    assert_eq!(code, 0, "{report:#}");
-    assert_eq!(
-        statuses(&report)[2],
-        pairs(&[("20250103000000", "pending")])[0]
-    );
-    assert_eq!(env.history("staging").len(), 2, "a dry run applies nothing");
-
-    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    let (code, report, _) = env.deploy_staging(&[]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(
         statuses(&report),
@@ -203,51 +281,44 @@ fn first_deploy_applies_all_the_second_nothing_then_a_new_one_alone() {
     );
 }
 
-#[test]
-fn an_out_of_order_file_is_refused_then_applied_with_include_all() {
-    let env = env();
-    std::fs::remove_file(env.project.migrations().join("20250101000000_notes.sql")).unwrap();
-    env.project.file(
-        "20250102000000_tags.sql",
-        "CREATE TABLE IF NOT EXISTS tags (name text PRIMARY KEY);\n",
-    );
-    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+fn an_out_of_order_file_is_refused_then_applied_with_include_all(way: Way) {
+    let env = env_for(way);
+    let (code, report, _) = env.deploy_staging(&[]);
     assert_eq!(code, 0, "{report:#}");
-    env.project.file(
-        "20250101000000_notes.sql",
-        "CREATE TABLE IF NOT EXISTS notes (id bigint PRIMARY KEY);\n",
+    env.write(
+        "20241231000000_early.sql",
+        "CREATE TABLE IF NOT EXISTS early (id int);\n",
     );
 
-    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    let (code, report, _) = env.deploy_staging(&[]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(rules(&report), ["out-of-order"]);
     assert_eq!(
-        statuses(&report),
-        pairs(&[
-            ("20250102000000", "already-applied"),
-            ("20250101000000", "pending")
-        ])
+        report["findings"][0]["file"],
+        format!("{}/20241231000000_early.sql", env.migrations())
     );
-    assert!(!env.table_exists("staging", "notes"));
+    assert!(!env.table_exists("staging", "early"));
 
-    let (code, report, _) = env.deploy("staging", &["--target", "staging", "--include-all"]);
+    let (code, report, _) = env.deploy_staging(&["--include-all"]);
     assert_eq!(code, 0, "{report:#}");
-    assert!(env.table_exists("staging", "notes"));
-    assert_eq!(env.history("staging"), ["20250101000000", "20250102000000"]);
+    assert!(env.table_exists("staging", "early"));
+    assert_eq!(
+        env.history("staging"),
+        ["20241231000000", "20250101000000", "20250102000000"]
+    );
 }
 
-#[test]
-fn a_failing_migration_rolls_back_whole_and_leaves_the_earlier_ones() {
-    let env = env();
-    env.project.file(
+fn a_failing_migration_rolls_back_whole_and_leaves_the_earlier_ones(way: Way) {
+    let env = env_for(way);
+    env.write(
         "20250103000000_broken.sql",
         "CREATE TABLE IF NOT EXISTS half (id int);\nINSERT INTO half VALUES (1);\nALTER TABLE notes ADD COLUMN IF NOT EXISTS n int REFERENCES nowhere (id);\n",
     );
-    env.project.file(
+    env.write(
         "20250104000000_after.sql",
         "CREATE TABLE IF NOT EXISTS after_broken (id int);\n",
     );
-    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    let (code, report, _) = env.deploy_staging(&[]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(
         statuses(&report),
@@ -258,6 +329,7 @@ fn a_failing_migration_rolls_back_whole_and_leaves_the_earlier_ones() {
             ("20250104000000", "skipped")
         ])
     );
+    // Located in its file.
     let error = &report["migrations"][2]["error"];
     assert_eq!(error["sqlstate"], "42P01", "{error:#}");
     assert_eq!(error["line"], 3, "{error:#}");
@@ -597,8 +669,9 @@ mod through_the_cli {
     const TOKEN: &str = "sbp_0123456789abcdef0123456789abcdef01234567";
 
     /// A Supabase project folder (`supabase/migrations`) with the two migrations.
-    fn cli_env() -> Env {
-        let env = env();
+    pub(super) fn cli_env() -> Env {
+        let mut env = env();
+        env.way = Way::Cli;
         let migrations = env.project.path().join("supabase/migrations");
         std::fs::create_dir_all(&migrations).unwrap();
         for entry in std::fs::read_dir(env.project.migrations()).unwrap() {
@@ -609,15 +682,7 @@ mod through_the_cli {
         env
     }
 
-    fn write(env: &Env, name: &str, sql: &str) {
-        std::fs::write(
-            env.project.path().join("supabase/migrations").join(name),
-            sql,
-        )
-        .unwrap();
-    }
-
-    fn deploy(env: &Env, args: &[&str]) -> (i32, Value, String) {
+    pub(super) fn deploy(env: &Env, args: &[&str]) -> (i32, Value, String) {
         let output = Command::new(env!("CARGO_BIN_EXE_migration-guard"))
             .current_dir(env.project.path())
             .env_remove("GITHUB_EVENT_NAME")
@@ -646,85 +711,6 @@ mod through_the_cli {
             "token printed"
         );
         env.finish(output)
-    }
-
-    #[test]
-    fn applies_what_is_pending_then_nothing() {
-        let env = cli_env();
-        let (code, report, _) = deploy(&env, &["--dry-run"]);
-        assert_eq!(code, 0, "{report:#}");
-        assert_eq!(
-            statuses(&report),
-            pairs(&[("20250101000000", "pending"), ("20250102000000", "pending")])
-        );
-        assert!(!env.table_exists("staging", "notes"));
-
-        let (code, report, _) = deploy(&env, &[]);
-        assert_eq!(code, 0, "{report:#}");
-        assert_eq!(
-            statuses(&report),
-            pairs(&[("20250101000000", "applied"), ("20250102000000", "applied")])
-        );
-        assert_eq!(env.history("staging"), ["20250101000000", "20250102000000"]);
-
-        let (code, report, _) = deploy(&env, &[]);
-        assert_eq!(code, 0, "{report:#}");
-        assert_eq!(
-            statuses(&report),
-            pairs(&[
-                ("20250101000000", "already-applied"),
-                ("20250102000000", "already-applied")
-            ])
-        );
-    }
-
-    #[test]
-    fn a_failing_migration_is_located_in_its_file() {
-        let env = cli_env();
-        write(
-            &env,
-            "20250103000000_broken.sql",
-            "CREATE TABLE IF NOT EXISTS half (id int);\n\nALTER TABLE notes ADD COLUMN IF NOT EXISTS n int REFERENCES nowhere (id);\n",
-        );
-        write(&env, "20250104000000_after.sql", "SELECT 1;\n");
-        let (code, report, _) = deploy(&env, &[]);
-        assert_eq!(code, 1, "{report:#}");
-        assert_eq!(
-            statuses(&report),
-            pairs(&[
-                ("20250101000000", "applied"),
-                ("20250102000000", "applied"),
-                ("20250103000000", "failed"),
-                ("20250104000000", "skipped")
-            ])
-        );
-        let error = &report["migrations"][2]["error"];
-        assert_eq!(error["sqlstate"], "42P01", "{error:#}");
-        assert_eq!(error["line"], 3, "{error:#}");
-        assert!(!env.table_exists("staging", "half"));
-    }
-
-    #[test]
-    fn out_of_order_is_refused_then_applied_with_include_all() {
-        let env = cli_env();
-        let (code, _, _) = deploy(&env, &[]);
-        assert_eq!(code, 0);
-        write(
-            &env,
-            "20241231000000_early.sql",
-            "CREATE TABLE IF NOT EXISTS early (id int);\n",
-        );
-        let (code, report, _) = deploy(&env, &[]);
-        assert_eq!(code, 1, "{report:#}");
-        assert_eq!(rules(&report), ["out-of-order"]);
-        assert_eq!(
-            report["findings"][0]["file"],
-            "supabase/migrations/20241231000000_early.sql"
-        );
-        assert!(!env.table_exists("staging", "early"));
-        let (code, report, _) = deploy(&env, &["--include-all"]);
-        assert_eq!(code, 0, "{report:#}");
-        assert!(env.table_exists("staging", "early"));
     }
 
     /// Production through the CLI with the Management API faked: the platform's backups
