@@ -1,6 +1,7 @@
 //! The linter never panics, whatever the SQL: statements built from keywords, names and
-//! punctuation in random order (the shapes rules index into), over two files so the
-//! cross-file schema is exercised too; nor on random bytes, where the text report stays
+//! punctuation in random order (the shapes rules index into), ASCII or not, over two
+//! files so the cross-file schema is exercised too, and its spans land on character
+//! boundaries; nor on random bytes, where the text report stays
 //! linear in its input; and the configuration loader never panics on random YAML.
 
 use std::path::PathBuf;
@@ -91,6 +92,16 @@ const PIECES: &[&str] = &[
     "LANGUAGE",
     "plpgsql",
     "$x$",
+    // Not ASCII: names, literals, comments and dollar tags whose characters are
+    // several bytes long, so that every span must land on a character boundary.
+    "naïve",
+    "\"Ünïcødé\"",
+    "'日本語のテキスト'",
+    "-- commentaire: é\n",
+    "/* 😀 */",
+    "$é$ corps $é$",
+    "tablé",
+    "'ß'",
 ];
 
 fn statement() -> impl Strategy<Value = String> {
@@ -126,7 +137,18 @@ proptest! {
         let findings = lint(&discovery, &Config::default());
         for finding in findings {
             let location = finding.location.expect("every finding has a place");
-            prop_assert!(location.span.start <= location.span.end);
+            let source = &discovery
+                .migrations
+                .iter()
+                .find(|m| m.path == location.file)
+                .expect("a finding's file is one of the migrations")
+                .source;
+            let span = location.span;
+            prop_assert!(span.start <= span.end && span.end <= source.len());
+            prop_assert!(
+                source.is_char_boundary(span.start) && source.is_char_boundary(span.end),
+                "{span:?} cuts a character of {source:?}"
+            );
         }
     }
 }
