@@ -15,7 +15,7 @@ use migration_guard::findings::registry;
 use migration_guard::report::Severity;
 
 fn server() -> Arc<PgServer> {
-    common::shared_server(|_| {})
+    common::shared_server(module_path!(), |_| {})
 }
 
 async fn connect(url: &str) -> Database {

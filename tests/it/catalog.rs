@@ -11,7 +11,7 @@ use migration_guard::catalog::{self, Catalog, Change, ChangeKind, Kind, Scope, d
 use migration_guard::db::Database;
 
 fn server() -> Arc<PgServer> {
-    common::shared_server(|_| {})
+    common::shared_server(module_path!(), |_| {})
 }
 
 /// A fresh database on the shared cluster.

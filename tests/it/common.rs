@@ -67,18 +67,21 @@ pub fn output(command: &mut Command) -> (i32, String, String) {
 /// A real Postgres server for tests that need one of their own (the `url` provider and
 /// the apply engine): initdb + pg_ctl in a temp dir, TCP on a free loopback port,
 /// password authentication, stopped on drop.
-/// One cluster for the tests of a binary that run at the same time; `setup` runs once on
-/// it when it starts; it stops when the last test holding it ends.
-pub fn shared_server(setup: fn(&PgServer)) -> std::sync::Arc<PgServer> {
+/// One cluster for the tests of a module that run at the same time (`module` names it:
+/// modules whose `setup` differs never share one); `setup` runs once on it when it
+/// starts; it stops when the last test holding it ends.
+pub fn shared_server(module: &'static str, setup: fn(&PgServer)) -> std::sync::Arc<PgServer> {
+    use std::collections::HashMap;
     use std::sync::{Arc, Mutex, PoisonError, Weak};
-    static SHARED: Mutex<Weak<PgServer>> = Mutex::new(Weak::new());
+    static SHARED: Mutex<Option<HashMap<&'static str, Weak<PgServer>>>> = Mutex::new(None);
     let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(server) = shared.upgrade() {
+    let servers = shared.get_or_insert_with(HashMap::new);
+    if let Some(server) = servers.get(module).and_then(Weak::upgrade) {
         return server;
     }
     let server = Arc::new(PgServer::start());
     setup(&server);
-    *shared = Arc::downgrade(&server);
+    servers.insert(module, Arc::downgrade(&server));
     server
 }
 

@@ -20,7 +20,7 @@ use migration_guard::report::{CommandName, Report, Status};
 use tempfile::TempDir;
 
 fn server() -> Arc<PgServer> {
-    common::shared_server(|_| {})
+    common::shared_server(module_path!(), |_| {})
 }
 
 async fn connect(config: &tokio_postgres::Config) -> Database {

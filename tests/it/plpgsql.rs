@@ -28,7 +28,7 @@ const ROLE_PASSWORD: &str = "migrator-pw";
 
 /// The shared cluster, with the non-superuser role the checks act as.
 fn server() -> Arc<PgServer> {
-    common::shared_server(|server| {
+    common::shared_server(module_path!(), |server| {
         server.psql(&format!(
             "CREATE ROLE {ROLE} LOGIN NOSUPERUSER PASSWORD '{ROLE_PASSWORD}'"
         ));
