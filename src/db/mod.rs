@@ -3,6 +3,7 @@
 //! The shadow, staging and production differ only in how the connection [`Config`] is
 //! obtained; everything that runs SQL takes a [`Database`].
 
+pub mod tls;
 pub mod url;
 
 use std::fmt;
@@ -13,7 +14,6 @@ use futures_util::stream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Client, Config};
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use tokio_postgres::Error as PgError;
 
@@ -84,6 +84,8 @@ pub struct Database {
     pub client: Client,
     notices: Mutex<mpsc::UnboundedReceiver<Notice>>,
     driver: JoinHandle<()>,
+    /// How the server's certificate was checked: a cancel request checks it the same way.
+    tls: tls::Tls,
 }
 
 impl Database {
@@ -91,9 +93,14 @@ impl Database {
     /// falls back to a plain connection when the server has no TLS).
     /// Startup and authentication must finish within the connect deadline.
     pub async fn connect(config: &Config) -> Result<Database, ConnectError> {
+        Database::connect_with(config, &tls::Tls::EncryptOnly).await
+    }
+
+    /// [`Database::connect`], with the server's certificate checked as `tls` says.
+    pub async fn connect_with(config: &Config, tls: &tls::Tls) -> Result<Database, ConnectError> {
         let deadline = connect_deadline();
         let (client, mut connection) =
-            tokio::time::timeout(deadline, config.connect(tls::connector()))
+            tokio::time::timeout(deadline, config.connect(tls.connector()))
                 .await
                 .map_err(|_| ConnectError::Timeout(deadline))?
                 .map_err(ConnectError::Postgres)?;
@@ -120,12 +127,13 @@ impl Database {
             client,
             notices: Mutex::new(notices),
             driver,
+            tls: tls.clone(),
         })
     }
 
     /// What cancels the statement this connection is running, from anywhere (a signal).
     pub fn canceller(&self) -> Canceller {
-        Canceller(self.client.cancel_token())
+        Canceller(self.client.cancel_token(), self.tls.clone())
     }
 
     /// The notices received since the last call.
@@ -150,11 +158,11 @@ impl Database {
 /// Cancels the statement a connection is running (Postgres's cancel request, on a new
 /// connection): its transaction rolls back and its locks go now, not at its timeout.
 #[derive(Clone)]
-pub struct Canceller(tokio_postgres::CancelToken);
+pub struct Canceller(tokio_postgres::CancelToken, tls::Tls);
 
 impl Canceller {
     pub async fn cancel(&self) -> Result<(), PgError> {
-        self.0.cancel_query(tls::connector()).await
+        self.0.cancel_query(self.1.connector()).await
     }
 }
 
@@ -172,80 +180,4 @@ pub fn quote_ident(name: &str) -> String {
 /// `value` as a SQL string literal (standard_conforming_strings, the default).
 pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
-}
-
-/// TLS for Postgres connections, with libpq's meaning of `sslmode=require`: encrypted,
-/// the certificate not checked against a CA (Supabase's database certificates come from
-/// its own CA, which no system trusts). The handshake's signatures are still verified, so
-/// the session is encrypted to the holder of the certificate's key.
-mod tls {
-    use std::sync::{Arc, LazyLock};
-
-    use rustls::DigitallySignedStruct;
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-
-    use super::MakeRustlsConnect;
-
-    pub(super) fn connector() -> MakeRustlsConnect {
-        static CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default protocol versions")
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
-                .with_no_client_auth()
-        });
-        MakeRustlsConnect::new(CONFIG.clone())
-    }
-
-    #[derive(Debug)]
-    struct EncryptOnly(Arc<CryptoProvider>);
-
-    impl ServerCertVerifier for EncryptOnly {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls12_signature(
-                message,
-                cert,
-                dss,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls13_signature(
-                message,
-                cert,
-                dss,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.0.signature_verification_algorithms.supported_schemes()
-        }
-    }
 }

@@ -13,6 +13,8 @@ use tokio::process::Command;
 use tokio_postgres::Config;
 use tokio_postgres::config::Host;
 
+use crate::db::tls::Tls;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     #[error(
@@ -40,9 +42,11 @@ pub struct Backup {
     pub bytes: u64,
 }
 
-/// Dumps the schema of the database `config` names into `dir`.
+/// Dumps the schema of the database `config` names into `dir`, its certificate checked
+/// as `tls` says.
 pub async fn schema(
     config: &Config,
+    tls: &Tls,
     server_version: &str,
     dir: &Path,
     name: &str,
@@ -64,7 +68,7 @@ pub async fn schema(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    for (key, value) in environment(config) {
+    for (key, value) in environment(config, tls) {
         command.env(key, value);
     }
     let output = command.output().await.map_err(|source| BackupError::Io {
@@ -82,7 +86,7 @@ pub async fn schema(
 }
 
 /// libpq's variables for `config`: the password stays off the command line.
-fn environment(config: &Config) -> Vec<(&'static str, String)> {
+fn environment(config: &Config, tls: &Tls) -> Vec<(&'static str, String)> {
     let mut env = Vec::new();
     if let Some(host) = config.get_hosts().first() {
         env.push((
@@ -105,10 +109,16 @@ fn environment(config: &Config) -> Vec<(&'static str, String)> {
     if let Some(dbname) = config.get_dbname() {
         env.push(("PGDATABASE", dbname.to_string()));
     }
-    // The URL's sslmode, as the deploy itself connected (`require` stays `require`).
-    let sslmode = match config.get_ssl_mode() {
-        tokio_postgres::config::SslMode::Disable => "disable",
-        tokio_postgres::config::SslMode::Require => "require",
+    // The URL's sslmode, as the deploy itself connected (`require` stays `require`,
+    // `verify-full` checks the certificate against the same root).
+    let sslmode = match (config.get_ssl_mode(), tls.libpq()) {
+        (tokio_postgres::config::SslMode::Disable, _) => "disable",
+        (tokio_postgres::config::SslMode::Require, (mode, root)) => {
+            if let Some(root) = root {
+                env.push(("PGSSLROOTCERT", root.display().to_string()));
+            }
+            mode
+        }
         _ => "prefer",
     };
     env.push(("PGSSLMODE", sslmode.to_string()));
@@ -165,9 +175,15 @@ fn choose(mut found: Vec<(u32, PathBuf)>, server_major: u32) -> Result<PathBuf, 
 mod tests {
     use super::*;
 
+    /// A self-signed certificate, as a root (its key was thrown away).
+    const TEST_ROOT: &str = "-----BEGIN CERTIFICATE-----\nMIIDCTCCAfGgAwIBAgIUN5LkLfhSY6WaIj+wW1w9MOJCDLgwDQYJKoZIhvcNAQEL\nBQAwFDESMBAGA1UEAwwJdGVzdC1yb290MB4XDTI2MTIwNTA5MDAxOVoXDTM2MTIw\nMjA5MDAxOVowFDESMBAGA1UEAwwJdGVzdC1yb290MIIBIjANBgkqhkiG9w0BAQEF\nAAOCAQ8AMIIBCgKCAQEA39BqOIddu+OjspV6saZBFr5DmsUD4neGhP7MwUjz0KIY\nELVN07iEkmKgwKSKpQ8BGrighC+7wh8VAqUJalGN52jbp9kmZGRtiRNYIuGhgF3B\nYSSA2zdLujGhFl6obxJd2AXB3p5azXxX/iyTpuREcATcqWm+H34oGKg4DTdK/Eli\nUOaS74o92qnH2jpXX2kh67CUl+aaG9kDEdddYXLbTzrd72A0yUvdR0nNsPlNcFRV\nUZ+Mk+aCdivmFDne8p6KtG/gnG8QY3WeLghvMhv7jyAplfxJ2oKH2w2PbD/Ihm3P\n0/8BUscquxWz3+kefwP4hTtLN3M7xPhX6l222HtB+wIDAQABo1MwUTAdBgNVHQ4E\nFgQUccHb8cgi9CZSGGIwU1U5+MjhL74wHwYDVR0jBBgwFoAUccHb8cgi9CZSGGIw\nU1U5+MjhL74wDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOCAQEAPAlA\nv9Ch2VNwy0WyH3k4ct2QeREaK/Nk1apV5DtmqX8/xfrMe4+6RAEpMxu0L2R8yKgL\n5zlZuzjDopmVmc+M2E8gAMvH+FCV7D6Pi6USJzukfYJcNO+DPOr1uzC55fvaqpk8\nQcp1JXJ4y1wskslLM1SKjXgaXnszkC38kk52MmZTD3Uv8NwX8XoUzprOfAOhAWSo\nxLwGGPUfr9Jg8fB/K2CLJVP4EoUOIKlznoTdhQvtB1LD2bKqgdbcbShxMs/sJM8l\nwVa0ctj66Ly3nsAnZxKAU+tbVHHGrpFztyOJSrXgCp8Xr2TlTE1+s/HiIVNya0kc\npOCisrIaN3FzC+GLRA==\n-----END CERTIFICATE-----\n";
+
     #[test]
     fn pg_dump_gets_the_urls_sslmode() {
-        let env = |url: &str| environment(&url.parse::<Config>().unwrap());
+        let env = |url: &str| {
+            let endpoint = crate::db::url::parse(url).unwrap();
+            environment(&endpoint.config, &endpoint.tls)
+        };
         assert!(
             env("postgresql://u:p@h:5432/d?sslmode=require")
                 .contains(&("PGSSLMODE", "require".to_string()))
@@ -177,6 +193,15 @@ mod tests {
                 .contains(&("PGSSLMODE", "disable".to_string()))
         );
         assert!(env("postgresql://u:p@h:5432/d").contains(&("PGSSLMODE", "prefer".to_string())));
+        let root = std::env::temp_dir().join(format!("mg-root-{}.pem", std::process::id()));
+        std::fs::write(&root, TEST_ROOT).unwrap();
+        let verified = env(&format!(
+            "postgresql://u:p@h:5432/d?sslmode=verify-full&sslrootcert={}",
+            root.display()
+        ));
+        std::fs::remove_file(&root).unwrap();
+        assert!(verified.contains(&("PGSSLMODE", "verify-full".to_string())));
+        assert!(verified.contains(&("PGSSLROOTCERT", root.display().to_string())));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::Config;
 
+use crate::db::tls::Tls;
 use crate::db::url::{self as server, UrlError};
 use crate::db::{Database, PgError};
 use crate::engine::{self, Applier, ApplyError};
@@ -73,6 +74,8 @@ pub struct Target {
     pub db: Database,
     /// How it was reached, password included: for pg_dump's environment.
     pub config: Config,
+    /// How the target's certificate is checked (`sslmode=verify-full` and the like).
+    pub tls: Tls,
     /// `user@host:port` for messages: never the password.
     pub described: String,
     settings: Settings,
@@ -82,14 +85,14 @@ impl Target {
     /// Connects to `url`, with the timeouts as session defaults: the CLI's `RESET ALL`
     /// before each file returns to them, and a file's own `SET` wins while it runs.
     pub async fn connect(url: &str, settings: &Settings) -> Result<Target, TargetError> {
-        let mut config: Config = server::parse(url)?;
+        let server::Endpoint { mut config, tls } = server::parse(url)?;
         config.application_name("migration-guard deploy");
         config.options(format!(
             "-c lock_timeout={} -c statement_timeout={}",
             settings.lock_timeout, settings.statement_timeout
         ));
         let described = server::describe(&config);
-        let db = Database::connect(&config)
+        let db = Database::connect_with(&config, &tls)
             .await
             .map_err(|reason| TargetError::Connect {
                 target: described.clone(),
@@ -98,6 +101,7 @@ impl Target {
         Ok(Target {
             db,
             config,
+            tls,
             described,
             settings: settings.clone(),
         })

@@ -248,7 +248,8 @@ async fn deploy(
                 .as_ref()
                 .map(|postgres| postgres.server_version.clone())
                 .unwrap_or_default();
-            let backup = backup::schema(&direct.config, &version, dir, environment).await?;
+            let backup =
+                backup::schema(&direct.config, &direct.tls, &version, dir, environment).await?;
             report.notes.push(format!(
                 "Schema backup before the deploy: {} ({} bytes).",
                 backup.path.display(),

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use tokio_postgres::Config;
 
 use crate::db::quote_literal;
+use crate::db::tls::Tls;
 use crate::db::{Database, PgError, quote_ident};
 use crate::findings::Finding;
 use crate::migration::MigrationFile;
@@ -101,6 +102,8 @@ enum Backing {
 /// A server the shadow may create databases and roles on.
 struct Server {
     admin: Config,
+    /// How the server's certificate is checked (a `url` server's `sslmode`).
+    tls: Tls,
     provider: &'static str,
     /// The image is Supabase's own: nothing to emulate.
     real_supabase: bool,
@@ -126,8 +129,10 @@ impl Server {
                     .database_url
                     .as_deref()
                     .ok_or(ShadowError::UrlMissing)?;
+                let endpoint = server::parse(url)?;
                 Ok(Server {
-                    admin: server::parse(url)?,
+                    admin: endpoint.config,
+                    tls: endpoint.tls,
                     provider: "url",
                     real_supabase: false,
                     backing: Backing::Url,
@@ -141,6 +146,7 @@ impl Server {
                 let cluster = LocalCluster::start(options.pg_bin.as_deref()).await?;
                 Ok(Server {
                     admin: cluster.admin_config(),
+                    tls: Tls::EncryptOnly,
                     provider: "local",
                     real_supabase: false,
                     backing: Backing::Local(cluster),
@@ -158,6 +164,7 @@ impl Server {
             DockerShadow::start(engine, &options.docker, local::SUPERUSER, run_id).await?;
         Ok(Server {
             admin: container.admin_config(),
+            tls: Tls::EncryptOnly,
             provider: "docker",
             real_supabase: options.docker.image.contains("supabase/postgres"),
             backing: Backing::Docker(Box::new(container)),
@@ -180,7 +187,7 @@ impl Server {
     }
 
     async fn connect(&self, config: &Config) -> Result<Database, ShadowError> {
-        Database::connect(config)
+        Database::connect_with(config, &self.tls)
             .await
             .map_err(|reason| ShadowError::Connect {
                 server: server::describe(config),

@@ -85,6 +85,18 @@ pub fn shared_server(module: &'static str, setup: fn(&PgServer)) -> std::sync::A
     server
 }
 
+/// Runs openssl with `args` then `paths`, and insists that it succeeds.
+fn openssl(args: &[&str], paths: &[&Path]) {
+    let status = std::process::Command::new("openssl")
+        .args(args)
+        .args(paths)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(status.success(), "openssl {args:?} {paths:?}");
+}
+
 pub struct PgServer {
     pub port: u16,
     pub password: String,
@@ -184,18 +196,88 @@ impl PgServer {
     /// looks like to a client that trusts only the system's).
     pub fn enable_tls(&self) {
         let data = self.dir.path().join("data");
-        let status = std::process::Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            ])
-            .args(["-subj", "/CN=db.example.supabase.co", "-keyout"])
-            .arg(data.join("server.key"))
-            .arg("-out")
-            .arg(data.join("server.crt"))
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("openssl");
-        assert!(status.success());
+        openssl(
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=db.example.supabase.co",
+                "-keyout",
+            ],
+            &[
+                &data.join("server.key"),
+                Path::new("-out"),
+                &data.join("server.crt"),
+            ],
+        );
+        self.use_tls_files();
+    }
+
+    /// Turns TLS on with a certificate for `localhost` (only) that a CA of the test
+    /// signed; returns the CA's certificate, the root a verifying client is given.
+    pub fn enable_tls_signed(&self) -> PathBuf {
+        let data = self.dir.path().join("data");
+        let ca = self.dir.path().join("ca");
+        fs::create_dir_all(&ca).unwrap();
+        openssl(
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=migration-guard test CA",
+                "-keyout",
+            ],
+            &[&ca.join("ca.key"), Path::new("-out"), &ca.join("ca.crt")],
+        );
+        openssl(
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+            ],
+            &[
+                &data.join("server.key"),
+                Path::new("-out"),
+                &ca.join("server.csr"),
+            ],
+        );
+        fs::write(ca.join("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+        openssl(
+            &["x509", "-req", "-days", "1", "-CAcreateserial", "-in"],
+            &[
+                &ca.join("server.csr"),
+                Path::new("-CA"),
+                &ca.join("ca.crt"),
+                Path::new("-CAkey"),
+                &ca.join("ca.key"),
+                Path::new("-extfile"),
+                &ca.join("san.ext"),
+                Path::new("-out"),
+                &data.join("server.crt"),
+            ],
+        );
+        self.use_tls_files();
+        ca.join("ca.crt")
+    }
+
+    /// Hands `server.key` and `server.crt` in the data directory to the server and
+    /// turns TLS on.
+    fn use_tls_files(&self) {
+        let data = self.dir.path().join("data");
         for file in ["server.key", "server.crt"] {
             let path = data.join(file);
             if let Some((uid, gid)) = self.run_as {

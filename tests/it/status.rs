@@ -335,3 +335,47 @@ fn a_transaction_pooler_url_is_refused_with_the_one_to_use() {
         assert!(!all.contains("hunter2-secret"), "{all}");
     }
 }
+
+/// `sslmode=verify-full` checks the certificate as libpq does: it must chain to
+/// `sslrootcert` and name the host connected to; `verify-ca` checks the chain alone. A
+/// certificate that fails is refused with the reason, before anything is read.
+#[test]
+fn verify_full_checks_the_certificate_chain_and_name() {
+    let server = common::PgServer::start();
+    let root = server.enable_tls_signed();
+    let other = common::PgServer::start();
+    let other_root = other.enable_tls_signed();
+    let project = Project::new();
+    project.file("0001_t.sql", "CREATE TABLE IF NOT EXISTS t (id int);\n");
+    let url = |host: &str, mode: &str, root: &std::path::Path| {
+        format!(
+            "postgresql://postgres:{}@{host}:{}/postgres?sslmode={mode}&sslrootcert={}",
+            server.password,
+            server.port,
+            root.display()
+        )
+    };
+    let status = |url: &str| {
+        let (code, stdout, stderr) = output(&mut project.command(&["status", "--db-url", url]));
+        let all = format!("{stdout}{stderr}");
+        assert!(
+            !all.contains(&server.password),
+            "the password was printed: {all}"
+        );
+        (code, all)
+    };
+    // The certificate names localhost, and the test's CA signed it.
+    let (code, all) = status(&url("localhost", "verify-full", &root));
+    assert_eq!(code, 0, "{all}");
+    // 127.0.0.1 is not the name the certificate gives: verify-full refuses, verify-ca
+    // (the chain alone) accepts.
+    let (code, all) = status(&url("127.0.0.1", "verify-full", &root));
+    assert_eq!(code, 2, "{all}");
+    assert!(all.to_lowercase().contains("certificate"), "{all}");
+    let (code, all) = status(&url("127.0.0.1", "verify-ca", &root));
+    assert_eq!(code, 0, "{all}");
+    // Another CA's root: not the chain.
+    let (code, all) = status(&url("localhost", "verify-full", &other_root));
+    assert_eq!(code, 2, "{all}");
+    assert!(all.to_lowercase().contains("certificate"), "{all}");
+}

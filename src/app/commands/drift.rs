@@ -31,11 +31,11 @@ pub async fn compare(
     db_url: &str,
     options: ShadowOptions,
 ) -> anyhow::Result<Report> {
-    let mut config = server::parse(db_url)?;
+    let server::Endpoint { mut config, tls } = server::parse(db_url)?;
     config.application_name("migration-guard drift");
     config.options("-c default_transaction_read_only=on");
     let described = server::describe(&config);
-    let target = Database::connect(&config)
+    let target = Database::connect_with(&config, &tls)
         .await
         .map_err(|error| anyhow::anyhow!("cannot connect to {described}: {error}"))?;
     let recorded = history::read(&target).await?;
