@@ -213,6 +213,23 @@ impl Target {
         let applier = Applier::new(&self.db).await?;
         let mut invalid_before = self.invalid_indexes().await?;
         for (position, migration) in pending.iter().enumerate() {
+            let concurrently = migration
+                .source
+                .to_ascii_uppercase()
+                .contains("CONCURRENTLY");
+            // An invalid index an earlier run of this file left: `IF NOT EXISTS` would
+            // skip it, and the version would be recorded with no usable index.
+            let stale: Vec<&String> = invalid_before
+                .iter()
+                .filter(|index| concurrently && mentions(&migration.source, last_part(index)))
+                .collect();
+            if !stale.is_empty() {
+                applied
+                    .findings
+                    .push(invalid_index(migration, &stale, Left::ByAnEarlierRun));
+                skip_rest(applied, position);
+                break;
+            }
             tracing::info!(
                 "applying {} ({}/{})",
                 migration.file_name,
@@ -244,24 +261,16 @@ impl Target {
             };
             let mut stop = entry.status == MigrationStatus::Failed;
             applied.entries.push(entry);
-            if migration
-                .source
-                .to_ascii_uppercase()
-                .contains("CONCURRENTLY")
-            {
+            if concurrently {
                 let invalid = self.invalid_indexes().await?;
                 let left: Vec<&String> = invalid
                     .iter()
-                    .filter(|index| {
-                        !invalid_before.contains(*index)
-                            || mentions(
-                                &migration.source,
-                                index.rsplit('.').next().unwrap_or(index),
-                            )
-                    })
+                    .filter(|index| !invalid_before.contains(*index))
                     .collect();
                 if !left.is_empty() {
-                    applied.findings.push(invalid_index(migration, &left));
+                    applied
+                        .findings
+                        .push(invalid_index(migration, &left, Left::ByThisRun));
                     stop = true;
                 }
                 invalid_before = invalid;
@@ -336,13 +345,26 @@ pub struct Applied {
     pub notes: Vec<String>,
 }
 
+/// An index name without its schema.
+fn last_part(index: &str) -> &str {
+    index.rsplit('.').next().unwrap_or(index)
+}
+
+/// Who left an invalid index.
+enum Left {
+    /// The file just applied.
+    ByThisRun,
+    /// An earlier run of the file about to be applied.
+    ByAnEarlierRun,
+}
+
 fn mentions(source: &str, index: &str) -> bool {
     source
         .to_ascii_lowercase()
         .contains(&index.trim_matches('"').to_ascii_lowercase())
 }
 
-fn invalid_index(migration: &MigrationFile, indexes: &[&String]) -> Finding {
+fn invalid_index(migration: &MigrationFile, indexes: &[&String], left: Left) -> Finding {
     let names = indexes
         .iter()
         .map(|index| index.as_str())
@@ -360,10 +382,16 @@ fn invalid_index(migration: &MigrationFile, indexes: &[&String]) -> Finding {
             file: migration.path.clone(),
             span: Span::new(at, at),
         }),
-        message: format!(
-            "{names} is INVALID after {}: a CREATE INDEX CONCURRENTLY failed or was cancelled part way. The index is not used for reads but slows every write, and `CREATE INDEX CONCURRENTLY IF NOT EXISTS` skips it forever",
-            migration.file_name
-        ),
+        message: match left {
+            Left::ByThisRun => format!(
+                "{names} is INVALID after {}: a CREATE INDEX CONCURRENTLY failed or was cancelled part way. The index is not used for reads but slows every write, and `CREATE INDEX CONCURRENTLY IF NOT EXISTS` skips it forever",
+                migration.file_name
+            ),
+            Left::ByAnEarlierRun => format!(
+                "{names} is INVALID, left by an earlier run of {}: run now, its `IF NOT EXISTS` would skip the index and record the version as applied with no usable index, so the file was not run",
+                migration.file_name
+            ),
+        },
         help: Some(format!(
             "drop it (`DROP INDEX CONCURRENTLY {names};`), fix the cause (duplicate values for a unique index, a deadlock, a timeout), then build it again in a new migration"
         )),

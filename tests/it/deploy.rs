@@ -594,16 +594,47 @@ fn an_index_left_invalid_by_concurrently_is_an_error_even_when_if_not_exists_ski
     assert_eq!(statuses(&report)[2].1, "failed");
     assert_eq!(rules(&report), ["invalid-index"]);
 
-    // Run again: IF NOT EXISTS skips the invalid index and the file "succeeds".
+    // Run again: IF NOT EXISTS would skip the invalid index and the file "succeed", its
+    // version recorded with no index: refused before it runs, with the exact DROP.
     let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(rules(&report), ["invalid-index"]);
+    assert_eq!(statuses(&report)[2].1, "skipped", "{report:#}");
+    assert_eq!(
+        env.history("staging").len(),
+        2,
+        "the version is not recorded"
+    );
+    let finding = &report["findings"][0];
     assert!(
-        report["findings"][0]["message"]
+        finding["message"]
             .as_str()
             .unwrap()
             .contains("notes_body_key"),
         "{report:#}"
+    );
+    assert!(
+        finding["help"]
+            .as_str()
+            .unwrap()
+            .contains("DROP INDEX CONCURRENTLY public.notes_body_key"),
+        "{report:#}"
+    );
+
+    // Dropped as told and the duplicate fixed: the file runs and the index is valid.
+    env.server
+        .psql_in("staging", "DROP INDEX CONCURRENTLY public.notes_body_key");
+    env.server
+        .psql_in("staging", "UPDATE notes SET body = 'b' WHERE id = 2");
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(env.history("staging").len(), 3);
+    assert_eq!(
+        env.server.psql_in(
+            "staging",
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.notes_body_key'::regclass"
+        ),
+        "t"
     );
 }
 
