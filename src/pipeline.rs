@@ -21,6 +21,9 @@ use crate::report::{CommandName, Report};
 use crate::shadow::{Databases, Shadow, ShadowError, ShadowOptions, interrupted};
 use crate::supabase::project::DEFAULT_API_SCHEMAS;
 
+/// How long an interrupted run lets its server finish starting, to remove it whole.
+const FINISH_STARTING: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What runs in the shadow after the migrations.
 #[derive(Debug, Clone, Default)]
 pub struct Steps {
@@ -140,9 +143,19 @@ pub async fn shadow(
 ) -> Result<(Report, Option<Catalog>), PipelineError> {
     let started = Instant::now();
     let mut report = Report::of_files(CommandName::Shadow, discovery);
+    let start = Shadow::start(options);
+    tokio::pin!(start);
     let mut shadow = tokio::select! {
-        shadow = Shadow::start(options) => shadow?,
-        () = interrupted() => return Err(PipelineError::Interrupted),
+        shadow = &mut start => shadow?,
+        () = interrupted() => {
+            // A server stopped half way through starting (initdb, pg_ctl, a container
+            // coming up) leaves files or processes behind: let it finish, briefly, then
+            // remove it whole.
+            if let Ok(Ok(shadow)) = tokio::time::timeout(FINISH_STARTING, start).await {
+                shadow.stop().await;
+            }
+            return Err(PipelineError::Interrupted);
+        }
     };
     let ready_ms = started.elapsed().as_millis() as u64;
     tracing::info!("Postgres is ready after {ready_ms} ms");

@@ -476,6 +476,54 @@ fn ctrl_c_tears_the_cluster_down() {
     );
 }
 
+/// A signal while the server is still starting (initdb, pg_ctl): at every moment of it,
+/// the run ends with exit 2 and leaves neither a directory nor a process behind.
+#[test]
+fn sigterm_while_the_server_starts_leaves_nothing_behind() {
+    let project = Project::new();
+    project.file("0001_t.sql", "CREATE TABLE t (id int);\n");
+    let tmp = project.path().join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    for dir in [project.path(), tmp.as_path()] {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for delay_ms in [50, 150, 250, 350, 500, 700, 900] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("migration-guard"))
+            .current_dir(project.path())
+            .env("TMPDIR", &tmp)
+            .args(["shadow", "--provider", "local", "--dir", "migrations"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let status = child.wait().unwrap();
+        // A run that finished before the signal exits 0; an interrupted one, 2.
+        assert!(
+            matches!(status.code(), Some(0 | 2)),
+            "after {delay_ms} ms: {status:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            cluster_dirs(&tmp),
+            Vec::<std::path::PathBuf>::new(),
+            "after {delay_ms} ms"
+        );
+        let left: Vec<_> = fs::read_dir(&tmp)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "after {delay_ms} ms: {left:?}");
+    }
+}
+
 /// Data directories under `root` of running Postgres servers, from the process list.
 fn cluster_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut dirs = Vec::new();
