@@ -131,6 +131,35 @@ impl Database {
         })
     }
 
+    /// Whether this session reaches its server through a transaction-mode pooler
+    /// (pgbouncer, Supavisor on another port than 6543): a second session (`config`,
+    /// `tls`) in a transaction gets the backend this one just used, or this one's next
+    /// statement runs on another backend (or waits for one). A direct or session-pooled
+    /// connection keeps one backend for the whole session. Simple queries only: a
+    /// transaction pooler may not keep prepared statements.
+    pub async fn behind_transaction_pooler(
+        &self,
+        config: &Config,
+        tls: &tls::Tls,
+    ) -> Result<bool, ConnectError> {
+        const PID: &str = "SELECT pg_backend_pid()";
+        let first = backend(&self.client, PID).await?;
+        let other = Database::connect_with(config, tls).await?;
+        let borrowed = backend(&other.client, &format!("BEGIN; {PID}")).await?;
+        let again = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            backend(&self.client, PID),
+        )
+        .await;
+        let _ = other.client.simple_query("ROLLBACK").await;
+        Ok(borrowed == first
+            || match again {
+                Ok(again) => again? != first,
+                // A pool of one: this session waits for the other's transaction.
+                Err(_) => true,
+            })
+    }
+
     /// What cancels the statement this connection is running, from anywhere (a signal).
     pub fn canceller(&self) -> Canceller {
         Canceller(self.client.cancel_token(), self.tls.clone())
@@ -153,6 +182,21 @@ impl Database {
             .unwrap_or_default()
             .to_string())
     }
+}
+
+/// The backend process id `sql` (ending in `SELECT pg_backend_pid()`) returns.
+async fn backend(client: &tokio_postgres::Client, sql: &str) -> Result<String, ConnectError> {
+    let messages = client
+        .simple_query(sql)
+        .await
+        .map_err(ConnectError::Postgres)?;
+    Ok(messages
+        .iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        })
+        .unwrap_or_default())
 }
 
 /// Cancels the statement a connection is running (Postgres's cancel request, on a new

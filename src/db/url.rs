@@ -25,7 +25,7 @@ pub enum UrlError {
     )]
     Invalid { reason: String },
     #[error(
-        "{described} is a transaction-mode pooler (Supavisor or pgbouncer on port 6543): a migration needs one session throughout (its lock_timeout, the deploy lock, prepared statements), which a transaction pooler does not keep. Use the session pooler (the same host, port 5432) or the direct connection (db.<project-ref>.supabase.co:5432)"
+        "{described} is a transaction-mode pooler (Supavisor's port 6543, or pgbouncer with pool_mode = transaction): a migration needs one session throughout (its lock_timeout, the deploy lock, prepared statements), which a transaction pooler does not keep. Use a session pooler (Supabase's: the same host, port 5432; pgbouncer: pool_mode = session) or the direct connection (db.<project-ref>.supabase.co:5432)"
     )]
     TransactionPooler { described: String },
     #[error(

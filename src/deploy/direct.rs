@@ -11,7 +11,7 @@ use tokio_postgres::Config;
 
 use crate::db::tls::Tls;
 use crate::db::url::{self as server, UrlError};
-use crate::db::{Database, PgError};
+use crate::db::{ConnectError, Database, PgError, quote_literal};
 use crate::engine::{self, Applier, ApplyError};
 use crate::findings::registry;
 use crate::findings::span::Span;
@@ -79,31 +79,74 @@ pub struct Target {
     /// `user@host:port` for messages: never the password.
     pub described: String,
     settings: Settings,
+    /// The timeouts as `SET` statements, when the connection could not take them at
+    /// startup: run after the reset before each file.
+    session_defaults: Option<String>,
 }
 
 impl Target {
     /// Connects to `url`, with the timeouts as session defaults: the CLI's `RESET ALL`
     /// before each file returns to them, and a file's own `SET` wins while it runs.
     pub async fn connect(url: &str, settings: &Settings) -> Result<Target, TargetError> {
-        let server::Endpoint { mut config, tls } = server::parse(url)?;
-        config.application_name("migration-guard deploy");
+        let server::Endpoint {
+            config: mut plain,
+            tls,
+        } = server::parse(url)?;
+        plain.application_name("migration-guard deploy");
+        let mut config = plain.clone();
         config.options(format!(
             "-c lock_timeout={} -c statement_timeout={}",
             settings.lock_timeout, settings.statement_timeout
         ));
         let described = server::describe(&config);
-        let db = Database::connect_with(&config, &tls)
+        let connect_error = |reason| TargetError::Connect {
+            target: described.clone(),
+            reason,
+        };
+        let mut session_defaults = None;
+        let db = match Database::connect_with(&config, &tls).await {
+            // pgbouncer refuses the `options` startup parameter: the defaults are set
+            // on the session now, and again after the reset before each file.
+            Err(ConnectError::Postgres(error)) if refuses_options(&error) => {
+                config = plain;
+                let db = Database::connect_with(&config, &tls)
+                    .await
+                    .map_err(connect_error)?;
+                let defaults = format!(
+                    "SET lock_timeout = {}; SET statement_timeout = {}",
+                    quote_literal(&settings.lock_timeout),
+                    quote_literal(&settings.statement_timeout)
+                );
+                db.client
+                    .batch_execute(&defaults)
+                    .await
+                    .map_err(|source| TargetError::Lost {
+                        target: described.clone(),
+                        source,
+                    })?;
+                session_defaults = Some(defaults);
+                db
+            }
+            connected => connected.map_err(connect_error)?,
+        };
+        // Port 6543 was refused with the URL; a pooler on another port is found by how
+        // its sessions share backends.
+        if db
+            .behind_transaction_pooler(&config, &tls)
             .await
-            .map_err(|reason| TargetError::Connect {
-                target: described.clone(),
-                reason,
-            })?;
+            .map_err(connect_error)?
+        {
+            return Err(TargetError::Url(UrlError::TransactionPooler {
+                described: described.clone(),
+            }));
+        }
         Ok(Target {
             db,
             config,
             tls,
             described,
             settings: settings.clone(),
+            session_defaults,
         })
     }
 
@@ -210,7 +253,10 @@ impl Target {
                     .map(|migration| MigrationEntry::new(migration, MigrationStatus::Skipped)),
             );
         };
-        let applier = Applier::new(&self.db).await?;
+        let mut applier = Applier::new(&self.db).await?;
+        if let Some(defaults) = &self.session_defaults {
+            applier = applier.session_defaults(defaults);
+        }
         let mut invalid_before = self.invalid_indexes().await?;
         for (position, migration) in pending.iter().enumerate() {
             let concurrently = migration
@@ -343,6 +389,13 @@ pub struct Applied {
     pub entries: Vec<MigrationEntry>,
     pub findings: Vec<Finding>,
     pub notes: Vec<String>,
+}
+
+/// Whether the server (a pooler) refused the `options` startup parameter.
+fn refuses_options(error: &PgError) -> bool {
+    error
+        .as_db_error()
+        .is_some_and(|error| error.message().contains("unsupported startup parameter"))
 }
 
 /// An index name without its schema.

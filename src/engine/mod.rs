@@ -100,6 +100,9 @@ pub trait Reroute: Send + Sync {
 pub struct Applier<'d> {
     db: &'d Database,
     insert: tokio_postgres::Statement,
+    /// What runs before each file: the reset, and the session defaults a connection
+    /// could not take at startup.
+    prelude: String,
     watch_statements: bool,
     reroute: Option<&'d dyn Reroute>,
 }
@@ -116,9 +119,18 @@ impl<'d> Applier<'d> {
         Ok(Applier {
             db,
             insert,
+            prelude: FILE_PRELUDE.to_string(),
             watch_statements: false,
             reroute: None,
         })
+    }
+
+    /// Sets `settings` (`SET …` statements) after the reset before each file: the
+    /// session defaults of a connection that could not take them at startup (a pooler
+    /// that refuses the `options` parameter).
+    pub fn session_defaults(mut self, settings: &str) -> Self {
+        self.prelude = format!("{FILE_PRELUDE}; {settings}");
+        self
     }
 
     /// Runs the statements `reroute` names its way.
@@ -177,7 +189,7 @@ impl<'d> Applier<'d> {
             reroute: self.reroute,
             ..Session::new(self.db, migration)
         };
-        let file = File::new(session, &self.insert);
+        let file = File::new(session, &self.insert, &self.prelude);
         let outcome = file.apply().await;
         let observed = file.session.observed.into_inner().unwrap_or_default();
         entry.duration_ms = Some(started.elapsed().as_millis() as u64);
@@ -435,15 +447,17 @@ const FILE_PRELUDE: &str = "RESET ALL";
 struct File<'a> {
     session: Session<'a>,
     insert: &'a tokio_postgres::Statement,
+    prelude: &'a str,
     roles: Vec<(usize, TxRole)>,
 }
 
 impl<'a> File<'a> {
-    fn new(session: Session<'a>, insert: &'a tokio_postgres::Statement) -> Self {
+    fn new(session: Session<'a>, insert: &'a tokio_postgres::Statement, prelude: &'a str) -> Self {
         let roles = File::roles(session.migration);
         File {
             session,
             insert,
+            prelude,
             roles,
         }
     }
@@ -485,7 +499,7 @@ impl<'a> File<'a> {
     }
 
     async fn run(&self) -> StepResult<TransactionMode> {
-        let mut prelude = Some(FILE_PRELUDE.to_string());
+        let mut prelude = Some(self.prelude.to_string());
         let shape = shape(&self.roles);
 
         if matches!(shape, Shape::FileOwned) {
@@ -500,7 +514,7 @@ impl<'a> File<'a> {
             for &(index, _) in &self.roles {
                 self.session.statement(prelude.take(), index).await?;
             }
-            self.session.control(FILE_PRELUDE).await?;
+            self.session.control(self.prelude).await?;
             self.record_then(&Then::Nothing).await?;
             return Ok(TransactionMode::Authored);
         }

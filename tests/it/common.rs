@@ -101,7 +101,7 @@ pub struct PgServer {
     pub port: u16,
     pub password: String,
     dir: TempDir,
-    run_as: Option<(u32, u32)>,
+    pub run_as: Option<(u32, u32)>,
 }
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -346,6 +346,71 @@ impl Drop for PgServer {
             command.uid(uid).gid(gid);
         }
         let _ = command.output();
+    }
+}
+
+/// A real pgbouncer in front of one database of a [`PgServer`], in `pool_mode`
+/// (`transaction` or `session`); stopped on drop.
+pub struct PgBouncer {
+    pub port: u16,
+    process: std::process::Child,
+    _dir: TempDir,
+}
+
+impl PgBouncer {
+    pub fn start(server: &PgServer, database: &str, pool_mode: &str) -> PgBouncer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let ini = dir.path().join("pgbouncer.ini");
+        fs::write(
+            &ini,
+            format!(
+                "[databases]\n{database} = host=127.0.0.1 port={} dbname={database} user=postgres password={}\n\
+                 [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nauth_type = any\n\
+                 pool_mode = {pool_mode}\ndefault_pool_size = 4\nunix_socket_dir =\n\
+                 logfile = {}\n",
+                server.port,
+                server.password,
+                dir.path().join("pgbouncer.log").display()
+            ),
+        )
+        .unwrap();
+        if let Some((uid, gid)) = server.run_as {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
+            std::os::unix::fs::chown(&ini, Some(uid), Some(gid)).unwrap();
+        }
+        let mut command = std::process::Command::new("pgbouncer");
+        command
+            .arg(&ini)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some((uid, gid)) = server.run_as {
+            use std::os::unix::process::CommandExt;
+            command.uid(uid).gid(gid);
+        }
+        let process = command
+            .spawn()
+            .expect("pgbouncer (Debian: apt-get install pgbouncer)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pgbouncer did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        PgBouncer {
+            port,
+            process,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
     }
 }
 

@@ -1250,3 +1250,42 @@ fn a_file_that_cannot_run_as_written_is_refused_before_anything_is_applied() {
     );
     assert!(!env.table_exists("staging", "notes"), "nothing applied");
 }
+
+/// A real pgbouncer in transaction mode, on a port that says nothing: the deploy finds
+/// it by how its sessions share backends and refuses before applying anything, with the
+/// session pooler to use instead; in session mode the same pgbouncer deploys.
+#[test]
+fn a_transaction_pooler_on_any_port_is_found_and_refused() {
+    let env = env();
+    let bouncer = common::PgBouncer::start(&env.server, "staging", "transaction");
+    let url = format!(
+        "postgresql://postgres:{}@127.0.0.1:{}/staging",
+        env.server.password, bouncer.port
+    );
+    let output = env
+        .command("staging", &["--target", "staging"])
+        .env("MIGRATION_GUARD_DB_URL", &url)
+        .output()
+        .unwrap();
+    let (code, report, stderr) = env.finish(output);
+    assert_eq!(code, 2, "{report:#}\n{stderr}");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(message.contains("transaction-mode pooler"), "{message}");
+    assert!(message.contains("pool_mode = session"), "{message}");
+    assert!(!env.table_exists("staging", "notes"), "nothing applied");
+    drop(bouncer);
+
+    let bouncer = common::PgBouncer::start(&env.server, "staging", "session");
+    let url = format!(
+        "postgresql://postgres:{}@127.0.0.1:{}/staging",
+        env.server.password, bouncer.port
+    );
+    let output = env
+        .command("staging", &["--target", "staging"])
+        .env("MIGRATION_GUARD_DB_URL", &url)
+        .output()
+        .unwrap();
+    let (code, report, stderr) = env.finish(output);
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(env.history("staging").len(), 2);
+}
