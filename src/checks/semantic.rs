@@ -16,7 +16,7 @@ use crate::catalog::{self, Catalog, ChangeKind, FunctionKind, Kind, Scope, rever
 use crate::db::Database;
 use crate::findings::span::Span;
 use crate::migration::MigrationFile;
-use crate::report::model::TableEvidence;
+use crate::report::model::{LockMode, TableEvidence};
 use crate::report::{MigrationEntry, MigrationStatus};
 
 /// The lint rules each catalog check confirms: one problem, one finding (the lint's).
@@ -99,10 +99,6 @@ pub async fn apply(
         );
         let (mut entry, observed) = applier.apply_observed(migration).await?;
         let failed = entry.status == MigrationStatus::Failed;
-        // Locks on tables the file itself created block nobody.
-        entry
-            .locks
-            .retain(|lock| before.tables.contains_key(&lock.table));
         if failed {
             checked.entries.push(entry);
             checked.entries.extend(
@@ -240,16 +236,20 @@ fn revert_left(
     ))
 }
 
-/// The tables the observations saw locked ACCESS EXCLUSIVE; none when one of the locked
-/// relations is gone (dropped by the file).
+/// The tables the observations saw locked in a mode that DDL takes (SHARE UPDATE
+/// EXCLUSIVE and up: what may change a table's columns, constraints or policies); none
+/// when one of the locked relations is gone (dropped by the file).
 fn locked_tables(observed: &[Observation]) -> Option<Vec<String>> {
     let mut tables: Vec<String> = Vec::new();
-    for (table, _) in observed.iter().flat_map(|observation| &observation.held) {
-        if table.is_empty() {
+    for held in observed.iter().flat_map(|observation| &observation.held) {
+        if held.relation.is_empty() {
             return None;
         }
-        if !tables.contains(table) {
-            tables.push(table.clone());
+        if held.is_table()
+            && held.mode >= LockMode::ShareUpdateExclusive
+            && !tables.contains(&held.relation)
+        {
+            tables.push(held.relation.clone());
         }
     }
     Some(tables)
@@ -272,13 +272,17 @@ fn rewrites(
         .collect();
     let mut found = Vec::new();
     for observation in observed {
-        for (table, node) in &observation.held {
-            if let Some(seen) = current.get_mut(table.as_str())
-                && *node != 0
-                && *seen != *node
+        for held in &observation.held {
+            if let Some(seen) = current.get_mut(held.relation.as_str())
+                && held.relfilenode != 0
+                && *seen != held.relfilenode
             {
-                *seen = *node;
-                found.push(engine::evidence(migration, table, observation.statement));
+                *seen = held.relfilenode;
+                found.push(engine::evidence(
+                    migration,
+                    &held.relation,
+                    observation.statement,
+                ));
             }
         }
     }

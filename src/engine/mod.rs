@@ -18,9 +18,9 @@ use crate::db::{Database, PgError};
 use crate::findings::Location;
 use crate::findings::span::Span;
 use crate::migration::{MigrationFile, history};
-use crate::report::model::{MigrationError, TableEvidence};
+use crate::report::model::{LockEvidence, LockMode, MigrationError, TableEvidence};
 use crate::report::{MigrationEntry, MigrationStatus};
-use crate::sql::classify::{TxRole, leading_words, tx_role};
+use crate::sql::classify::{TxRole, tx_role};
 
 /// Why the engine could not go on: not the migration's fault, the tool's or the server's.
 #[derive(Debug, thiserror::Error)]
@@ -78,13 +78,38 @@ pub async fn apply_all(
     Applier::new(db).await?.apply_all(migrations).await
 }
 
-/// What a file's session held at one moment: the tables it had locked ACCESS EXCLUSIVE,
-/// each with its storage file (`relfilenode`), which a rewrite replaces.
+/// What a file's session held at one moment: its locks on relations that existed before
+/// the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
     /// The statement just run; `None` for the look just before the file's last commit.
     pub statement: Option<usize>,
-    pub held: Vec<(String, u32)>,
+    /// When that statement was sent (for the last look, when the look was).
+    pub started: Instant,
+    /// When the look answered.
+    pub seen: Instant,
+    pub held: Vec<Held>,
+}
+
+/// One lock the session held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// Schema-qualified; empty for a relation this transaction dropped.
+    pub relation: String,
+    /// `table`, `index`, `sequence`, `view`, `materialized view`, …
+    pub kind: &'static str,
+    pub mode: LockMode,
+    /// The relation's storage file in this session's view, which a rewrite replaces (0
+    /// for a relation with none).
+    pub relfilenode: u32,
+    /// The file created the relation: its locks block nobody.
+    pub created: bool,
+}
+
+impl Held {
+    pub fn is_table(&self) -> bool {
+        matches!(self.kind, "table" | "partitioned table")
+    }
 }
 
 /// Says which statements the shadow runs otherwise than as written, because hosted
@@ -203,7 +228,7 @@ impl<'d> Applier<'d> {
             Ok(mode) => {
                 entry.status = MigrationStatus::Applied;
                 entry.transaction = Some(mode.to_string());
-                entry.locks = first_sightings(migration, &observed);
+                entry.locks = locks(migration, &observed);
             }
             Err(Step::Failed(mut error)) => {
                 entry.status = MigrationStatus::Failed;
@@ -234,17 +259,63 @@ impl<'d> Applier<'d> {
     }
 }
 
-/// Each table `observed` locked, at the first statement it was seen locked after.
-fn first_sightings(migration: &MigrationFile, observed: &[Observation]) -> Vec<TableEvidence> {
-    let mut locks: Vec<TableEvidence> = Vec::new();
+/// Each lock `observed` (a relation and a mode) on a relation that existed before the
+/// file, at the first statement it was seen held after, held until the last look that
+/// saw it; a weaker mode taken while a stronger one was held is left out (ALTER TABLE's
+/// ACCESS EXCLUSIVE covers the SHARE its index rebuild also takes).
+fn locks(migration: &MigrationFile, observed: &[Observation]) -> Vec<LockEvidence> {
+    let mut locks: Vec<(LockEvidence, Instant, Instant)> = Vec::new();
     for observation in observed {
-        for (table, _) in &observation.held {
-            if !locks.iter().any(|lock| &lock.table == table) {
-                locks.push(evidence(migration, table, observation.statement));
+        // The history row is the deploy's own write, not the migration's.
+        let mine = observation.held.iter().filter(|held| {
+            !held.created && !held.relation.is_empty() && held.relation != history::TABLE
+        });
+        for held in mine {
+            match locks
+                .iter_mut()
+                .find(|(lock, _, _)| lock.relation == held.relation && lock.mode == held.mode)
+            {
+                Some((_, _, last)) => *last = observation.seen,
+                None => {
+                    let at = evidence(migration, &held.relation, observation.statement);
+                    locks.push((
+                        LockEvidence {
+                            relation: held.relation.clone(),
+                            kind: held.kind,
+                            mode: held.mode,
+                            statement_index: at.statement_index,
+                            at: at.at,
+                            held: None,
+                        },
+                        observation.started,
+                        observation.seen,
+                    ));
+                }
             }
         }
     }
+    // A weaker mode taken while a stronger one was already held (by the same statement
+    // or an earlier one) blocks nothing more.
+    let covered = |lock: &LockEvidence| {
+        locks.iter().any(|(other, _, _)| {
+            other.relation == lock.relation
+                && other.mode > lock.mode
+                && match (other.statement_index, lock.statement_index) {
+                    (Some(other), Some(this)) => other <= this,
+                    (other, this) => other == this,
+                }
+        })
+    };
     locks
+        .iter()
+        .filter(|(lock, _, _)| !covered(lock))
+        .map(|(lock, started, last)| LockEvidence {
+            held: lock
+                .statement_index
+                .map(|_| last.saturating_duration_since(*started)),
+            ..lock.clone()
+        })
+        .collect()
 }
 
 /// `table`, pinned to `migration`'s statement `statement` when known.
@@ -406,35 +477,39 @@ impl Step {
 
 type StepResult<T = ()> = Result<T, Step>;
 
-/// The tables this session holds ACCESS EXCLUSIVE locks on, by qualified name, with the
-/// storage file each has in this session's view; a relation this transaction dropped has
-/// no name left: it comes back as `("", 0)`.
-const EXCLUSIVE_LOCKS: &str = "SELECT DISTINCT coalesce(n.nspname || '.' || c.relname, ''), \
-     coalesce(c.relfilenode, 0::oid) \
+/// The locks this session holds on relations outside the system schemas: qualified
+/// name, kind, mode, storage file in this session's view, and whether the relation is
+/// newer than `$1` (the file created it). A relation this transaction dropped has no
+/// name left: it comes back as `""`.
+const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
+     coalesce(c.relkind::text, ''), l.mode, coalesce(c.relfilenode, 0::oid), \
+     l.relation > $1 \
      FROM pg_locks l \
      LEFT JOIN pg_class c ON c.oid = l.relation \
      LEFT JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' \
-     AND l.mode = 'AccessExclusiveLock' \
+     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted \
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-     AND (c.oid IS NULL OR c.relkind IN ('r', 'p')) ORDER BY 1";
+     AND l.relation >= 16384 \
+     AND (n.nspname IS NULL OR (n.nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND n.nspname NOT LIKE 'pg\\_toast%')) ORDER BY 1, 3";
 
-/// Whether a statement can take an ACCESS EXCLUSIVE lock on a table: what it changes
-/// (`ALTER`, `DROP`, `TRUNCATE`, `LOCK`, policies, rules, triggers, maintenance), or
-/// code that can do anything (`DO`, `CALL`, a `SELECT` of a function). Only after these
-/// does a watching engine look; the look before the commit sees every lock anyway.
-fn may_lock(text: &str) -> bool {
-    let words = leading_words(text, 4);
-    let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-    match word(0) {
-        "ALTER" | "DROP" | "TRUNCATE" | "LOCK" | "CLUSTER" | "REINDEX" | "VACUUM" | "DO"
-        | "CALL" | "SELECT" | "REFRESH" => true,
-        // CREATE [OR REPLACE] POLICY / RULE / [CONSTRAINT] TRIGGER
-        "CREATE" => {
-            let kind = if word(1) == "OR" { word(3) } else { word(1) };
-            matches!(kind, "POLICY" | "RULE" | "TRIGGER" | "CONSTRAINT")
-        }
-        _ => false,
+/// The newest relation when a file starts: every relation created after has a larger oid.
+const NEWEST_RELATION: &str = "SELECT coalesce(max(oid), 0::oid) FROM pg_class";
+
+/// What `pg_class.relkind` stands for.
+fn relation_kind(relkind: &str) -> &'static str {
+    match relkind {
+        "r" => "table",
+        "p" => "partitioned table",
+        "i" => "index",
+        "I" => "partitioned index",
+        "S" => "sequence",
+        "v" => "view",
+        "m" => "materialized view",
+        "f" => "foreign table",
+        "c" => "composite type",
+        "t" => "toast table",
+        _ => "relation",
     }
 }
 
@@ -489,6 +564,7 @@ impl<'a> File<'a> {
                 ..MigrationError::default()
             })));
         }
+        self.session.note_existing().await?;
         let result = self.run().await;
         if result.is_err() {
             // Ends whatever transaction the failure left open; a no-op warning otherwise.
@@ -564,8 +640,8 @@ impl<'a> File<'a> {
     }
 
     /// Writes the history row, pipelined with what ends the file and, when that ends a
-    /// transaction, a look at the ACCESS EXCLUSIVE locks it holds (all it took, as locks
-    /// are kept until the commit): the evidence of what the file blocked.
+    /// transaction, a look at the locks it holds (all it took, as locks are kept until
+    /// the commit): the evidence of what the file blocked.
     async fn record_then(&self, then: &Then) -> StepResult {
         let session = &self.session;
         let migration = session.migration;
@@ -573,6 +649,7 @@ impl<'a> File<'a> {
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
             [&migration.version, &migration.name, &statements];
         let in_transaction = !matches!(then, Then::Nothing);
+        let started = Instant::now();
         let (recorded, held, after) = tokio::join!(
             session.db.client.execute(self.insert, &params),
             session.held(in_transaction),
@@ -599,7 +676,7 @@ impl<'a> File<'a> {
             }
             step
         })?;
-        session.observe(None, held)?;
+        session.observe(None, started, held)?;
         after
     }
 }
@@ -611,6 +688,8 @@ struct Session<'a> {
     watch_statements: bool,
     reroute: Option<&'a dyn Reroute>,
     observed: Mutex<Vec<Observation>>,
+    /// The newest relation's oid when the file started (see [`NEWEST_RELATION`]).
+    existing: std::sync::atomic::AtomicU32,
 }
 
 impl<'a> Session<'a> {
@@ -621,7 +700,23 @@ impl<'a> Session<'a> {
             watch_statements: false,
             reroute: None,
             observed: Mutex::new(Vec::new()),
+            existing: std::sync::atomic::AtomicU32::new(0),
         }
+    }
+
+    /// Notes which relations exist as the file starts: its locks on those are evidence.
+    async fn note_existing(&self) -> StepResult {
+        let newest: u32 = self
+            .db
+            .client
+            .query_typed(NEWEST_RELATION, &[])
+            .await
+            .map_err(|error| self.failure(error, None))?
+            .first()
+            .map_or(0, |row| row.get(0));
+        self.existing
+            .store(newest, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// Runs statement `index` (or what the reroute runs in its place), with `before` (if
@@ -630,12 +725,13 @@ impl<'a> Session<'a> {
         let statement = &self.migration.split.statements[index];
         let written = statement.text(&self.migration.source);
         let rerouted = self.reroute.and_then(|reroute| reroute.reroute(written));
+        let started = Instant::now();
         let (prelude, result, held) = tokio::join!(
             self.send(before.as_deref().unwrap_or_default()),
             self.db
                 .client
                 .batch_execute(rerouted.as_deref().unwrap_or(written)),
-            self.held(self.watch_statements && may_lock(written))
+            self.held(self.watch_statements)
         );
         prelude.map_err(|error| self.failure(error, None))?;
         result.map_err(|error| match &rerouted {
@@ -643,7 +739,7 @@ impl<'a> Session<'a> {
             Some(_) => self.failure(error, Some(index)).at_start(statement),
             None => self.failure(error, Some(index)),
         })?;
-        self.observe(Some(index), held)
+        self.observe(Some(index), started, held)
     }
 
     /// Sends `sql` unless it holds nothing.
@@ -661,13 +757,20 @@ impl<'a> Session<'a> {
         if !look {
             return None;
         }
+        let existing = self.existing.load(std::sync::atomic::Ordering::Relaxed);
         // query_typed: parsed and run in one go, so it stays where it was sent.
-        Some(self.db.client.query_typed(EXCLUSIVE_LOCKS, &[]).await)
+        Some(
+            self.db
+                .client
+                .query_typed(LOCKS, &[(&existing, tokio_postgres::types::Type::OID)])
+                .await,
+        )
     }
 
     fn observe(
         &self,
         statement: Option<usize>,
+        started: Instant,
         held: Option<Result<Vec<tokio_postgres::Row>, PgError>>,
     ) -> StepResult {
         let Some(rows) = held else { return Ok(()) };
@@ -675,11 +778,27 @@ impl<'a> Session<'a> {
         if rows.is_empty() {
             return Ok(());
         }
-        let held = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        let held = rows
+            .iter()
+            .filter_map(|row| {
+                Some(Held {
+                    relation: row.get(0),
+                    kind: relation_kind(row.get(1)),
+                    mode: LockMode::from_pg_name(row.get(2))?,
+                    relfilenode: row.get(3),
+                    created: row.get(4),
+                })
+            })
+            .collect();
         self.observed
             .lock()
             .expect("observations are pushed without panicking")
-            .push(Observation { statement, held });
+            .push(Observation {
+                statement,
+                started,
+                seen: Instant::now(),
+                held,
+            });
         Ok(())
     }
 

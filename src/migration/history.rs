@@ -14,6 +14,9 @@ const CREATE: &[&str] = &[
     "ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text",
 ];
 
+/// The history table, as locks and reports name it.
+pub const TABLE: &str = "supabase_migrations.schema_migrations";
+
 const INSERT: &str = "INSERT INTO supabase_migrations.schema_migrations(version, name, statements) VALUES($1, $2, $3)";
 
 /// Creates the history table if it is missing, in one transaction, as the CLI does.

@@ -47,12 +47,27 @@ struct JsonMigration<'r> {
     duration_ms: Option<u64>,
     transaction: Option<&'r str>,
     notices: &'r [String],
-    locks: Vec<JsonTableEvidence<'r>>,
+    locks: Vec<JsonLock<'r>>,
     rewrites: Vec<JsonTableEvidence<'r>>,
     error: Option<JsonMigrationError<'r>>,
 }
 
-/// A table a migration locked or rewrote, at the statement that did it when known.
+/// A lock a migration took on a relation that existed before it.
+#[derive(Serialize)]
+struct JsonLock<'r> {
+    /// The relation again, under the key the first reports used.
+    table: &'r str,
+    relation: &'r str,
+    kind: &'static str,
+    /// As `pg_locks` names it (`ShareRowExclusiveLock`).
+    mode: &'static str,
+    blocks: &'static str,
+    statement_index: Option<usize>,
+    line: Option<usize>,
+    held_ms: Option<f64>,
+}
+
+/// A table a migration rewrote, at the statement that did it when known.
 #[derive(Serialize)]
 struct JsonTableEvidence<'r> {
     table: &'r str,
@@ -217,7 +232,22 @@ fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r
         duration_ms: entry.duration_ms,
         transaction: entry.transaction.as_deref(),
         notices: &entry.notices,
-        locks: table_evidence(report, &entry.locks),
+        locks: entry
+            .locks
+            .iter()
+            .map(|lock| JsonLock {
+                table: &lock.relation,
+                relation: &lock.relation,
+                kind: lock.kind,
+                mode: lock.mode.pg_name(),
+                blocks: lock.mode.blocks().as_str(),
+                statement_index: lock.statement_index,
+                line: report.line_of(lock.at.as_ref()),
+                held_ms: lock
+                    .held
+                    .map(|held| (held.as_secs_f64() * 10_000.0).round() / 10.0),
+            })
+            .collect(),
         rewrites: table_evidence(report, &entry.rewrites),
         error: entry.error.as_ref().map(|error| {
             let at = error.location.as_ref().and_then(|l| report.locate(l));
@@ -249,7 +279,7 @@ fn table_evidence<'r>(report: &Report, tables: &'r [TableEvidence]) -> Vec<JsonT
         .map(|evidence| JsonTableEvidence {
             table: &evidence.table,
             statement_index: evidence.statement_index,
-            line: report.line_of(evidence),
+            line: report.line_of(evidence.at.as_ref()),
         })
         .collect()
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::model::{MigrationStatus, Report, Severity, Status, TableEvidence, path};
+use super::model::{Blocks, MigrationStatus, Report, Severity, Status, path};
 use super::text;
 
 /// Marks the comment as ours, so a later run updates it instead of adding another.
@@ -108,40 +108,59 @@ fn migrations(out: &mut String, report: &Report) {
     fold(out, report.migrations.len(), "migrations", &table);
 }
 
-/// What each migration blocked: the existing tables it locked ACCESS EXCLUSIVE, and
-/// those it rewrote.
+/// What each migration blocked: the locks it took on existing relations that stop reads
+/// or writes, how long each was held in the shadow, and the tables it rewrote.
 fn locks(out: &mut String, report: &Report) {
-    let locking: Vec<_> = report
-        .migrations
-        .iter()
-        .filter(|m| !m.locks.is_empty() || !m.rewrites.is_empty())
-        .collect();
-    if locking.is_empty() {
+    let mut rows = Vec::new();
+    for entry in &report.migrations {
+        let file = cell(&path(&entry.file));
+        let line = |at: Option<&crate::findings::Location>| {
+            report
+                .line_of(at)
+                .map_or(String::new(), |line| line.to_string())
+        };
+        for lock in entry
+            .locks
+            .iter()
+            .filter(|lock| lock.mode.blocks() >= Blocks::Writes)
+        {
+            let rewritten = entry
+                .rewrites
+                .iter()
+                .any(|rewrite| rewrite.table == lock.relation);
+            rows.push(format!(
+                "| `{file}` | {} | `{}`{} | {} | {} | {} |",
+                lock.mode.sql_name(),
+                lock.relation,
+                if rewritten { " (rewritten)" } else { "" },
+                line(lock.at.as_ref()),
+                lock.mode.blocks().as_str(),
+                lock.held
+                    .map_or(String::new(), |held| format!("{} ms", held.as_millis()))
+            ));
+        }
+        for rewrite in entry.rewrites.iter().filter(|rewrite| {
+            !entry
+                .locks
+                .iter()
+                .any(|lock| lock.relation == rewrite.table)
+        }) {
+            rows.push(format!(
+                "| `{file}` | | `{}` (rewritten) | {} | | |",
+                rewrite.table,
+                line(rewrite.at.as_ref())
+            ));
+        }
+    }
+    if rows.is_empty() {
         return;
     }
-    let mut table =
-        String::from("| Migration | ACCESS EXCLUSIVE on | Rewritten |\n|---|---|---|\n");
-    for entry in &locking {
-        let names = |tables: &[TableEvidence]| {
-            tables
-                .iter()
-                .map(|evidence| match report.line_of(evidence) {
-                    Some(line) => format!("`{}` (line {line})", evidence.table),
-                    None => format!("`{}`", evidence.table),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let _ = writeln!(
-            table,
-            "| `{}` | {} | {} |",
-            cell(&path(&entry.file)),
-            names(&entry.locks),
-            names(&entry.rewrites)
-        );
-    }
-    let _ = writeln!(out, "#### 🔒 Locks on existing tables\n");
-    fold(out, locking.len(), "migrations", &table);
+    let table = format!(
+        "| Migration | Lock | On | Line | Blocks | Held |\n|---|---|---|---|---|---|\n{}\n",
+        rows.join("\n")
+    );
+    let _ = writeln!(out, "#### 🔒 Locks on existing relations\n");
+    fold(out, rows.len(), "locks", &table);
 }
 
 fn failures(out: &mut String, report: &Report) {

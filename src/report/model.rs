@@ -132,15 +132,124 @@ pub struct MigrationEntry {
     pub transaction: Option<String>,
     /// NOTICE / WARNING messages the server sent while applying it.
     pub notices: Vec<String>,
-    /// Tables that existed before it and that it held ACCESS EXCLUSIVE locks on, each at
-    /// the statement that took the lock when the shadow watched statement by statement.
-    pub locks: Vec<TableEvidence>,
+    /// The locks it took on relations that existed before it: one per relation and mode,
+    /// at the statement that took it when the shadow watched statement by statement.
+    pub locks: Vec<LockEvidence>,
     /// Tables that existed before it whose storage it replaced (a rewrite), each at the
     /// statement that did it where that was seen.
     pub rewrites: Vec<TableEvidence>,
 }
 
-/// A table a migration locked or rewrote, and the statement that did it when known.
+/// A table-level lock mode, weakest first, as the Postgres documentation's table of
+/// conflicting lock modes lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockMode {
+    AccessShare,
+    RowShare,
+    RowExclusive,
+    ShareUpdateExclusive,
+    Share,
+    ShareRowExclusive,
+    Exclusive,
+    AccessExclusive,
+}
+
+/// What a lock keeps others from doing while it is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Blocks {
+    /// Other DDL, VACUUM, index builds: not the application's reads and writes.
+    SchemaChanges,
+    /// INSERT, UPDATE, DELETE (reads go on).
+    Writes,
+    /// Everything, SELECT included.
+    ReadsAndWrites,
+}
+
+impl Blocks {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Blocks::SchemaChanges => "schema changes",
+            Blocks::Writes => "writes",
+            Blocks::ReadsAndWrites => "reads and writes",
+        }
+    }
+}
+
+impl LockMode {
+    pub const ALL: [LockMode; 8] = [
+        LockMode::AccessShare,
+        LockMode::RowShare,
+        LockMode::RowExclusive,
+        LockMode::ShareUpdateExclusive,
+        LockMode::Share,
+        LockMode::ShareRowExclusive,
+        LockMode::Exclusive,
+        LockMode::AccessExclusive,
+    ];
+
+    /// The name `pg_locks.mode` gives it (`ShareRowExclusiveLock`).
+    pub fn pg_name(self) -> &'static str {
+        match self {
+            LockMode::AccessShare => "AccessShareLock",
+            LockMode::RowShare => "RowShareLock",
+            LockMode::RowExclusive => "RowExclusiveLock",
+            LockMode::ShareUpdateExclusive => "ShareUpdateExclusiveLock",
+            LockMode::Share => "ShareLock",
+            LockMode::ShareRowExclusive => "ShareRowExclusiveLock",
+            LockMode::Exclusive => "ExclusiveLock",
+            LockMode::AccessExclusive => "AccessExclusiveLock",
+        }
+    }
+
+    /// The name SQL gives it (`SHARE ROW EXCLUSIVE`).
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            LockMode::AccessShare => "ACCESS SHARE",
+            LockMode::RowShare => "ROW SHARE",
+            LockMode::RowExclusive => "ROW EXCLUSIVE",
+            LockMode::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
+            LockMode::Share => "SHARE",
+            LockMode::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
+            LockMode::Exclusive => "EXCLUSIVE",
+            LockMode::AccessExclusive => "ACCESS EXCLUSIVE",
+        }
+    }
+
+    pub fn from_pg_name(name: &str) -> Option<LockMode> {
+        LockMode::ALL
+            .into_iter()
+            .find(|mode| mode.pg_name() == name)
+    }
+
+    /// What it keeps the application from doing: ACCESS EXCLUSIVE stops reads too;
+    /// SHARE, SHARE ROW EXCLUSIVE and EXCLUSIVE conflict with ROW EXCLUSIVE (what
+    /// INSERT, UPDATE and DELETE take); the weaker ones only hold off other DDL.
+    pub fn blocks(self) -> Blocks {
+        match self {
+            LockMode::AccessExclusive => Blocks::ReadsAndWrites,
+            LockMode::Exclusive | LockMode::ShareRowExclusive | LockMode::Share => Blocks::Writes,
+            _ => Blocks::SchemaChanges,
+        }
+    }
+}
+
+/// A lock a migration took on a relation that existed before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockEvidence {
+    /// Schema-qualified.
+    pub relation: String,
+    /// `table`, `index`, `sequence`, `view`, `materialized view`, …
+    pub kind: &'static str,
+    pub mode: LockMode,
+    pub statement_index: Option<usize>,
+    /// The start of that statement's code.
+    pub at: Option<Location>,
+    /// From the start of the statement that took it to the last look that saw it held
+    /// (the end of its transaction), when the shadow watched statement by statement.
+    pub held: Option<std::time::Duration>,
+}
+
+/// A table a migration rewrote, and the statement that did it when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableEvidence {
     /// Schema-qualified.
@@ -438,9 +547,8 @@ impl Report {
     }
 
     /// The line of the statement that locked or rewrote a table, when known.
-    pub fn line_of(&self, evidence: &TableEvidence) -> Option<usize> {
-        let at = evidence.at.as_ref()?;
-        Some(self.locate(at)?.line)
+    pub fn line_of(&self, at: Option<&Location>) -> Option<usize> {
+        Some(self.locate(at?)?.line)
     }
 
     /// The line and column of byte `offset` of `file`.

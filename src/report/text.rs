@@ -9,8 +9,8 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 
 use super::model::{
-    CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity,
-    Status, TableEvidence, path,
+    Blocks, CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report,
+    Severity, Status, path,
 };
 use crate::findings::span::LineCol;
 
@@ -200,22 +200,33 @@ fn migrations(out: &mut String, report: &Report) {
         {
             let _ = writeln!(out, "    {DIM}ran {mode}{DIM:#}");
         }
-        if !entry.locks.is_empty() || !entry.rewrites.is_empty() {
-            let listed = |tables: &[TableEvidence]| {
-                tables
-                    .iter()
-                    .map(|evidence| match report.line_of(evidence) {
-                        Some(line) => format!("{} (line {line})", evidence.table),
-                        None => evidence.table.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let mut held = format!("ACCESS EXCLUSIVE on {}", listed(&entry.locks));
-            if !entry.rewrites.is_empty() {
-                held.push_str(&format!("; rewrote {}", listed(&entry.rewrites)));
-            }
-            let _ = writeln!(out, "    {DIM}{held}{DIM:#}");
+        let blocking: Vec<String> = entry
+            .locks
+            .iter()
+            .filter(|lock| lock.mode.blocks() >= Blocks::Writes)
+            .map(|lock| {
+                let mut said = format!("{} on {}", lock.mode.sql_name(), lock.relation);
+                let line = report
+                    .line_of(lock.at.as_ref())
+                    .map(|line| format!("line {line}"));
+                let held = lock.held.map(|held| format!("{} ms", held.as_millis()));
+                let about: Vec<String> = line.into_iter().chain(held).collect();
+                if !about.is_empty() {
+                    said.push_str(&format!(" ({})", about.join(", ")));
+                }
+                format!("{said}: blocks {}", lock.mode.blocks().as_str())
+            })
+            .collect();
+        let rewrote: Vec<String> = entry
+            .rewrites
+            .iter()
+            .map(|evidence| match report.line_of(evidence.at.as_ref()) {
+                Some(line) => format!("rewrote {} (line {line})", evidence.table),
+                None => format!("rewrote {}", evidence.table),
+            })
+            .collect();
+        for said in blocking.iter().chain(&rewrote) {
+            let _ = writeln!(out, "    {DIM}{said}{DIM:#}");
         }
     }
 }

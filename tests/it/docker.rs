@@ -13,7 +13,7 @@ use serde_json::Value;
 
 const IMAGE: &str = "postgres:15";
 /// The newest major the local images cover (`scripts/build-postgres-image.sh 17`).
-const IMAGE_17: &str = "postgres:17";
+pub(crate) const IMAGE_17: &str = "postgres:17";
 const LABEL: &str = "dev.migration-guard.shadow";
 
 /// The tests count containers with our label, so they run one at a time.
@@ -26,7 +26,7 @@ fn engine() -> Option<std::sync::MutexGuard<'static, ()>> {
 }
 
 /// [`engine`] for a test that needs `image` rather than the default one.
-fn engine_with(image: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
+pub(crate) fn engine_with(image: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
     let guard = ENGINE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());

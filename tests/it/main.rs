@@ -18,6 +18,7 @@ mod layers;
 mod lint;
 mod lint_fuzz;
 mod local_env;
+mod locks;
 mod new;
 mod pgtap;
 mod plpgsql;

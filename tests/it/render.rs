@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use migration_guard::findings::span::Span;
-use migration_guard::report::model::{MigrationError, PostgresInfo, TableEvidence, VerifyCheck};
+use migration_guard::report::model::{
+    LockEvidence, LockMode, MigrationError, PostgresInfo, TableEvidence, VerifyCheck,
+};
 use migration_guard::report::{
     CommandName, Finding, Location, MigrationEntry, MigrationStatus, Report, Severity, json,
     markdown, text,
@@ -191,7 +193,14 @@ fn deploy() -> Report {
             span: Span::new(19, 19),
         }),
     };
-    applied.locks = vec![held(Some(0))];
+    applied.locks = vec![LockEvidence {
+        relation: "public.users".to_string(),
+        kind: "table",
+        mode: LockMode::AccessExclusive,
+        statement_index: Some(0),
+        at: held(Some(0)).at,
+        held: Some(std::time::Duration::from_millis(84)),
+    }];
     applied.rewrites = vec![held(None)];
     let mut failed = entry(
         "20251127090000_unique_email.sql",

@@ -333,11 +333,46 @@ fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence_per_stateme
     );
     let (code, report) = shadow(&project);
     let entry = &report["migrations"][1];
-    // The new table's lock blocks nobody: only the existing one is listed, at the
-    // statement that took the lock (line 4), not the one that rewrote it (line 5).
+    // The new table's locks block nobody: only the existing one's are listed, each
+    // mode at the statement that took it (COMMENT's SHARE UPDATE EXCLUSIVE at line 3,
+    // LOCK's ACCESS EXCLUSIVE at line 4), not at the one that rewrote it (line 5), whose
+    // SHARE adds nothing to what was held.
+    let locks: Vec<(&str, &str, &str, u64, u64)> = entry["locks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|lock| {
+            assert!(
+                lock["held_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+                "{lock}"
+            );
+            (
+                lock["relation"].as_str().unwrap(),
+                lock["mode"].as_str().unwrap(),
+                lock["blocks"].as_str().unwrap(),
+                lock["statement_index"].as_u64().unwrap(),
+                lock["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(
-        entry["locks"],
-        serde_json::json!([{"table": "public.notes", "statement_index": 3, "line": 4}]),
+        locks,
+        [
+            (
+                "public.notes",
+                "ShareUpdateExclusiveLock",
+                "schema changes",
+                2,
+                3
+            ),
+            (
+                "public.notes",
+                "AccessExclusiveLock",
+                "reads and writes",
+                3,
+                4
+            ),
+        ],
         "{report:#}"
     );
     assert_eq!(
