@@ -257,6 +257,9 @@ impl Target {
         if let Some(defaults) = &self.session_defaults {
             applier = applier.session_defaults(defaults);
         }
+        if !pending.is_empty() {
+            applied.notes.extend(self.blockers().await?);
+        }
         let mut invalid_before = self.invalid_indexes().await?;
         for (position, migration) in pending.iter().enumerate() {
             let concurrently = migration
@@ -366,6 +369,50 @@ impl Target {
         }
     }
 
+    /// The target's sessions that would hold up the migrations' locks, said before the
+    /// first is taken: open transactions idle for more than 5 s (they keep every lock
+    /// they took, and a DDL lock queued behind them blocks everyone after it) and
+    /// queries running for more than 30 s.
+    async fn blockers(&self) -> Result<Option<String>, TargetError> {
+        let rows = self
+            .db
+            .client
+            .query(BLOCKERS, &[])
+            .await
+            .map_err(|error| self.lost(error))?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let sessions: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let (pid, user, application): (i32, String, String) =
+                    (row.get(0), row.get(1), row.get(2));
+                let (state, seconds, since, query): (String, f64, String, String) =
+                    (row.get(3), row.get(4), row.get(5), row.get(6));
+                let who = match application.as_str() {
+                    "" => user,
+                    _ => format!("{user}, {application}"),
+                };
+                let query = query.split_whitespace().collect::<Vec<_>>().join(" ");
+                format!(
+                    "pid {pid} ({who}) {state} for {} since {since}: `{query}`",
+                    age(seconds)
+                )
+            })
+            .collect();
+        tracing::warn!(
+            "{} session(s) on {} may hold up the migrations' locks",
+            sessions.len(),
+            self.described
+        );
+        Ok(Some(format!(
+            "Sessions on {} that may hold up the migrations' locks (each file waits for them up to lock_timeout, then retries): {}.",
+            self.described,
+            sessions.join("; ")
+        )))
+    }
+
     /// Every invalid index, as `schema.name`.
     async fn invalid_indexes(&self) -> Result<BTreeSet<String>, TargetError> {
         let rows = self
@@ -389,6 +436,27 @@ pub struct Applied {
     pub entries: Vec<MigrationEntry>,
     pub findings: Vec<Finding>,
     pub notes: Vec<String>,
+}
+
+/// The sessions a deploy's locks would wait for (see [`Target::blockers`]).
+const BLOCKERS: &str = "SELECT pid, coalesce(usename::text, ''), coalesce(application_name, ''), state, \
+     extract(epoch FROM now() - coalesce(xact_start, query_start))::float8, \
+     to_char(coalesce(xact_start, query_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'), \
+     left(coalesce(query, ''), 160) \
+     FROM pg_stat_activity \
+     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+     AND backend_type = 'client backend' \
+     AND ((state LIKE 'idle in transaction%' AND xact_start < now() - interval '5 seconds') \
+       OR (state = 'active' AND query_start < now() - interval '30 seconds')) \
+     ORDER BY 5 DESC LIMIT 10";
+
+/// `seconds` as a person says it: `42 s`, `12 min`, `3 h`.
+fn age(seconds: f64) -> String {
+    match seconds {
+        s if s < 120.0 => format!("{} s", s.round()),
+        s if s < 7200.0 => format!("{} min", (s / 60.0).round()),
+        s => format!("{} h", (s / 3600.0).round()),
+    }
 }
 
 /// Whether the server (a pooler) refused the `options` startup parameter.

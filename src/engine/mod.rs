@@ -275,7 +275,12 @@ fn locks(migration: &MigrationFile, observed: &[Observation]) -> Vec<LockEvidenc
                 .iter_mut()
                 .find(|(lock, _, _)| lock.relation == held.relation && lock.mode == held.mode)
             {
-                Some((_, _, last)) => *last = observation.seen,
+                Some((lock, _, last)) => {
+                    *last = observation.seen;
+                    if observation.statement.is_some() {
+                        lock.through = observation.statement;
+                    }
+                }
                 None => {
                     let at = evidence(migration, &held.relation, observation.statement);
                     locks.push((
@@ -286,6 +291,7 @@ fn locks(migration: &MigrationFile, observed: &[Observation]) -> Vec<LockEvidenc
                             statement_index: at.statement_index,
                             at: at.at,
                             held: None,
+                            through: observation.statement,
                         },
                         observation.started,
                         observation.seen,

@@ -139,6 +139,8 @@ registry! {
         "a migration that fails or changes the schema when it runs a second time";
     TABLE_REWRITE = "table-rewrite", Warning, Shadow,
         "a table that existed before the migration was rewritten (its storage replaced)";
+    LOCK_HELD_ACROSS_STATEMENTS = "lock-held-across-statements", Warning, Shadow,
+        "a lock that blocks reads or writes of an existing relation, held while later statements of its transaction run";
     REVERT_INCOMPLETE = "revert-incomplete", Error, Shadow,
         "a revert migration that does not bring the schema back to before the one it reverts";
     ADVISOR_RLS_DISABLED_IN_PUBLIC = "advisor-rls-disabled-in-public", Error, Shadow,

@@ -247,6 +247,9 @@ pub struct LockEvidence {
     /// From the start of the statement that took it to the last look that saw it held
     /// (the end of its transaction), when the shadow watched statement by statement.
     pub held: Option<std::time::Duration>,
+    /// The last statement seen running while it was held (itself, when it was released
+    /// with its transaction right after).
+    pub through: Option<usize>,
 }
 
 /// A table a migration rewrote, and the statement that did it when known.

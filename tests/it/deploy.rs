@@ -1289,3 +1289,43 @@ fn a_transaction_pooler_on_any_port_is_found_and_refused() {
     assert_eq!(code, 0, "{report:#}\n{stderr}");
     assert_eq!(env.history("staging").len(), 2);
 }
+
+/// Before its first lock, a deploy says which sessions on the target may hold it up: an
+/// open transaction left idle (it keeps its locks, and a DDL lock queued behind it
+/// blocks everyone after) is named with its pid, how long and what it ran last.
+#[test]
+fn sessions_that_may_hold_up_the_locks_are_named_before_the_first_one() {
+    use std::io::Write;
+    let env = env();
+    let mut idle = Command::new("psql")
+        .args(["-X", "-q", &env.server.url_for("staging")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = idle.stdin.take().unwrap();
+    writeln!(stdin, "BEGIN; SELECT 'left open' AS forgotten;").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(5500));
+
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0, "{report:#}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("may hold up the migrations' locks"),
+        "{notes}"
+    );
+    assert!(notes.contains("idle in transaction"), "{notes}");
+    assert!(notes.contains("left open"), "{notes}");
+
+    drop(stdin);
+    let _ = idle.kill();
+    let _ = idle.wait();
+    // Nothing pending, nothing said.
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        !report["notes"].to_string().contains("may hold up"),
+        "{report:#}"
+    );
+}

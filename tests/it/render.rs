@@ -200,6 +200,7 @@ fn deploy() -> Report {
         statement_index: Some(0),
         at: held(Some(0)).at,
         held: Some(std::time::Duration::from_millis(84)),
+        through: Some(0),
     }];
     applied.rewrites = vec![held(None)];
     let mut failed = entry(

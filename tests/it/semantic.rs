@@ -752,3 +752,35 @@ fn an_allow_names_an_advisor_and_an_unused_one_is_reported_where_it_can_be_judge
     let (_, stdout, _) = output(&mut project.command(&["lint", "--format", "json"]));
     assert!(!stdout.contains("unused-suppression"), "{stdout}");
 }
+
+/// A lock that blocks reads or writes of an existing table, held while later statements
+/// run (a backfill under ACCESS EXCLUSIVE), is found at the statement that took it; the
+/// same lock taken last in its transaction is not.
+#[test]
+fn a_lock_held_while_later_statements_run_is_found_where_it_was_taken() {
+    let project = base();
+    project.file(
+        "20250102000000_backfill.sql",
+        "ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS status text;\n\
+         UPDATE public.notes SET status = 'new' WHERE status IS NULL;\n\
+         SELECT 1;\n",
+    );
+    project.file(
+        "20250103000000_last.sql",
+        "SELECT 1;\nALTER TABLE public.notes ADD COLUMN IF NOT EXISTS pinned boolean;\n",
+    );
+    let (_, report) = shadow(&project);
+    let held: Vec<&Value> = of_rules(&report, &["lock-held-across-statements"]);
+    assert_eq!(held.len(), 1, "{report:#}");
+    let finding = held[0];
+    assert_eq!(finding["file"], "migrations/20250102000000_backfill.sql");
+    assert_eq!(finding["line"], 1);
+    assert_eq!(finding["severity"], "warning");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("ACCESS EXCLUSIVE")
+            && message.contains("public.notes")
+            && message.contains("through line 3"),
+        "{message}"
+    );
+}
