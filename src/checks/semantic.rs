@@ -143,7 +143,7 @@ pub async fn apply(
         });
         let found: Vec<Finding> = rewritten
             .chain(changes(migration, &before, &after))
-            .chain(super::locks::held_across(migration, &entry))
+            .chain(super::locks::held_across(migration, &entry, &observed))
             .collect();
         checked.findings.extend(found);
         checked.entries.push(entry);
