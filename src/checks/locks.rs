@@ -20,7 +20,7 @@ use crate::findings::span::{LineIndex, Span};
 use crate::findings::{Finding, Location};
 use crate::migration::MigrationFile;
 use crate::report::MigrationEntry;
-use crate::report::model::{Blocks, LockMode};
+use crate::report::model::LockMode;
 
 /// The schemas where hosted Supabase keeps its own configuration rows.
 const PLATFORM_SCHEMAS: [&str; 10] = [
@@ -84,9 +84,7 @@ pub fn held_across(
         lines.line_col(&migration.source, start).line
     };
     entry
-        .locks
-        .iter()
-        .filter(|lock| lock.mode.blocks() >= Blocks::Writes)
+        .blocking_locks()
         .filter_map(|lock| {
             let (taken, through) = (lock.statement_index?, lock.through?);
             let under = *work

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Blocks, MigrationStatus, Report, Severity, Status, path};
+use super::model::{MigrationStatus, Report, Severity, Status, path};
 use super::text;
 
 /// Marks the comment as ours, so a later run updates it instead of adding another.
@@ -119,11 +119,7 @@ fn locks(out: &mut String, report: &Report) {
                 .line_of(at)
                 .map_or(String::new(), |line| line.to_string())
         };
-        for lock in entry
-            .locks
-            .iter()
-            .filter(|lock| lock.mode.blocks() >= Blocks::Writes)
-        {
+        for lock in entry.blocking_locks() {
             let rewritten = entry
                 .rewrites
                 .iter()

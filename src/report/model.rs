@@ -263,6 +263,21 @@ pub struct TableEvidence {
 }
 
 impl MigrationEntry {
+    /// The locks a reader is shown: those that block reads or writes, less an index's
+    /// lock when the same statement held a table at least as strongly (its table's lock
+    /// already says it all).
+    pub fn blocking_locks(&self) -> impl Iterator<Item = &LockEvidence> {
+        self.locks.iter().filter(|lock| {
+            lock.mode.blocks() >= Blocks::Writes
+                && !(lock.kind.contains("index")
+                    && self.locks.iter().any(|other| {
+                        other.kind.contains("table")
+                            && other.statement_index == lock.statement_index
+                            && other.mode >= lock.mode
+                    }))
+        })
+    }
+
     pub fn new(migration: &MigrationFile, status: MigrationStatus) -> Self {
         MigrationEntry {
             file: migration.path.clone(),

@@ -9,8 +9,8 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 
 use super::model::{
-    Blocks, CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report,
-    Severity, Status, path,
+    CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity,
+    Status, path,
 };
 use crate::findings::span::LineCol;
 
@@ -201,9 +201,7 @@ fn migrations(out: &mut String, report: &Report) {
             let _ = writeln!(out, "    {DIM}ran {mode}{DIM:#}");
         }
         let blocking: Vec<String> = entry
-            .locks
-            .iter()
-            .filter(|lock| lock.mode.blocks() >= Blocks::Writes)
+            .blocking_locks()
             .map(|lock| {
                 let mut said = format!("{} on {}", lock.mode.sql_name(), lock.relation);
                 let line = report
