@@ -477,7 +477,7 @@ fn ctrl_c_tears_the_cluster_down() {
 }
 
 /// A signal while the server is still starting (initdb, pg_ctl): at every moment of it,
-/// the run ends with exit 2 and leaves neither a directory nor a process behind.
+/// the run leaves neither a directory nor a process behind.
 #[test]
 fn sigterm_while_the_server_starts_leaves_nothing_behind() {
     let project = Project::new();
@@ -504,9 +504,11 @@ fn sigterm_while_the_server_starts_leaves_nothing_behind() {
         )
         .unwrap();
         let status = child.wait().unwrap();
-        // A run that finished before the signal exits 0; an interrupted one, 2.
+        // A run that finished before the signal exits 0; an interrupted one, 2; one
+        // signalled before it set its handlers had made nothing yet, and dies of it.
+        use std::os::unix::process::ExitStatusExt;
         assert!(
-            matches!(status.code(), Some(0 | 2)),
+            matches!(status.code(), Some(0 | 2)) || status.signal() == Some(15),
             "after {delay_ms} ms: {status:?}"
         );
         std::thread::sleep(Duration::from_millis(300));
