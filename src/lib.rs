@@ -7,9 +7,9 @@
 //! - `sql`: SQL text: the splitter, classification, parsed statements, names.
 //! - `db`: the database seam: URLs and their redaction, TLS, timeouts, connecting.
 //! - `migration`: the files: discovery, versions, the history table, the base branch.
+//! - `report`: the one `Report` value, and its renderers.
 //! - `config`: `migration-guard.yml`.
 //! - `lint`: the rules over the files, one file per rule; no database, no network.
-//! - `report`: the one `Report` value, and its renderers.
 //! - `catalog`: snapshots of the catalog, their differences, revert drafts.
 //! - `engine`: applying statements: transactions, sessions, lock and rewrite watching.
 //! - `checks`: what runs against a database after the migrations.

@@ -423,7 +423,7 @@ impl Report {
     /// Source lines are masked as they are added ([`Report::add_source`]).
     pub fn scrub(&mut self) {
         fn clean(text: &mut String) {
-            if let std::borrow::Cow::Owned(masked) = crate::lint::rules::no_secrets::mask(text) {
+            if let std::borrow::Cow::Owned(masked) = crate::sql::secrets::mask(text) {
                 *text = masked;
             }
         }
@@ -457,7 +457,7 @@ impl Report {
     /// any secret in it masked: renderers print source lines.
     pub fn add_source(&mut self, file: &Path, text: Arc<str>) {
         self.sources.entry(file.to_path_buf()).or_insert_with(|| {
-            let text = match crate::lint::rules::no_secrets::mask(&text) {
+            let text = match crate::sql::secrets::mask(&text) {
                 std::borrow::Cow::Borrowed(_) => text,
                 std::borrow::Cow::Owned(masked) => Arc::from(masked),
             };

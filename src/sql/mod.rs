@@ -4,5 +4,6 @@
 pub mod classify;
 pub mod lexical;
 pub mod names;
+pub mod secrets;
 pub mod split;
 pub mod statement;

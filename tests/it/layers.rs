@@ -1,6 +1,7 @@
 //! The layers read one way: no cycle among `src/`'s top-level modules and no two files
 //! that import each other. Read from the source's paths (`crate::`, `super::` and a
-//! file's own `mod` children), outside test code.
+//! file's own `mod` children), test helpers included (`lint::test_utils`); only the
+//! `#[cfg(test)]` tail of a file is left out.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -15,19 +16,13 @@ struct SourceFile {
 }
 
 fn source_files(dir: &Path, files: &mut Vec<SourceFile>) {
-    let test_only = test_modules(dir);
     for entry in fs::read_dir(dir).expect("read src") {
         let path = entry.expect("entry").path();
         if path.is_dir() {
             source_files(&path, files);
             continue;
         }
-        let stem = path
-            .file_stem()
-            .map(|stem| stem.to_string_lossy().into_owned());
-        if path.extension().is_none_or(|ext| ext != "rs")
-            || stem.is_some_and(|stem| test_only.contains(&stem))
-        {
+        if path.extension().is_none_or(|ext| ext != "rs") {
             continue;
         }
         let relative = path.strip_prefix("src").expect("under src");
@@ -48,25 +43,6 @@ fn source_files(dir: &Path, files: &mut Vec<SourceFile>) {
         let code = without_tests_and_comments(&fs::read_to_string(&path).expect("read file"));
         files.push(SourceFile { path, module, code });
     }
-}
-
-/// The modules of `dir` its `mod.rs` declares for tests only (`#[cfg(test)] mod x;`).
-fn test_modules(dir: &Path) -> BTreeSet<String> {
-    let text = fs::read_to_string(dir.join("mod.rs")).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    lines
-        .windows(2)
-        .filter(|pair| pair[0] == "#[cfg(test)]")
-        .filter_map(|pair| {
-            let declared = pair[1].strip_prefix("pub ").unwrap_or(pair[1]);
-            Some(
-                declared
-                    .strip_prefix("mod ")?
-                    .strip_suffix(';')?
-                    .to_string(),
-            )
-        })
-        .collect()
 }
 
 /// The code before the first `#[cfg(test)]`, without `//` comments.
@@ -330,9 +306,9 @@ const LAYERS: [&str; 17] = [
     "sql",
     "db",
     "migration",
+    "report",
     "config",
     "lint",
-    "report",
     "catalog",
     "engine",
     "checks",
