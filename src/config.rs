@@ -14,7 +14,10 @@
 //! Unknown keys and unknown rule ids are errors that name them and list the valid ones.
 
 use std::collections::BTreeMap;
+
+pub use crate::report::model::LockBudgets;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -55,6 +58,27 @@ struct File {
     #[serde(default)]
     ignore: Vec<String>,
     baseline: Option<Version>,
+    #[serde(default)]
+    locks: LocksFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocksFile {
+    budget_ms: Option<BudgetFile>,
+}
+
+/// `locks.budget_ms`: one number for every lock, or one per kind of lock.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum BudgetFile {
+    Both(u64),
+    Each {
+        #[serde(default)]
+        reads_and_writes: Option<u64>,
+        #[serde(default)]
+        writes: Option<u64>,
+    },
 }
 
 /// A version as YAML gives it: `baseline: 20240101000000` is a number there.
@@ -118,6 +142,7 @@ pub struct Config {
     ignore: Vec<glob::Pattern>,
     /// Migrations up to this version are deployed history (`baseline:`).
     pub baseline: Option<String>,
+    pub lock_budgets: LockBudgets,
 }
 
 impl Config {
@@ -194,6 +219,26 @@ impl Config {
                 Version::Text(text) => text,
                 Version::Number(number) => number.to_string(),
             }),
+            lock_budgets: {
+                let default = LockBudgets::default();
+                let ms = |value: Option<u64>, default: Duration| {
+                    value.map_or(default, Duration::from_millis)
+                };
+                match file.locks.budget_ms {
+                    None => default,
+                    Some(BudgetFile::Both(ms)) => LockBudgets {
+                        reads_and_writes: Duration::from_millis(ms),
+                        writes: Duration::from_millis(ms),
+                    },
+                    Some(BudgetFile::Each {
+                        reads_and_writes,
+                        writes,
+                    }) => LockBudgets {
+                        reads_and_writes: ms(reads_and_writes, default.reads_and_writes),
+                        writes: ms(writes, default.writes),
+                    },
+                }
+            },
         })
     }
 

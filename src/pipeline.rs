@@ -11,13 +11,14 @@ use crate::catalog::{self, Catalog, Scope};
 use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
 use crate::config::Config;
 use crate::db::{Database, PgError};
+use crate::engine::seed::{self, Seed};
 use crate::engine::{Applier, ApplyError, Reroute};
 use crate::findings::policy::{History, merge_confirmed};
 use crate::findings::{Finding, registry};
 use crate::lint::{self, Judged};
 use crate::migration::base_branch;
 use crate::migration::{Discovery, MigrationFile};
-use crate::report::{CommandName, Report};
+use crate::report::{CommandName, MigrationEntry, MigrationStatus, Report};
 use crate::shadow::{Databases, Shadow, ShadowError, ShadowOptions, interrupted};
 use crate::supabase::project::DEFAULT_API_SCHEMAS;
 
@@ -36,6 +37,9 @@ pub struct Steps {
     pub catalog_checks: bool,
     /// Return the catalog the migrations built (for `drift` and `new`).
     pub snapshot_at_end: bool,
+    /// Fill the tables with synthetic rows before the first migration under review
+    /// (`--seed-rows`).
+    pub seed: Option<Seed>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,16 +209,46 @@ async fn in_shadow(
     let reroute = supautils
         .as_ref()
         .map(|supautils| supautils as &dyn Reroute);
-    if steps.catalog_checks {
-        let checked = semantic::apply(&db, &discovery.migrations, reroute).await?;
+    let seeded = if steps.catalog_checks {
+        let checked = semantic::apply(&db, &discovery.migrations, reroute, steps.seed).await?;
         report.migrations = checked.entries;
         report.findings.extend(checked.findings);
+        checked.seeded
     } else {
-        report.migrations = Applier::new(&db)
-            .await?
-            .rerouting(reroute)
-            .apply_all(&discovery.migrations)
-            .await?;
+        let applier = Applier::new(&db).await?.rerouting(reroute);
+        let split = steps
+            .seed
+            .map_or(0, |seed| seed.before.min(discovery.migrations.len()));
+        let (deployed, reviewed) = discovery.migrations.split_at(split);
+        report.migrations = applier.apply_all(deployed).await?;
+        let mut seeded = None;
+        if report.migrations.iter().any(|m| m.error.is_some()) {
+            report.migrations.extend(
+                reviewed
+                    .iter()
+                    .map(|m| MigrationEntry::new(m, MigrationStatus::Skipped)),
+            );
+        } else {
+            if let Some(seed) = steps.seed.filter(|_| !reviewed.is_empty()) {
+                seeded = Some(
+                    seed::fill(&db, seed.rows)
+                        .await
+                        .map_err(semantic::SemanticError::Seed)?,
+                );
+            }
+            report.migrations.extend(applier.apply_all(reviewed).await?);
+        }
+        seeded
+    };
+    match (steps.seed, seeded) {
+        (_, Some(seeded)) => report.notes.push(seeded.note()),
+        (Some(_), None) if report.migrations.iter().all(|m| m.error.is_none()) => {
+            report.notes.push(
+                "--seed-rows: no migration is under review, so nothing was seeded (with --base-ref or a baseline, the tables the deployed migrations build are filled before the others run)"
+                    .to_string(),
+            )
+        }
+        _ => {}
     }
     let failed = report.migrations.iter().any(|m| m.error.is_some());
     match &steps.verify_dir {

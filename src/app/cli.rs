@@ -303,6 +303,11 @@ pub struct ShadowArgs {
     /// Verification SQL directory [default: verify/ beside the migrations directory].
     #[arg(long, env = "MIGRATION_GUARD_VERIFY_DIR")]
     pub verify_dir: Option<PathBuf>,
+    /// Fill every table that exists before the migrations under review (those --base-ref
+    /// or the baseline leave) with N synthetic rows first, so that lock hold times are
+    /// measured on data.
+    #[arg(long, env = "MIGRATION_GUARD_SEED_ROWS", value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub seed_rows: Option<u64>,
     /// Only apply: no catalog snapshot after each migration (dropped-column, rls-disabled,
     /// …) and no second run of each (not-idempotent).
     #[arg(long, env = "MIGRATION_GUARD_NO_CATALOG_CHECKS")]

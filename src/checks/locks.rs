@@ -12,7 +12,10 @@
 //! what the platform keeps in its own schemas (a storage bucket, a cron job, a vault
 //! secret) is configuration, not a backfill.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use crate::config::LockBudgets;
 
 use crate::engine::Observation;
 use crate::findings::registry;
@@ -20,7 +23,7 @@ use crate::findings::span::{LineIndex, Span};
 use crate::findings::{Finding, Location};
 use crate::migration::MigrationFile;
 use crate::report::MigrationEntry;
-use crate::report::model::LockMode;
+use crate::report::model::{LockEvidence, LockMode, Size, Work, WorkKind, seconds};
 
 /// The schemas where hosted Supabase keeps its own configuration rows.
 const PLATFORM_SCHEMAS: [&str; 10] = [
@@ -36,13 +39,89 @@ const PLATFORM_SCHEMAS: [&str; 10] = [
     "graphql",
 ];
 
-/// The statements that did work growing with the data, in order (see the module doc).
-fn working(entry: &MigrationEntry, observed: &[Observation]) -> Vec<usize> {
-    let mut seen: HashSet<(&str, LockMode)> = HashSet::new();
-    let mut work: Vec<usize> = entry
+/// Every statement's work on an existing relation that grows with its size, in order:
+/// the rewrites the catalog saw, the first SHARE lock on a table (an index build) and
+/// every full scan the transaction's statistics counted.
+pub fn work(entry: &MigrationEntry, observed: &[Observation]) -> Vec<Work> {
+    let elapsed = |statement: usize| {
+        observed
+            .iter()
+            .find(|observation| observation.statement == Some(statement))
+            .map(|observation| {
+                observation
+                    .seen
+                    .saturating_duration_since(observation.started)
+            })
+            .unwrap_or_default()
+    };
+    let mut work: Vec<Work> = entry
         .rewrites
         .iter()
-        .filter_map(|rewrite| rewrite.statement_index)
+        .filter_map(|rewrite| {
+            let statement = rewrite.statement_index?;
+            Some(Work {
+                statement_index: statement,
+                relation: rewrite.table.clone(),
+                kind: WorkKind::Rewrite,
+                elapsed: elapsed(statement),
+            })
+        })
+        .collect();
+    let mut shared: HashSet<&str> = HashSet::new();
+    let mut scans: HashMap<&str, i64> = HashMap::new();
+    for observation in observed {
+        let Some(statement) = observation.statement else {
+            continue;
+        };
+        for held in observation
+            .held
+            .iter()
+            .filter(|held| !held.created && held.is_table())
+        {
+            let mut add = |kind| {
+                work.push(Work {
+                    statement_index: statement,
+                    relation: held.relation.clone(),
+                    kind,
+                    elapsed: elapsed(statement),
+                })
+            };
+            if held.mode == LockMode::Share && shared.insert(&held.relation) {
+                add(WorkKind::IndexBuild);
+            }
+            // The counts restart with each transaction: any change is a new scan.
+            let before = scans.insert(&held.relation, held.scans).unwrap_or(0);
+            if held.scans != before && held.scans > 0 {
+                add(WorkKind::Scan);
+            }
+        }
+    }
+    work.sort_by_key(|work| work.statement_index);
+    work
+}
+
+/// Gives each lock of `entry` the work done while it was held.
+pub fn attribute(entry: &mut MigrationEntry, observed: &[Observation]) {
+    let work = work(entry, observed);
+    for lock in &mut entry.locks {
+        let (Some(taken), Some(through)) = (lock.statement_index, lock.through) else {
+            continue;
+        };
+        lock.work = work
+            .iter()
+            .filter(|work| (taken..=through).contains(&work.statement_index))
+            .cloned()
+            .collect();
+    }
+}
+
+/// The statements that did work growing with the data, in order (see the module doc):
+/// [`work`], and the first write to each of the application's tables.
+fn working(entry: &MigrationEntry, observed: &[Observation]) -> Vec<usize> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut statements: Vec<usize> = work(entry, observed)
+        .iter()
+        .map(|work| work.statement_index)
         .collect();
     for observation in observed {
         for held in observation
@@ -50,24 +129,115 @@ fn working(entry: &MigrationEntry, observed: &[Observation]) -> Vec<usize> {
             .iter()
             .filter(|held| !held.created && !held.relation.is_empty())
         {
-            let first = seen.insert((held.relation.as_str(), held.mode));
             let schema = held.relation.split('.').next().unwrap_or_default();
-            let grows = match held.mode {
-                LockMode::RowExclusive => !PLATFORM_SCHEMAS.contains(&schema),
-                LockMode::Share => true,
-                _ => false,
-            };
             if let Some(statement) = observation.statement
-                && first
-                && grows
+                && held.mode == LockMode::RowExclusive
+                && !PLATFORM_SCHEMAS.contains(&schema)
+                && seen.insert(held.relation.as_str())
             {
-                work.push(statement);
+                statements.push(statement);
             }
         }
     }
-    work.sort_unstable();
-    work.dedup();
-    work
+    statements.sort_unstable();
+    statements.dedup();
+    statements
+}
+
+/// How long `lock` would be held on a target of `target` sizes: its hold in the shadow,
+/// each statement's work scaled by how much more the target holds of what it went
+/// through (pages: a wide row costs more than a narrow one). `None` when a relation
+/// worked on is empty in the shadow (nothing to scale from) or missing on the target.
+pub fn predict(
+    lock: &LockEvidence,
+    shadow: &HashMap<&str, Size>,
+    target: &HashMap<String, Size>,
+) -> Option<Duration> {
+    let held = lock.held?.as_secs_f64();
+    let mut statements: Vec<(usize, Duration, f64)> = Vec::new();
+    for work in &lock.work {
+        let shadow_pages = work.kind.pages(shadow.get(work.relation.as_str())?);
+        let target_pages = work.kind.pages(target.get(&work.relation)?);
+        if shadow_pages == 0 {
+            return None;
+        }
+        let ratio = target_pages as f64 / shadow_pages as f64;
+        match statements
+            .iter_mut()
+            .find(|(statement, _, _)| *statement == work.statement_index)
+        {
+            // A statement that went through two relations (a foreign key's validation
+            // reads both) takes as long as the larger says.
+            Some((_, _, most)) => *most = most.max(ratio),
+            None => statements.push((work.statement_index, work.elapsed, ratio)),
+        }
+    }
+    let predicted = statements.iter().fold(held, |total, (_, elapsed, ratio)| {
+        total + elapsed.as_secs_f64() * (ratio - 1.0)
+    });
+    Some(Duration::from_secs_f64(predicted.max(0.0)))
+}
+
+/// Predicts every lock of `entries` on a target of `target` sizes (see [`predict`]).
+pub fn predict_all<'e>(
+    entries: impl Iterator<Item = &'e mut MigrationEntry>,
+    target: &HashMap<String, Size>,
+) {
+    for entry in entries {
+        let shadow: HashMap<&str, Size> = entry
+            .locks
+            .iter()
+            .filter_map(|lock| Some((lock.relation.as_str(), lock.size?)))
+            .collect();
+        let predictions: Vec<Option<Duration>> = entry
+            .locks
+            .iter()
+            .map(|lock| predict(lock, &shadow, target))
+            .collect();
+        for (lock, predicted) in entry.locks.iter_mut().zip(predictions) {
+            lock.predicted = predicted;
+        }
+    }
+}
+
+/// `lock-budget-exceeded`: each lock of `entry` predicted to be held on the target past
+/// its budget.
+pub fn over_budget(entry: &MigrationEntry, budgets: &LockBudgets) -> Vec<Finding> {
+    entry
+        .blocking_locks()
+        .filter_map(|lock| {
+            let predicted = lock.predicted?;
+            let budget = budgets.for_blocks(lock.mode.blocks())?;
+            if predicted <= budget {
+                return None;
+            }
+            let at = lock.at.clone()?;
+            let measured = match (lock.held, lock.size.and_then(|size| size.rows)) {
+                (Some(held), Some(rows)) => format!(
+                    "; {} in the shadow, on {rows} rows",
+                    seconds(held)
+                ),
+                (Some(held), None) => format!("; {} in the shadow", seconds(held)),
+                _ => String::new(),
+            };
+            Some(Finding {
+                rule: registry::LOCK_BUDGET_EXCEEDED.id,
+                severity: registry::LOCK_BUDGET_EXCEEDED.severity,
+                location: Some(at),
+                message: format!(
+                    "the {} lock this statement takes on {} would be held for about {} on the target, past the {} budget for locks that block {}{measured}",
+                    lock.mode.sql_name(),
+                    lock.relation,
+                    seconds(predicted),
+                    seconds(budget),
+                    lock.mode.blocks().as_str(),
+                ),
+                help: Some(
+                    "hold it for less: build indexes CONCURRENTLY, add constraints NOT VALID and VALIDATE them in a later migration, backfill in batches outside the lock; or, if the wait is acceptable, raise locks.budget_ms in migration-guard.yml".to_string(),
+                ),
+            })
+        })
+        .collect()
 }
 
 /// The findings for the locks `entry` records of `migration`, with what the shadow

@@ -7,6 +7,7 @@
 //! Findings are errors by default, follow `migration-guard.yml`, and a file allows them
 //! with `-- migration-guard: allow-file <id> -- reason` at its top (shown in the report).
 
+use crate::engine::seed::{self, Seed, Seeded};
 use crate::engine::{self, Applier, ApplyError, Observation, Rehearsal, Reroute};
 use crate::findings::registry;
 use crate::findings::{Finding, Location};
@@ -46,6 +47,8 @@ pub fn object_named(finding: &Finding) -> Option<String> {
 pub enum SemanticError {
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    #[error("cannot fill the shadow's tables with synthetic rows (--seed-rows): {0}")]
+    Seed(#[source] crate::db::PgError),
     #[error("cannot read the catalog after {file}: {source}")]
     Snapshot {
         file: String,
@@ -59,14 +62,18 @@ pub enum SemanticError {
 pub struct Checked {
     pub entries: Vec<MigrationEntry>,
     pub findings: Vec<Finding>,
+    /// What the seed did, when one was asked for and made.
+    pub seeded: Option<Seeded>,
 }
 
 /// Applies `migrations` like the apply engine, proving after each what it changed; stops
 /// at the first failure (the rest `skipped`). Then the applied ones run a second time.
+/// With `seed`, the tables are filled before the migration it names.
 pub async fn apply(
     db: &Database,
     migrations: &[MigrationFile],
     reroute: Option<&dyn Reroute>,
+    seed: Option<Seed>,
 ) -> Result<Checked, SemanticError> {
     let applier = Applier::new(db)
         .await?
@@ -86,6 +93,13 @@ pub async fn apply(
     // For each reverted version, the catalog before it and what it changed.
     let mut before_reverted: HashMap<String, (Catalog, Vec<String>)> = HashMap::new();
     for (position, migration) in migrations.iter().enumerate() {
+        if let Some(seed) = seed.filter(|seed| seed.before == position) {
+            checked.seeded = Some(
+                seed::fill(db, seed.rows)
+                    .await
+                    .map_err(SemanticError::Seed)?,
+            );
+        }
         let reverted_here = reverted.contains(&migration.version.as_str());
         if reverted_here {
             let whole = snapshot(db, &scope, true, &migration.file_name).await?;
@@ -129,6 +143,7 @@ pub async fn apply(
         // after every file.
         with_routines(db, &scope, &mut after, &migration.file_name).await?;
         entry.rewrites = rewrites(migration, &before, &after, &observed);
+        super::locks::attribute(&mut entry, &observed);
         let rewritten = entry.rewrites.iter().map(|rewrite| {
             finding(
                 registry::TABLE_REWRITE,

@@ -8,6 +8,9 @@
 //! Postgres refuses inside a transaction (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …) run on
 //! their own between transactions. The report says which way each file ran.
 
+pub mod seed;
+
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -18,7 +21,7 @@ use crate::db::{Database, PgError};
 use crate::findings::Location;
 use crate::findings::span::Span;
 use crate::migration::{MigrationFile, history};
-use crate::report::model::{LockEvidence, LockMode, MigrationError, TableEvidence};
+use crate::report::model::{LockEvidence, LockMode, MigrationError, Size, TableEvidence};
 use crate::report::{MigrationEntry, MigrationStatus};
 use crate::sql::classify::{TxRole, tx_role};
 
@@ -104,6 +107,8 @@ pub struct Held {
     pub relfilenode: u32,
     /// The file created the relation: its locks block nobody.
     pub created: bool,
+    /// Full scans of it this transaction so far (a validation, a backfill's).
+    pub scans: i64,
 }
 
 impl Held {
@@ -216,6 +221,13 @@ impl<'d> Applier<'d> {
         };
         let file = File::new(session, &self.insert, &self.prelude);
         let outcome = file.apply().await;
+        let sizes = std::mem::take(
+            &mut *file
+                .session
+                .sizes
+                .lock()
+                .expect("sizes are set without panicking"),
+        );
         let observed = file.session.observed.into_inner().unwrap_or_default();
         entry.duration_ms = Some(started.elapsed().as_millis() as u64);
         entry.notices = self
@@ -228,7 +240,7 @@ impl<'d> Applier<'d> {
             Ok(mode) => {
                 entry.status = MigrationStatus::Applied;
                 entry.transaction = Some(mode.to_string());
-                entry.locks = locks(migration, &observed);
+                entry.locks = locks(migration, &observed, &sizes);
             }
             Err(Step::Failed(mut error)) => {
                 entry.status = MigrationStatus::Failed;
@@ -263,7 +275,11 @@ impl<'d> Applier<'d> {
 /// file, at the first statement it was seen held after, held until the last look that
 /// saw it; a weaker mode taken while a stronger one was held is left out (ALTER TABLE's
 /// ACCESS EXCLUSIVE covers the SHARE its index rebuild also takes).
-fn locks(migration: &MigrationFile, observed: &[Observation]) -> Vec<LockEvidence> {
+fn locks(
+    migration: &MigrationFile,
+    observed: &[Observation],
+    sizes: &HashMap<String, Size>,
+) -> Vec<LockEvidence> {
     let mut locks: Vec<(LockEvidence, Instant, Instant)> = Vec::new();
     for observation in observed {
         // The history row is the deploy's own write, not the migration's.
@@ -292,6 +308,9 @@ fn locks(migration: &MigrationFile, observed: &[Observation]) -> Vec<LockEvidenc
                             at: at.at,
                             held: None,
                             through: observation.statement,
+                            size: sizes.get(&held.relation).copied(),
+                            work: Vec::new(),
+                            predicted: None,
                         },
                         observation.started,
                         observation.seen,
@@ -484,12 +503,13 @@ impl Step {
 type StepResult<T = ()> = Result<T, Step>;
 
 /// The locks this session holds on relations outside the system schemas: qualified
-/// name, kind, mode, storage file in this session's view, and whether the relation is
-/// newer than `$1` (the file created it). A relation this transaction dropped has no
+/// name, kind, mode, storage file in this session's view, whether the relation is
+/// newer than `$1` (the file created it), and its full scans this transaction. Catalog
+/// and statistics reads only: the look takes no lock of its own on them. A relation this transaction dropped has no
 /// name left: it comes back as `""`.
 const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
      coalesce(c.relkind::text, ''), l.mode, coalesce(c.relfilenode, 0::oid), \
-     l.relation > $1 \
+     l.relation > $1, pg_stat_get_xact_numscans(l.relation) \
      FROM pg_locks l \
      LEFT JOIN pg_class c ON c.oid = l.relation \
      LEFT JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -501,6 +521,38 @@ const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
 
 /// The newest relation when a file starts: every relation created after has a larger oid.
 const NEWEST_RELATION: &str = "SELECT coalesce(max(oid), 0::oid) FROM pg_class";
+
+/// The size of every relation outside the system schemas as a file starts, as the
+/// statistics have it (a rewrite resets them, so they are read before): rows, pages, and
+/// a table's indexes' pages.
+const SIZES: &str = "SELECT n.nspname || '.' || c.relname, c.reltuples::float8, \
+     c.relpages::int8, \
+     coalesce((SELECT sum(i.relpages) FROM pg_index x \
+       JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), 0)::int8 \
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I') AND left(n.nspname, 3) <> 'pg_' \
+     AND n.nspname <> 'information_schema'";
+
+/// The size of every relation outside the system schemas, by qualified name.
+pub async fn sizes(db: &Database) -> Result<HashMap<String, Size>, PgError> {
+    Ok(db
+        .client
+        .query_typed(SIZES, &[])
+        .await?
+        .iter()
+        .map(|row| (row.get(0), size(row)))
+        .collect())
+}
+
+/// A row of [`SIZES`], after its name.
+fn size(row: &tokio_postgres::Row) -> Size {
+    let rows: f64 = row.get(1);
+    Size {
+        rows: (rows >= 0.0).then(|| rows.round() as u64),
+        pages: row.get::<_, i64>(2).max(0) as u64,
+        index_pages: row.get::<_, i64>(3).max(0) as u64,
+    }
+}
 
 /// What `pg_class.relkind` stands for.
 fn relation_kind(relkind: &str) -> &'static str {
@@ -696,6 +748,8 @@ struct Session<'a> {
     observed: Mutex<Vec<Observation>>,
     /// The newest relation's oid when the file started (see [`NEWEST_RELATION`]).
     existing: std::sync::atomic::AtomicU32,
+    /// The relations' sizes when the file started, when watching statements.
+    sizes: Mutex<HashMap<String, Size>>,
 }
 
 impl<'a> Session<'a> {
@@ -707,21 +761,31 @@ impl<'a> Session<'a> {
             reroute: None,
             observed: Mutex::new(Vec::new()),
             existing: std::sync::atomic::AtomicU32::new(0),
+            sizes: Mutex::new(HashMap::new()),
         }
     }
 
     /// Notes which relations exist as the file starts: its locks on those are evidence.
     async fn note_existing(&self) -> StepResult {
-        let newest: u32 = self
-            .db
-            .client
-            .query_typed(NEWEST_RELATION, &[])
-            .await
+        let (newest, sizes) =
+            tokio::join!(self.db.client.query_typed(NEWEST_RELATION, &[]), async {
+                if self.watch_statements {
+                    Some(self.db.client.query_typed(SIZES, &[]).await)
+                } else {
+                    None
+                }
+            });
+        let newest: u32 = newest
             .map_err(|error| self.failure(error, None))?
             .first()
             .map_or(0, |row| row.get(0));
         self.existing
             .store(newest, std::sync::atomic::Ordering::Relaxed);
+        if let Some(sizes) = sizes {
+            let sizes = sizes.map_err(|error| self.failure(error, None))?;
+            *self.sizes.lock().expect("sizes are set without panicking") =
+                sizes.iter().map(|row| (row.get(0), size(row))).collect();
+        }
         Ok(())
     }
 
@@ -793,6 +857,7 @@ impl<'a> Session<'a> {
                     mode: LockMode::from_pg_name(row.get(2))?,
                     relfilenode: row.get(3),
                     created: row.get(4),
+                    scans: row.get(5),
                 })
             })
             .collect();

@@ -141,6 +141,8 @@ registry! {
         "a table that existed before the migration was rewritten (its storage replaced)";
     LOCK_HELD_ACROSS_STATEMENTS = "lock-held-across-statements", Warning, Shadow,
         "a lock that blocks reads or writes of an existing relation, held while later statements of its transaction run";
+    LOCK_BUDGET_EXCEEDED = "lock-budget-exceeded", Warning, Shadow,
+        "a lock that blocks reads or writes, predicted to be held on the --preview-db-url target past locks.budget_ms";
     REVERT_INCOMPLETE = "revert-incomplete", Error, Shadow,
         "a revert migration that does not bring the schema back to before the one it reverts";
     ADVISOR_RLS_DISABLED_IN_PUBLIC = "advisor-rls-disabled-in-public", Error, Shadow,

@@ -65,6 +65,10 @@ struct JsonLock<'r> {
     statement_index: Option<usize>,
     line: Option<usize>,
     held_ms: Option<f64>,
+    /// The relation's rows in the shadow as the file started.
+    rows: Option<u64>,
+    /// The hold expected on the `--preview-db-url` target.
+    predicted_ms: Option<f64>,
 }
 
 /// A table a migration rewrote, at the statement that did it when known.
@@ -243,9 +247,9 @@ fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r
                 blocks: lock.mode.blocks().as_str(),
                 statement_index: lock.statement_index,
                 line: report.line_of(lock.at.as_ref()),
-                held_ms: lock
-                    .held
-                    .map(|held| (held.as_secs_f64() * 10_000.0).round() / 10.0),
+                held_ms: lock.held.map(milliseconds),
+                rows: lock.size.and_then(|size| size.rows),
+                predicted_ms: lock.predicted.map(milliseconds),
             })
             .collect(),
         rewrites: table_evidence(report, &entry.rewrites),
@@ -302,4 +306,9 @@ fn finding<'r>(report: &Report, finding: &'r Finding) -> JsonFinding<'r> {
         help: finding.help.as_deref(),
         help_uri: crate::findings::registry::find(finding.rule).map(|rule| rule.url()),
     }
+}
+
+/// A duration in milliseconds, to a tenth.
+fn milliseconds(duration: std::time::Duration) -> f64 {
+    (duration.as_secs_f64() * 10_000.0).round() / 10.0
 }

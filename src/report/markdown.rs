@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::model::{MigrationStatus, Report, Severity, Status, path};
+use super::model::{MigrationStatus, Report, Severity, Status, path, seconds};
 use super::text;
 
 /// Marks the comment as ours, so a later run updates it instead of adding another.
@@ -157,6 +157,47 @@ fn locks(out: &mut String, report: &Report) {
     );
     let _ = writeln!(out, "#### 🔒 Locks on existing relations\n");
     fold(out, rows.len(), "locks", &table);
+    predictions(out, report);
+}
+
+/// The locks' predicted hold times on the `--preview-db-url` target, against the budget.
+fn predictions(out: &mut String, report: &Report) {
+    let Some(budgets) = &report.lock_budgets else {
+        return;
+    };
+    let mut rows = Vec::new();
+    for entry in &report.migrations {
+        for lock in entry.blocking_locks() {
+            let Some(predicted) = lock.predicted else {
+                continue;
+            };
+            let budget = budgets.for_blocks(lock.mode.blocks());
+            let over = budget.is_some_and(|budget| predicted > budget);
+            rows.push(format!(
+                "| `{}` | {} | {} | {}{} | {} |",
+                lock.relation,
+                lock.mode.sql_name(),
+                report
+                    .line_of(lock.at.as_ref())
+                    .map_or(String::new(), |line| format!(
+                        "`{}:{line}`",
+                        cell(&path(&entry.file))
+                    )),
+                if over { "⚠️ " } else { "" },
+                seconds(predicted),
+                budget.map_or(String::new(), seconds),
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let table = format!(
+        "| Relation | Lock | Line | Predicted | Budget |\n|---|---|---|---|---|\n{}\n",
+        rows.join("\n")
+    );
+    let _ = writeln!(out, "#### ⏱️ Lock times predicted on the target\n");
+    fold(out, rows.len(), "predictions", &table);
 }
 
 fn failures(out: &mut String, report: &Report) {

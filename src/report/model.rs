@@ -250,6 +250,94 @@ pub struct LockEvidence {
     /// The last statement seen running while it was held (itself, when it was released
     /// with its transaction right after).
     pub through: Option<usize>,
+    /// The relation's size in the shadow as its file started.
+    pub size: Option<Size>,
+    /// What, of its hold, was work that grows with the data: rewrites, full scans, index
+    /// builds, by the statements that ran while it was held.
+    pub work: Vec<Work>,
+    /// The hold expected on the `--preview-db-url` target, from its sizes.
+    pub predicted: Option<std::time::Duration>,
+}
+
+/// How long a migration may hold a lock that blocks the application on the target
+/// (`locks.budget_ms`), as predicted from the shadow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockBudgets {
+    /// ACCESS EXCLUSIVE: SELECTs wait too.
+    pub reads_and_writes: std::time::Duration,
+    /// SHARE and the like: INSERT, UPDATE and DELETE wait.
+    pub writes: std::time::Duration,
+}
+
+impl Default for LockBudgets {
+    fn default() -> Self {
+        LockBudgets {
+            reads_and_writes: std::time::Duration::from_secs(2),
+            writes: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+impl LockBudgets {
+    /// The budget for a lock that blocks `blocks`; none for one that blocks only schema
+    /// changes.
+    pub fn for_blocks(&self, blocks: Blocks) -> Option<std::time::Duration> {
+        match blocks {
+            Blocks::ReadsAndWrites => Some(self.reads_and_writes),
+            Blocks::Writes => Some(self.writes),
+            Blocks::SchemaChanges => None,
+        }
+    }
+}
+
+/// A duration as people read it: `850 ms`, `18.2 s`.
+pub fn seconds(duration: std::time::Duration) -> String {
+    let ms = duration.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// A relation's size as Postgres's statistics have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Size {
+    /// `None` before the relation was ever analyzed.
+    pub rows: Option<u64>,
+    pub pages: u64,
+    /// A table's indexes, together.
+    pub index_pages: u64,
+}
+
+/// A statement's work on one relation that grows with its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    pub statement_index: usize,
+    pub relation: String,
+    pub kind: WorkKind,
+    /// How long the statement ran.
+    pub elapsed: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkKind {
+    /// Its storage replaced: every row copied, every index rebuilt.
+    Rewrite,
+    /// Every row read (a validation, a backfill's scan).
+    Scan,
+    /// An index built over every row.
+    IndexBuild,
+}
+
+impl WorkKind {
+    /// The pages the work goes through: a rewrite rebuilds the indexes too.
+    pub fn pages(self, size: &Size) -> u64 {
+        match self {
+            WorkKind::Rewrite => size.pages + size.index_pages,
+            WorkKind::Scan | WorkKind::IndexBuild => size.pages,
+        }
+    }
 }
 
 /// A table a migration rewrote, and the statement that did it when known.
@@ -364,6 +452,8 @@ pub struct Report {
     pub duration_ms: Option<u64>,
     /// Findings of this severity or worse fail the run.
     pub fail_on: Severity,
+    /// The budgets the locks' predicted times were held to, when there were predictions.
+    pub lock_budgets: Option<LockBudgets>,
     sources: BTreeMap<PathBuf, SourceFile>,
 }
 
@@ -384,6 +474,7 @@ impl Report {
             notes: Vec::new(),
             duration_ms: None,
             fail_on: Severity::Error,
+            lock_budgets: None,
             sources: BTreeMap::new(),
         }
     }

@@ -10,7 +10,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::model::{
     CommandName, Finding, MigrationEntry, MigrationError, MigrationStatus, Report, Severity,
-    Status, path,
+    Status, path, seconds,
 };
 use crate::findings::span::LineCol;
 
@@ -208,7 +208,20 @@ fn migrations(out: &mut String, report: &Report) {
                     .line_of(lock.at.as_ref())
                     .map(|line| format!("line {line}"));
                 let held = lock.held.map(|held| format!("{} ms", held.as_millis()));
-                let about: Vec<String> = line.into_iter().chain(held).collect();
+                let rows = lock
+                    .size
+                    .and_then(|size| size.rows)
+                    .filter(|rows| *rows > 0)
+                    .map(|rows| format!("{rows} rows"));
+                let predicted = lock
+                    .predicted
+                    .map(|predicted| format!("about {} on the target", seconds(predicted)));
+                let about: Vec<String> = line
+                    .into_iter()
+                    .chain(held)
+                    .chain(rows)
+                    .chain(predicted)
+                    .collect();
                 if !about.is_empty() {
                     said.push_str(&format!(" ({})", about.join(", ")));
                 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use migration_guard::findings::span::Span;
 use migration_guard::report::model::{
-    LockEvidence, LockMode, MigrationError, PostgresInfo, TableEvidence, VerifyCheck,
+    LockEvidence, LockMode, MigrationError, PostgresInfo, Size, TableEvidence, VerifyCheck,
 };
 use migration_guard::report::{
     CommandName, Finding, Location, MigrationEntry, MigrationStatus, Report, Severity, json,
@@ -201,6 +201,13 @@ fn deploy() -> Report {
         at: held(Some(0)).at,
         held: Some(std::time::Duration::from_millis(84)),
         through: Some(0),
+        size: Some(Size {
+            rows: Some(100_000),
+            pages: 1_000,
+            index_pages: 300,
+        }),
+        work: Vec::new(),
+        predicted: Some(std::time::Duration::from_millis(18_200)),
     }];
     applied.rewrites = vec![held(None)];
     let mut failed = entry(

@@ -50,6 +50,7 @@ pub async fn compare(
     applied.collisions.clear();
     let steps = Steps {
         snapshot_at_end: true,
+        seed: None,
         ..Steps::default()
     };
     let (mut report, expected) = pipeline::shadow(&applied, &options, &steps).await?;

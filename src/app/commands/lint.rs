@@ -3,6 +3,8 @@
 use anyhow::Context;
 
 use crate::app::cli::FileChecks;
+use crate::checks::locks;
+use crate::config::LockBudgets;
 use crate::config::Project;
 use crate::findings::policy::History;
 use crate::lint::Judged;
@@ -22,16 +24,25 @@ pub async fn run(project: &Project, checks: &FileChecks) -> anyhow::Result<Repor
         &project.config,
         Judged::Files,
     );
-    preview(&mut report, &discovery, checks).await?;
+    preview(
+        &mut report,
+        &discovery,
+        checks,
+        &project.config.lock_budgets,
+    )
+    .await?;
     report.scope(&history, &base_branch::BRANCH_ACTS);
     Ok(report)
 }
 
 /// `--preview-db-url`: what a deploy to that target would apply, and refuse.
+/// With the shadow's locks in `report`: how long each would be held there
+/// (`predicted_ms`), and those past `budgets` (`lock-budget-exceeded`).
 pub async fn preview(
     report: &mut Report,
     discovery: &Discovery,
     checks: &FileChecks,
+    budgets: &LockBudgets,
 ) -> anyhow::Result<()> {
     let Some(url) = &checks.preview_db_url else {
         return Ok(());
@@ -56,6 +67,32 @@ pub async fn preview(
         )
     });
     report.findings.extend(look.refusals);
+    // Only what a deploy there would run: the rest is there already.
+    locks::predict_all(
+        report
+            .migrations
+            .iter_mut()
+            .filter(|entry| look.pending.contains(&entry.version)),
+        &look.sizes,
+    );
+    report.lock_budgets = Some(*budgets);
+    let over: Vec<_> = report
+        .migrations
+        .iter()
+        .flat_map(|entry| locks::over_budget(entry, budgets))
+        .collect();
+    report.findings.extend(over);
+    let unpredicted = report
+        .migrations
+        .iter()
+        .flat_map(|entry| entry.blocking_locks())
+        .filter(|lock| lock.held.is_some() && lock.predicted.is_none())
+        .count();
+    if unpredicted > 0 {
+        report.notes.push(format!(
+            "{unpredicted} lock(s) have no predicted time on the target: the shadow held no data for what they went through (run with --seed-rows), or the target does not have the relation yet"
+        ));
+    }
     Ok(())
 }
 

@@ -67,6 +67,7 @@ pub async fn revert(
     let options = super::shadow::options(provider, project)?;
     let steps = Steps {
         snapshot_at_end: true,
+        seed: None,
         ..Steps::default()
     };
     let catalog_after = |count: usize| {

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use crate::app::cli::{ProviderArgs, ShadowArgs};
 use crate::config::Project;
+use crate::engine::seed::Seed;
 use crate::lint::Judged;
 use crate::migration;
 use crate::pipeline::{self, Steps};
-use crate::report::Report;
+use crate::report::{CommandName, Report};
 use crate::shadow::ShadowOptions;
 use crate::shadow::docker::{DEFAULT_IMAGE, DockerOptions};
 use crate::supabase::project::SupabaseProject;
@@ -16,6 +17,9 @@ use crate::supabase::project::SupabaseProject;
 pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report> {
     let dir = project.migrations.as_path();
     let discovery = migration::discover(dir)?;
+    // The files first: which migrations are under review decides where a seed goes.
+    let mut files = Report::of_files(CommandName::Shadow, &discovery);
+    let history = super::lint::check_files(&mut files, &discovery, project, &args.checks)?;
     let steps = Steps {
         verify_dir: Some(project.verify_dir(args.verify_dir.as_deref())),
         tests_dir: project
@@ -24,11 +28,27 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
             .map(|supabase| supabase.join("tests")),
         catalog_checks: !args.no_catalog_checks,
         snapshot_at_end: false,
+        seed: args.seed_rows.map(|rows| Seed {
+            rows,
+            before: discovery
+                .migrations
+                .iter()
+                .position(|m| !history.contains(&m.path))
+                .unwrap_or(discovery.migrations.len()),
+        }),
     };
     let (mut report, _) =
         pipeline::shadow(&discovery, &options(&args.shadow, project)?, &steps).await?;
-    let history = super::lint::check_files(&mut report, &discovery, project, &args.checks)?;
-    super::lint::preview(&mut report, &discovery, &args.checks).await?;
+    report.findings.extend(files.findings);
+    report.notes.extend(files.notes);
+    report.fail_on = files.fail_on;
+    super::lint::preview(
+        &mut report,
+        &discovery,
+        &args.checks,
+        &project.config.lock_budgets,
+    )
+    .await?;
     report.findings = pipeline::settle(
         std::mem::take(&mut report.findings),
         &discovery,

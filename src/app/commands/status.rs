@@ -1,6 +1,9 @@
 //! `migration-guard status`: the local migrations, skipped files and collisions, and
 //! with a database URL, which of them it has applied.
 
+use std::collections::HashMap;
+
+use anyhow::Context;
 use std::path::Path;
 use std::time::Duration;
 
@@ -8,7 +11,7 @@ use crate::deploy::direct::{Settings, Target};
 use crate::deploy::plan;
 use crate::findings::Finding;
 use crate::migration::{self, DiscoverError, Discovery};
-use crate::report::model::PostgresInfo;
+use crate::report::model::{PostgresInfo, Size};
 use crate::report::{CommandName, MigrationEntry, MigrationStatus, Report};
 
 /// Lists the migrations in `dir` without touching a database, with what is wrong with
@@ -56,6 +59,8 @@ pub struct Look {
     pub pending: Vec<String>,
     /// What a deploy would refuse.
     pub refusals: Vec<Finding>,
+    /// Its relations' sizes, as its statistics have them.
+    pub sizes: HashMap<String, Size>,
 }
 
 pub async fn look(discovery: &Discovery, db_url: &str) -> anyhow::Result<Look> {
@@ -83,5 +88,8 @@ pub async fn look(discovery: &Discovery, db_url: &str) -> anyhow::Result<Look> {
         ),
         pending: plan.pending.iter().map(|m| m.version.clone()).collect(),
         refusals: plan.refusals,
+        sizes: crate::engine::sizes(&target.db)
+            .await
+            .context("cannot read the sizes of the target's tables")?,
     })
 }
