@@ -23,6 +23,7 @@ mod new;
 mod pgtap;
 mod plpgsql;
 mod render;
+mod seed;
 mod semantic;
 mod shadow;
 mod split;
