@@ -150,9 +150,14 @@ pub struct DeployArgs {
     /// Verification SQL directory [default: verify/ beside the migrations directory].
     #[arg(long, env = "MIGRATION_GUARD_VERIFY_DIR")]
     pub verify_dir: Option<PathBuf>,
-    /// lock_timeout for files that set none.
-    #[arg(long, env = "MIGRATION_GUARD_LOCK_TIMEOUT", default_value = "5s", value_parser = setting)]
-    pub lock_timeout: String,
+    /// lock_timeout for files that set none; a list (1s,3s,10s) escalates: a file that
+    /// hit it runs again with the next.
+    #[arg(long, env = "MIGRATION_GUARD_LOCK_TIMEOUT", default_value = "5s", value_parser = setting, value_delimiter = ',')]
+    pub lock_timeout: Vec<String>,
+    /// Skip the ANALYZE of a table after a migration built an index on it without
+    /// CONCURRENTLY (the planner learns the new index's expressions' statistics).
+    #[arg(long, env = "MIGRATION_GUARD_NO_ANALYZE")]
+    pub no_analyze: bool,
     /// statement_timeout for files that set none.
     #[arg(long, env = "MIGRATION_GUARD_STATEMENT_TIMEOUT", default_value = "10min", value_parser = setting)]
     pub statement_timeout: String,

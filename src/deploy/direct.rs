@@ -11,14 +11,14 @@ use tokio_postgres::Config;
 
 use crate::db::tls::Tls;
 use crate::db::url::{self as server, UrlError};
-use crate::db::{ConnectError, Database, PgError, quote_literal};
+use crate::db::{ConnectError, Database, PgError, quote_ident, quote_literal};
 use crate::engine::{self, Applier, ApplyError};
 use crate::findings::registry;
 use crate::findings::span::Span;
 use crate::findings::{Finding, Location, Severity};
 use crate::migration::MigrationFile;
 use crate::migration::history::{self, Recorded};
-use crate::report::model::MigrationError;
+use crate::report::model::{LockMode, MigrationError};
 use crate::report::{MigrationEntry, MigrationStatus};
 
 /// One lock key for every deploy of migrations to a database ("mg-deploy" in ASCII).
@@ -36,10 +36,15 @@ pub struct Settings {
     pub statement_timeout: String,
     /// How long to wait for another deploy to finish.
     pub lock_wait: Duration,
+    /// The `lock_timeout` of each retry in turn, longer each time (the last for the
+    /// retries after); none: `lock_timeout` again.
+    pub escalate: Vec<String>,
     /// How many times to run a file again after it failed on `lock_timeout`.
     pub retries: u32,
-    /// The first wait before a retry; each next one is twice as long.
+    /// The first wait before a retry; each next one is about twice as long.
     pub backoff: Duration,
+    /// ANALYZE a table after a migration built an index on it (not CONCURRENTLY).
+    pub analyze: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -309,6 +314,9 @@ impl Target {
                 }
             };
             let mut stop = entry.status == MigrationStatus::Failed;
+            if !stop && self.settings.analyze {
+                self.analyze_indexed(&entry).await?;
+            }
             applied.entries.push(entry);
             if concurrently {
                 let invalid = self.invalid_indexes().await?;
@@ -340,8 +348,13 @@ impl Target {
     ) -> Result<MigrationEntry, TargetError> {
         let mut wait = self.settings.backoff;
         let mut attempt = 0;
+        let mut escalated: Option<Applier<'_>> = None;
         loop {
-            let entry = applier.apply(migration).await?;
+            let entry = escalated
+                .as_ref()
+                .unwrap_or(applier)
+                .apply(migration)
+                .await?;
             let lost_lock_race = entry
                 .error
                 .as_ref()
@@ -358,15 +371,59 @@ impl Target {
                 return Ok(entry);
             }
             attempt += 1;
+            let timeout = self
+                .settings
+                .escalate
+                .get(attempt as usize - 1)
+                .or(self.settings.escalate.last());
+            // A little jitter: two deploys that lost to the same lock do not retry in step.
+            let jittered = wait.mul_f64(rand::random_range(0.75..1.25));
             tracing::warn!(
-                "{} waited longer than lock_timeout for a lock and rolled back whole; running it again in {}s ({attempt} of {})",
+                "{} waited longer than lock_timeout for a lock and rolled back whole; running it again in {:.1}s{} ({attempt} of {})",
                 migration.file_name,
-                wait.as_secs_f32(),
+                jittered.as_secs_f32(),
+                timeout.map_or(String::new(), |timeout| format!(
+                    " with lock_timeout {timeout}"
+                )),
                 self.settings.retries
             );
-            tokio::time::sleep(wait).await;
+            // Who holds it up, said each time.
+            if let Some(blockers) = self.blockers().await? {
+                tracing::warn!("{blockers}");
+            }
+            if let Some(timeout) = timeout {
+                let defaults = format!(
+                    "{}; SET lock_timeout = {}",
+                    self.session_defaults.as_deref().unwrap_or_default(),
+                    quote_literal(timeout)
+                );
+                escalated = Some(Applier::new(&self.db).await?.session_defaults(&defaults));
+            }
+            tokio::time::sleep(jittered).await;
             wait *= 2;
         }
+    }
+
+    /// ANALYZE each existing table `entry` built an index on without CONCURRENTLY (a
+    /// SHARE lock on it): the planner learns the statistics of the index's expressions
+    /// now, not whenever autovacuum comes by. ANALYZE blocks neither reads nor writes.
+    async fn analyze_indexed(&self, entry: &MigrationEntry) -> Result<(), TargetError> {
+        let indexed = entry.locks.iter().filter(|lock| {
+            lock.mode == LockMode::Share && matches!(lock.kind, "table" | "partitioned table")
+        });
+        for lock in indexed {
+            let Some((schema, table)) = lock.relation.split_once('.') else {
+                continue;
+            };
+            let sql = format!("ANALYZE {}.{}", quote_ident(schema), quote_ident(table));
+            tracing::info!("{sql} (after its index build)");
+            self.db
+                .client
+                .batch_execute(&sql)
+                .await
+                .map_err(|error| self.lost(error))?;
+        }
+        Ok(())
     }
 
     /// The target's sessions that would hold up the migrations' locks, said before the

@@ -620,8 +620,9 @@ fn sigterm_stops_the_container_and_removes_the_shadow() {
     let Some(_engine) = engine() else { return };
     let before = common::shadow_containers();
     let job = Job::new();
+    // A pull request's checkout: the base comparison, which comes first, needs one.
+    example_checkout(&job.workspace());
     let migrations = job.workspace().join("supabase/migrations");
-    fs::create_dir_all(&migrations).unwrap();
     fs::write(migrations.join("0001_slow.sql"), "SELECT pg_sleep(120);\n").unwrap();
 
     let container = Container::new("sigterm");

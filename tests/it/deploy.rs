@@ -577,6 +577,59 @@ fn a_migration_that_hits_lock_timeout_is_run_again() {
 }
 
 #[test]
+fn lock_timeout_escalates_from_one_retry_to_the_next() {
+    let env = env();
+    let (code, _, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0);
+    env.project.file(
+        "20250103000000_lock.sql",
+        "ALTER TABLE notes ADD COLUMN IF NOT EXISTS escalated boolean;\n",
+    );
+    // Held for 2.5 s: the first run gives up after 200 ms, the retry (about 1 s later)
+    // would too at 200 ms, but waits up to 10 s.
+    let holder = env.hold(
+        "staging",
+        "BEGIN; LOCK TABLE notes IN ACCESS SHARE MODE; SELECT pg_sleep(2.5); COMMIT;",
+    );
+    let (code, report, stderr) = env.deploy(
+        "staging",
+        &[
+            "--target",
+            "staging",
+            "--lock-timeout",
+            "200ms,10s",
+            "--retries",
+            "1",
+        ],
+    );
+    let _ = { holder }.wait();
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(statuses(&report)[2].1, "applied");
+    assert!(stderr.contains("with lock_timeout 10s"), "{stderr}");
+}
+
+#[test]
+fn a_table_is_analyzed_after_a_migration_builds_an_index_on_it() {
+    let env = env();
+    let (code, _, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0);
+    let analyzed = || {
+        env.server.psql_in(
+            "staging",
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'notes'",
+        )
+    };
+    assert_eq!(analyzed().trim(), "f");
+    env.project.file(
+        "20250103000000_index.sql",
+        "CREATE INDEX IF NOT EXISTS notes_body_lower ON notes (lower(body));\n",
+    );
+    let (code, report, _) = env.deploy("staging", &["--target", "staging"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(analyzed().trim(), "t");
+}
+
+#[test]
 fn an_index_left_invalid_by_concurrently_is_an_error_even_when_if_not_exists_skips_it() {
     let env = env();
     let (code, _, _) = env.deploy("staging", &["--target", "staging"]);

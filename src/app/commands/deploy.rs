@@ -63,7 +63,9 @@ pub async fn run(project: &Project, args: &DeployArgs) -> anyhow::Result<Report>
                 .unwrap_or_else(|| "migration-guard-backups".into())
         }),
         settings: Settings {
-            lock_timeout: args.lock_timeout.clone(),
+            lock_timeout: args.lock_timeout[0].clone(),
+            escalate: args.lock_timeout[1..].to_vec(),
+            analyze: !args.no_analyze,
             statement_timeout: args.statement_timeout.clone(),
             lock_wait: Duration::from_secs(args.lock_wait),
             retries: args.retries,

@@ -66,6 +66,8 @@ pub struct Look {
 pub async fn look(discovery: &Discovery, db_url: &str) -> anyhow::Result<Look> {
     let settings = Settings {
         lock_timeout: "5s".to_string(),
+        escalate: Vec::new(),
+        analyze: false,
         statement_timeout: "1min".to_string(),
         lock_wait: Duration::ZERO,
         retries: 0,
