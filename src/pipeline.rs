@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::catalog::{self, Catalog, Scope};
-use crate::checks::{advisors, pgtap, plpgsql, semantic, verify};
+use crate::checks::{advisors, locks, pgtap, plpgsql, semantic, verify};
 use crate::config::Config;
 use crate::db::{Database, PgError};
 use crate::engine::seed::{self, Seed};
@@ -124,12 +124,22 @@ pub fn files(
 
 /// The policy, once, over every source's findings; then one finding for one problem
 /// (a catalog check that confirms a lint finding folds into it).
+///
+/// With the shadow's `migrations`, `require-lock-timeout` is what the shadow measured
+/// where it watched a file ([`locks::judge_lock_timeout`]).
 pub fn settle(
     findings: Vec<Finding>,
     discovery: &Discovery,
     config: &Config,
     judged: Judged,
+    migrations: &[MigrationEntry],
 ) -> Vec<Finding> {
+    let findings = match judged {
+        Judged::Files => findings,
+        Judged::Everything => {
+            locks::judge_lock_timeout(findings, migrations, &discovery.migrations)
+        }
+    };
     let settled = lint::settle(findings, discovery, config, judged);
     match judged {
         Judged::Files => settled,

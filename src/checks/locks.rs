@@ -23,7 +23,8 @@ use crate::findings::span::{LineIndex, Span};
 use crate::findings::{Finding, Location};
 use crate::migration::MigrationFile;
 use crate::report::MigrationEntry;
-use crate::report::model::{LockEvidence, LockMode, Size, Work, WorkKind, seconds};
+use crate::report::model::{Blocks, LockEvidence, LockMode, Size, Work, WorkKind, seconds};
+use crate::sql::classify::{TxRole, tx_role};
 
 /// The schemas where hosted Supabase keeps its own configuration rows.
 const PLATFORM_SCHEMAS: [&str; 10] = [
@@ -283,4 +284,140 @@ pub fn held_across(
             })
         })
         .collect()
+}
+
+/// The locks `migration`'s statements took that block writes or more on relations that
+/// existed before it, while the session had no `lock_timeout`, each at the statement
+/// that took it, in order (see [`MigrationEntry::unguarded`]). A relation the statement
+/// dropped has no name left: its relation is empty.
+pub fn unguarded(migration: &MigrationFile, observed: &[Observation]) -> Vec<LockEvidence> {
+    let mut seen: HashSet<(&str, LockMode)> = HashSet::new();
+    let mut found = Vec::new();
+    for observation in observed {
+        let Some(statement) = observation.statement else {
+            continue;
+        };
+        for held in &observation.held {
+            let first = seen.insert((held.relation.as_str(), held.mode));
+            if first
+                && !observation.lock_timeout
+                && !held.created
+                && held.relation != crate::migration::history::TABLE
+                && held.mode.blocks() >= Blocks::Writes
+            {
+                let at = crate::engine::evidence(migration, &held.relation, Some(statement));
+                found.push(LockEvidence {
+                    relation: held.relation.clone(),
+                    kind: held.kind,
+                    mode: held.mode,
+                    statement_index: Some(statement),
+                    at: at.at,
+                    held: None,
+                    through: None,
+                    size: None,
+                    work: Vec::new(),
+                    predicted: None,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// `require-lock-timeout`, as the shadow saw it: one finding per file, never two. For a
+/// file the shadow watched, the lint's guess is kept where the statement it names took
+/// a lock that blocks writes with no `lock_timeout` set; moved to the first statement
+/// that did, where another did; dropped where none did (a table the file created
+/// through dynamic SQL, a timeout set in a way the lint cannot read). A strong lock the
+/// lint could not see (ACCESS EXCLUSIVE or SHARE on the application's own table, taken
+/// inside a `DO` block) is added. A statement that runs outside a transaction lets go of
+/// its locks before any look: the lint's word stands there.
+pub fn judge_lock_timeout(
+    findings: Vec<Finding>,
+    entries: &[MigrationEntry],
+    migrations: &[MigrationFile],
+) -> Vec<Finding> {
+    let rule = registry::REQUIRE_LOCK_TIMEOUT;
+    let mut judged: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut guessed: HashMap<&std::path::Path, Finding> = HashMap::new();
+    for finding in findings {
+        match &finding.location {
+            Some(location)
+                if finding.rule == rule.id && !guessed.contains_key(location.file.as_path()) =>
+            {
+                let file = entries
+                    .iter()
+                    .find(|entry| entry.file == location.file && entry.unguarded.is_some());
+                match file {
+                    Some(entry) => {
+                        guessed.insert(entry.file.as_path(), finding);
+                    }
+                    None => judged.push(finding),
+                }
+            }
+            _ => judged.push(finding),
+        }
+    }
+    for entry in entries {
+        let (Some(unguarded), Some(migration)) = (
+            &entry.unguarded,
+            migrations.iter().find(|m| m.path == entry.file),
+        ) else {
+            continue;
+        };
+        let lint = guessed.remove(entry.file.as_path());
+        let statement_of = |finding: &Finding| {
+            let at = finding.location.as_ref()?.span.start;
+            migration
+                .split
+                .statements
+                .iter()
+                .position(|statement| statement.text.start <= at && at <= statement.text.end)
+        };
+        let locks: Vec<&LockEvidence> = unguarded.iter().collect();
+        match lint {
+            Some(finding) => {
+                let statement = statement_of(&finding);
+                let outside = statement.is_some_and(|index| {
+                    tx_role(migration.split.statements[index].text(&migration.source))
+                        == TxRole::NoTransaction
+                });
+                if outside || locks.iter().any(|lock| lock.statement_index == statement) {
+                    judged.push(finding);
+                } else if let Some(lock) = locks.first() {
+                    judged.extend(measured(lock, finding.severity));
+                }
+            }
+            None => {
+                let missed = locks.iter().find(|lock| {
+                    let schema = lock.relation.split('.').next().unwrap_or_default();
+                    matches!(lock.mode, LockMode::AccessExclusive | LockMode::Share)
+                        && lock.kind != "index"
+                        && !lock.relation.is_empty()
+                        && !PLATFORM_SCHEMAS.contains(&schema)
+                });
+                judged.extend(missed.and_then(|lock| measured(lock, rule.severity)));
+            }
+        }
+    }
+    judged.extend(guessed.into_values());
+    judged
+}
+
+/// The finding for `lock`, taken with no `lock_timeout`, as measured.
+fn measured(lock: &LockEvidence, severity: crate::findings::Severity) -> Option<Finding> {
+    Some(Finding {
+        rule: registry::REQUIRE_LOCK_TIMEOUT.id,
+        severity,
+        location: Some(lock.at.clone()?),
+        message: format!(
+            "this statement took {} lock on {} in the shadow, and no lock_timeout was set: while it waits for the lock behind a long-running query, {} of it queue behind it",
+            lock.mode.sql_name_with_article(),
+            if lock.relation.is_empty() { "a relation it dropped" } else { &lock.relation },
+            lock.mode.blocks().as_str(),
+        ),
+        help: Some(
+            "put `SET lock_timeout = '5s';` at the top of the file (one SET covers every statement after it), and retry the migration when it times out".to_string(),
+        ),
+    })
 }

@@ -144,6 +144,7 @@ pub async fn apply(
         with_routines(db, &scope, &mut after, &migration.file_name).await?;
         entry.rewrites = rewrites(migration, &before, &after, &observed);
         super::locks::attribute(&mut entry, &observed);
+        entry.unguarded = Some(super::locks::unguarded(migration, &observed));
         let rewritten = entry.rewrites.iter().map(|rewrite| {
             finding(
                 registry::TABLE_REWRITE,

@@ -92,6 +92,9 @@ pub struct Observation {
     /// When the look answered.
     pub seen: Instant,
     pub held: Vec<Held>,
+    /// Whether `lock_timeout` was set (not 0) at the look: a statement before it waited
+    /// for its locks only as long as that.
+    pub lock_timeout: bool,
 }
 
 /// One lock the session held.
@@ -504,12 +507,14 @@ type StepResult<T = ()> = Result<T, Step>;
 
 /// The locks this session holds on relations outside the system schemas: qualified
 /// name, kind, mode, storage file in this session's view, whether the relation is
-/// newer than `$1` (the file created it), and its full scans this transaction. Catalog
-/// and statistics reads only: the look takes no lock of its own on them. A relation this transaction dropped has no
+/// newer than `$1` (the file created it), its full scans this transaction, and whether
+/// the session has a `lock_timeout`. Catalog and statistics reads only: the look takes
+/// no lock of its own on them. A relation this transaction dropped has no
 /// name left: it comes back as `""`.
 const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
      coalesce(c.relkind::text, ''), l.mode, coalesce(c.relfilenode, 0::oid), \
-     l.relation > $1, pg_stat_get_xact_numscans(l.relation) \
+     l.relation > $1, pg_stat_get_xact_numscans(l.relation), \
+     current_setting('lock_timeout') NOT IN ('0', '0ms', '0s') \
      FROM pg_locks l \
      LEFT JOIN pg_class c ON c.oid = l.relation \
      LEFT JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -848,6 +853,7 @@ impl<'a> Session<'a> {
         if rows.is_empty() {
             return Ok(());
         }
+        let lock_timeout = rows.first().is_some_and(|row| row.get(6));
         let held = rows
             .iter()
             .filter_map(|row| {
@@ -869,6 +875,7 @@ impl<'a> Session<'a> {
                 started,
                 seen: Instant::now(),
                 held,
+                lock_timeout,
             });
         Ok(())
     }

@@ -138,6 +138,10 @@ pub struct MigrationEntry {
     /// Tables that existed before it whose storage it replaced (a rewrite), each at the
     /// statement that did it where that was seen.
     pub rewrites: Vec<TableEvidence>,
+    /// The locks that block writes or more, taken on relations that existed before it
+    /// while no `lock_timeout` was set, in order (a relation the statement dropped with
+    /// an empty name); `None` where the shadow did not watch it statement by statement.
+    pub unguarded: Option<Vec<LockEvidence>>,
 }
 
 /// A table-level lock mode, weakest first, as the Postgres documentation's table of
@@ -213,6 +217,17 @@ impl LockMode {
             LockMode::Exclusive => "EXCLUSIVE",
             LockMode::AccessExclusive => "ACCESS EXCLUSIVE",
         }
+    }
+
+    /// "an ACCESS EXCLUSIVE", "a SHARE".
+    pub fn sql_name_with_article(self) -> String {
+        let name = self.sql_name();
+        let article = if name.starts_with(['A', 'E']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {name}")
     }
 
     pub fn from_pg_name(name: &str) -> Option<LockMode> {
@@ -379,6 +394,7 @@ impl MigrationEntry {
             notices: Vec::new(),
             locks: Vec::new(),
             rewrites: Vec::new(),
+            unguarded: None,
         }
     }
 }

@@ -341,3 +341,133 @@ fn every_form_takes_the_locks_the_documentation_gives_on_postgres_17() {
     let wrong = mismatches(&report);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Forms where the lint's `require-lock-timeout` and the measured locks part, and why
+/// (the rule's page says the same).
+const LINT_DIFFERS: &[(&str, &str)] = &[(
+    "drop_table",
+    "a dropped table has no name left after the statement: the shadow sees its lock on a relation that is gone, and the lint's finding stands",
+)];
+
+/// The lint's lock model against the shadow's measure, form by form: the lint reports
+/// `require-lock-timeout` exactly where the statement took a lock that blocks writes or
+/// more on an existing relation, and names the strongest mode taken.
+#[test]
+fn the_lints_lock_rule_agrees_with_the_measured_locks_on_every_form() {
+    let project = project();
+    let measured = shadow(&project, &["--provider", "local", "--no-catalog-checks"]);
+    let (_, stdout, stderr) = common::output(&mut project.command(&["lint", "--format", "json"]));
+    let lint: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let modes = [
+        ("AccessExclusiveLock", "ACCESS EXCLUSIVE"),
+        ("ExclusiveLock", "EXCLUSIVE"),
+        ("ShareRowExclusiveLock", "SHARE ROW EXCLUSIVE"),
+        ("ShareLock", "SHARE"),
+    ];
+    let mut wrong = Vec::new();
+    let migrations = measured["migrations"].as_array().unwrap();
+    for (index, (form, entry)) in FORMS.iter().zip(&migrations[1..]).enumerate() {
+        let file = format!("{:04}_{}.sql", index + 1, form.name);
+        let strongest = modes.iter().find(|(pg, _)| {
+            entry["locks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|lock| lock["mode"] == *pg)
+        });
+        let said = lint["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                f["rule"] == "require-lock-timeout" && f["file"].as_str().unwrap().ends_with(&file)
+            })
+            .map(|f| f["message"].as_str().unwrap().to_string());
+        let agrees = match (&said, strongest) {
+            (None, None) => true,
+            (Some(message), Some((_, sql))) => message.contains(&format!(" {sql} lock")),
+            _ => false,
+        };
+        let explained = LINT_DIFFERS.iter().any(|(name, _)| *name == form.name);
+        if agrees == explained {
+            wrong.push(format!(
+                "{}: lint said {said:?}, measured {:?}{}",
+                form.name,
+                strongest.map(|(_, sql)| sql),
+                if explained {
+                    " (listed as differing)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// `require-lock-timeout` where the shadow watched: the lint's guess confirmed, dropped
+/// where the timeout was set in a way the lint cannot read, and added where the lock
+/// was taken out of the lint's sight; one finding per file either way.
+#[test]
+fn require_lock_timeout_is_what_the_shadow_measured() {
+    let project = Project::new();
+    project.file("0001_table.sql", "CREATE TABLE t (id int PRIMARY KEY);\n");
+    project.file("0002_plain.sql", "ALTER TABLE t ADD COLUMN a int;\n");
+    project.file(
+        "0003_timeout_in_do.sql",
+        "DO $$ BEGIN PERFORM set_config('lock_timeout', '5s', false); END $$;\nALTER TABLE t ADD COLUMN b int;\n",
+    );
+    project.file(
+        "0004_lock_in_do.sql",
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE t ADD COLUMN c int'; END $$;\n",
+    );
+    let (_, stdout, _) = common::output(&mut project.command(&["lint", "--format", "json"]));
+    let lint: Value = serde_json::from_str(&stdout).unwrap();
+    let report = shadow(&project, &["--provider", "local"]);
+    let found = |report: &Value| -> Vec<(String, u64, String)> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "require-lock-timeout")
+            .map(|f| {
+                let file = f["file"].as_str().unwrap();
+                (
+                    file[file.rfind('/').unwrap() + 1..].to_string(),
+                    f["line"].as_u64().unwrap(),
+                    f["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let guessed: Vec<(String, u64)> = found(&lint).into_iter().map(|(f, l, _)| (f, l)).collect();
+    assert_eq!(
+        guessed,
+        [
+            ("0002_plain.sql".to_string(), 1),
+            ("0003_timeout_in_do.sql".to_string(), 2)
+        ]
+    );
+    let measured = found(&report);
+    assert_eq!(measured.len(), 2, "{measured:?}");
+    assert_eq!(
+        (measured[0].0.as_str(), measured[0].1),
+        ("0002_plain.sql", 1)
+    );
+    assert!(
+        measured[0]
+            .2
+            .starts_with("ALTER TABLE takes an ACCESS EXCLUSIVE lock")
+    );
+    assert_eq!(
+        (measured[1].0.as_str(), measured[1].1),
+        ("0004_lock_in_do.sql", 1)
+    );
+    assert!(
+        measured[1]
+            .2
+            .starts_with("this statement took an ACCESS EXCLUSIVE lock on public.t in the shadow"),
+        "{}",
+        measured[1].2
+    );
+}

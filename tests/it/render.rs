@@ -28,6 +28,7 @@ fn entry(file: &str, status: MigrationStatus, duration_ms: Option<u64>) -> Migra
         notices: Vec::new(),
         locks: Vec::new(),
         rewrites: Vec::new(),
+        unguarded: None,
     }
 }
 

@@ -60,6 +60,7 @@ pub async fn compare(
         &applied,
         &project.config,
         Judged::Everything,
+        &report.migrations,
     );
     // What the history and the files disagree on (remote-only versions, edited files).
     report

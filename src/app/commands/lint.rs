@@ -23,6 +23,7 @@ pub async fn run(project: &Project, checks: &FileChecks) -> anyhow::Result<Repor
         &discovery,
         &project.config,
         Judged::Files,
+        &report.migrations,
     );
     preview(
         &mut report,

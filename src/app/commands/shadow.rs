@@ -54,6 +54,7 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
         &discovery,
         &project.config,
         Judged::Everything,
+        &report.migrations,
     );
     report.scope(&history, &crate::migration::base_branch::BRANCH_ACTS);
     Ok(report)

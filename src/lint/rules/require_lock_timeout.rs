@@ -7,10 +7,7 @@ use crate::findings::registry;
 use crate::sql::names::{name_at, table_key};
 use std::collections::HashSet;
 
-use sqlparser::ast::{
-    AlterTableOperation, AlterViewOperation, DetachPartitionMode, LockTableMode, ObjectType, Reset,
-    Set, Statement, TableConstraint,
-};
+use sqlparser::ast::{AlterViewOperation, LockTableMode, ObjectType, Reset, Set, Statement};
 use sqlparser::tokenizer::Token;
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
@@ -64,7 +61,9 @@ impl Locking {
 
     /// Which queries the lock blocks.
     pub fn blocked(&self) -> String {
-        if self.mode == "ACCESS EXCLUSIVE" {
+        if self.what == "REINDEX" {
+            format!("queries that use {}", self.target)
+        } else if self.mode == "ACCESS EXCLUSIVE" {
             format!("all reads and writes of {}", self.target)
         } else {
             format!("all writes to {}", self.target)
@@ -210,36 +209,13 @@ pub(super) fn locking(
         return locking_from_tokens(context, statement, own);
     };
     match ast {
-        Statement::AlterTable(alter) => {
-            let table = table_key(&alter.name);
-            let weak = alter.operations.iter().all(|operation| {
-                matches!(
-                    operation,
-                    AlterTableOperation::ValidateConstraint { .. }
-                        | AlterTableOperation::DetachPartitionOf {
-                            mode: Some(DetachPartitionMode::Concurrently),
-                            ..
-                        }
-                )
-            });
-            if weak || !holds(&table) {
+        Statement::AlterTable(_) => {
+            let alter = alter_table(statement)?;
+            let mode = alter_table_mode(&alter.actions)?;
+            if !holds(&alter.table) {
                 return None;
             }
-            let foreign_keys_only = alter.operations.iter().all(|operation| {
-                matches!(
-                    operation,
-                    AlterTableOperation::AddConstraint {
-                        constraint: TableConstraint::ForeignKey(_),
-                        ..
-                    }
-                )
-            });
-            let mode = if foreign_keys_only {
-                SHARE_ROW_EXCLUSIVE
-            } else {
-                ACCESS_EXCLUSIVE
-            };
-            lock("ALTER TABLE", &["TABLE"], table, mode)
+            lock("ALTER TABLE", &["TABLE"], alter.table, mode)
         }
         Statement::AlterView(view) => {
             let renames = matches!(
@@ -358,6 +334,36 @@ pub(super) fn locking(
 }
 
 /// The same judgement from the tokens of a statement sqlparser cannot read.
+/// The strongest lock an `ALTER TABLE` with `actions` takes, when it blocks writes or
+/// more (as the Postgres page lists each action's, and the lock matrix measures):
+/// VALIDATE, DETACH … CONCURRENTLY, SET/RESET of storage parameters, SET STATISTICS
+/// and CLUSTER ON take SHARE UPDATE EXCLUSIVE, which blocks neither; a new foreign key
+/// and ENABLE/DISABLE TRIGGER take SHARE ROW EXCLUSIVE; the rest ACCESS EXCLUSIVE.
+fn alter_table_mode(actions: &[&[crate::sql::statement::Tok]]) -> Option<&'static str> {
+    let mut strongest = None;
+    for action in actions {
+        let first = |word: &str| action.first().is_some_and(|t| t.is_word(word));
+        let has = |word: &str| action.iter().any(|t| t.is_word(word));
+        let weak = first("VALIDATE")
+            || (first("DETACH") && has("CONCURRENTLY"))
+            || ((first("SET") || first("RESET"))
+                && action.get(1).is_some_and(|t| t.token == Token::LParen))
+            || (first("ALTER") && has("STATISTICS"))
+            || (first("CLUSTER") && has("ON"))
+            || (first("SET") && has("WITHOUT") && has("CLUSTER"));
+        if weak {
+            continue;
+        }
+        let share_row = ((first("ENABLE") || first("DISABLE")) && has("TRIGGER"))
+            || (first("ADD") && has("FOREIGN"));
+        if !share_row {
+            return Some(ACCESS_EXCLUSIVE);
+        }
+        strongest = Some(SHARE_ROW_EXCLUSIVE);
+    }
+    strongest
+}
+
 fn locking_from_tokens(
     context: &FileContext<'_>,
     statement: &ParsedStatement,
@@ -379,15 +385,11 @@ fn locking_from_tokens(
     let unknown = || "a table".to_string();
     let (what, words, target, mode): (&str, &[&str], String, &'static str) =
         if let Some(alter) = alter_table(statement) {
-            let weak = alter.actions.iter().all(|action| {
-                action.first().is_some_and(|t| t.is_word("VALIDATE"))
-                    || (action.first().is_some_and(|t| t.is_word("DETACH"))
-                        && action.iter().any(|t| t.is_word("CONCURRENTLY")))
-            });
-            if weak || !holds(&alter.table) {
+            let mode = alter_table_mode(&alter.actions)?;
+            if !holds(&alter.table) {
                 return None;
             }
-            ("ALTER TABLE", &["TABLE"], alter.table, ACCESS_EXCLUSIVE)
+            ("ALTER TABLE", &["TABLE"], alter.table, mode)
         } else if statement.starts_with(&["CREATE"])
             && position(&tokens[..tokens.len().min(4)], &["INDEX"]).is_some()
         {
@@ -462,6 +464,29 @@ fn locking_from_tokens(
             }
             let target = table.unwrap_or_else(|| "every table of the database".to_string());
             ("VACUUM FULL", &["FULL"], target, ACCESS_EXCLUSIVE)
+        } else if statement.starts_with(&["REINDEX"]) {
+            // REINDEX [ ( options ) ] { INDEX | TABLE } [ CONCURRENTLY ] name: ACCESS
+            // EXCLUSIVE on each index it rebuilds (queries that would use it wait), SHARE
+            // on the table.
+            if statement.has_word("CONCURRENTLY") {
+                return None;
+            }
+            let kind = tokens
+                .iter()
+                .position(|t| t.is_word("INDEX") || t.is_word("TABLE"))?;
+            let name = name_at(tokens, kind + 1).map(|(name, _)| name)?;
+            let target = if tokens[kind].is_word("INDEX") {
+                if own.contains(&name) {
+                    return None;
+                }
+                format!("the index {name}")
+            } else {
+                if !holds(&name) {
+                    return None;
+                }
+                format!("the indexes of {name}")
+            };
+            ("REINDEX", &["REINDEX"], target, ACCESS_EXCLUSIVE)
         } else if statement.starts_with(&["CLUSTER"]) {
             let at = if statement.starts_with(&["CLUSTER", "VERBOSE"]) {
                 2
