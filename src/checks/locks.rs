@@ -79,21 +79,23 @@ pub fn work(entry: &MigrationEntry, observed: &[Observation]) -> Vec<Work> {
             .iter()
             .filter(|held| !held.created && held.is_table())
         {
-            let mut add = |kind| {
-                work.push(Work {
-                    statement_index: statement,
-                    relation: held.relation.clone(),
-                    kind,
-                    elapsed: elapsed(statement),
-                })
+            let at = |kind| Work {
+                statement_index: statement,
+                relation: held.relation.clone(),
+                kind,
+                elapsed: elapsed(statement),
             };
             if held.mode == LockMode::Share && shared.insert(&held.relation) {
-                add(WorkKind::IndexBuild);
+                work.push(at(WorkKind::IndexBuild));
             }
-            // The counts restart with each transaction: any change is a new scan.
+            // The counts restart with each transaction: any change is a new scan. A
+            // rewrite or an index build reads the table too: it is that, not a scan.
             let before = scans.insert(&held.relation, held.scans).unwrap_or(0);
-            if held.scans != before && held.scans > 0 {
-                add(WorkKind::Scan);
+            let counted = work
+                .iter()
+                .any(|work| work.statement_index == statement && work.relation == held.relation);
+            if held.scans != before && held.scans > 0 && !counted {
+                work.push(at(WorkKind::Scan));
             }
         }
     }
@@ -420,4 +422,41 @@ fn measured(lock: &LockEvidence, severity: crate::findings::Severity) -> Option<
             "put `SET lock_timeout = '5s';` at the top of the file (one SET covers every statement after it), and retry the migration when it times out".to_string(),
         ),
     })
+}
+
+/// `rewrite-under-lock`: each statement of `entry` that read every row of an existing
+/// table (a CHECK or foreign key validated, a NOT NULL checked) while holding a lock on
+/// it that blocks its writes or more, as measured. A rewrite is `table-rewrite`; work
+/// under a lock an earlier statement took is `lock-held-across-statements`.
+pub fn scanned_under_lock(entry: &MigrationEntry) -> Vec<Finding> {
+    entry
+        .blocking_locks()
+        .filter_map(|lock| {
+            let taken = lock.statement_index?;
+            let scan = lock.work.iter().find(|work| {
+                work.statement_index == taken
+                    && work.kind == WorkKind::Scan
+                    && work.relation == lock.relation
+            })?;
+            let rows = lock
+                .size
+                .and_then(|size| size.rows)
+                .map_or(String::new(), |rows| format!(" ({rows} rows in the shadow)"));
+            Some(Finding {
+                rule: registry::REWRITE_UNDER_LOCK.id,
+                severity: registry::REWRITE_UNDER_LOCK.severity,
+                location: Some(lock.at.clone()?),
+                message: format!(
+                    "this statement read every row of {}{rows} while holding {} lock on it: {} waited for the whole scan, {} in the shadow",
+                    lock.relation,
+                    lock.mode.sql_name_with_article(),
+                    lock.mode.blocks().as_str(),
+                    seconds(scan.elapsed),
+                ),
+                help: Some(
+                    "add the constraint NOT VALID (instant), then VALIDATE CONSTRAINT in a later migration: it scans under SHARE UPDATE EXCLUSIVE, which blocks neither reads nor writes; for NOT NULL, validate a CHECK (col IS NOT NULL) that way first, and SET NOT NULL skips the scan".to_string(),
+                ),
+            })
+        })
+        .collect()
 }

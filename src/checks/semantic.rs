@@ -21,7 +21,7 @@ use crate::report::model::{LockMode, TableEvidence};
 use crate::report::{MigrationEntry, MigrationStatus};
 
 /// The lint rules each catalog check confirms: one problem, one finding (the lint's).
-pub const CONFIRMS: [crate::findings::policy::Twin; 5] = [
+pub const CONFIRMS: [crate::findings::policy::Twin; 7] = [
     (registry::NO_DROP_TABLE.id, registry::DROPPED_TABLE.id),
     (registry::NO_DROP_COLUMN.id, registry::DROPPED_COLUMN.id),
     (
@@ -30,6 +30,14 @@ pub const CONFIRMS: [crate::findings::policy::Twin; 5] = [
     ),
     (registry::NO_DROP_VIEW.id, registry::DROPPED_VIEW.id),
     (registry::NO_DROP_FUNCTION.id, registry::DROPPED_FUNCTION.id),
+    (
+        registry::CONSTRAINT_NOT_VALID.id,
+        registry::REWRITE_UNDER_LOCK.id,
+    ),
+    (
+        registry::NOT_NULL_ON_EXISTING_COLUMN.id,
+        registry::REWRITE_UNDER_LOCK.id,
+    ),
 ];
 
 /// The object a catalog finding names (its last part, without a function's arguments),
@@ -160,6 +168,7 @@ pub async fn apply(
         let found: Vec<Finding> = rewritten
             .chain(changes(migration, &before, &after))
             .chain(super::locks::held_across(migration, &entry, &observed))
+            .chain(super::locks::scanned_under_lock(&entry))
             .collect();
         checked.findings.extend(found);
         checked.entries.push(entry);

@@ -527,6 +527,13 @@ const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
 /// The newest relation when a file starts: every relation created after has a larger oid.
 const NEWEST_RELATION: &str = "SELECT coalesce(max(oid), 0::oid) FROM pg_class";
 
+/// The scan counts a look reads are this session's not yet sent to the statistics: sent
+/// when the session next waits for a query (at once, asked this way), every file starts
+/// counting from nothing, not from what the last one left. Postgres 15 and later; a
+/// no-op before.
+const FLUSH_SCAN_COUNTS: &str = "DO $$ BEGIN PERFORM pg_stat_force_next_flush(); \
+     EXCEPTION WHEN undefined_function THEN NULL; END $$";
+
 /// The size of every relation outside the system schemas as a file starts, as the
 /// statistics have it (a rewrite resets them, so they are read before): rows, pages, and
 /// a table's indexes' pages.
@@ -772,14 +779,24 @@ impl<'a> Session<'a> {
 
     /// Notes which relations exist as the file starts: its locks on those are evidence.
     async fn note_existing(&self) -> StepResult {
-        let (newest, sizes) =
-            tokio::join!(self.db.client.query_typed(NEWEST_RELATION, &[]), async {
+        let (newest, sizes, flushed) = tokio::join!(
+            self.db.client.query_typed(NEWEST_RELATION, &[]),
+            async {
                 if self.watch_statements {
                     Some(self.db.client.query_typed(SIZES, &[]).await)
                 } else {
                     None
                 }
-            });
+            },
+            async {
+                if self.watch_statements {
+                    self.db.client.batch_execute(FLUSH_SCAN_COUNTS).await
+                } else {
+                    Ok(())
+                }
+            }
+        );
+        flushed.map_err(|error| self.failure(error, None))?;
         let newest: u32 = newest
             .map_err(|error| self.failure(error, None))?
             .first()

@@ -238,17 +238,18 @@ pub fn merge_confirmed(
         .into_iter()
         .partition(|f| twins.iter().any(|(_, shadow)| *shadow == f.rule));
     for shadow in confirming {
-        let lint_rule = twins
+        let lint_rules: Vec<&str> = twins
             .iter()
-            .find(|(_, s)| *s == shadow.rule)
-            .map(|(l, _)| *l);
+            .filter(|(_, s)| *s == shadow.rule)
+            .map(|(l, _)| *l)
+            .collect();
         let file = shadow.location.as_ref().map(|l| &l.file);
         let object = object_of(&shadow);
         let candidates: Vec<usize> = kept
             .iter()
             .enumerate()
             .filter(|(_, f)| {
-                Some(f.rule) == lint_rule && f.location.as_ref().map(|l| &l.file) == file
+                lint_rules.contains(&f.rule) && f.location.as_ref().map(|l| &l.file) == file
             })
             .map(|(i, _)| i)
             .collect();

@@ -141,6 +141,8 @@ registry! {
         "a table that existed before the migration was rewritten (its storage replaced)";
     LOCK_HELD_ACROSS_STATEMENTS = "lock-held-across-statements", Warning, Shadow,
         "a lock that blocks reads or writes of an existing relation, held while later statements of its transaction run";
+    REWRITE_UNDER_LOCK = "rewrite-under-lock", Warning, Shadow,
+        "every row of an existing table read (a validation, a NOT NULL check) by a statement holding a lock that blocks its writes";
     LOCK_BUDGET_EXCEEDED = "lock-budget-exceeded", Warning, Shadow,
         "a lock that blocks reads or writes, predicted to be held on the --preview-db-url target past locks.budget_ms";
     REVERT_INCOMPLETE = "revert-incomplete", Error, Shadow,

@@ -471,3 +471,70 @@ fn require_lock_timeout_is_what_the_shadow_measured() {
         measured[1].2
     );
 }
+
+/// `rewrite-under-lock` from the transaction's scan counts: a validation under the
+/// statement's own ACCESS EXCLUSIVE lock confirms the lint's `constraint-not-valid` (one
+/// finding), stands alone where the lint could not see the statement, and is absent for
+/// NOT VALID (no scan) and for a rewrite (that is `table-rewrite`).
+#[test]
+fn a_scan_under_the_statements_own_lock_is_measured() {
+    let project = Project::new();
+    project.file(
+        "0001_table.sql",
+        "CREATE TABLE t (id int PRIMARY KEY, x int);\nINSERT INTO t VALUES (1, 1), (2, 2);\n",
+    );
+    project.file(
+        "0002_check.sql",
+        "ALTER TABLE t ADD CONSTRAINT t_positive CHECK (x > 0);\n",
+    );
+    project.file(
+        "0003_not_valid.sql",
+        "ALTER TABLE t ADD CONSTRAINT t_small CHECK (x < 100) NOT VALID;\n",
+    );
+    project.file(
+        "0004_check_in_do.sql",
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE t ADD CONSTRAINT t_not_seven CHECK (x <> 7)'; END $$;\n",
+    );
+    project.file(
+        "0005_rewrite.sql",
+        "ALTER TABLE t ALTER COLUMN x TYPE bigint;\n",
+    );
+    let report = shadow(&project, &["--provider", "local"]);
+    let by_file = |rule: &str| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .map(|f| {
+                let file = f["file"].as_str().unwrap();
+                format!(
+                    "{}: {}",
+                    &file[file.rfind('/').unwrap() + 1..],
+                    f["message"]
+                )
+            })
+            .collect()
+    };
+    let confirmed = by_file("constraint-not-valid");
+    assert_eq!(confirmed.len(), 1, "{confirmed:?}");
+    assert!(
+        confirmed[0].starts_with("0002_check.sql")
+            && confirmed[0]
+                .contains("the shadow confirms it: this statement read every row of public.t"),
+        "{confirmed:?}"
+    );
+    let measured = by_file("rewrite-under-lock");
+    assert_eq!(measured.len(), 1, "{measured:?}");
+    assert!(
+        measured[0].starts_with("0004_check_in_do.sql")
+            && measured[0].contains("while holding an ACCESS EXCLUSIVE lock on it"),
+        "{measured:?}"
+    );
+    let rewritten = by_file("table-rewrite");
+    assert_eq!(rewritten.len(), 1, "{rewritten:?}");
+    assert!(
+        rewritten[0].starts_with("0005_rewrite.sql"),
+        "{rewritten:?}"
+    );
+}
