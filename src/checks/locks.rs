@@ -24,7 +24,6 @@ use crate::findings::{Finding, Location};
 use crate::migration::MigrationFile;
 use crate::report::MigrationEntry;
 use crate::report::model::{Blocks, LockEvidence, LockMode, Size, Work, WorkKind, seconds};
-use crate::sql::classify::{TxRole, tx_role};
 
 /// The schemas where hosted Supabase keeps its own configuration rows.
 const PLATFORM_SCHEMAS: [&str; 10] = [
@@ -41,8 +40,9 @@ const PLATFORM_SCHEMAS: [&str; 10] = [
 ];
 
 /// Every statement's work on an existing relation that grows with its size, in order:
-/// the rewrites the catalog saw, the first SHARE lock on a table (an index build) and
-/// every full scan the transaction's statistics counted.
+/// the rewrites the catalog saw, and every full read of a table the transaction's
+/// statistics counted: an index build's (under SHARE) or a scan's (a validation, a
+/// backfill).
 pub fn work(entry: &MigrationEntry, observed: &[Observation]) -> Vec<Work> {
     let elapsed = |statement: usize| {
         observed
@@ -68,35 +68,46 @@ pub fn work(entry: &MigrationEntry, observed: &[Observation]) -> Vec<Work> {
             })
         })
         .collect();
-    let mut shared: HashSet<&str> = HashSet::new();
     let mut scans: HashMap<&str, i64> = HashMap::new();
     for observation in observed {
         let Some(statement) = observation.statement else {
             continue;
+        };
+        let strongest = |relation: &str| {
+            observation
+                .held
+                .iter()
+                .filter(|held| held.relation == relation)
+                .map(|held| held.mode)
+                .max()
         };
         for held in observation
             .held
             .iter()
             .filter(|held| !held.created && held.is_table())
         {
-            let at = |kind| Work {
+            // The counts restart with each transaction: any change is a new full read.
+            let before = scans.insert(&held.relation, held.scans).unwrap_or(0);
+            let read = held.scans != before && held.scans > 0;
+            let counted = work
+                .iter()
+                .any(|work| work.statement_index == statement && work.relation == held.relation);
+            if !read || counted {
+                continue;
+            }
+            // A read under SHARE alone is an index build's; a rewrite reads the table
+            // too, and is that.
+            let kind = if strongest(&held.relation) == Some(LockMode::Share) {
+                WorkKind::IndexBuild
+            } else {
+                WorkKind::Scan
+            };
+            work.push(Work {
                 statement_index: statement,
                 relation: held.relation.clone(),
                 kind,
                 elapsed: elapsed(statement),
-            };
-            if held.mode == LockMode::Share && shared.insert(&held.relation) {
-                work.push(at(WorkKind::IndexBuild));
-            }
-            // The counts restart with each transaction: any change is a new scan. A
-            // rewrite or an index build reads the table too: it is that, not a scan.
-            let before = scans.insert(&held.relation, held.scans).unwrap_or(0);
-            let counted = work
-                .iter()
-                .any(|work| work.statement_index == statement && work.relation == held.relation);
-            if held.scans != before && held.scans > 0 && !counted {
-                work.push(at(WorkKind::Scan));
-            }
+            });
         }
     }
     work.sort_by_key(|work| work.statement_index);
@@ -332,8 +343,9 @@ pub fn unguarded(migration: &MigrationFile, observed: &[Observation]) -> Vec<Loc
 /// that did, where another did; dropped where none did (a table the file created
 /// through dynamic SQL, a timeout set in a way the lint cannot read). A strong lock the
 /// lint could not see (ACCESS EXCLUSIVE or SHARE on the application's own table, taken
-/// inside a `DO` block) is added. A statement that runs outside a transaction lets go of
-/// its locks before any look: the lint's word stands there.
+/// inside a `DO` block) is added. A statement that runs outside a transaction (a file
+/// that controls its transactions, `VACUUM FULL`) lets go of its locks before any look:
+/// the lint's word stands there.
 pub fn judge_lock_timeout(
     findings: Vec<Finding>,
     entries: &[MigrationEntry],
@@ -376,14 +388,21 @@ pub fn judge_lock_timeout(
                 .iter()
                 .position(|statement| statement.text.start <= at && at <= statement.text.end)
         };
-        let locks: Vec<&LockEvidence> = unguarded.iter().collect();
+        // At each statement, a named table first: a relation the statement dropped has
+        // nothing to show.
+        let mut locks: Vec<&LockEvidence> = unguarded.iter().collect();
+        locks.sort_by_key(|lock| {
+            (
+                lock.statement_index,
+                lock.relation.is_empty(),
+                lock.kind != "table",
+            )
+        });
         match lint {
             Some(finding) => {
                 let statement = statement_of(&finding);
-                let outside = statement.is_some_and(|index| {
-                    tx_role(migration.split.statements[index].text(&migration.source))
-                        == TxRole::NoTransaction
-                });
+                let outside = statement
+                    .is_some_and(|index| !crate::engine::runs_in_transaction(migration, index));
                 if outside || locks.iter().any(|lock| lock.statement_index == statement) {
                     judged.push(finding);
                 } else if let Some(lock) = locks.first() {

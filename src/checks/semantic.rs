@@ -21,7 +21,7 @@ use crate::report::model::{LockMode, TableEvidence};
 use crate::report::{MigrationEntry, MigrationStatus};
 
 /// The lint rules each catalog check confirms: one problem, one finding (the lint's).
-pub const CONFIRMS: [crate::findings::policy::Twin; 7] = [
+pub const CONFIRMS: [crate::findings::policy::Twin; 8] = [
     (registry::NO_DROP_TABLE.id, registry::DROPPED_TABLE.id),
     (registry::NO_DROP_COLUMN.id, registry::DROPPED_COLUMN.id),
     (
@@ -36,6 +36,11 @@ pub const CONFIRMS: [crate::findings::policy::Twin; 7] = [
     ),
     (
         registry::NOT_NULL_ON_EXISTING_COLUMN.id,
+        registry::REWRITE_UNDER_LOCK.id,
+    ),
+    // A NOT NULL column with no default: the scan that checks it.
+    (
+        registry::ADD_COLUMN_REQUIRES_DEFAULT.id,
         registry::REWRITE_UNDER_LOCK.id,
     ),
 ];

@@ -352,7 +352,7 @@ pub fn evidence(migration: &MigrationFile, table: &str, statement: Option<usize>
         table: table.to_string(),
         statement_index: statement,
         at: statement.map(|index| {
-            let start = migration.split.statements[index].text.start;
+            let start = migration.split.statements[index].code_start(&migration.source);
             Location {
                 file: migration.path.clone(),
                 span: Span::new(start, start),
@@ -454,6 +454,33 @@ pub fn is_atomic(migration: &MigrationFile) -> bool {
         Shape::Statements => roles
             .iter()
             .all(|(_, role)| !matches!(role, TxRole::NoTransaction | TxRole::CommitAfter)),
+    }
+}
+
+/// Whether `migration`'s statement `index` runs inside a transaction, where the locks it
+/// takes are kept (and seen) until the commit, rather than on its own, letting go of
+/// them as it ends.
+pub fn runs_in_transaction(migration: &MigrationFile, index: usize) -> bool {
+    let roles = File::roles(migration);
+    match shape(&roles) {
+        Shape::FileOwned => true,
+        Shape::Statements => roles
+            .iter()
+            .any(|(at, role)| *at == index && *role != TxRole::NoTransaction),
+        Shape::Authored => {
+            let mut open = false;
+            for (at, role) in roles {
+                if at == index {
+                    return open;
+                }
+                match role {
+                    TxRole::Begin => open = true,
+                    TxRole::Commit | TxRole::Abort => open = false,
+                    _ => {}
+                }
+            }
+            false
+        }
     }
 }
 
