@@ -44,26 +44,63 @@ pub fn parse(migration: &MigrationFile) -> Vec<ParsedStatement> {
 /// findings as the rules give them, before the policy ([`settle`]).
 pub fn findings(discovery: &Discovery, config: &Config) -> Vec<Finding> {
     use rayon::prelude::*;
-    // Parsing is most of the work and each file parses on its own: in parallel. The
-    // rules then run in version order, each file seeing what the earlier ones built.
-    let parsed: Vec<Vec<ParsedStatement>> = discovery.migrations.par_iter().map(parse).collect();
     let mut findings = Vec::new();
     let mut schema = Schema::default();
-    for (migration, statements) in discovery.migrations.iter().zip(parsed) {
-        let context = FileContext::with_statements(migration, statements, &schema);
-        if !config.ignores(&migration.path) {
-            findings.extend(lint_file(&context, config));
-        }
-        for statement in context.statements {
-            match &statement.ast {
-                Some(ast) => schema.apply(ast),
-                None => schema.apply_unparsed(&statement),
+    // Parsing is most of the work and each file parses on its own: a batch at a time in
+    // parallel, then the rules in version order, each file seeing the schema facts the
+    // earlier ones left; a batch's trees are dropped before the next is parsed, so
+    // memory follows the batch, not the project. Small work stays on this thread.
+    for batch in batches(&discovery.migrations) {
+        let parsed: Vec<Vec<ParsedStatement>> = if batch.len() > 1 {
+            batch.par_iter().map(parse).collect()
+        } else {
+            batch.iter().map(parse).collect()
+        };
+        for (migration, statements) in batch.iter().zip(parsed) {
+            let context = FileContext::with_statements(migration, statements, &schema);
+            if !config.ignores(&migration.path) {
+                findings.extend(lint_file(&context, config));
+            }
+            for statement in context.statements {
+                match &statement.ast {
+                    Some(ast) => schema.apply(ast),
+                    None => schema.apply_unparsed(&statement),
+                }
             }
         }
     }
     findings.extend(rules::set_rules(discovery));
     findings
 }
+
+/// Source bytes parsed at once: enough to keep every core busy, small enough that the
+/// trees of a large project are never all held together.
+const BATCH_BYTES: usize = 512 << 10;
+
+/// `migrations` in order, cut into runs of about [`BATCH_BYTES`] of source; work under
+/// [`SMALL_WORK`] bytes is one run of one file at a time (no thread pool for it).
+fn batches(migrations: &[MigrationFile]) -> Vec<&[MigrationFile]> {
+    let total: usize = migrations.iter().map(|m| m.source.len()).sum();
+    if total < SMALL_WORK {
+        return migrations.chunks(1).collect();
+    }
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (index, migration) in migrations.iter().enumerate() {
+        bytes += migration.source.len();
+        if bytes >= BATCH_BYTES {
+            batches.push(&migrations[start..=index]);
+            (start, bytes) = (index + 1, 0);
+        }
+    }
+    if start < migrations.len() {
+        batches.push(&migrations[start..]);
+    }
+    batches
+}
+
+/// Below this much source, starting threads costs more than it saves.
+const SMALL_WORK: usize = 256 << 10;
 
 /// The linter's findings as they count: [`findings`], settled by the policy.
 pub fn lint(discovery: &Discovery, config: &Config) -> Vec<Finding> {
@@ -206,4 +243,39 @@ fn unparsed(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    fn files(sizes: &[usize]) -> Vec<MigrationFile> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (index, size) in sizes.iter().enumerate() {
+            let statement = "SELECT 1;\n";
+            std::fs::write(
+                dir.path().join(format!("{:04}_f.sql", index + 1)),
+                statement.repeat(size / statement.len()),
+            )
+            .expect("write");
+        }
+        crate::migration::discover(dir.path())
+            .expect("discover")
+            .migrations
+    }
+
+    #[test]
+    fn batches_keep_the_order_and_cover_every_file() {
+        let big = files(&[300 << 10, 300 << 10, 10, 600 << 10, 10]);
+        let cut: Vec<usize> = batches(&big).iter().map(|batch| batch.len()).collect();
+        // A batch ends once it holds the budget (512 KiB) or more; the rest is the last.
+        assert_eq!(cut, [2, 2, 1]);
+        let small = files(&[100, 200, 300]);
+        let cut: Vec<usize> = batches(&small).iter().map(|batch| batch.len()).collect();
+        assert_eq!(
+            cut,
+            [1, 1, 1],
+            "small work: one file at a time, on this thread"
+        );
+    }
 }
