@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::catalog::{self, Catalog, Scope};
-use crate::checks::{advisors, locks, pgtap, plpgsql, semantic, verify};
+use crate::checks::{advisors, locks, pgtap, plpgsql, seed_files, semantic, verify};
 use crate::config::Config;
 use crate::db::{Database, PgError};
 use crate::engine::seed::{self, Seed};
@@ -40,6 +40,9 @@ pub struct Steps {
     /// Fill the tables with synthetic rows before the first migration under review
     /// (`--seed-rows`).
     pub seed: Option<Seed>,
+    /// Run the project's seed files after the migrations, as a reset or a preview
+    /// branch does.
+    pub seed_files: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,8 @@ pub enum PipelineError {
     Plpgsql(#[from] plpgsql::PlpgsqlError),
     #[error(transparent)]
     PgTap(#[from] pgtap::PgTapError),
+    #[error(transparent)]
+    SeedFiles(#[from] seed_files::SeedError),
     #[error("cannot prepare the shadow database (reading the catalog the migrations built): {0}")]
     Catalog(#[source] PgError),
     #[error("cannot compare the migrations with `{base_ref}`")]
@@ -261,6 +266,13 @@ async fn in_shadow(
         _ => {}
     }
     let failed = report.migrations.iter().any(|m| m.error.is_some());
+    let seeds = options
+        .supabase
+        .as_ref()
+        .map_or(&[][..], |project| project.seed_files.as_slice());
+    if !failed && steps.seed_files {
+        seed_files::run(&db, seeds, reroute, report).await?;
+    }
     match &steps.verify_dir {
         _ if failed => report
             .notes

@@ -4,5 +4,6 @@ pub mod advisors;
 pub mod locks;
 pub mod pgtap;
 pub mod plpgsql;
+pub mod seed_files;
 pub mod semantic;
 pub mod verify;

@@ -145,6 +145,8 @@ registry! {
         "every row of an existing table read (a validation, a NOT NULL check) by a statement holding a lock that blocks its writes";
     LOCK_BUDGET_EXCEEDED = "lock-budget-exceeded", Warning, Shadow,
         "a lock that blocks reads or writes, predicted to be held on the --preview-db-url target past locks.budget_ms";
+    SEED_FAILED = "seed-failed", Error, Shadow,
+        "a seed file fails after the migrations: supabase db reset and every preview branch fail with it";
     REVERT_INCOMPLETE = "revert-incomplete", Error, Shadow,
         "a revert migration that does not bring the schema back to before the one it reverts";
     ADVISOR_RLS_DISABLED_IN_PUBLIC = "advisor-rls-disabled-in-public", Error, Shadow,

@@ -39,6 +39,23 @@ pub struct MigrationFile {
 }
 
 impl MigrationFile {
+    /// A SQL file that is not a migration (a seed): read and split, with no version.
+    pub fn script(path: &Path) -> Result<MigrationFile, FileError> {
+        let source = read_source(path)?;
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(MigrationFile {
+            split: split(&source),
+            source: source.into(),
+            path: path.to_path_buf(),
+            name: file_name.trim_end_matches(".sql").to_string(),
+            file_name,
+            version: String::new(),
+        })
+    }
+
     /// Each statement that holds code: its text, and the place its code starts.
     pub fn code_statements(&self) -> impl Iterator<Item = (&str, Location)> + '_ {
         self.split

@@ -42,6 +42,10 @@ pub struct SupabaseProject {
     /// The exact version of the linked project, e.g. `17.4.1.054`.
     pub postgres_version: Option<String>,
     pub api_schemas: Vec<String>,
+    /// The seed files `supabase db reset` and a preview branch run after the migrations,
+    /// in their order (`[db.seed]`: `sql_paths`, default `seed.sql`; none when
+    /// `enabled = false`).
+    pub seed_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +59,41 @@ struct ConfigToml {
 #[derive(Debug, Default, Deserialize)]
 struct DbSection {
     major_version: Option<u32>,
+    #[serde(default)]
+    seed: SeedSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SeedSection {
+    enabled: Option<bool>,
+    sql_paths: Option<Vec<String>>,
+}
+
+/// The seed files `[db.seed]` names, relative to the `supabase/` folder: each glob's
+/// matches in name order, a file once, in the order of the globs, as the CLI runs them.
+fn seed_files(supabase: &Path, seed: &SeedSection) -> Vec<PathBuf> {
+    if seed.enabled == Some(false) {
+        return Vec::new();
+    }
+    let patterns = seed
+        .sql_paths
+        .clone()
+        .unwrap_or_else(|| vec!["./seed.sql".to_string()]);
+    let mut files: Vec<PathBuf> = Vec::new();
+    for pattern in patterns {
+        let pattern = supabase.join(pattern.trim_start_matches("./"));
+        let Ok(matches) = glob::glob(&pattern.to_string_lossy()) else {
+            continue;
+        };
+        let mut matched: Vec<PathBuf> = matches.flatten().filter(|path| path.is_file()).collect();
+        matched.sort();
+        for path in matched {
+            if !files.contains(&path) {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,6 +133,7 @@ impl SupabaseProject {
                 .api
                 .schemas
                 .unwrap_or_else(|| DEFAULT_API_SCHEMAS.iter().map(|s| s.to_string()).collect()),
+            seed_files: seed_files(supabase, &parsed.db.seed),
         }))
     }
 

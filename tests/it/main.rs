@@ -24,6 +24,7 @@ mod pgtap;
 mod plpgsql;
 mod render;
 mod seed;
+mod seed_files;
 mod semantic;
 mod shadow;
 mod split;

@@ -51,6 +51,7 @@ pub async fn compare(
     let steps = Steps {
         snapshot_at_end: true,
         seed: None,
+        seed_files: false,
         ..Steps::default()
     };
     let (mut report, expected) = pipeline::shadow(&applied, &options, &steps).await?;

@@ -68,6 +68,7 @@ pub async fn revert(
     let steps = Steps {
         snapshot_at_end: true,
         seed: None,
+        seed_files: false,
         ..Steps::default()
     };
     let catalog_after = |count: usize| {

@@ -28,6 +28,7 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
             .map(|supabase| supabase.join("tests")),
         catalog_checks: !args.no_catalog_checks,
         snapshot_at_end: false,
+        seed_files: true,
         seed: args.seed_rows.map(|rows| Seed {
             rows,
             before: discovery
