@@ -4,7 +4,8 @@
 //! supautils' privileged list: supautils runs those statements as the superuser, then
 //! the extension's after-create script. On vanilla Postgres the shadow does the same
 //! ([`Rerouted::Privileged`]). Extensions vanilla Postgres lacks but that migrations only
-//! call into (pg_cron, pg_net, http, pgjwt, and the pre-installed pg_graphql and Vault)
+//! call into (pg_cron, pg_net, http, pgjwt, pg_jsonschema, and the pre-installed
+//! pg_graphql and Vault)
 //! get a stand-in ([`Rerouted::Instead`]), reported as `extension-stubbed` so nobody
 //! mistakes it for a test of the real thing. Any other missing extension stops the run
 //! before the first migration with `extension-unavailable`: the shadow cannot judge.
@@ -73,6 +74,13 @@ const STUBS: &[Stub] = &[
         preinstalled: false,
         schemas: &[],
         untested: "tokens are signed by a stand-in, not by the extension's own code",
+    },
+    Stub {
+        name: "pg_jsonschema",
+        sql: include_str!("compat/extensions/stubs/pg_jsonschema.sql"),
+        preinstalled: false,
+        schemas: &[],
+        untested: "documents are not validated against their JSON schema: every one matches",
     },
     Stub {
         name: "pg_graphql",

@@ -98,6 +98,7 @@ fn extension_stand_ins_make_migrations_apply_and_are_reported() {
         ("pg_net_webhooks", "pg_net"),
         ("pgjwt", "pgjwt"),
         ("http", "http"),
+        ("pg_jsonschema", "pg_jsonschema"),
         ("vault", "supabase_vault"),
         ("graphql", "pg_graphql"),
     ] {
@@ -108,7 +109,13 @@ fn extension_stand_ins_make_migrations_apply_and_are_reported() {
 
 #[test]
 fn without_stand_ins_a_created_extension_is_unavailable_and_a_preinstalled_one_missing() {
-    for name in ["pg_cron", "pg_net_webhooks", "pgjwt", "http"] {
+    for name in [
+        "pg_cron",
+        "pg_net_webhooks",
+        "pgjwt",
+        "http",
+        "pg_jsonschema",
+    ] {
         let (code, report) = shadow(name, &["--no-extension-stubs"]);
         assert_eq!(code, 2, "{name}: {report:#}");
         let unavailable: Vec<_> = report["findings"]
