@@ -38,10 +38,14 @@ const ON_DROP: &str = "-- migration-guard: on drop";
 struct Stub {
     name: &'static str,
     sql: &'static str,
-    /// Hosted Supabase has it in every project: the template has it too.
-    preinstalled: bool,
-    /// The schemas migrations reach it through, for the pre-installed ones.
-    schemas: &'static [&'static str],
+    /// The Postgres majors where hosted Supabase has it in every project: the template
+    /// has it too there.
+    preinstalled: &'static [u32],
+    /// Where it is pre-installed (its `{schema}`).
+    home: &'static str,
+    /// What a migration writes to reach it, for the pre-installed ones (a schema's
+    /// prefix, a function's name).
+    used_through: &'static [&'static str],
     /// What is not tested because of it.
     untested: &'static str,
 }
@@ -50,50 +54,57 @@ const STUBS: &[Stub] = &[
     Stub {
         name: "pg_cron",
         sql: include_str!("compat/extensions/stubs/pg_cron.sql"),
-        preinstalled: false,
-        schemas: &["cron"],
+        preinstalled: &[],
+        home: "public",
+        used_through: &[],
         untested: "jobs are recorded and their schedules checked, but they never run",
     },
     Stub {
         name: "pg_net",
         sql: include_str!("compat/extensions/stubs/pg_net.sql"),
-        preinstalled: false,
-        schemas: &["net"],
+        preinstalled: &[],
+        home: "public",
+        used_through: &[],
         untested: "requests are queued, never sent",
     },
     Stub {
         name: "http",
         sql: include_str!("compat/extensions/stubs/http.sql"),
-        preinstalled: false,
-        schemas: &[],
+        preinstalled: &[],
+        home: "public",
+        used_through: &[],
         untested: "requests are never sent; every response has status 0",
     },
     Stub {
         name: "pgjwt",
         sql: include_str!("compat/extensions/stubs/pgjwt.sql"),
-        preinstalled: false,
-        schemas: &[],
+        preinstalled: &[15],
+        home: "extensions",
+        used_through: &["extensions.sign(", "extensions.verify("],
         untested: "tokens are signed by a stand-in, not by the extension's own code",
     },
     Stub {
         name: "pg_jsonschema",
         sql: include_str!("compat/extensions/stubs/pg_jsonschema.sql"),
-        preinstalled: false,
-        schemas: &[],
+        preinstalled: &[],
+        home: "public",
+        used_through: &[],
         untested: "documents are not validated against their JSON schema: every one matches",
     },
     Stub {
         name: "pg_graphql",
         sql: include_str!("compat/extensions/stubs/pg_graphql.sql"),
-        preinstalled: true,
-        schemas: &["graphql", "graphql_public"],
+        preinstalled: &[15, 17],
+        home: "public",
+        used_through: &["graphql.", "graphql_public."],
         untested: "GraphQL queries answer with an error",
     },
     Stub {
         name: "supabase_vault",
         sql: include_str!("compat/extensions/stubs/supabase_vault.sql"),
-        preinstalled: true,
-        schemas: &["vault"],
+        preinstalled: &[15, 17],
+        home: "public",
+        used_through: &["vault."],
         untested: "secrets are stored, not encrypted",
     },
 ];
@@ -199,6 +210,8 @@ pub struct Extensions {
     privileged: BTreeSet<&'static str>,
     stubs: bool,
     role: String,
+    /// The server's major version.
+    major: u32,
 }
 
 impl Extensions {
@@ -208,7 +221,13 @@ impl Extensions {
             .client
             .query("SELECT name FROM pg_available_extensions", &[])
             .await?;
+        let version: i32 = admin
+            .client
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .await?
+            .get(0);
         Ok(Extensions {
+            major: (version / 10_000) as u32,
             available: rows.iter().map(|row| row.get(0)).collect(),
             privileged: PRIVILEGED
                 .lines()
@@ -217,6 +236,13 @@ impl Extensions {
                 .collect(),
             stubs,
             role: role.to_string(),
+        })
+    }
+
+    /// The stand-ins for what hosted Supabase pre-installs on this server's major.
+    fn preinstalled(&self) -> impl Iterator<Item = &'static Stub> + '_ {
+        STUBS.iter().filter(|stub| {
+            stub.preinstalled.contains(&self.major) && self.stub(stub.name).is_some()
         })
     }
 
@@ -231,10 +257,8 @@ impl Extensions {
     /// Supabase has pre-installed.
     pub fn template_sql(&self) -> String {
         let mut sql = format!("{REGISTRY};\n");
-        for stub in STUBS.iter().filter(|stub| stub.preinstalled) {
-            if self.stub(stub.name).is_some() {
-                sql.push_str(&self.install(stub, None));
-            }
+        for stub in self.preinstalled() {
+            sql.push_str(&self.install(stub, Some(stub.home)));
         }
         sql
     }
@@ -263,10 +287,7 @@ impl Extensions {
         let mut findings = Vec::new();
         // The pre-installed stand-ins this server needs: what migrations reach through
         // their schemas without creating them.
-        let preinstalled: Vec<&Stub> = STUBS
-            .iter()
-            .filter(|stub| stub.preinstalled && self.stub(stub.name).is_some())
-            .collect();
+        let preinstalled: Vec<&Stub> = self.preinstalled().collect();
         for (text, at) in migrations.iter().flat_map(MigrationFile::code_statements) {
             if let Some(Extension::Create { name, .. }) = parse(text) {
                 if let Some(stub) = self.stub(&name) {
@@ -281,10 +302,7 @@ impl Extensions {
             }
             let lower = text.to_ascii_lowercase();
             for stub in &preinstalled {
-                let used = stub
-                    .schemas
-                    .iter()
-                    .any(|schema| lower.contains(&format!("{schema}.")));
+                let used = stub.used_through.iter().any(|name| lower.contains(name));
                 if used {
                     stubbed.entry(stub.name).or_insert_with(|| at.clone());
                 }
@@ -501,6 +519,7 @@ mod tests {
                 .collect(),
             stubs: true,
             role: "postgres".to_string(),
+            major: 15,
         };
         assert_eq!(
             extensions

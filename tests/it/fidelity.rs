@@ -297,3 +297,37 @@ fn advisors_plpgsql_check_and_pgtap_run_after_the_migrations() {
             .contains("have: 0")
     );
 }
+
+/// Hosted Postgres 15 projects have pgjwt pre-installed in `extensions` (17 has it no
+/// more): on 15 a migration may call `extensions.sign` without creating it, on 17 it
+/// fails as it would there.
+#[test]
+fn pgjwt_is_preinstalled_on_15_and_not_on_17() {
+    let report = assert_applies("pgjwt_preinstalled");
+    assert_eq!(stubbed(&report), ["pgjwt"], "{report:#}");
+
+    let Some(_engine) = crate::docker::engine_with(crate::docker::IMAGE_17) else {
+        return;
+    };
+    let mut command = assert_cmd::Command::cargo_bin("migration-guard").unwrap();
+    command
+        .env_remove("RUST_LOG")
+        .args([
+            "shadow",
+            "--format",
+            "json",
+            "--provider",
+            "docker",
+            "--image",
+            crate::docker::IMAGE_17,
+            "--dir",
+        ])
+        .arg(fixture("pgjwt_preinstalled"));
+    let (code, stdout, stderr) = output(&mut command);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        failure(&report),
+        "function extensions.sign(json, text) does not exist"
+    );
+}
