@@ -14,6 +14,7 @@ use crate::db::{Database, PgError};
 use crate::engine::seed::{self, Seed};
 use crate::engine::{Applier, ApplyError, Reroute};
 use crate::findings::policy::{History, merge_confirmed};
+use crate::findings::span::LineIndex;
 use crate::findings::{Finding, registry};
 use crate::lint::{self, Judged};
 use crate::migration::base_branch;
@@ -202,15 +203,33 @@ async fn in_shadow(
     report.postgres = Some(prepared.postgres.clone());
     report.notes.extend(prepared.notes.iter().cloned());
     let surveyed = prepared.survey(&discovery.migrations);
-    let unavailable = surveyed
-        .iter()
-        .any(|f| f.rule == registry::EXTENSION_UNAVAILABLE.id);
+    // Each missing extension once, where a migration first creates it.
+    let mut unavailable: Vec<String> = Vec::new();
+    for finding in &surveyed {
+        let Some(name) = crate::shadow::extensions::unavailable_name(finding) else {
+            continue;
+        };
+        if unavailable
+            .iter()
+            .any(|said| said.starts_with(&format!("{name} ")))
+        {
+            continue;
+        }
+        let at = finding.location.as_ref().and_then(|at| {
+            let migration = discovery.migrations.iter().find(|m| m.path == at.file)?;
+            let line = LineIndex::new(&migration.source)
+                .line_col(&migration.source, at.span.start)
+                .line;
+            Some(format!("{}:{line}", migration.file_name))
+        });
+        unavailable.push(format!("{name} ({})", at.unwrap_or_default()));
+    }
     report.findings.extend(surveyed);
-    if unavailable {
-        report.error = Some(
-            "the shadow cannot judge these migrations: they need an extension its Postgres does not have (extension-unavailable); nothing was applied"
-                .to_string(),
-        );
+    if !unavailable.is_empty() {
+        report.error = Some(format!(
+            "the shadow cannot judge these migrations: they need extensions its Postgres does not have: {} (extension-unavailable); nothing was applied",
+            unavailable.join(", ")
+        ));
         return Ok(None);
     }
     let Databases {

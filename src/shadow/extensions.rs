@@ -203,6 +203,15 @@ fn parse(text: &str) -> Option<Extension> {
     }
 }
 
+/// The extension an `extension-unavailable` finding names.
+pub fn unavailable_name(finding: &Finding) -> Option<&str> {
+    if finding.rule != registry::EXTENSION_UNAVAILABLE.id {
+        return None;
+    }
+    let rest = finding.message.strip_prefix("the extension ")?;
+    Some(&rest[..rest.find(" is not available")?])
+}
+
 /// How the shadow treats extensions on this server.
 #[derive(Debug)]
 pub struct Extensions {
@@ -328,6 +337,12 @@ impl Extensions {
     }
 
     fn unavailable(&self, name: &str, at: Location) -> Finding {
+        let finding = self.unavailable_finding(name, at);
+        debug_assert_eq!(unavailable_name(&finding), Some(name));
+        finding
+    }
+
+    fn unavailable_finding(&self, name: &str, at: Location) -> Finding {
         let stubbable = STUBS.iter().any(|stub| stub.name == name);
         let why = if stubbable {
             " (its stand-in is off: --no-extension-stubs)"

@@ -177,6 +177,14 @@ fn an_extension_nothing_stands_in_for_stops_the_run_before_any_migration() {
     );
     // The first file, which needs nothing, did not run either.
     assert_eq!(report["migrations"][0]["status"], "local", "{report:#}");
+    // The headline every format shows names the extension and where it is created.
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("vector (20250102000000_embeddings.sql:2)"),
+        "{report:#}"
+    );
 }
 
 /// Runs `sql` on `server` as a plain non-superuser with the rights hosted `postgres`
