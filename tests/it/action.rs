@@ -188,3 +188,41 @@ async fn a_read_only_token_on_a_fork_is_a_warning_not_the_verdict() {
             .contains("migration-guard lint: passed")
     );
 }
+
+/// The report folder is hidden (`.migration-guard`), and `upload-artifact` leaves hidden
+/// files out unless told: every artifact step of the shipped workflow and of the README's
+/// says `include-hidden-files: true`, or the reports and the backup are never kept.
+#[test]
+fn every_artifact_step_keeps_the_hidden_report_folder() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workflow =
+        std::fs::read_to_string(root.join(".github/workflows/db-migrations.yml")).unwrap();
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&workflow).unwrap();
+    let mut uploads = 0;
+    for (_, job) in parsed["jobs"].as_mapping().unwrap() {
+        for step in job["steps"].as_sequence().into_iter().flatten() {
+            let uses = step["uses"].as_str().unwrap_or_default();
+            if uses.starts_with("actions/upload-artifact") {
+                uploads += 1;
+                assert_eq!(
+                    step["with"]["include-hidden-files"].as_bool(),
+                    Some(true),
+                    "{step:?}"
+                );
+            }
+        }
+    }
+    assert!(uploads >= 3, "the workflow uploads each job's reports");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    for (at, line) in lines.iter().enumerate() {
+        if line.contains("actions/upload-artifact") {
+            let next = lines[at..(at + 4).min(lines.len())].join("\n");
+            assert!(
+                next.contains("include-hidden-files: true"),
+                "README line {}: {next}",
+                at + 1
+            );
+        }
+    }
+}
