@@ -357,7 +357,9 @@ fn comment(report: &Report, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
         );
         return;
     };
-    let body = markdown::render(report);
+    let marker =
+        markdown::comment_marker(report.command.as_str(), &inputs.workdir.to_string_lossy());
+    let body = markdown::with_marker(&markdown::render(report), &marker);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::event::Repository;
-use crate::report::markdown::COMMENT_MARKER;
+use crate::report::markdown::{COMMENT_MARKER, MARKER_PREFIX};
 
 pub use crate::http::RetryPolicy;
 
@@ -250,10 +250,11 @@ struct Author {
 }
 
 impl IssueComment {
-    fn is_ours(&self) -> bool {
+    /// Whether its first line is `marker`.
+    fn is_marked(&self, marker: &str) -> bool {
         self.body
             .as_deref()
-            .is_some_and(|body| body.trim_start().starts_with(COMMENT_MARKER))
+            .is_some_and(|body| body.trim_start().lines().next() == Some(marker))
     }
 
     fn by_bot(&self) -> bool {
@@ -270,7 +271,7 @@ pub async fn upsert_sticky_comment(
     pr_number: u64,
     body: &str,
 ) -> Result<CommentOutcome, CommentError> {
-    let body = if body.starts_with(COMMENT_MARKER) {
+    let body = if marker_of(body).is_some() {
         Cow::Borrowed(body)
     } else {
         Cow::Owned(format!("{COMMENT_MARKER}\n{body}"))
@@ -299,7 +300,8 @@ async fn try_upsert(
 ) -> Result<CommentOutcome, Failure> {
     let comments = list_comments(client, repo, pr_number).await?;
     let payload = json!({ "body": body });
-    if let Some(ours) = find_ours(&comments) {
+    let marker = marker_of(body).unwrap_or(COMMENT_MARKER);
+    if let Some(ours) = find_ours(&comments, marker) {
         let action = format!("update comment {}", ours.id);
         let route = format!(
             "/repos/{}/{}/issues/comments/{}",
@@ -375,10 +377,22 @@ async fn list_comments(
 /// Ours: the body starts with the marker. Anyone can paste the marker, so a bot's comment
 /// (`github-actions[bot]` with `GITHUB_TOKEN`) wins; else the oldest (a personal token
 /// writes as a user).
-fn find_ours(comments: &[IssueComment]) -> Option<&IssueComment> {
-    let mut ours = comments.iter().filter(|c| c.is_ours());
-    let oldest = ours.clone().next();
-    ours.find(|c| c.by_bot()).or(oldest)
+fn find_ours<'c>(comments: &'c [IssueComment], marker: &str) -> Option<&'c IssueComment> {
+    let pick = |marker: &str| {
+        let mut ours = comments.iter().filter(|c| c.is_marked(marker));
+        let oldest = ours.clone().next();
+        ours.find(|c| c.by_bot()).or(oldest)
+    };
+    // A comment of an earlier version, marked for every command alike, becomes this one.
+    pick(marker).or_else(|| pick(COMMENT_MARKER))
+}
+
+/// The marker that opens `body` (`<!-- migration-guard… -->` on its first line), if any:
+/// one sticky comment per marker, so a lint step and a shadow step, or two projects of a
+/// repository, each keep their own.
+fn marker_of(body: &str) -> Option<&str> {
+    let first = body.lines().next()?;
+    (first.starts_with(MARKER_PREFIX) && first.ends_with("-->")).then_some(first)
 }
 
 /// `body` when it has at most `limit` characters; else its first lines, cut at a line

@@ -8,6 +8,27 @@ use super::text;
 
 /// Marks the comment as ours, so a later run updates it instead of adding another.
 pub const COMMENT_MARKER: &str = "<!-- migration-guard -->";
+
+/// How every marker of ours starts.
+pub const MARKER_PREFIX: &str = "<!-- migration-guard";
+
+/// The marker of the sticky comment for `command` run in `workdir`:
+/// `<!-- migration-guard:COMMAND:WORKDIR -->` (WORKDIR `.` by default).
+pub fn comment_marker(command: &str, workdir: &str) -> String {
+    let workdir = workdir.trim_end_matches('/');
+    let workdir = if workdir.is_empty() { "." } else { workdir };
+    // Nothing in it may end the HTML comment early.
+    let workdir = workdir.replace("--", "-").replace('>', "");
+    format!("<!-- migration-guard:{command}:{workdir} -->")
+}
+
+/// `body` (a [`render`]) under `marker` in place of the generic one.
+pub fn with_marker(body: &str, marker: &str) -> String {
+    match body.strip_prefix(COMMENT_MARKER) {
+        Some(rest) => format!("{marker}{rest}"),
+        None => format!("{marker}\n{body}"),
+    }
+}
 /// Lists longer than this are folded.
 const FOLD_AFTER: usize = 10;
 

@@ -117,7 +117,7 @@ async fn first_run_comments_second_run_updates_and_files_are_written() {
         posted["body"]
             .as_str()
             .unwrap()
-            .starts_with("<!-- migration-guard -->\n### ❌ migration-guard lint: failed")
+            .starts_with("<!-- migration-guard:lint:. -->\n### ❌ migration-guard lint: failed")
     );
 
     let outputs = fs::read_to_string(runner.path().join("output")).unwrap();
@@ -148,6 +148,39 @@ async fn first_run_comments_second_run_updates_and_files_are_written() {
         .mount(&api)
         .await;
     Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&api)
+        .await;
+    let (code, stdout) = run_action(&project, &api.uri(), runner.path()).await;
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("updated the pull-request comment"),
+        "{stdout}"
+    );
+    api.verify().await;
+
+    // Third run, beside a shadow step's comment: each command keeps its own (the old
+    // generic one above was taken over by the second run).
+    api.reset().await;
+    list_comments(
+        &api,
+        json!([
+            comment(8, "<!-- migration-guard:shadow:. -->\nthe shadow's"),
+            comment(9, "<!-- migration-guard:lint:. -->\nthe last lint"),
+        ]),
+    )
+    .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/shop/issues/comments/9"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(comment(9, "<!-- migration-guard:lint:. -->")),
+        )
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/shop/issues/comments/8"))
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
         .mount(&api)

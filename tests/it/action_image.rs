@@ -507,7 +507,11 @@ fn the_image_runs_like_the_runner_runs_it_comments_then_updates() {
     );
     let body: Value = serde_json::from_slice(&posted.body).unwrap();
     let body = body["body"].as_str().unwrap();
-    assert!(body.starts_with(MARKER), "{body}");
+    // The comment is this command's and this workdir's.
+    assert!(
+        body.starts_with("<!-- migration-guard:shadow:. -->\n"),
+        "{body}"
+    );
     assert!(body.contains("migration-guard shadow: passed"), "{body}");
     assert!(body.contains("no-hardcoded-environment"), "{body}");
     runtime.block_on(api.verify());
