@@ -232,8 +232,18 @@ pub fn run() -> u8 {
         args.report_dir = Some(reports_absolute.clone());
     }
     println!("::group::migration-guard {}", inputs.command);
-    let report = commands::run(&cli);
+    let mut report = commands::run(&cli);
     println!("::endgroup::");
+    // Annotations, SARIF and the comment name files from the repository's root, where
+    // GitHub attaches them to the diff.
+    let workdir = inputs
+        .workdir
+        .components()
+        .filter(|part| !matches!(part, std::path::Component::CurDir));
+    let workdir: PathBuf = workdir.collect();
+    if !workdir.as_os_str().is_empty() {
+        report.path_prefix = Some(workdir);
+    }
     print!("{}", annotations_within_limits(&report));
     let written = write_reports(&report, &reports_absolute);
     write_outputs(&report, written.then_some(Path::new(reports)), &env);

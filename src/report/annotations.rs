@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Location, Report, Severity, path};
+use super::model::{Location, Report, Severity};
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -78,7 +78,10 @@ fn command(
     };
     let mut properties = Vec::new();
     if let Some(location) = location {
-        properties.push(format!("file={}", escape_property(&path(&location.file))));
+        properties.push(format!(
+            "file={}",
+            escape_property(&report.path(&location.file))
+        ));
         if let Some(start) = report.locate(location) {
             properties.push(format!("line={}", start.line));
             properties.push(format!("col={}", start.column));

@@ -178,7 +178,7 @@ pub fn render(report: &Report) -> String {
             .verify
             .iter()
             .map(|v| JsonVerify {
-                file: path(&v.file),
+                file: report.path(&v.file),
                 check: &v.check,
                 ok: v.ok,
                 detail: &v.detail,
@@ -203,7 +203,7 @@ pub fn render(report: &Report) -> String {
             .skipped
             .iter()
             .map(|s| JsonSkipped {
-                file: path(&s.file),
+                file: report.path(&s.file),
                 reason: &s.reason,
             })
             .collect(),
@@ -228,7 +228,7 @@ pub fn render(report: &Report) -> String {
 
 fn migration<'r>(report: &Report, entry: &'r MigrationEntry) -> JsonMigration<'r> {
     JsonMigration {
-        file: path(&entry.file),
+        file: report.path(&entry.file),
         version: &entry.version,
         name: &entry.name,
         status: entry.status.as_str(),
@@ -297,7 +297,7 @@ fn finding<'r>(report: &Report, finding: &'r Finding) -> JsonFinding<'r> {
     JsonFinding {
         rule: finding.rule,
         severity: finding.severity.as_str(),
-        file: finding.location.as_ref().map(|l| path(&l.file)),
+        file: finding.location.as_ref().map(|l| report.path(&l.file)),
         line: start.map(|at| at.line),
         column: start.map(|at| at.column),
         end_line: end.map(|at| at.line),

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::model::{MigrationStatus, Report, Severity, Status, path, seconds};
+use super::model::{MigrationStatus, Report, Severity, Status, seconds};
 use super::text;
 
 /// Marks the comment as ours, so a later run updates it instead of adding another.
@@ -112,7 +112,7 @@ fn migrations(out: &mut String, report: &Report) {
         let _ = writeln!(
             table,
             "| {icon} | `{}` | {} | {} | {} |",
-            cell(&path(&entry.file)),
+            cell(&report.path(&entry.file)),
             entry.statements,
             entry
                 .duration_ms
@@ -134,7 +134,7 @@ fn migrations(out: &mut String, report: &Report) {
 fn locks(out: &mut String, report: &Report) {
     let mut rows = Vec::new();
     for entry in &report.migrations {
-        let file = cell(&path(&entry.file));
+        let file = cell(&report.path(&entry.file));
         let line = |at: Option<&crate::findings::Location>| {
             report
                 .line_of(at)
@@ -202,7 +202,7 @@ fn predictions(out: &mut String, report: &Report) {
                     .line_of(lock.at.as_ref())
                     .map_or(String::new(), |line| format!(
                         "`{}:{line}`",
-                        cell(&path(&entry.file))
+                        cell(&report.path(&entry.file))
                     )),
                 if over { "⚠️ " } else { "" },
                 seconds(predicted),
@@ -228,7 +228,11 @@ fn failures(out: &mut String, report: &Report) {
         let place = at
             .map(|at| format!(" at line {}, column {}", at.line, at.column))
             .unwrap_or_default();
-        let _ = writeln!(out, "#### ❌ `{}` failed{place}\n", path(&entry.file));
+        let _ = writeln!(
+            out,
+            "#### ❌ `{}` failed{place}\n",
+            report.path(&entry.file)
+        );
         let code = error
             .sqlstate
             .as_deref()
@@ -274,8 +278,8 @@ fn findings(out: &mut String, report: &Report) {
             .location
             .as_ref()
             .map(|l| match report.locate(l) {
-                Some(at) => format!("`{}:{}`", path(&l.file), at.line),
-                None => format!("`{}`", path(&l.file)),
+                Some(at) => format!("`{}:{}`", report.path(&l.file), at.line),
+                None => format!("`{}`", report.path(&l.file)),
             })
             .unwrap_or_default();
         let help = finding
@@ -358,7 +362,7 @@ fn notices(out: &mut String, report: &Report) {
         let _ = writeln!(
             body,
             "`{}`\n{}",
-            path(&entry.file),
+            report.path(&entry.file),
             fenced(&entry.notices.join("\n"), "")
         );
     }

@@ -470,10 +470,23 @@ pub struct Report {
     pub fail_on: Severity,
     /// The budgets the locks' predicted times were held to, when there were predictions.
     pub lock_budgets: Option<LockBudgets>,
+    /// Where the paths start from, seen from where they are shown: the action's
+    /// `workdir`, so that annotations, SARIF and the comment name files from the
+    /// repository's root.
+    pub path_prefix: Option<PathBuf>,
     sources: BTreeMap<PathBuf, SourceFile>,
 }
 
 impl Report {
+    /// `file` as every output names it: from the repository's root when the report has a
+    /// [`Report::path_prefix`].
+    pub fn path(&self, file: &std::path::Path) -> String {
+        match &self.path_prefix {
+            Some(prefix) if file.is_relative() => path(&prefix.join(file)),
+            _ => path(file),
+        }
+    }
+
     pub fn new(command: CommandName) -> Self {
         Report {
             command,
@@ -491,6 +504,7 @@ impl Report {
             duration_ms: None,
             fail_on: Severity::Error,
             lock_budgets: None,
+            path_prefix: None,
             sources: BTreeMap::new(),
         }
     }

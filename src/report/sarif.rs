@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::model::{Location, Report, Severity, path};
+use super::model::{Location, Report, Severity};
 use crate::findings::registry;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -103,7 +103,7 @@ fn result(
         }
         result["locations"] = json!([{
             "physicalLocation": {
-                "artifactLocation": {"uri": path(&location.file)},
+                "artifactLocation": {"uri": report.path(&location.file)},
                 "region": region,
             }
         }]);

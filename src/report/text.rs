@@ -191,7 +191,7 @@ fn migrations(out: &mut String, report: &Report) {
             entry.name,
             entry.statements,
             if entry.statements == 1 { " " } else { "s" },
-            path(&entry.file),
+            report.path(&entry.file),
         );
         if let Some(mode) = entry
             .transaction
@@ -247,7 +247,7 @@ fn skipped(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "{YELLOW}skipped{YELLOW:#} {} ({})",
-            path(&skipped.file),
+            report.path(&skipped.file),
             skipped.reason
         );
     }
@@ -274,7 +274,7 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
                 let _ = writeln!(
                     out,
                     "  {BLUE}-->{BLUE:#} {}:{}:{}",
-                    path(&location.file),
+                    report.path(&location.file),
                     at.line,
                     at.column
                 );
@@ -285,7 +285,7 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
                 snippet(out, report, &location.file, at.line, at, end);
             }
             None => {
-                let _ = writeln!(out, "  {BLUE}-->{BLUE:#} {}", path(&location.file));
+                let _ = writeln!(out, "  {BLUE}-->{BLUE:#} {}", report.path(&location.file));
             }
         }
     }
@@ -403,7 +403,7 @@ fn migration_error(
             let _ = writeln!(
                 out,
                 "  {BLUE}-->{BLUE:#} {}:{}:{}{statement}",
-                path(&entry.file),
+                report.path(&entry.file),
                 at.line,
                 at.column
             );
@@ -414,7 +414,7 @@ fn migration_error(
             snippet(out, report, &entry.file, first, at, 1);
         }
         None => {
-            let _ = writeln!(out, "  {BLUE}-->{BLUE:#} {}", path(&entry.file));
+            let _ = writeln!(out, "  {BLUE}-->{BLUE:#} {}", report.path(&entry.file));
         }
     }
     for (label, text) in report.failure_details(entry, error) {
@@ -442,7 +442,7 @@ fn verify(out: &mut String, report: &Report) {
             .location
             .as_ref()
             .and_then(|l| report.locate(l))
-            .map(|at| format!(" ({}:{})", path(&check.file), at.line))
+            .map(|at| format!(" ({}:{})", report.path(&check.file), at.line))
             .unwrap_or_default();
         let _ = writeln!(
             out,

@@ -37,6 +37,16 @@ async fn list_comments(api: &MockServer, comments: Value) {
 
 /// Runs the action in `project` against `api`; returns (exit code, stdout).
 async fn run_action(project: &Project, api: &str, runner: &Path) -> (i32, String) {
+    run_action_with(project, api, runner, &[]).await
+}
+
+/// [`run_action`] with more `INPUT_*` (or other) variables.
+async fn run_action_with(
+    project: &Project,
+    api: &str,
+    runner: &Path,
+    extra: &[(&str, &str)],
+) -> (i32, String) {
     let event = runner.join("event.json");
     fs::write(
         &event,
@@ -60,7 +70,8 @@ async fn run_action(project: &Project, api: &str, runner: &Path) -> (i32, String
         .env("GITHUB_API_URL", api)
         .env("GITHUB_OUTPUT", runner.join("output"))
         .env("GITHUB_STEP_SUMMARY", runner.join("summary"))
-        .env("RUNNER_TEMP", runner);
+        .env("RUNNER_TEMP", runner)
+        .envs(extra.iter().copied());
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap();
@@ -258,4 +269,55 @@ fn every_artifact_step_keeps_the_hidden_report_folder() {
             );
         }
     }
+}
+
+/// With `workdir`, files are named from the repository's root in the annotations and
+/// the comment (where GitHub attaches them to the diff), and the comment is the
+/// workdir's own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workdir_project_is_reported_from_the_repository_root() {
+    let project = Project::new();
+    let migrations = project.path().join("apps/db/migrations");
+    fs::create_dir_all(&migrations).unwrap();
+    fs::write(
+        migrations.join("0001_t.sql"),
+        "BEGIN;\nCREATE TABLE IF NOT EXISTS t (id int, old int);\nCOMMIT;\n",
+    )
+    .unwrap();
+    fs::write(
+        migrations.join("0002_drop.sql"),
+        "BEGIN;\nALTER TABLE t DROP COLUMN IF EXISTS old;\nCOMMIT;\n",
+    )
+    .unwrap();
+    let runner = tempfile::tempdir().unwrap();
+    let api = MockServer::start().await;
+    list_comments(&api, json!([])).await;
+    Mock::given(method("POST"))
+        .and(path(COMMENTS))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(7, "x")))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let (code, stdout) = run_action_with(
+        &project,
+        &api.uri(),
+        runner.path(),
+        &[("INPUT_WORKDIR", "apps/db")],
+    )
+    .await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("::error file=apps/db/migrations/0002_drop.sql,line=2,"),
+        "{stdout}"
+    );
+    let posted: Value =
+        serde_json::from_slice(&api.received_requests().await.unwrap().last().unwrap().body)
+            .unwrap();
+    let body = posted["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("<!-- migration-guard:lint:apps/db -->\n"),
+        "{body}"
+    );
+    assert!(body.contains("apps/db/migrations/0002_drop.sql"), "{body}");
+    api.verify().await;
 }
