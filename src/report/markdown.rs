@@ -57,6 +57,7 @@ pub fn render(report: &Report) -> String {
     summary_line(&mut out, report);
     migrations(&mut out, report);
     locks(&mut out, report);
+    predictions(&mut out, report);
     failures(&mut out, report);
     findings(&mut out, report);
     verify(&mut out, report);
@@ -169,16 +170,29 @@ fn locks(out: &mut String, report: &Report) {
             ));
         }
     }
+    table_section(
+        out,
+        "🔒 Locks on existing relations",
+        &["Migration", "Lock", "On", "Line", "Blocks", "Held"],
+        &rows,
+        "locks",
+    );
+}
+
+/// A heading and a table of `rows` under `columns`, folded when long; nothing for no
+/// rows.
+fn table_section(out: &mut String, heading: &str, columns: &[&str], rows: &[String], what: &str) {
     if rows.is_empty() {
         return;
     }
     let table = format!(
-        "| Migration | Lock | On | Line | Blocks | Held |\n|---|---|---|---|---|---|\n{}\n",
+        "| {} |\n|{}\n{}\n",
+        columns.join(" | "),
+        "---|".repeat(columns.len()),
         rows.join("\n")
     );
-    let _ = writeln!(out, "#### 🔒 Locks on existing relations\n");
-    fold(out, rows.len(), "locks", &table);
-    predictions(out, report);
+    let _ = writeln!(out, "#### {heading}\n");
+    fold(out, rows.len(), what, &table);
 }
 
 /// The locks' predicted hold times on the `--preview-db-url` target, against the budget.
@@ -210,15 +224,13 @@ fn predictions(out: &mut String, report: &Report) {
             ));
         }
     }
-    if rows.is_empty() {
-        return;
-    }
-    let table = format!(
-        "| Relation | Lock | Line | Predicted | Budget |\n|---|---|---|---|---|\n{}\n",
-        rows.join("\n")
+    table_section(
+        out,
+        "⏱️ Lock times predicted on the target",
+        &["Relation", "Lock", "Line", "Predicted", "Budget"],
+        &rows,
+        "predictions",
     );
-    let _ = writeln!(out, "#### ⏱️ Lock times predicted on the target\n");
-    fold(out, rows.len(), "predictions", &table);
 }
 
 fn failures(out: &mut String, report: &Report) {
