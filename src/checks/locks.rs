@@ -6,11 +6,16 @@
 //! Statements that only change the catalog (another policy, a comment, a grant) take
 //! no time worth naming, so they are not counted.
 //!
-//! Work is read from what the shadow saw, not from the SQL: a statement that first took
-//! ROW EXCLUSIVE on an existing relation of the application's (it wrote rows there),
-//! SHARE (it built an index on an existing table), or rewrote a table. A row written to
-//! what the platform keeps in its own schemas (a storage bucket, a cron job, a vault
-//! secret) is configuration, not a backfill.
+//! Work is read from what the shadow saw, not from the SQL: a statement that rewrote a
+//! table, read every row of one (an index build under SHARE, a validation, a backfill's
+//! scan: the transaction's scan counts), or first took ROW EXCLUSIVE on an existing
+//! relation of the application's (it wrote rows there). A row written to what the
+//! platform keeps in its own schemas (a storage bucket, a cron job, a vault secret) is
+//! configuration, not a backfill.
+//!
+//! The same measures give each lock its time on a larger target ([`predict`]), the
+//! budget it is held to (`lock-budget-exceeded`), a scan under the statement's own lock
+//! (`rewrite-under-lock`), and the verdict on `require-lock-timeout`.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -21,6 +26,7 @@ use crate::engine::Observation;
 use crate::findings::registry;
 use crate::findings::span::{LineIndex, Span};
 use crate::findings::{Finding, Location};
+use crate::lint::rules::require_lock_timeout;
 use crate::migration::MigrationFile;
 use crate::report::MigrationEntry;
 use crate::report::model::{Blocks, LockEvidence, LockMode, Size, Work, WorkKind, seconds};
@@ -43,7 +49,7 @@ const PLATFORM_SCHEMAS: [&str; 10] = [
 /// the rewrites the catalog saw, and every full read of a table the transaction's
 /// statistics counted: an index build's (under SHARE) or a scan's (a validation, a
 /// backfill).
-pub fn work(entry: &MigrationEntry, observed: &[Observation]) -> Vec<Work> {
+fn work(entry: &MigrationEntry, observed: &[Observation]) -> Vec<Work> {
     let elapsed = |statement: usize| {
         observed
             .iter()
@@ -129,23 +135,22 @@ pub fn attribute(entry: &mut MigrationEntry, observed: &[Observation]) {
     }
 }
 
-/// The statements that did work growing with the data, in order (see the module doc):
-/// [`work`], and the first write to each of the application's tables.
-fn working(entry: &MigrationEntry, observed: &[Observation]) -> Vec<usize> {
+/// The statements that first wrote to each of the application's existing tables, in
+/// order: with the work [`attribute`] gave each lock, what a lock can be held across.
+fn writes(observed: &[Observation]) -> Vec<usize> {
     let mut seen: HashSet<&str> = HashSet::new();
-    let mut statements: Vec<usize> = work(entry, observed)
-        .iter()
-        .map(|work| work.statement_index)
-        .collect();
+    let mut statements = Vec::new();
     for observation in observed {
+        let Some(statement) = observation.statement else {
+            continue;
+        };
         for held in observation
             .held
             .iter()
             .filter(|held| !held.created && !held.relation.is_empty())
         {
             let schema = held.relation.split('.').next().unwrap_or_default();
-            if let Some(statement) = observation.statement
-                && held.mode == LockMode::RowExclusive
+            if held.mode == LockMode::RowExclusive
                 && !PLATFORM_SCHEMAS.contains(&schema)
                 && seen.insert(held.relation.as_str())
             {
@@ -153,8 +158,6 @@ fn working(entry: &MigrationEntry, observed: &[Observation]) -> Vec<usize> {
             }
         }
     }
-    statements.sort_unstable();
-    statements.dedup();
     statements
 }
 
@@ -254,14 +257,14 @@ pub fn over_budget(entry: &MigrationEntry, budgets: &LockBudgets) -> Vec<Finding
         .collect()
 }
 
-/// The findings for the locks `entry` records of `migration`, with what the shadow
-/// `observed` after each statement.
+/// The findings for the locks `entry` records of `migration` (their work given by
+/// [`attribute`]), with what the shadow `observed` after each statement.
 pub fn held_across(
     migration: &MigrationFile,
     entry: &MigrationEntry,
     observed: &[Observation],
 ) -> Vec<Finding> {
-    let work = working(entry, observed);
+    let writes = writes(observed);
     let lines = LineIndex::new(&migration.source);
     let line = |index: usize| {
         let start = migration.split.statements[index].code_start(&migration.source);
@@ -271,9 +274,14 @@ pub fn held_across(
         .blocking_locks()
         .filter_map(|lock| {
             let (taken, through) = (lock.statement_index?, lock.through?);
-            let under = *work
+            let later = |statement: &usize| *statement > taken && *statement <= through;
+            let under = lock
+                .work
                 .iter()
-                .find(|&&statement| statement > taken && statement <= through)?;
+                .map(|work| work.statement_index)
+                .chain(writes.iter().copied())
+                .filter(later)
+                .min()?;
             let start = migration.split.statements[taken].code_start(&migration.source);
             Some(Finding {
                 rule: registry::LOCK_HELD_ACROSS_STATEMENTS.id,
@@ -434,12 +442,14 @@ fn measured(lock: &LockEvidence, severity: crate::findings::Severity) -> Option<
         message: format!(
             "this statement took {} lock on {} in the shadow, and no lock_timeout was set: while it waits for the lock behind a long-running query, {} of it queue behind it",
             lock.mode.sql_name_with_article(),
-            if lock.relation.is_empty() { "a relation it dropped" } else { &lock.relation },
+            if lock.relation.is_empty() {
+                "a relation it dropped"
+            } else {
+                &lock.relation
+            },
             lock.mode.blocks().as_str(),
         ),
-        help: Some(
-            "put `SET lock_timeout = '5s';` at the top of the file (one SET covers every statement after it), and retry the migration when it times out".to_string(),
-        ),
+        help: Some(require_lock_timeout::HELP.to_string()),
     })
 }
 

@@ -91,6 +91,7 @@ pub async fn apply(
     let applier = Applier::new(db)
         .await?
         .watching_statements()
+        .reading_sizes(seed.is_some())
         .rerouting(reroute);
     let scope = Scope::user();
     let mut checked = Checked::default();

@@ -137,6 +137,7 @@ pub struct Applier<'d> {
     /// could not take at startup.
     prelude: String,
     watch_statements: bool,
+    read_sizes: bool,
     reroute: Option<&'d dyn Reroute>,
 }
 
@@ -154,6 +155,7 @@ impl<'d> Applier<'d> {
             insert,
             prelude: FILE_PRELUDE.to_string(),
             watch_statements: false,
+            read_sizes: false,
             reroute: None,
         })
     }
@@ -177,6 +179,13 @@ impl<'d> Applier<'d> {
     /// statement: no extra round trip.
     pub fn watching_statements(mut self) -> Self {
         self.watch_statements = true;
+        self
+    }
+
+    /// With `on`, reads the tables' sizes as each file starts (each lock's `size`): worth
+    /// it when they hold data (`--seed-rows`); on empty tables there is nothing to read.
+    pub fn reading_sizes(mut self, on: bool) -> Self {
+        self.read_sizes = on;
         self
     }
 
@@ -219,6 +228,7 @@ impl<'d> Applier<'d> {
         let started = Instant::now();
         let session = Session {
             watch_statements: self.watch_statements,
+            read_sizes: self.read_sizes,
             reroute: self.reroute,
             ..Session::new(self.db, migration)
         };
@@ -561,18 +571,19 @@ const NEWEST_RELATION: &str = "SELECT coalesce(max(oid), 0::oid) FROM pg_class";
 const FLUSH_SCAN_COUNTS: &str = "DO $$ BEGIN PERFORM pg_stat_force_next_flush(); \
      EXCEPTION WHEN undefined_function THEN NULL; END $$";
 
-/// The size of every relation outside the system schemas as a file starts, as the
-/// statistics have it (a rewrite resets them, so they are read before): rows, pages, and
-/// a table's indexes' pages.
+/// The size of every table (and materialized view) outside the system schemas, as the
+/// statistics have it (a rewrite resets them, so the shadow reads them as a file
+/// starts): rows, pages, and its indexes' pages together.
 const SIZES: &str = "SELECT n.nspname || '.' || c.relname, c.reltuples::float8, \
-     c.relpages::int8, \
-     coalesce((SELECT sum(i.relpages) FROM pg_index x \
-       JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), 0)::int8 \
+     c.relpages::int8, coalesce(ix.pages, 0)::int8 \
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I') AND left(n.nspname, 3) <> 'pg_' \
+     LEFT JOIN (SELECT x.indrelid, sum(i.relpages) AS pages FROM pg_index x \
+       JOIN pg_class i ON i.oid = x.indexrelid GROUP BY x.indrelid) ix \
+       ON ix.indrelid = c.oid \
+     WHERE c.relkind IN ('r', 'p', 'm') AND left(n.nspname, 3) <> 'pg_' \
      AND n.nspname <> 'information_schema'";
 
-/// The size of every relation outside the system schemas, by qualified name.
+/// The size of every table outside the system schemas, by qualified name.
 pub async fn sizes(db: &Database) -> Result<HashMap<String, Size>, PgError> {
     Ok(db
         .client
@@ -783,11 +794,12 @@ struct Session<'a> {
     db: &'a Database,
     migration: &'a MigrationFile,
     watch_statements: bool,
+    read_sizes: bool,
     reroute: Option<&'a dyn Reroute>,
     observed: Mutex<Vec<Observation>>,
     /// The newest relation's oid when the file started (see [`NEWEST_RELATION`]).
     existing: std::sync::atomic::AtomicU32,
-    /// The relations' sizes when the file started, when watching statements.
+    /// The tables' sizes when the file started, when reading them.
     sizes: Mutex<HashMap<String, Size>>,
 }
 
@@ -797,6 +809,7 @@ impl<'a> Session<'a> {
             db,
             migration,
             watch_statements: false,
+            read_sizes: false,
             reroute: None,
             observed: Mutex::new(Vec::new()),
             existing: std::sync::atomic::AtomicU32::new(0),
@@ -809,7 +822,7 @@ impl<'a> Session<'a> {
         let (newest, sizes, flushed) = tokio::join!(
             self.db.client.query_typed(NEWEST_RELATION, &[]),
             async {
-                if self.watch_statements {
+                if self.read_sizes {
                     Some(self.db.client.query_typed(SIZES, &[]).await)
                 } else {
                     None

@@ -221,13 +221,7 @@ impl LockMode {
 
     /// "an ACCESS EXCLUSIVE", "a SHARE".
     pub fn sql_name_with_article(self) -> String {
-        let name = self.sql_name();
-        let article = if name.starts_with(['A', 'E']) {
-            "an"
-        } else {
-            "a"
-        };
-        format!("{article} {name}")
+        with_article(self.sql_name())
     }
 
     pub fn from_pg_name(name: &str) -> Option<LockMode> {
@@ -303,6 +297,16 @@ impl LockBudgets {
             Blocks::SchemaChanges => None,
         }
     }
+}
+
+/// A lock mode's SQL name with its article: "an ACCESS EXCLUSIVE", "a SHARE".
+pub fn with_article(mode: &str) -> String {
+    let article = if mode.starts_with(['A', 'E']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {mode}")
 }
 
 /// A duration as people read it: `850 ms`, `18.2 s`.

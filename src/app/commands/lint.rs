@@ -48,7 +48,12 @@ pub async fn preview(
     let Some(url) = &checks.preview_db_url else {
         return Ok(());
     };
-    let look = super::status::look(discovery, url)
+    // Sizes only where there are locks to predict (a shadow run's).
+    let locked = report
+        .migrations
+        .iter()
+        .any(|entry| !entry.locks.is_empty());
+    let look = super::status::look(discovery, url, locked)
         .await
         .context("cannot look at the --preview-db-url target")?;
     let files: Vec<&str> = discovery

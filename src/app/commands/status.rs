@@ -2,10 +2,10 @@
 //! with a database URL, which of them it has applied.
 
 use std::collections::HashMap;
-
-use anyhow::Context;
 use std::path::Path;
 use std::time::Duration;
+
+use anyhow::Context;
 
 use crate::deploy::direct::{Settings, Target};
 use crate::deploy::plan;
@@ -32,7 +32,7 @@ pub async fn against(dir: &Path, db_url: &str) -> anyhow::Result<Report> {
     for migration in &discovery.migrations {
         report.add_source(&migration.path, migration.source.clone());
     }
-    let look = look(&discovery, db_url).await?;
+    let look = look(&discovery, db_url, false).await?;
     report.postgres = Some(look.postgres);
     report.notes.push(look.note);
     for migration in &discovery.migrations {
@@ -59,11 +59,13 @@ pub struct Look {
     pub pending: Vec<String>,
     /// What a deploy would refuse.
     pub refusals: Vec<Finding>,
-    /// Its relations' sizes, as its statistics have them.
+    /// Its tables' sizes, as its statistics have them, when asked for.
     pub sizes: HashMap<String, Size>,
 }
 
-pub async fn look(discovery: &Discovery, db_url: &str) -> anyhow::Result<Look> {
+/// What the target `db_url` has applied of `discovery`, read only; with `sizes`, its
+/// tables' sizes too (to predict lock times there).
+pub async fn look(discovery: &Discovery, db_url: &str, sizes: bool) -> anyhow::Result<Look> {
     let settings = Settings {
         lock_timeout: "5s".to_string(),
         escalate: Vec::new(),
@@ -90,8 +92,12 @@ pub async fn look(discovery: &Discovery, db_url: &str) -> anyhow::Result<Look> {
         ),
         pending: plan.pending.iter().map(|m| m.version.clone()).collect(),
         refusals: plan.refusals,
-        sizes: crate::engine::sizes(&target.db)
-            .await
-            .context("cannot read the sizes of the target's tables")?,
+        sizes: if sizes {
+            crate::engine::sizes(&target.db)
+                .await
+                .context("cannot read the sizes of the target's tables")?
+        } else {
+            HashMap::new()
+        },
     })
 }

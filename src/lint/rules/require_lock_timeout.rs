@@ -11,6 +11,7 @@ use sqlparser::ast::{AlterViewOperation, LockTableMode, ObjectType, Reset, Set, 
 use sqlparser::tokenizer::Token;
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::report::model::with_article;
 use crate::sql::statement::ParsedStatement;
 
 use crate::findings::span::Span;
@@ -18,6 +19,9 @@ use crate::findings::span::Span;
 use super::support::{alter_table, head_through, position, table_after_on};
 
 pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_LOCK_TIMEOUT, check);
+
+/// What to write instead, for the lint's finding and the shadow's alike.
+pub const HELP: &str = "put `SET lock_timeout = '5s';` at the top of the file (one SET covers every statement after it), and retry the migration when it times out";
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     let Some(lock) = first_unguarded(context, "lock_timeout") else {
@@ -29,10 +33,10 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             lock.span,
             format!(
                 "{} takes {} lock on {}, and no lock_timeout is set before it in this file: while it waits for the lock behind a long-running query, {blocked} queue behind it",
-                lock.what, lock.mode_phrase(), lock.target
+                lock.what, with_article(lock.mode), lock.target
             ),
         )
-        .help("put `SET lock_timeout = '5s';` at the top of the file (one SET covers every statement after it), and retry the migration when it times out"),
+        .help(HELP),
     );
 }
 
@@ -49,16 +53,6 @@ pub(super) struct Locking {
 }
 
 impl Locking {
-    /// "an ACCESS EXCLUSIVE" / "a SHARE".
-    pub fn mode_phrase(&self) -> String {
-        let article = if self.mode.starts_with('A') || self.mode.starts_with('E') {
-            "an"
-        } else {
-            "a"
-        };
-        format!("{article} {}", self.mode)
-    }
-
     /// Which queries the lock blocks.
     pub fn blocked(&self) -> String {
         if self.what == "REINDEX" {
