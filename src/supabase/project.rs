@@ -32,6 +32,12 @@ pub enum ProjectError {
     },
     #[error("{path} is not valid TOML: {message}")]
     Toml { path: PathBuf, message: String },
+    #[error("{path}: [db.seed] sql_paths: `{pattern}` is not a valid glob: {message}")]
+    SeedGlob {
+        path: PathBuf,
+        pattern: String,
+        message: String,
+    },
 }
 
 /// A Supabase project, as its files describe it.
@@ -69,11 +75,16 @@ struct SeedSection {
     sql_paths: Option<Vec<String>>,
 }
 
-/// The seed files `[db.seed]` names, relative to the `supabase/` folder: each glob's
-/// matches in name order, a file once, in the order of the globs, as the CLI runs them.
-fn seed_files(supabase: &Path, seed: &SeedSection) -> Vec<PathBuf> {
+/// The seed files `[db.seed]` of `config` names, relative to the `supabase/` folder:
+/// each glob's matches in name order, a file once, in the order of the globs, as the CLI
+/// runs them.
+fn seed_files(
+    config: &Path,
+    supabase: &Path,
+    seed: &SeedSection,
+) -> Result<Vec<PathBuf>, ProjectError> {
     if seed.enabled == Some(false) {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let patterns = seed
         .sql_paths
@@ -81,10 +92,13 @@ fn seed_files(supabase: &Path, seed: &SeedSection) -> Vec<PathBuf> {
         .unwrap_or_else(|| vec!["./seed.sql".to_string()]);
     let mut files: Vec<PathBuf> = Vec::new();
     for pattern in patterns {
-        let pattern = supabase.join(pattern.trim_start_matches("./"));
-        let Ok(matches) = glob::glob(&pattern.to_string_lossy()) else {
-            continue;
-        };
+        let joined = supabase.join(pattern.trim_start_matches("./"));
+        let matches =
+            glob::glob(&joined.to_string_lossy()).map_err(|error| ProjectError::SeedGlob {
+                path: config.to_path_buf(),
+                pattern: pattern.clone(),
+                message: error.msg.to_string(),
+            })?;
         let mut matched: Vec<PathBuf> = matches.flatten().filter(|path| path.is_file()).collect();
         matched.sort();
         for path in matched {
@@ -93,7 +107,7 @@ fn seed_files(supabase: &Path, seed: &SeedSection) -> Vec<PathBuf> {
             }
         }
     }
-    files
+    Ok(files)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +139,7 @@ impl SupabaseProject {
             .ok()
             .map(|text| text.trim().to_string())
             .filter(|version| !version.is_empty());
+        let seed_files = seed_files(&config, supabase, &parsed.db.seed)?;
         Ok(Some(SupabaseProject {
             config,
             major_version: parsed.db.major_version.unwrap_or(DEFAULT_MAJOR),
@@ -133,7 +148,7 @@ impl SupabaseProject {
                 .api
                 .schemas
                 .unwrap_or_else(|| DEFAULT_API_SCHEMAS.iter().map(|s| s.to_string()).collect()),
-            seed_files: seed_files(supabase, &parsed.db.seed),
+            seed_files,
         }))
     }
 
@@ -196,5 +211,51 @@ mod tests {
         let error = SupabaseProject::beside(&dir).unwrap_err().to_string();
         assert!(error.contains("config.toml is not valid TOML"), "{error}");
         assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn seed_files_follow_the_globs_in_order_and_a_bad_glob_is_named() {
+        let (root, dir) = project(
+            "[db.seed]\nsql_paths = ['./seeds/*.sql', './seed.sql', './seeds/01.sql']\n",
+            None,
+        );
+        let supabase = root.path().join("supabase");
+        fs::create_dir_all(supabase.join("seeds")).unwrap();
+        for name in ["seeds/02.sql", "seeds/01.sql", "seed.sql"] {
+            fs::write(supabase.join(name), "SELECT 1;\n").unwrap();
+        }
+        let seeds = SupabaseProject::beside(&dir).unwrap().unwrap().seed_files;
+        let names: Vec<_> = seeds
+            .iter()
+            .map(|path| path.strip_prefix(&supabase).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(
+            names,
+            ["seeds/01.sql", "seeds/02.sql", "seed.sql"].map(PathBuf::from)
+        );
+
+        fs::write(
+            supabase.join("config.toml"),
+            "[db.seed]\nenabled = false\nsql_paths = ['./seed.sql']\n",
+        )
+        .unwrap();
+        assert!(
+            SupabaseProject::beside(&dir)
+                .unwrap()
+                .unwrap()
+                .seed_files
+                .is_empty()
+        );
+
+        fs::write(
+            supabase.join("config.toml"),
+            "[db.seed]\nsql_paths = ['./seeds/[.sql']\n",
+        )
+        .unwrap();
+        let error = SupabaseProject::beside(&dir).unwrap_err().to_string();
+        assert!(
+            error.contains("[db.seed] sql_paths: `./seeds/[.sql` is not a valid glob"),
+            "{error}"
+        );
     }
 }
