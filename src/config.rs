@@ -14,12 +14,12 @@
 //! Unknown keys and unknown rule ids are errors that name them and list the valid ones.
 
 use std::collections::BTreeMap;
-
-pub use crate::report::model::LockBudgets;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use crate::report::model::LockBudgets;
 
 use crate::findings::Severity;
 use crate::findings::registry;

@@ -204,17 +204,16 @@ async fn in_shadow(
     report.notes.extend(prepared.notes.iter().cloned());
     let surveyed = prepared.survey(&discovery.migrations);
     // Each missing extension once, where a migration first creates it.
+    let mut named: Vec<&str> = Vec::new();
     let mut unavailable: Vec<String> = Vec::new();
     for finding in &surveyed {
         let Some(name) = crate::shadow::extensions::unavailable_name(finding) else {
             continue;
         };
-        if unavailable
-            .iter()
-            .any(|said| said.starts_with(&format!("{name} ")))
-        {
+        if named.contains(&name) {
             continue;
         }
+        named.push(name);
         let at = finding.location.as_ref().and_then(|at| {
             let migration = discovery.migrations.iter().find(|m| m.path == at.file)?;
             let line = LineIndex::new(&migration.source)

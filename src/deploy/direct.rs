@@ -392,11 +392,12 @@ impl Target {
                 tracing::warn!("{blockers}");
             }
             if let Some(timeout) = timeout {
-                let defaults = format!(
-                    "{}; SET lock_timeout = {}",
-                    self.session_defaults.as_deref().unwrap_or_default(),
-                    quote_literal(timeout)
-                );
+                // After the connection's own defaults, so that this one wins.
+                let set = format!("SET lock_timeout = {}", quote_literal(timeout));
+                let defaults = match &self.session_defaults {
+                    Some(defaults) => format!("{defaults}; {set}"),
+                    None => set,
+                };
                 escalated = Some(Applier::new(&self.db).await?.session_defaults(&defaults));
             }
             tokio::time::sleep(jittered).await;

@@ -164,17 +164,21 @@ fn predictions_scale_the_shadow_to_the_target_and_hold_them_to_the_budget() {
         "ALTER TABLE public.orders ALTER COLUMN total TYPE numeric(14,2);\n",
     );
 
-    let (_, stdout, stderr) = common::output(&mut project.command(&[
-        "shadow",
-        "--provider",
-        "local",
-        "--seed-rows",
-        "2000",
-        "--preview-db-url",
-        &url,
-        "--format",
-        "json",
-    ]));
+    // The shadow, seeded with a tenth of the target's rows, previewing the target.
+    let shadow = |format: &str| {
+        common::output(&mut project.command(&[
+            "shadow",
+            "--provider",
+            "local",
+            "--seed-rows",
+            "2000",
+            "--preview-db-url",
+            &url,
+            "--format",
+            format,
+        ]))
+    };
+    let (_, stdout, stderr) = shadow("json");
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
     let notes = report["notes"].to_string();
     assert!(
@@ -217,17 +221,7 @@ fn predictions_scale_the_shadow_to_the_target_and_hold_them_to_the_budget() {
         over[0]["message"]
     );
 
-    let (_, markdown, _) = common::output(&mut project.command(&[
-        "shadow",
-        "--provider",
-        "local",
-        "--seed-rows",
-        "2000",
-        "--preview-db-url",
-        &url,
-        "--format",
-        "markdown",
-    ]));
+    let (_, markdown, _) = shadow("markdown");
     assert!(
         markdown.contains("Lock times predicted on the target")
             && markdown.contains("| `public.orders` | ACCESS EXCLUSIVE |"),

@@ -50,8 +50,6 @@ pub async fn compare(
     applied.collisions.clear();
     let steps = Steps {
         snapshot_at_end: true,
-        seed: None,
-        seed_files: false,
         ..Steps::default()
     };
     let (mut report, expected) = pipeline::shadow(&applied, &options, &steps).await?;

@@ -67,8 +67,6 @@ pub async fn revert(
     let options = super::shadow::options(provider, project)?;
     let steps = Steps {
         snapshot_at_end: true,
-        seed: None,
-        seed_files: false,
         ..Steps::default()
     };
     let catalog_after = |count: usize| {
