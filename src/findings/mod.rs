@@ -61,11 +61,21 @@ impl Finding {
 
     /// Whether a suppression comment allowed it.
     pub fn is_allowed(&self) -> bool {
-        self.severity == Severity::Info && self.message.contains(ALLOWED)
+        self.allowance().is_some()
+    }
+
+    /// The message as the rule gave it and the reason the suppression comment gave, when
+    /// one allowed it.
+    pub fn allowance(&self) -> Option<(&str, &str)> {
+        if self.severity != Severity::Info {
+            return None;
+        }
+        let (message, reason) = self.message.rsplit_once(ALLOWED)?;
+        Some((message, reason.strip_suffix(')').unwrap_or(reason)))
     }
 
     /// Whether it asks nothing of anyone (a statement the parser could not read, which
-    /// the shadow still applies): kept in JSON and SARIF, left out of what people read.
+    /// the shadow still applies): kept in JSON, left out of what people read.
     pub fn asks_nothing(&self) -> bool {
         self.rule == "unparsed"
     }

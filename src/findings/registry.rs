@@ -18,6 +18,9 @@ pub enum Origin {
     Shadow,
     /// A deploy's own refusal: no configuration turns it off.
     Deploy,
+    /// A migration that failed to apply: a fact of the database, not a judgement, so no
+    /// configuration turns it off either.
+    Apply,
 }
 
 /// A finding id with its default severity and one-line summary.
@@ -27,6 +30,9 @@ pub struct Rule {
     pub severity: Severity,
     pub origin: Origin,
     pub summary: &'static str,
+    /// The rule's page (docs/rules/<id>.md), carried in the binary for the formats that
+    /// show a rule's help beside its results (SARIF).
+    pub page: &'static str,
 }
 
 macro_rules! registry {
@@ -36,6 +42,7 @@ macro_rules! registry {
             severity: Severity::$severity,
             origin: Origin::$origin,
             summary: $summary,
+            page: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules/", $id, ".md")),
         };)*
         /// Every finding id, in the order of this table.
         pub const ALL: &[Rule] = &[$($name),*];
@@ -196,16 +203,30 @@ registry! {
         "a project service unhealthy while watching after the deploy";
     VERIFY_FAILED = "verify-failed", Error, Deploy,
         "a verify check that failed while watching after the deploy";
+
+    // A migration's own failure, reported with the migration rather than as a finding;
+    // SARIF and code scanning need it as a rule.
+    APPLY_ERROR = "apply-error", Error, Apply,
+        "a migration that fails to apply: Postgres rejected a statement, and the file's transaction rolled back";
 }
 
 impl Rule {
-    /// Where its page is: an absolute URL under `package.repository` (Cargo.toml) when
-    /// the project has a home, the page in this repository otherwise.
-    pub fn url(&self) -> String {
-        match env!("CARGO_PKG_REPOSITORY").trim_end_matches('/') {
-            "" => format!("docs/rules/{}.md", self.id),
-            home => format!("{home}/blob/main/docs/rules/{}.md", self.id),
+    /// Where its page is: under `home`, the published folder of the pages (an absolute
+    /// URL), or the page in this repository when there is none.
+    pub fn url(&self, home: Option<&str>) -> String {
+        match home {
+            Some(home) => format!("{}/{}.md", home.trim_end_matches('/'), self.id),
+            None => format!("docs/rules/{}.md", self.id),
         }
+    }
+}
+
+/// Where this build's rule pages are published: under `package.repository`
+/// (Cargo.toml) when the project has one.
+pub fn published_pages() -> Option<String> {
+    match env!("CARGO_PKG_REPOSITORY").trim_end_matches('/') {
+        "" => None,
+        home => Some(format!("{home}/blob/main/docs/rules")),
     }
 }
 
@@ -216,7 +237,8 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 
 /// Every id the configuration may set or turn off: all but the deploy's refusals.
 pub fn configurable() -> impl Iterator<Item = &'static Rule> {
-    ALL.iter().filter(|rule| rule.origin != Origin::Deploy)
+    ALL.iter()
+        .filter(|rule| !matches!(rule.origin, Origin::Deploy | Origin::Apply))
 }
 
 /// Whether only the shadow can raise it.

@@ -304,7 +304,7 @@ fn finding<'r>(report: &Report, finding: &'r Finding) -> JsonFinding<'r> {
         end_column: end.map(|at| at.column),
         message: &finding.message,
         help: finding.help.as_deref(),
-        help_uri: crate::findings::registry::find(finding.rule).map(|rule| rule.url()),
+        help_uri: crate::findings::registry::find(finding.rule).map(|rule| report.rule_url(rule)),
     }
 }
 

@@ -478,6 +478,9 @@ pub struct Report {
     /// `workdir`, so that annotations, SARIF and the comment name files from the
     /// repository's root.
     pub path_prefix: Option<PathBuf>,
+    /// Where the rule pages are published (an absolute URL, e.g. the action's own
+    /// repository at the version that runs), for the links every format gives.
+    pub rule_pages: Option<String>,
     sources: BTreeMap<PathBuf, SourceFile>,
 }
 
@@ -489,6 +492,12 @@ impl Report {
             Some(prefix) if file.is_relative() => path(&prefix.join(file)),
             _ => path(file),
         }
+    }
+
+    /// The page of `rule`: published when the report knows where, in this repository
+    /// otherwise.
+    pub fn rule_url(&self, rule: &crate::findings::registry::Rule) -> String {
+        rule.url(self.rule_pages.as_deref())
     }
 
     pub fn new(command: CommandName) -> Self {
@@ -509,6 +518,7 @@ impl Report {
             fail_on: Severity::Error,
             lock_budgets: None,
             path_prefix: None,
+            rule_pages: crate::findings::registry::published_pages(),
             sources: BTreeMap::new(),
         }
     }
@@ -698,6 +708,12 @@ impl Report {
     pub fn position(&self, file: &Path, offset: usize) -> Option<LineCol> {
         let source = self.sources.get(file)?;
         Some(source.lines.line_col(&source.text, offset))
+    }
+
+    /// The text `location` spans, when the report holds its file (secrets masked).
+    pub fn spanned(&self, location: &Location) -> Option<&str> {
+        let source = self.sources.get(&location.file)?;
+        source.text.get(location.span.start..location.span.end)
     }
 
     /// The text of a line of a file the report holds.

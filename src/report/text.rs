@@ -296,7 +296,7 @@ fn render_finding(out: &mut String, report: &Report, finding: &Finding) {
         }
     }
     if let Some(rule) = crate::findings::registry::find(finding.rule) {
-        let _ = writeln!(out, "  {DIM}see {}{DIM:#}", rule.url());
+        let _ = writeln!(out, "  {DIM}see {}{DIM:#}", report.rule_url(rule));
     }
 }
 

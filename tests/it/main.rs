@@ -23,6 +23,7 @@ mod new;
 mod pgtap;
 mod plpgsql;
 mod render;
+mod sarif;
 mod seed;
 mod seed_files;
 mod semantic;
