@@ -15,11 +15,13 @@ use crate::app::cli::{Cli, Command};
 use crate::app::commands;
 use crate::github::{self, ActionsContext, CommentOutcome, GitHub};
 use crate::report::annotations::escape_data;
-use crate::report::{Report, annotations, json, markdown};
+use crate::report::{Report, annotations, json, markdown, sarif};
 
 /// The runner attaches at most this many annotations of one kind per step.
 const ANNOTATIONS_PER_KIND: usize = 10;
-/// Where the reports go, relative to the workspace.
+/// Where the reports go, relative to the workspace: one folder per command and
+/// workdir below it, so that a lint step and a shadow step, or two projects, keep
+/// their own.
 const REPORT_DIR: &str = ".migration-guard";
 /// The runner refuses a step summary above 1 MiB.
 const SUMMARY_LIMIT: usize = 1024 * 1024 - 4096;
@@ -42,6 +44,8 @@ pub struct Inputs {
     pub base_ref: Option<String>,
     pub target: Option<String>,
     pub project_ref: Option<String>,
+    /// No schema backup before production (teams that rely on the platform's PITR).
+    pub no_backup: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,17 +89,18 @@ impl Inputs {
                 expected: "staging, production (required by deploy)",
             });
         }
-        let comment = match input("comment").as_deref() {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(other) => {
-                return Err(InputError::Invalid {
-                    name: "comment",
-                    value: other.to_string(),
-                    expected: "true, false",
-                });
-            }
+        let flag = |name: &'static str| match input(name).as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(InputError::Invalid {
+                name,
+                value: other.to_string(),
+                expected: "true, false",
+            }),
         };
+        // `comment` is on unless turned off.
+        let comment = input("comment").is_none() || flag("comment")?;
+        let no_backup = flag("no-backup")?;
         Ok(Inputs {
             command,
             workdir: input("workdir").map_or_else(|| PathBuf::from("."), PathBuf::from),
@@ -112,6 +117,7 @@ impl Inputs {
             base_ref: input("base-ref"),
             target,
             project_ref: input("project-ref"),
+            no_backup,
         })
     }
 
@@ -183,6 +189,9 @@ impl Inputs {
             flag("fail-on", &self.fail_on);
             flag("base-ref", &self.base_ref);
         }
+        if self.command == "deploy" && self.no_backup {
+            args.push("--no-backup".to_string());
+        }
         // A job reaches production only once its environment's reviewers approved it.
         if self.command == "deploy" && self.target.as_deref() == Some("production") {
             args.push("--yes".to_string());
@@ -215,8 +224,9 @@ pub fn run() -> u8 {
     }
     // Reports go under the workspace: the outputs name them relative to it, which is
     // where the next step (actions/upload-artifact) resolves them on the host.
-    let reports = REPORT_DIR;
-    let reports_absolute = workspace.join(reports);
+    let workdir = within_workspace(&inputs.workdir);
+    let reports = Path::new(REPORT_DIR).join(&workdir).join(&inputs.command);
+    let reports_absolute = workspace.join(&reports);
     let mut cli = match Cli::try_parse_from(inputs.arguments()) {
         Ok(cli) => cli,
         Err(error) => {
@@ -236,22 +246,40 @@ pub fn run() -> u8 {
     println!("::endgroup::");
     // Annotations, SARIF and the comment name files from the repository's root, where
     // GitHub attaches them to the diff.
-    let workdir = inputs
-        .workdir
-        .components()
-        .filter(|part| !matches!(part, std::path::Component::CurDir));
-    let workdir: PathBuf = workdir.collect();
     if !workdir.as_os_str().is_empty() {
         report.path_prefix = Some(workdir);
     }
+    if let Some(pages) = action_rule_pages(&env) {
+        report.rule_pages = Some(pages);
+    }
     print!("{}", annotations_within_limits(&report));
     let written = write_reports(&report, &reports_absolute);
-    write_outputs(&report, written.then_some(Path::new(reports)), &env);
+    write_outputs(&report, written.then_some(reports.as_path()), &env);
     write_summary(&report, &env);
     if inputs.comment {
         comment(&report, &inputs, &env);
     }
     report.status().exit_code()
+}
+
+/// `workdir` as a path inside the workspace: `.` parts dropped, so that `.` is empty.
+fn within_workspace(workdir: &Path) -> PathBuf {
+    workdir
+        .components()
+        .filter(|part| !matches!(part, std::path::Component::CurDir))
+        .collect()
+}
+
+/// The rule pages of the version of the action that runs (`uses: owner/repo@ref`):
+/// links that match the rules this binary knows.
+fn action_rule_pages(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let server = env("GITHUB_SERVER_URL").filter(|url| url.starts_with("https://"))?;
+    let repository = env("GITHUB_ACTION_REPOSITORY").filter(|name| !name.is_empty())?;
+    let reference = env("GITHUB_ACTION_REF").filter(|name| !name.is_empty())?;
+    Some(format!(
+        "{}/{repository}/blob/{reference}/docs/rules",
+        server.trim_end_matches('/')
+    ))
 }
 
 /// At most [`ANNOTATIONS_PER_KIND`] of each kind as annotations (the runner drops the
@@ -286,11 +314,12 @@ fn annotations_within_limits(report: &Report) -> String {
     out
 }
 
-/// report.json and report.md in `dir`; whether they were written.
+/// report.json, report.md and report.sarif in `dir`; whether they were written.
 fn write_reports(report: &Report, dir: &Path) -> bool {
     let written = std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(dir.join("report.json"), json::render(report)))
-        .and_then(|()| std::fs::write(dir.join("report.md"), markdown::render(report)));
+        .and_then(|()| std::fs::write(dir.join("report.md"), markdown::render(report)))
+        .and_then(|()| std::fs::write(dir.join("report.sarif"), sarif::render(report)));
     if let Err(error) = &written {
         println!(
             "::warning title=migration-guard::cannot write the report to {}: {error}",
@@ -322,6 +351,7 @@ fn write_outputs(report: &Report, report_dir: Option<&Path>, env: &dyn Fn(&str) 
     if let Some(dir) = report_dir {
         let _ = writeln!(outputs, "report-dir={}", dir.display());
         let _ = writeln!(outputs, "report-path={}", dir.join("report.json").display());
+        let _ = writeln!(outputs, "sarif-path={}", dir.join("report.sarif").display());
     }
     append(&file, &outputs, "GITHUB_OUTPUT");
 }
@@ -506,6 +536,58 @@ mod tests {
         );
         let error = super::tests::inputs(&[("INPUT_COMMAND", "deploy")]).unwrap_err();
         assert!(error.to_string().contains("required by deploy"), "{error}");
+    }
+
+    #[test]
+    fn no_backup_is_a_flag_of_the_deploy() {
+        let deploy = |no_backup: &str| {
+            inputs(&[
+                ("INPUT_COMMAND", "deploy"),
+                ("INPUT_TARGET", "production"),
+                ("INPUT_DB-URL", "postgresql://u:p4ss@h/db"),
+                ("INPUT_NO-BACKUP", no_backup),
+            ])
+            .map(|inputs| inputs.arguments())
+        };
+        assert!(deploy("true").unwrap().contains(&"--no-backup".to_string()));
+        assert!(
+            !deploy("false")
+                .unwrap()
+                .contains(&"--no-backup".to_string())
+        );
+        let error = deploy("skip").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("input `no-backup` is \"skip\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rule_pages_are_those_of_the_action_version_that_runs() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            }
+        };
+        assert_eq!(
+            action_rule_pages(&env(&[
+                ("GITHUB_SERVER_URL", "https://github.com"),
+                ("GITHUB_ACTION_REPOSITORY", "acme/migration-guard"),
+                ("GITHUB_ACTION_REF", "v1.4.0"),
+            ]))
+            .as_deref(),
+            Some("https://github.com/acme/migration-guard/blob/v1.4.0/docs/rules")
+        );
+        // `uses: ./`: no repository of the action, the build's own pages.
+        assert_eq!(
+            action_rule_pages(&env(&[("GITHUB_SERVER_URL", "https://github.com")])),
+            None
+        );
     }
 
     #[test]

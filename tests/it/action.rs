@@ -138,11 +138,26 @@ async fn first_run_comments_second_run_updates_and_files_are_written() {
         .lines()
         .find_map(|l| l.strip_prefix("report-path="))
         .unwrap();
-    assert_eq!(report_path, ".migration-guard/report.json");
+    assert_eq!(report_path, ".migration-guard/lint/report.json");
     let report: Value =
         serde_json::from_str(&fs::read_to_string(project.path().join(report_path)).unwrap())
             .unwrap();
     assert_eq!(report["command"], "lint");
+    let sarif_path = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("sarif-path="))
+        .unwrap();
+    assert_eq!(sarif_path, ".migration-guard/lint/report.sarif");
+    let sarif = crate::sarif::assert_schema_valid(
+        &fs::read_to_string(project.path().join(sarif_path)).unwrap(),
+    );
+    let rules: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|result| result["ruleId"].as_str())
+        .collect();
+    assert!(rules.contains(&"no-drop-column"), "{rules:?}");
     let summary = fs::read_to_string(runner.path().join("summary")).unwrap();
     assert!(summary.contains("no-drop-column"), "{summary}");
     api.verify().await;
