@@ -183,7 +183,7 @@ impl Config {
             .unwrap_or(0);
         if depth > MAX_NESTING {
             return Err(invalid(format!(
-                "brackets nested {depth} deep: a configuration has at most {MAX_NESTING}; see the example in the README"
+                "brackets nested {depth} deep: a configuration has at most {MAX_NESTING}; see the example in docs/configuration.md"
             )));
         }
         let file: File = if text.trim().is_empty() {
