@@ -15,6 +15,7 @@ use crate::app::cli::{Cli, Command};
 use crate::app::commands;
 use crate::github::{self, ActionsContext, CommentOutcome, GitHub};
 use crate::report::annotations::escape_data;
+use crate::report::model::RunLink;
 use crate::report::{Report, annotations, json, markdown, sarif};
 
 /// The runner attaches at most this many annotations of one kind per step.
@@ -206,7 +207,7 @@ pub fn run() -> u8 {
     let inputs = match Inputs::from_env(&env) {
         Ok(inputs) => inputs,
         Err(error) => {
-            println!("::error title=migration-guard::{error}");
+            say("error", &error.to_string());
             return 2;
         }
     };
@@ -216,9 +217,9 @@ pub fn run() -> u8 {
     let workspace = env("GITHUB_WORKSPACE").map_or_else(|| PathBuf::from("."), PathBuf::from);
     let root = workspace.join(&inputs.workdir);
     if let Err(error) = std::env::set_current_dir(&root) {
-        println!(
-            "::error title=migration-guard::cannot enter the workdir {}: {error}",
-            root.display()
+        say(
+            "error",
+            &format!("cannot enter the workdir {}: {error}", root.display()),
         );
         return 2;
     }
@@ -230,10 +231,7 @@ pub fn run() -> u8 {
     let mut cli = match Cli::try_parse_from(inputs.arguments()) {
         Ok(cli) => cli,
         Err(error) => {
-            println!(
-                "::error title=migration-guard::{}",
-                error.to_string().trim()
-            );
+            say("error", error.to_string().trim());
             return 2;
         }
     };
@@ -252,6 +250,7 @@ pub fn run() -> u8 {
     if let Some(pages) = action_rule_pages(&env) {
         report.rule_pages = Some(pages);
     }
+    report.run = run_link(&env);
     print!("{}", annotations_within_limits(&report));
     let written = write_reports(&report, &reports_absolute);
     write_outputs(&report, written.then_some(reports.as_path()), &env);
@@ -282,21 +281,61 @@ fn action_rule_pages(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     ))
 }
 
+/// A workflow command with its message escaped: a message of several lines stays one
+/// annotation.
+fn say(kind: &str, message: &str) {
+    println!("::{kind} title=migration-guard::{}", escape_data(message));
+}
+
+/// The commit the run judged (a pull request's head, not the merge commit the runner
+/// checks out) and the run's page.
+fn run_link(env: &dyn Fn(&str) -> Option<String>) -> Option<RunLink> {
+    let head = ActionsContext::from_env(env)
+        .ok()
+        .and_then(|context| context.pull_request)
+        .map(|pull_request| pull_request.head_sha);
+    let commit = head.or_else(|| env("GITHUB_SHA"))?;
+    let url = match (
+        env("GITHUB_SERVER_URL"),
+        env("GITHUB_REPOSITORY"),
+        env("GITHUB_RUN_ID"),
+    ) {
+        (Some(server), Some(repository), Some(run)) => Some(format!(
+            "{}/{repository}/actions/runs/{run}",
+            server.trim_end_matches('/')
+        )),
+        _ => None,
+    };
+    Some(RunLink { commit, url })
+}
+
 /// At most [`ANNOTATIONS_PER_KIND`] of each kind as annotations (the runner drops the
-/// rest); the others go to the log, with one notice that says how many.
+/// rest); the others go to the log, with one notice that says how many, which takes a
+/// notice's place so that it is shown itself.
 fn annotations_within_limits(report: &Report) -> String {
+    let rendered = annotations::render(report);
+    let lines: Vec<(&str, &str)> = rendered
+        .lines()
+        .map(|line| {
+            let kind = line.split([' ', ':']).nth(2).unwrap_or_default();
+            (kind, line)
+        })
+        .collect();
+    let count = |kind: &str| lines.iter().filter(|(k, _)| *k == kind).count();
+    let overflows = ["error", "warning", "notice"]
+        .iter()
+        .any(|kind| count(kind) > ANNOTATIONS_PER_KIND);
+    let limit = |kind: &str| match kind {
+        "notice" if overflows => ANNOTATIONS_PER_KIND - 1,
+        _ => ANNOTATIONS_PER_KIND,
+    };
     let mut out = String::new();
-    let mut counts = std::collections::BTreeMap::new();
+    let mut shown = std::collections::BTreeMap::new();
     let mut held_back = 0;
-    for line in annotations::render(report).lines() {
-        let kind = line
-            .split([' ', ':'])
-            .nth(2)
-            .unwrap_or_default()
-            .to_string();
-        let count = counts.entry(kind).or_insert(0);
-        *count += 1;
-        if *count <= ANNOTATIONS_PER_KIND {
+    for (kind, line) in lines {
+        let shown = shown.entry(kind).or_insert(0);
+        *shown += 1;
+        if *shown <= limit(kind) {
             let _ = writeln!(out, "{line}");
         } else {
             held_back += 1;
@@ -321,9 +360,9 @@ fn write_reports(report: &Report, dir: &Path) -> bool {
         .and_then(|()| std::fs::write(dir.join("report.md"), markdown::render(report)))
         .and_then(|()| std::fs::write(dir.join("report.sarif"), sarif::render(report)));
     if let Err(error) = &written {
-        println!(
-            "::warning title=migration-guard::cannot write the report to {}: {error}",
-            dir.display()
+        say(
+            "warning",
+            &format!("cannot write the report to {}: {error}", dir.display()),
         );
     }
     written.is_ok()
@@ -375,7 +414,7 @@ fn append(file: &str, text: &str, what: &str) {
         .open(file)
         .and_then(|mut handle| handle.write_all(text.as_bytes()));
     if let Err(error) = written {
-        println!("::warning title=migration-guard::cannot write {what}: {error}");
+        say("warning", &format!("cannot write {what}: {error}"));
     }
 }
 
@@ -384,7 +423,7 @@ fn comment(report: &Report, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
     let context = match ActionsContext::from_env(env) {
         Ok(context) => context,
         Err(error) => {
-            println!("::warning title=migration-guard::no pull-request comment: {error}");
+            say("warning", &format!("no pull-request comment: {error}"));
             return;
         }
     };
@@ -392,8 +431,9 @@ fn comment(report: &Report, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
         return; // not a pull request: the summary is the report
     };
     let Some(token) = inputs.github_token.clone() else {
-        println!(
-            "::warning title=migration-guard::no pull-request comment: the github-token input is empty"
+        say(
+            "warning",
+            "no pull-request comment: the github-token input is empty",
         );
         return;
     };
@@ -406,7 +446,7 @@ fn comment(report: &Report, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            println!("::warning title=migration-guard::no pull-request comment: {error}");
+            say("warning", &format!("no pull-request comment: {error}"));
             return;
         }
     };
@@ -420,10 +460,13 @@ fn comment(report: &Report, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
         Ok(CommentOutcome::Updated { url, .. }) => {
             println!("updated the pull-request comment: {url}")
         }
-        Ok(CommentOutcome::NoPermission(reason)) => println!(
-            "::warning title=migration-guard::no pull-request comment ({reason}); on a pull request from a fork the token is read-only: the job summary has the report"
+        Ok(CommentOutcome::NoPermission(reason)) => say(
+            "warning",
+            &format!(
+                "no pull-request comment ({reason}); on a pull request from a fork the token is read-only: the job summary has the report"
+            ),
         ),
-        Err(error) => println!("::warning title=migration-guard::no pull-request comment: {error}"),
+        Err(error) => say("warning", &format!("no pull-request comment: {error}")),
     }
 }
 
@@ -536,6 +579,52 @@ mod tests {
         );
         let error = super::tests::inputs(&[("INPUT_COMMAND", "deploy")]).unwrap_err();
         assert!(error.to_string().contains("required by deploy"), "{error}");
+    }
+
+    #[test]
+    fn the_more_notice_takes_a_notice_place_and_the_run_error_leads() {
+        use crate::findings::{Finding, Severity};
+        use crate::report::CommandName;
+        let finding = |severity, message: &str| Finding {
+            rule: "no-drop-column",
+            severity,
+            location: None,
+            message: message.to_string(),
+            help: Some("what to do\non two lines".to_string()),
+        };
+        let mut report = Report::new(CommandName::Lint);
+        report.error = Some("the tool stopped:\nat the extension vector".to_string());
+        for n in 0..12 {
+            report
+                .findings
+                .push(finding(Severity::Warning, &format!("warning {n}")));
+        }
+        for n in 0..10 {
+            report
+                .findings
+                .push(finding(Severity::Info, &format!("note {n}")));
+        }
+        let out = annotations_within_limits(&report);
+        let commands: Vec<&str> = out.lines().filter(|line| line.starts_with("::")).collect();
+        assert_eq!(
+            commands[0],
+            "::error title=migration-guard::the tool stopped:%0Aat the extension vector"
+        );
+        let of = |kind: &str| {
+            commands
+                .iter()
+                .filter(|line| line.starts_with(&format!("::{kind} ")))
+                .count()
+        };
+        assert_eq!((of("warning"), of("notice")), (10, 10));
+        assert_eq!(
+            *commands.last().unwrap(),
+            "::notice title=migration-guard::3 more findings than GitHub shows as annotations; the job summary lists them all"
+        );
+        assert!(
+            out.lines().all(|line| !line.starts_with("what to do")),
+            "every message is one line: {out}"
+        );
     }
 
     #[test]

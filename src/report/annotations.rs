@@ -5,21 +5,12 @@ use std::fmt::Write;
 
 use super::model::{Location, Report, Severity};
 
+/// The run's own error first, then what failed to apply or verify, then the findings:
+/// the runner shows only the first few of each kind.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    for finding in &report.findings {
-        let mut message = finding.message.clone();
-        if let Some(help) = &finding.help {
-            message = format!("{message}\n{help}");
-        }
-        command(
-            &mut out,
-            report,
-            finding.severity,
-            finding.rule,
-            &message,
-            finding.location.as_ref(),
-        );
+    if let Some(error) = &report.error {
+        let _ = writeln!(out, "::error title=migration-guard::{}", escape_data(error));
     }
     for entry in &report.migrations {
         if let Some(error) = &entry.error {
@@ -57,8 +48,29 @@ pub fn render(report: &Report) -> String {
             Some(&location),
         );
     }
-    if let Some(error) = &report.error {
-        let _ = writeln!(out, "::error title=migration-guard::{}", escape_data(error));
+    // The change's own files before deployed ones (a migration the change edited).
+    let mut findings: Vec<_> = report.findings.iter().collect();
+    findings.sort_by_key(|finding| {
+        finding.location.as_ref().is_some_and(|location| {
+            report
+                .migrations
+                .iter()
+                .any(|entry| entry.deployed && entry.file == location.file)
+        })
+    });
+    for finding in findings {
+        let mut message = finding.message.clone();
+        if let Some(help) = &finding.help {
+            message = format!("{message}\n{help}");
+        }
+        command(
+            &mut out,
+            report,
+            finding.severity,
+            finding.rule,
+            &message,
+            finding.location.as_ref(),
+        );
     }
     out
 }

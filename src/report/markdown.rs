@@ -3,8 +3,11 @@
 
 use std::fmt::Write;
 
-use super::model::{MigrationStatus, Report, Severity, Status, seconds};
+use super::model::{
+    MigrationEntry, MigrationStatus, Report, Severity, Status, VerifyCheck, seconds,
+};
 use super::text;
+use crate::findings::registry;
 
 /// Marks the comment as ours, so a later run updates it instead of adding another.
 pub const COMMENT_MARKER: &str = "<!-- migration-guard -->";
@@ -55,10 +58,11 @@ pub fn render(report: &Report) -> String {
         }
     }
     summary_line(&mut out, report);
+    // What stopped the run comes before the tables that say what else happened.
+    failures(&mut out, report);
     migrations(&mut out, report);
     locks(&mut out, report);
     predictions(&mut out, report);
-    failures(&mut out, report);
     findings(&mut out, report);
     verify(&mut out, report);
     drift(&mut out, report);
@@ -87,6 +91,13 @@ fn summary_line(out: &mut String, report: &Report) {
     if let Some(ms) = report.duration_ms {
         parts.push(format!("{:.1} s", ms as f64 / 1000.0));
     }
+    if let Some(run) = &report.run {
+        let commit: String = run.commit.chars().take(7).collect();
+        parts.push(match &run.url {
+            Some(url) => format!("`{commit}` · [the run]({url})"),
+            None => format!("`{commit}`"),
+        });
+    }
     let _ = writeln!(out, "{}\n", parts.join(" · "));
 }
 
@@ -99,35 +110,74 @@ fn migrations(out: &mut String, report: &Report) {
     {
         return;
     }
-    let mut table = String::from(
-        "| | Migration | Statements | Time | Transaction |\n|---|---|---:|---:|---|\n",
-    );
-    for entry in &report.migrations {
-        let icon = match entry.status {
-            MigrationStatus::Applied => "✅",
-            MigrationStatus::AlreadyApplied => "☑️",
-            MigrationStatus::Failed => "❌",
-            MigrationStatus::Skipped => "⏭️",
-            MigrationStatus::Pending | MigrationStatus::Local => "•",
-        };
-        let _ = writeln!(
-            table,
-            "| {icon} | `{}` | {} | {} | {} |",
-            cell(&report.path(&entry.file)),
-            entry.statements,
-            entry
-                .duration_ms
-                .map(|ms| format!("{ms} ms"))
-                .unwrap_or_default(),
-            cell(
-                entry
-                    .transaction
-                    .as_deref()
-                    .unwrap_or(entry.status.as_str())
-            ),
-        );
+    const HEAD: &str =
+        "| | Migration | Statements | Time | Transaction |\n|---|---|---:|---:|---|\n";
+    let (deployed, changed): (Vec<&MigrationEntry>, Vec<&MigrationEntry>) =
+        report.migrations.iter().partition(|entry| entry.deployed);
+    if deployed.is_empty() {
+        let rows: String = changed.iter().map(|entry| row(report, entry, "")).collect();
+        fold(out, changed.len(), "migrations", &format!("{HEAD}{rows}"));
+        return;
     }
-    fold(out, report.migrations.len(), "migrations", &table);
+    // With a history, the change's own files lead; the deployed ones are folded below.
+    let edited: std::collections::BTreeSet<&std::path::Path> = report
+        .findings
+        .iter()
+        .filter(|finding| finding.rule == registry::MIGRATION_EDITED.id)
+        .filter_map(|finding| Some(finding.location.as_ref()?.file.as_path()))
+        .collect();
+    if changed.is_empty() {
+        let _ = writeln!(out, "This change adds or edits no migration.\n");
+    } else {
+        let rows: String = changed
+            .iter()
+            .map(|entry| {
+                let mark = if edited.contains(entry.file.as_path()) {
+                    "edited: "
+                } else {
+                    "new: "
+                };
+                row(report, entry, mark)
+            })
+            .collect();
+        let _ = writeln!(out, "#### This change\n\n{HEAD}{rows}");
+    }
+    let rows: String = deployed
+        .iter()
+        .map(|entry| row(report, entry, ""))
+        .collect();
+    let _ = writeln!(
+        out,
+        "<details><summary>{} already deployed ({})</summary>\n\n{HEAD}{rows}\n</details>\n",
+        text::count(deployed.len(), "migration"),
+        report.history.as_deref().unwrap_or("history")
+    );
+}
+
+/// A migration's row: its status, `mark` and file, statements, time and transaction.
+fn row(report: &Report, entry: &MigrationEntry, mark: &str) -> String {
+    let icon = match entry.status {
+        MigrationStatus::Applied => "✅",
+        MigrationStatus::AlreadyApplied => "☑️",
+        MigrationStatus::Failed => "❌",
+        MigrationStatus::Skipped => "⏭️",
+        MigrationStatus::Pending | MigrationStatus::Local => "•",
+    };
+    format!(
+        "| {icon} | {mark}`{}` | {} | {} | {} |\n",
+        cell(&report.path(&entry.file)),
+        entry.statements,
+        entry
+            .duration_ms
+            .map(|ms| format!("{ms} ms"))
+            .unwrap_or_default(),
+        cell(
+            entry
+                .transaction
+                .as_deref()
+                .unwrap_or(entry.status.as_str())
+        ),
+    )
 }
 
 /// What each migration blocked: the locks it took on existing relations that stop reads
@@ -282,59 +332,88 @@ fn findings(out: &mut String, report: &Report) {
     if findings.is_empty() {
         return;
     }
-    let mut table = String::from("| Severity | Rule | Location | Message |\n|---|---|---|---|\n");
-    // Errors first: they are what a reviewer must act on.
+    const HEAD: &str = "| Severity | Rule | Location | Message |\n|---|---|---|---|\n";
+    // Errors first: they are what a reviewer must act on, and are never folded.
     findings.sort_by_key(|finding| std::cmp::Reverse(finding.severity));
-    for finding in &findings {
-        let location = finding
-            .location
-            .as_ref()
-            .map(|l| match report.locate(l) {
-                Some(at) => format!("`{}:{}`", report.path(&l.file), at.line),
-                None => format!("`{}`", report.path(&l.file)),
-            })
-            .unwrap_or_default();
-        let help = finding
-            .help
-            .as_deref()
-            .map(|help| format!("<br>_{}_", cell(help)))
-            .unwrap_or_default();
-        let _ = writeln!(
-            table,
-            "| {} | `{}` | {location} | {}{help} |",
-            finding.severity.as_str(),
-            finding.rule,
-            cell(&finding.message),
-        );
-    }
+    let rows: Vec<String> = findings
+        .iter()
+        .map(|finding| {
+            let location = finding
+                .location
+                .as_ref()
+                .map(|l| match report.locate(l) {
+                    Some(at) => format!("`{}:{}`", report.path(&l.file), at.line),
+                    None => format!("`{}`", report.path(&l.file)),
+                })
+                .unwrap_or_default();
+            let help = finding
+                .help
+                .as_deref()
+                .map(|help| format!("<br>_{}_", cell(help)))
+                .unwrap_or_default();
+            format!(
+                "| {} | `{}` | {location} | {}{help} |\n",
+                finding.severity.as_str(),
+                finding.rule,
+                cell(&finding.message),
+            )
+        })
+        .collect();
     let _ = writeln!(out, "#### Findings\n");
-    fold(out, findings.len(), "findings", &table);
+    if rows.len() <= FOLD_AFTER {
+        let _ = writeln!(out, "{HEAD}{}", rows.concat());
+        return;
+    }
+    let errors = findings
+        .iter()
+        .take_while(|finding| finding.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        let _ = writeln!(out, "{HEAD}{}", rows[..errors].concat());
+    }
+    let rest = &rows[errors..];
+    if !rest.is_empty() {
+        let what = if errors > 0 {
+            "more findings"
+        } else {
+            "findings"
+        };
+        fold(out, rest.len(), what, &format!("{HEAD}{}", rest.concat()));
+    }
 }
 
 fn verify(out: &mut String, report: &Report) {
     if report.verify.is_empty() {
         return;
     }
-    let passed = report.verify.iter().filter(|check| check.ok).count();
-    let mut table = String::from("| | Check | Detail |\n|---|---|---|\n");
-    // Failures first: they are what the reader came for.
-    let mut checks: Vec<_> = report.verify.iter().collect();
-    checks.sort_by_key(|check| check.ok);
-    for check in checks {
-        let _ = writeln!(
-            table,
-            "| {} | {} | {} |",
-            if check.ok { "✅" } else { "❌" },
-            cell(&check.check),
-            cell(&check.detail)
-        );
-    }
+    let (passed, failed): (Vec<&VerifyCheck>, Vec<&VerifyCheck>) =
+        report.verify.iter().partition(|check| check.ok);
+    let table = |checks: &[&VerifyCheck]| {
+        let mut table = String::from("| | Check | Detail |\n|---|---|---|\n");
+        for check in checks {
+            let _ = writeln!(
+                table,
+                "| {} | {} | {} |",
+                if check.ok { "✅" } else { "❌" },
+                cell(&check.check),
+                cell(&check.detail)
+            );
+        }
+        table
+    };
     let _ = writeln!(
         out,
-        "#### Verify: {passed}/{} passed\n",
+        "#### Verify: {}/{} passed\n",
+        passed.len(),
         report.verify.len()
     );
-    fold(out, report.verify.len(), "checks", &table);
+    // A failed check is what the reader came for: never folded.
+    if !failed.is_empty() {
+        let _ = writeln!(out, "{}", table(&failed));
+    }
+    if !passed.is_empty() {
+        fold(out, passed.len(), "passed checks", &table(&passed));
+    }
 }
 
 fn drift(out: &mut String, report: &Report) {

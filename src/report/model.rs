@@ -142,6 +142,9 @@ pub struct MigrationEntry {
     /// while no `lock_timeout` was set, in order (a relation the statement dropped with
     /// an empty name); `None` where the shadow did not watch it statement by statement.
     pub unguarded: Option<Vec<LockEvidence>>,
+    /// Deployed history: the base branch has it unchanged, or it is at or before the
+    /// baseline. The rest is what the change under review brings.
+    pub deployed: bool,
 }
 
 /// A table-level lock mode, weakest first, as the Postgres documentation's table of
@@ -399,6 +402,7 @@ impl MigrationEntry {
             locks: Vec::new(),
             rewrites: Vec::new(),
             unguarded: None,
+            deployed: false,
         }
     }
 }
@@ -481,7 +485,16 @@ pub struct Report {
     /// Where the rule pages are published (an absolute URL, e.g. the action's own
     /// repository at the version that runs), for the links every format gives.
     pub rule_pages: Option<String>,
+    /// The commit the run judged and the run's page, when it ran in CI.
+    pub run: Option<RunLink>,
     sources: BTreeMap<PathBuf, SourceFile>,
+}
+
+/// Which commit a CI run judged, and where its log is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunLink {
+    pub commit: String,
+    pub url: Option<String>,
 }
 
 impl Report {
@@ -519,6 +532,7 @@ impl Report {
             lock_budgets: None,
             path_prefix: None,
             rule_pages: crate::findings::registry::published_pages(),
+            run: None,
             sources: BTreeMap::new(),
         }
     }
@@ -610,6 +624,9 @@ impl Report {
     pub fn scope(&mut self, history: &History, branch_acts: &[&str]) {
         if history.is_empty() {
             return;
+        }
+        for entry in &mut self.migrations {
+            entry.deployed = history.contains(&entry.file);
         }
         let (branch, baseline) = split(std::mem::take(&mut self.findings), history, branch_acts);
         self.findings = branch;

@@ -28,7 +28,6 @@ const IMAGE: &str = "migration-guard/action:test";
 const SHADOW_IMAGE: &str = "postgres:15";
 const TOKEN: &str = "ghs_container_token_123";
 const COMMENTS: &str = "/repos/acme/shop/issues/42/comments";
-const MARKER: &str = "<!-- migration-guard -->";
 /// A migration on the pull request's branch with a warning-level finding
 /// (`no-hardcoded-environment`: a staging host written into a data change), which
 /// annotates the diff but passes the step.
@@ -188,6 +187,7 @@ impl Job {
             ("db-url", ""),
             ("supabase-access-token", ""),
             ("supabase-db-password", ""),
+            ("no-backup", "false"),
             ("base-ref", "main"),
         ];
         for (name, value) in inputs {
@@ -205,6 +205,9 @@ impl Job {
             ("GITHUB_EVENT_NAME", "pull_request"),
             ("GITHUB_EVENT_PATH", "/github/workflow/event.json"),
             ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_ACTION_REPOSITORY", "acme/migration-guard"),
+            ("GITHUB_ACTION_REF", "v1"),
             ("GITHUB_API_URL", api_url),
             ("GITHUB_WORKSPACE", "/github/workspace"),
             ("GITHUB_BASE_REF", "main"),
@@ -327,10 +330,10 @@ fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String
 /// The example project in the workspace as a git checkout of the pull request: `main` has
 /// the example's migrations, the branch adds [`NEW_MIGRATION`]. Owned by the runner's uid,
 /// as on GitHub, so git in the container (root) needs the image's `safe.directory`.
-fn example_checkout(workspace: &Path) {
+fn example_checkout(workspace: &Path, project: &str) {
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("supabase"),
-        &workspace.join("supabase"),
+        &workspace.join(project).join("supabase"),
     );
     let git = |args: &[&str]| {
         let output = Command::new("git")
@@ -356,12 +359,12 @@ fn example_checkout(workspace: &Path) {
         );
     };
     git(&["init", "-q", "-b", "main"]);
-    git(&["add", "supabase"]);
+    git(&["add", "."]);
     git(&["commit", "-q", "-m", "the example project"]);
     git(&["update-ref", "refs/remotes/origin/main", "main"]);
     git(&["checkout", "-q", "-b", "add-discount-code"]);
     fs::write(
-        workspace.join(NEW_MIGRATION),
+        workspace.join(project).join(NEW_MIGRATION),
         "-- A clearer description for the default preferences row.\n\
          \n\
          BEGIN;\n\
@@ -375,7 +378,7 @@ fn example_checkout(workspace: &Path) {
          COMMIT;\n",
     )
     .unwrap();
-    git(&["add", "supabase"]);
+    git(&["add", "."]);
     git(&["commit", "-q", "-m", "describe the default preferences"]);
     if nix::unistd::geteuid().is_root() {
         chown_tree(workspace, RUNNER_UID);
@@ -424,12 +427,68 @@ fn outputs(text: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// The project in a folder of the repository, as monorepos keep it.
+const WORKDIR: &str = "apps/db";
+
+/// What a step of the job left: its exit code, log and file commands.
+struct Step {
+    code: Option<i32>,
+    stdout: String,
+    outputs: std::collections::HashMap<String, String>,
+}
+
+impl Job {
+    /// Runs the action's container for one step of the job, as the runner does.
+    fn step(&self, step: &str, api_url: &str, inputs: &[(&str, &str)]) -> Step {
+        let container = Container::new(step);
+        let started = Instant::now();
+        let output = run_with_limit(
+            self.docker_run(&container.0, step, api_url, inputs),
+            Duration::from_secs(180),
+        );
+        eprintln!("step {step}: {:.1?}", started.elapsed());
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stdout.lines().next() == Some(format!("::add-mask::{TOKEN}").as_str()),
+            "step {step} masks first:\n{stdout}\n{stderr}"
+        );
+        Step {
+            code: output.status.code(),
+            outputs: outputs(&self.file_command(&format!("set_output_{step}"))),
+            stdout: format!("{stdout}\n{stderr}"),
+        }
+    }
+}
+
+/// The body of the one comment `requests` created or updated.
+fn sent_body(requests: &[wiremock::Request], verb: &str) -> String {
+    let sent: Vec<_> = requests
+        .iter()
+        .filter(|request| request.method.as_str() == verb)
+        .collect();
+    assert_eq!(sent.len(), 1, "one {verb}");
+    assert_eq!(
+        sent[0]
+            .headers
+            .get("authorization")
+            .and_then(|value| value.to_str().ok()),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    body["body"].as_str().unwrap().to_string()
+}
+
+/// A pull request's job with a lint step and a shadow step on a project in a folder:
+/// each step keeps its own sticky comment, report folder and SARIF; annotations name
+/// files from the repository's root; a re-run updates both comments in place.
 #[test]
-fn the_image_runs_like_the_runner_runs_it_comments_then_updates() {
+fn a_lint_step_and_a_shadow_step_keep_their_own_comments_and_reports() {
     let Some(_engine) = engine() else { return };
     let before = common::shadow_containers();
     let job = Job::new();
-    example_checkout(&job.workspace());
+    example_checkout(&job.workspace(), WORKDIR);
+    let new_migration = format!("{WORKDIR}/{NEW_MIGRATION}");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // The container is on the default bridge: the fake listens on every address and is
@@ -438,101 +497,135 @@ fn the_image_runs_like_the_runner_runs_it_comments_then_updates() {
     let port = listener.local_addr().unwrap().port();
     let api = runtime.block_on(MockServer::builder().listener(listener).start());
     let api_url = format!("http://{}:{port}", bridge_gateway());
+    // The pull request's comments as GitHub would list them, and what each request must do.
+    let expect = |existing: Vec<Value>, creates: u64, updates: &[(u64, u64)]| {
+        runtime.block_on(async {
+            api.reset().await;
+            Mock::given(method("GET"))
+                .and(path(COMMENTS))
+                .respond_with(ResponseTemplate::new(200).set_body_json(existing))
+                .mount(&api)
+                .await;
+            Mock::given(method("POST"))
+                .and(path(COMMENTS))
+                .respond_with(ResponseTemplate::new(201).set_body_json(comment(9, "")))
+                .expect(creates)
+                .mount(&api)
+                .await;
+            for (id, times) in updates {
+                Mock::given(method("PATCH"))
+                    .and(path(format!("/repos/acme/shop/issues/comments/{id}")))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(comment(*id, "")))
+                    .expect(*times)
+                    .mount(&api)
+                    .await;
+            }
+        });
+    };
+    let requests = || runtime.block_on(api.received_requests()).unwrap();
+    let inputs = |command| [("command", command), ("workdir", WORKDIR)];
 
-    // First run: no comment of ours yet, so one is created.
-    runtime.block_on(async {
-        Mock::given(method("GET"))
-            .and(path(COMMENTS))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-            .mount(&api)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(COMMENTS))
-            .respond_with(ResponseTemplate::new(201).set_body_json(comment(7, MARKER)))
-            .expect(1)
-            .mount(&api)
-            .await;
-    });
-    let container = Container::new("comment");
-    let started = Instant::now();
-    let output = run_with_limit(
-        job.docker_run(&container.0, "first", &api_url, &[]),
-        Duration::from_secs(180),
-    );
-    eprintln!("first run: {:.1?}", started.elapsed());
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "a warning does not fail the step:\n{stdout}\n{stderr}"
-    );
-    assert_eq!(
-        stdout.lines().next(),
-        Some(format!("::add-mask::{TOKEN}").as_str()),
-        "masks first:\n{stdout}"
-    );
+    // The lint step: no comment of ours yet, so it creates one.
+    expect(vec![], 1, &[]);
+    let lint = job.step("lint", &api_url, &inputs("lint"));
+    assert_eq!(lint.code, Some(0), "a warning passes:\n{}", lint.stdout);
     assert!(
-        stdout.contains(&format!("::warning file={NEW_MIGRATION},line=8,")),
-        "a warning annotation on the new migration:\n{stdout}"
+        lint.stdout
+            .contains(&format!("::warning file={new_migration},line=8,")),
+        "annotations name the file from the repository's root:\n{}",
+        lint.stdout
     );
-    assert!(
-        stdout.lines().any(|line| line.starts_with("::warning ")
-            && line.contains("title=no-hardcoded-environment::")),
-        "{stdout}"
-    );
-    assert!(
-        !stdout.lines().any(|line| line.starts_with("::error")),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("commented on the pull request"),
-        "{stdout}\n{stderr}"
-    );
-    assert!(
-        stderr.contains("applying 20251201090000_describe_default_preferences.sql"),
-        "{stderr}"
-    );
-    let requests = runtime.block_on(api.received_requests()).unwrap();
-    let posted = requests
-        .iter()
-        .find(|request| request.method.as_str() == "POST")
-        .expect("the comment was created");
-    assert_eq!(
-        posted
-            .headers
-            .get("authorization")
-            .and_then(|value| value.to_str().ok()),
-        Some(format!("Bearer {TOKEN}").as_str())
-    );
-    let body: Value = serde_json::from_slice(&posted.body).unwrap();
-    let body = body["body"].as_str().unwrap();
-    // The comment is this command's and this workdir's.
-    assert!(
-        body.starts_with("<!-- migration-guard:shadow:. -->\n"),
-        "{body}"
-    );
-    assert!(body.contains("migration-guard shadow: passed"), "{body}");
-    assert!(body.contains("no-hardcoded-environment"), "{body}");
     runtime.block_on(api.verify());
+    let lint_comment = sent_body(&requests(), "POST");
+    assert!(
+        lint_comment.starts_with(&format!("<!-- migration-guard:lint:{WORKDIR} -->\n")),
+        "{lint_comment}"
+    );
+    assert!(
+        lint_comment.contains("migration-guard lint: passed"),
+        "{lint_comment}"
+    );
+    assert!(lint_comment.contains(&new_migration), "{lint_comment}");
 
-    // The step's outputs, summary and report, in the mounted folders.
-    let first = outputs(&job.file_command("set_output_first"));
-    assert_eq!(first["status"], "passed", "{first:?}");
-    assert_eq!(first["applied"], "3", "{first:?}");
-    assert_eq!(first["pending"], "0", "{first:?}");
-    // action.yml: report-path is relative to the workspace (the host's path differs).
-    let report_path = Path::new(&first["report-path"]);
-    assert!(report_path.is_relative(), "{first:?}");
-    assert!(report_path.starts_with(&first["report-dir"]), "{first:?}");
-    let report: Value =
-        serde_json::from_str(&fs::read_to_string(job.workspace().join(report_path)).unwrap())
-            .unwrap();
-    assert_eq!(report["command"], "shadow");
-    assert_eq!(report["status"], "passed");
-    assert_eq!(report["postgres"]["provider"], "docker");
+    // The shadow step finds the lint step's comment, leaves it alone, and adds its own.
+    expect(vec![comment(7, &lint_comment)], 1, &[(7, 0)]);
+    let shadow = job.step("shadow", &api_url, &inputs("shadow"));
+    assert_eq!(shadow.code, Some(0), "{}", shadow.stdout);
+    assert!(
+        shadow
+            .stdout
+            .contains("applying 20251201090000_describe_default_preferences.sql"),
+        "{}",
+        shadow.stdout
+    );
+    runtime.block_on(api.verify());
+    let shadow_comment = sent_body(&requests(), "POST");
+    assert!(
+        shadow_comment.starts_with(&format!("<!-- migration-guard:shadow:{WORKDIR} -->\n")),
+        "{shadow_comment}"
+    );
+    assert!(
+        shadow_comment.contains("migration-guard shadow: passed"),
+        "{shadow_comment}"
+    );
+    common::assert_no_shadow_containers_left(&before);
+
+    // Each step's reports in its own folder, named relative to the workspace.
+    for (step, command) in [(&lint, "lint"), (&shadow, "shadow")] {
+        let outputs = &step.outputs;
+        assert_eq!(outputs["status"], "passed", "{outputs:?}");
+        assert_eq!(
+            outputs["report-dir"],
+            format!(".migration-guard/{WORKDIR}/{command}")
+        );
+        let report: Value = serde_json::from_str(
+            &fs::read_to_string(job.workspace().join(&outputs["report-path"])).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["command"], command);
+        let sarif = crate::sarif::assert_schema_valid(
+            &fs::read_to_string(job.workspace().join(&outputs["sarif-path"])).unwrap(),
+        );
+        let run = &sarif["runs"][0];
+        assert_eq!(
+            run["automationDetails"]["id"],
+            format!("migration-guard/{command}/{WORKDIR}/")
+        );
+        let result = run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|result| result["ruleId"] == "no-hardcoded-environment")
+            .unwrap_or_else(|| panic!("{sarif:#}"));
+        assert_eq!(
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            new_migration
+        );
+        // The rule pages of the action's version that runs.
+        assert!(
+            run["tool"]["driver"]["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|rule| rule["helpUri"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://github.com/acme/migration-guard/blob/v1/docs/rules/")),
+            "{sarif:#}"
+        );
+    }
+    let summary = job.file_command("step_summary_shadow");
+    assert!(
+        summary.contains("migration-guard shadow: passed"),
+        "{summary}"
+    );
     // The comparison with the base branch ran: git in the container (root) read the
     // checkout that belongs to the runner's user.
+    let report: Value = serde_json::from_str(
+        &fs::read_to_string(job.workspace().join(&shadow.outputs["report-path"])).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["postgres"]["provider"], "docker");
     assert!(
         report["notes"]
             .as_array()
@@ -541,64 +634,43 @@ fn the_image_runs_like_the_runner_runs_it_comments_then_updates() {
             .any(|note| note.as_str().unwrap().contains("main")),
         "{report:#}"
     );
-    assert_eq!(
-        first["findings"],
-        report["findings"].as_array().unwrap().len().to_string()
-    );
-    let summary = job.file_command("step_summary_first");
-    assert!(summary.starts_with(MARKER), "{summary}");
-    assert!(
-        summary.contains("migration-guard shadow: passed"),
-        "{summary}"
-    );
-    common::assert_no_shadow_containers_left(&before);
 
-    // Second run: the comment is ours now, so it is updated in place, never added again.
-    runtime.block_on(async {
-        api.reset().await;
-        Mock::given(method("GET"))
-            .and(path(COMMENTS))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!([comment(7, &format!("{MARKER}\nthe first run"))])),
-            )
-            .mount(&api)
-            .await;
-        Mock::given(method("PATCH"))
-            .and(path("/repos/acme/shop/issues/comments/7"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(comment(7, MARKER)))
-            .expect(1)
-            .mount(&api)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(500))
-            .expect(0)
-            .mount(&api)
-            .await;
-    });
-    let container = Container::new("update");
-    let started = Instant::now();
-    let output = run_with_limit(
-        job.docker_run(&container.0, "second", &api_url, &[]),
-        Duration::from_secs(180),
-    );
-    eprintln!("second run: {:.1?}", started.elapsed());
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    // A re-run of the job: each step updates its own comment, neither adds one.
+    let listed = vec![comment(7, &lint_comment), comment(8, &shadow_comment)];
+    expect(listed.clone(), 0, &[(7, 1), (8, 0)]);
+    let lint = job.step("lint-again", &api_url, &inputs("lint"));
+    assert_eq!(lint.code, Some(0), "{}", lint.stdout);
     assert!(
-        stdout.contains("updated the pull-request comment"),
-        "{stdout}\n{stderr}"
+        lint.stdout.contains("updated the pull-request comment"),
+        "{}",
+        lint.stdout
     );
     runtime.block_on(api.verify());
-    assert_eq!(
-        outputs(&job.file_command("set_output_second"))["status"],
-        "passed"
-    );
-    assert!(job.path("file_commands/step_summary_second").exists());
+    expect(listed, 0, &[(7, 0), (8, 1)]);
+    let shadow = job.step("shadow-again", &api_url, &inputs("shadow"));
+    assert_eq!(shadow.code, Some(0), "{}", shadow.stdout);
+    runtime.block_on(api.verify());
     common::assert_no_shadow_containers_left(&before);
+}
 
-    // git in the image reads the runner-owned checkout and compares it with the base.
+/// The image's pg_dump dumps the newest server a production deploy can meet, and git
+/// reads the runner-owned checkout.
+#[test]
+fn the_image_has_pg_dump_17_and_reads_the_checkout() {
+    let Some(_engine) = engine() else { return };
+    let output = Command::new("docker")
+        .args(["run", "--rm", "--entrypoint", "pg_dump", IMAGE, "--version"])
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && version.contains("(PostgreSQL) 17"),
+        "pg_dump in the image: {version}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let job = Job::new();
+    example_checkout(&job.workspace(), ".");
     let output = Command::new("docker")
         .args(["run", "--rm", "--workdir", "/github/workspace", "-v"])
         .arg(format!("{}:/github/workspace", job.workspace().display()))
@@ -625,7 +697,7 @@ fn sigterm_stops_the_container_and_removes_the_shadow() {
     let before = common::shadow_containers();
     let job = Job::new();
     // A pull request's checkout: the base comparison, which comes first, needs one.
-    example_checkout(&job.workspace());
+    example_checkout(&job.workspace(), ".");
     let migrations = job.workspace().join("supabase/migrations");
     fs::write(migrations.join("0001_slow.sql"), "SELECT pg_sleep(120);\n").unwrap();
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use migration_guard::findings::span::Span;
 use migration_guard::report::model::{
-    LockEvidence, LockMode, MigrationError, PostgresInfo, Size, TableEvidence, VerifyCheck,
+    LockEvidence, LockMode, MigrationError, PostgresInfo, RunLink, Size, TableEvidence, VerifyCheck,
 };
 use migration_guard::report::{
     CommandName, Finding, Location, MigrationEntry, MigrationStatus, Report, Severity, json,
@@ -29,6 +29,7 @@ fn entry(file: &str, status: MigrationStatus, duration_ms: Option<u64>) -> Migra
         locks: Vec::new(),
         rewrites: Vec::new(),
         unguarded: None,
+        deployed: false,
     }
 }
 
@@ -140,6 +141,55 @@ fn markdown_of_a_passing_run() {
     report.duration_ms = Some(2766);
     assert_eq!(report.status().exit_code(), 0);
     insta::assert_snapshot!(markdown::render(&report));
+}
+
+/// A pull request's comment where the base has history: the change's files lead (new
+/// and edited marked), the deployed ones are folded, the failure is above the tables,
+/// failed checks stay in sight however many passed, and the commit and run are linked.
+#[test]
+fn markdown_of_a_pull_request_leads_with_what_it_changes() {
+    let mut report = sample();
+    report.history = Some("on `main`".to_string());
+    report.migrations[0].deployed = true;
+    let edited = entry(
+        "20251120080000_profiles.sql",
+        MigrationStatus::Applied,
+        Some(7),
+    );
+    report.migrations.insert(1, edited);
+    report.findings.push(Finding {
+        rule: "migration-edited",
+        severity: Severity::Error,
+        location: Some(Location {
+            file: PathBuf::from("supabase/migrations/20251120080000_profiles.sql"),
+            span: Span::new(0, 0),
+        }),
+        message: "this migration is on `main` and was edited here".to_string(),
+        help: None,
+    });
+    for n in 0..11 {
+        report.verify.push(VerifyCheck {
+            file: PathBuf::from("supabase/verify/verify.sql"),
+            check: format!("check_{n:02}"),
+            ok: true,
+            detail: "fine".to_string(),
+            location: None,
+        });
+    }
+    report.run = Some(RunLink {
+        commit: "6dcb09b5b57875f334f61aebed695e2e4193db5e".to_string(),
+        url: Some("https://github.com/acme/shop/actions/runs/42".to_string()),
+    });
+    let rendered = markdown::render(&report);
+    let at = |text: &str| {
+        rendered
+            .find(text)
+            .unwrap_or_else(|| panic!("{text:?} missing from:\n{rendered}"))
+    };
+    assert!(at("failed at line 5") < at("#### This change"));
+    assert!(at("#### This change") < at("already deployed (on `main`)"));
+    assert!(at("rls off: orders") < at("<details><summary>12 passed checks"));
+    insta::assert_snapshot!(rendered);
 }
 
 #[test]
