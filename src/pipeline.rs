@@ -283,6 +283,7 @@ async fn in_shadow(
         }
         _ => {}
     }
+    explain_platform_failures(report, &discovery.migrations);
     let failed = report.migrations.iter().any(|m| m.error.is_some());
     let seeds = options
         .supabase
@@ -319,6 +320,32 @@ async fn in_shadow(
         .await
         .map_err(PipelineError::Catalog)?;
     Ok(Some(built))
+}
+
+/// Adds what the platform says of a failure the emulation reproduces on purpose to its
+/// hint, so that it reads as what it is and not as a shadow's defect.
+fn explain_platform_failures(report: &mut Report, migrations: &[MigrationFile]) {
+    for entry in &mut report.migrations {
+        let Some(error) = &mut entry.error else {
+            continue;
+        };
+        let statement = migrations
+            .iter()
+            .find(|m| m.path == entry.file)
+            .zip(error.statement)
+            .and_then(|(migration, span)| migration.source.get(span.start..span.end));
+        let hint = crate::shadow::extensions::platform_hint(
+            error.sqlstate.as_deref().unwrap_or_default(),
+            &error.message,
+            statement.unwrap_or_default(),
+        );
+        if let Some(hint) = hint {
+            error.hint = Some(match error.hint.take() {
+                Some(server) => format!("{server} {hint}"),
+                None => hint.to_string(),
+            });
+        }
+    }
 }
 
 /// The schemas the Data API exposes: the project's `[api] schemas`, else Supabase's

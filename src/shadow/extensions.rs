@@ -5,7 +5,7 @@
 //! the extension's after-create script. On vanilla Postgres the shadow does the same
 //! ([`Rerouted::Privileged`]). Extensions vanilla Postgres lacks but that migrations only
 //! call into (pg_cron, pg_net, http, pgjwt, pg_jsonschema, and the pre-installed
-//! pg_graphql and Vault)
+//! pg_graphql, Vault and, on 15, pgsodium)
 //! get a stand-in ([`Rerouted::Instead`]), reported as `extension-stubbed` so nobody
 //! mistakes it for a test of the real thing. Any other missing extension stops the run
 //! before the first migration with `extension-unavailable`: the shadow cannot judge.
@@ -100,6 +100,14 @@ const STUBS: &[Stub] = &[
         untested: "GraphQL queries answer with an error",
     },
     Stub {
+        name: "pgsodium",
+        sql: include_str!("compat/extensions/stubs/pgsodium.sql"),
+        preinstalled: &[15],
+        home: "pgsodium",
+        used_through: &["pgsodium."],
+        untested: "nothing is encrypted: the functions give the message back as is",
+    },
+    Stub {
         name: "supabase_vault",
         sql: include_str!("compat/extensions/stubs/supabase_vault.sql"),
         preinstalled: &[15, 17],
@@ -108,6 +116,20 @@ const STUBS: &[Stub] = &[
         untested: "secrets are stored, not encrypted",
     },
 ];
+
+/// What the platform explains of a failure the emulation reproduces on purpose: today's
+/// Vault (0.3 and later) grants `postgres` only SELECT and DELETE on its tables, so a
+/// foreign key to `vault.secrets` fails as on a new project, though older projects
+/// allowed it. `statement` is the failing statement's text.
+pub fn platform_hint(sqlstate: &str, message: &str, statement: &str) -> Option<&'static str> {
+    let vault = statement.to_ascii_lowercase().replace('"', "");
+    (sqlstate == "42501"
+        && message.contains("permission denied for table secrets")
+        && vault.contains("vault.secrets"))
+    .then_some(
+        "Supabase Vault 0.3 and later (every project created since) grants postgres only SELECT and DELETE on vault.secrets, as the shadow does: a foreign key to it or a write to it fails there. Projects created before had more rights, so this may still pass on an older one, but not on a new project or a preview branch. Keep the secret's id in a uuid column without a foreign key, and write secrets through vault.create_secret() and vault.update_secret()",
+    )
+}
 
 /// Scripts supautils runs after creating an extension, to give `postgres` its rights.
 const AFTER_CREATE: &[(&str, &str)] = &[(

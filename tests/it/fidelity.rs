@@ -101,6 +101,7 @@ fn extension_stand_ins_make_migrations_apply_and_are_reported() {
         ("pg_jsonschema", "pg_jsonschema"),
         ("vault", "supabase_vault"),
         ("graphql", "pg_graphql"),
+        ("pgsodium", "pgsodium"),
     ] {
         let report = assert_applies(name);
         assert_eq!(stubbed(&report), [extension], "{name}: {report:#}");
@@ -303,6 +304,22 @@ fn advisors_plpgsql_check_and_pgtap_run_after_the_migrations() {
             .as_str()
             .unwrap()
             .contains("have: 0")
+    );
+}
+
+/// Today's Vault grants `postgres` only SELECT and DELETE on `vault.secrets`: a foreign
+/// key to it fails as on a new project, and the failure says why older projects differ.
+#[test]
+fn a_foreign_key_to_vault_secrets_fails_and_says_older_projects_allowed_it() {
+    let (code, report) = shadow("vault_foreign_key", &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(failure(&report), "permission denied for table secrets");
+    let hint = report["migrations"][0]["error"]["hint"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        hint.contains("Vault 0.3") && hint.contains("Projects created before had more rights"),
+        "{report:#}"
     );
 }
 
