@@ -12,6 +12,21 @@
 # scripts/build-action-image.sh uses).
 set -euo pipefail
 
+# debootstrap, the package installs and reading the root filesystem it makes (root-only
+# files such as etc/shadow) need root: as root (a container, this project's CI machine)
+# they run as they are; otherwise through sudo (GitHub's hosted runners: passwordless sudo;
+# Docker itself is usable without it there).
+as_root() {
+  if [[ $EUID -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null; then
+    sudo -n "$@"
+  else
+    echo "root is needed for \`$*\`: run as root or install sudo" >&2
+    return 1
+  fi
+}
+
 # Bump when what goes into the images changes (suites, packages, the cleanup below):
 # images stamped with another recipe are rebuilt. 1 was the unlabelled postgresql-15 only.
 recipe=2
@@ -54,23 +69,29 @@ if base_current && image_current; then
 fi
 
 if ! base_current; then
-  command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
+  # debian-archive-keyring: debootstrap checks the Debian archive's signatures with it
+  # (Debian has it already; an Ubuntu runner does not).
+  if ! command -v debootstrap >/dev/null || [[ ! -f /usr/share/keyrings/debian-archive-keyring.gpg ]]; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap debian-archive-keyring >/dev/null
+  fi
   rootfs="$(mktemp -d)"
   log="$(mktemp)"
-  trap 'rm -rf "$rootfs" "$log"' EXIT
+  # The tree debootstrap made is root's.
+  trap 'as_root rm -rf "$rootfs"; rm -f "$log"' EXIT
   echo "debootstrap $suite with $packages into $rootfs"
-  if ! debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" \
+  if ! as_root debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" \
       http://deb.debian.org/debian >"$log" 2>&1; then
     # Its own log names the package that failed; the folder goes away with the trap.
     tail -n 20 "$log" >&2
-    [[ -f "$rootfs/debootstrap/debootstrap.log" ]] && tail -n 30 "$rootfs/debootstrap/debootstrap.log" >&2
+    as_root tail -n 30 "$rootfs/debootstrap/debootstrap.log" >&2 2>/dev/null || true
     exit 1
   fi
   # The package's own cluster is not used; the entrypoint makes one on first start.
-  rm -rf "$rootfs/var/lib/postgresql/$major" "$rootfs/etc/postgresql/$major/main" \
+  as_root rm -rf "$rootfs/var/lib/postgresql/$major" "$rootfs/etc/postgresql/$major/main" \
     "$rootfs/var/cache/apt/archives"/*.deb
   previous_base="$(docker image inspect --format '{{.Id}}' "$base" 2>/dev/null || true)"
-  tar -C "$rootfs" -c . | docker import -c "LABEL migration-guard.recipe=$recipe" - "$base" >/dev/null
+  as_root tar -C "$rootfs" -c . | docker import -c "LABEL migration-guard.recipe=$recipe" - "$base" >/dev/null
   # The outdated base stays while an image built on it (an old action image) still uses it.
   [[ -n "$previous_base" ]] && docker rmi "$previous_base" >/dev/null 2>&1 || true
 fi

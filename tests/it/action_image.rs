@@ -6,9 +6,9 @@
 //! default bridge.
 //!
 //! The image is the Dockerfile's `local` target around this build of the binary
-//! (scripts/build-action-image.sh; the host is Debian bookworm, as the image is); the
-//! shadow image is the local `postgres:15` (scripts/build-postgres-image.sh). Without
-//! them these tests fail under CI=true and say they were skipped otherwise.
+//! (scripts/build-action-image.sh: Debian trixie, whose glibc is newer than the host's
+//! bookworm); the shadow image is the local `postgres:15` (scripts/build-postgres-image.sh).
+//! Without them these tests fail under CI=true and say they were skipped otherwise.
 
 use crate::common;
 
