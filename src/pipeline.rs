@@ -243,7 +243,8 @@ async fn in_shadow(
         .as_ref()
         .map(|supautils| supautils as &dyn Reroute);
     let seeded = if steps.catalog_checks {
-        let checked = semantic::apply(&db, &discovery.migrations, reroute, steps.seed).await?;
+        let checked =
+            semantic::apply(&db, &discovery.migrations, reroute, steps.seed, &exposed).await?;
         report.migrations = checked.entries;
         report.findings.extend(checked.findings);
         checked.seeded

@@ -1,6 +1,7 @@
 //! Checks that run against a database after the migrations.
 
 pub mod advisors;
+pub mod api_grants;
 pub mod locks;
 pub mod pgtap;
 pub mod plpgsql;

@@ -7,6 +7,7 @@
 //! Findings are errors by default, follow `migration-guard.yml`, and a file allows them
 //! with `-- migration-guard: allow-file <id> -- reason` at its top (shown in the report).
 
+use super::api_grants;
 use crate::engine::seed::{self, Seed, Seeded};
 use crate::engine::{self, Applier, ApplyError, Observation, Rehearsal, Reroute};
 use crate::findings::registry;
@@ -81,12 +82,14 @@ pub struct Checked {
 
 /// Applies `migrations` like the apply engine, proving after each what it changed; stops
 /// at the first failure (the rest `skipped`). Then the applied ones run a second time.
-/// With `seed`, the tables are filled before the migration it names.
+/// With `seed`, the tables are filled before the migration it names. `exposed` are the
+/// schemas the Data API serves, whose grants are watched.
 pub async fn apply(
     db: &Database,
     migrations: &[MigrationFile],
     reroute: Option<&dyn Reroute>,
     seed: Option<Seed>,
+    exposed: &[String],
 ) -> Result<Checked, SemanticError> {
     let applier = Applier::new(db)
         .await?
@@ -125,6 +128,12 @@ pub async fn apply(
             position + 1,
             migrations.len()
         );
+        // The API's grants are read around the files that can take one away.
+        let grants_before = if api_grants::may_revoke(migration) {
+            Some(read_grants(db, exposed, &migration.file_name).await?)
+        } else {
+            None
+        };
         let (mut entry, observed) = applier.apply_observed(migration).await?;
         let failed = entry.status == MigrationStatus::Failed;
         if failed {
@@ -176,6 +185,14 @@ pub async fn apply(
             .chain(super::locks::held_across(migration, &entry, &observed))
             .chain(super::locks::scanned_under_lock(&entry))
             .collect();
+        if let Some(grants_before) = grants_before {
+            let grants_after = read_grants(db, exposed, &migration.file_name).await?;
+            checked.findings.extend(api_grants::removed(
+                migration,
+                &grants_before,
+                &grants_after,
+            ));
+        }
         checked.findings.extend(found);
         checked.entries.push(entry);
         if reverted_here && let Some((then, touched)) = before_reverted.get_mut(&migration.version)
@@ -199,12 +216,29 @@ pub async fn apply(
         }
         before = after;
     }
+    let grants = read_grants(db, exposed, "the last migration").await?;
+    checked
+        .findings
+        .extend(api_grants::not_granted(&migrations[..applied], &grants));
     let end = snapshot(db, &scope, true, "the last migration").await?;
     let second = second_run(db, &migrations[..applied], &end, &scope, reroute).await?;
     checked
         .findings
         .extend(second.into_iter().map(|(finding, _)| finding));
     Ok(checked)
+}
+
+async fn read_grants(
+    db: &Database,
+    exposed: &[String],
+    after: &str,
+) -> Result<api_grants::Grants, SemanticError> {
+    api_grants::read(db, exposed)
+        .await
+        .map_err(|source| SemanticError::Snapshot {
+            file: after.to_string(),
+            source,
+        })
 }
 
 /// The whole catalog (`full`: before and after the second run) or the tables alone

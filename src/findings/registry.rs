@@ -152,6 +152,10 @@ registry! {
         "every row of an existing table read (a validation, a NOT NULL check) by a statement holding a lock that blocks its writes";
     LOCK_BUDGET_EXCEEDED = "lock-budget-exceeded", Warning, Shadow,
         "a lock that blocks reads or writes, predicted to be held on the --preview-db-url target past locks.budget_ms";
+    API_ACCESS_REMOVED = "api-access-removed", Warning, Shadow,
+        "a grant the Data API's roles had on a table or view, taken away by the migration: its requests fail with 42501";
+    API_NOT_GRANTED = "api-not-granted", Warning, Shadow,
+        "a table with row level security policies for the Data API's roles that grants them nothing: every request fails with 42501";
     SEED_FAILED = "seed-failed", Error, Shadow,
         "a seed file fails after the migrations: supabase db reset and every preview branch fail with it";
     REVERT_INCOMPLETE = "revert-incomplete", Error, Shadow,

@@ -36,8 +36,9 @@ use supautils::Supautils;
 
 const COMPAT_ROLES: &str = include_str!("compat/roles.sql");
 const COMPAT_SCHEMA: &str = include_str!("compat/schema.sql");
+const API_EXPLICIT: &str = include_str!("compat/api-explicit.sql");
 /// Bumped whenever the emulation changes, and shown in reports.
-pub const COMPAT_VERSION: &str = "supabase-compat 3";
+pub const COMPAT_VERSION: &str = "supabase-compat 4";
 /// The role hosted Supabase runs migrations as.
 const MIGRATION_ROLE: &str = "postgres";
 
@@ -229,6 +230,8 @@ pub struct Prepared {
     /// What the reader should know (the project runs another Postgres).
     pub notes: Vec<String>,
     emulate: bool,
+    /// The Data API's roles get nothing automatically (today's platform default).
+    explicit_api_grants: bool,
     createrole: bool,
     role: MigrationRole,
     gate: Gate,
@@ -353,6 +356,10 @@ impl Shadow {
             postgres,
             notes,
             emulate,
+            explicit_api_grants: !options
+                .supabase
+                .as_ref()
+                .is_some_and(|project| project.auto_expose_new_tables),
             createrole,
             role,
             gate,
@@ -381,6 +388,14 @@ impl Shadow {
                 (
                     prepared.extensions.template_sql(),
                     "installing the extension stand-ins",
+                ),
+                (
+                    if prepared.explicit_api_grants {
+                        API_EXPLICIT.replace("{role}", owner)
+                    } else {
+                        String::new()
+                    },
+                    "revoking the Data API's automatic grants",
                 ),
                 (prepared.gate.install_sql(owner), "installing the gate"),
             ] {

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// The `supabase/postgres` tag used for a major version when the project has not been
-/// linked (no `.temp/postgres-version`): the images the Supabase CLI 2.115 starts
-/// locally. Update together with the CLI pinned in the Dockerfile.
+/// linked (no `.temp/postgres-version`): the images the Supabase CLI starts locally, as
+/// read from its 2.115 release (the CLI the Dockerfile pins may be newer; update these
+/// when its pins are read).
 pub const DEFAULT_TAGS: [(u32, &str); 2] = [(15, "15.8.1.085"), (17, "17.6.1.132")];
 
 /// The major version a project without `[db] major_version` runs: the CLI's default
@@ -52,6 +53,11 @@ pub struct SupabaseProject {
     /// in their order (`[db.seed]`: `sql_paths`, default `seed.sql`; none when
     /// `enabled = false`).
     pub seed_files: Vec<PathBuf>,
+    /// `[api] auto_expose_new_tables = true`: the project kept the platform's former
+    /// default, where what migrations create in `public` is granted to the Data API's
+    /// roles automatically. Unset (today's default): nothing is granted until a
+    /// migration grants it.
+    pub auto_expose_new_tables: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +119,7 @@ fn seed_files(
 #[derive(Debug, Default, Deserialize)]
 struct ApiSection {
     schemas: Option<Vec<String>>,
+    auto_expose_new_tables: Option<bool>,
 }
 
 impl SupabaseProject {
@@ -149,6 +156,7 @@ impl SupabaseProject {
                 .schemas
                 .unwrap_or_else(|| DEFAULT_API_SCHEMAS.iter().map(|s| s.to_string()).collect()),
             seed_files,
+            auto_expose_new_tables: parsed.api.auto_expose_new_tables.unwrap_or(false),
         }))
     }
 

@@ -4,6 +4,7 @@
 mod action;
 mod action_image;
 mod advisors;
+mod api_grants;
 mod apply;
 mod base;
 mod catalog;

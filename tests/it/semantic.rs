@@ -179,7 +179,12 @@ fn a_create_table_without_if_not_exists_cannot_run_twice() {
             triple("not-idempotent", "20250103000000_policy.sql", "error"),
         ]
     );
-    let finding = &report["findings"][0];
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|finding| finding["rule"] == "not-idempotent")
+        .unwrap();
     assert!(
         finding["message"]
             .as_str()
