@@ -96,6 +96,27 @@ pub async fn read(db: &Database, exposed: &[String]) -> Result<Grants, PgError> 
     Ok(grants)
 }
 
+/// Whether a database grants what `postgres` creates in `public` to `anon` by default
+/// (the platform's former default, kept by projects created before the change); `None`
+/// when it has no `anon` role, so is no Supabase database.
+pub async fn automatic_on(db: &Database) -> Result<Option<bool>, PgError> {
+    let row = db
+        .client
+        .query_one(
+            "SELECT to_regrole('anon') IS NOT NULL,
+                    EXISTS (SELECT FROM pg_catalog.pg_default_acl d,
+                                   pg_catalog.aclexplode(d.defaclacl) a
+                            WHERE d.defaclrole = to_regrole('postgres')
+                              AND d.defaclnamespace = to_regnamespace('public')
+                              AND d.defaclobjtype = 'r'
+                              AND a.grantee = to_regrole('anon')
+                              AND a.privilege_type = 'SELECT')",
+            &[],
+        )
+        .await?;
+    Ok(row.try_get::<_, bool>(0)?.then_some(row.try_get(1)?))
+}
+
 /// Whether `migration` can take a grant away: the grants are read around it only then.
 pub fn may_revoke(migration: &MigrationFile) -> bool {
     migration.code_statements().any(|(text, _)| {

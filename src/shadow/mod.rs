@@ -67,6 +67,9 @@ pub struct ShadowOptions {
     pub extension_stubs: bool,
     /// The Supabase project the migrations belong to, when they do.
     pub supabase: Option<SupabaseProject>,
+    /// What the migration role creates in `public` is granted to the Data API's roles
+    /// (the platform's former default); otherwise nothing is until a migration grants it.
+    pub automatic_api_grants: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -356,10 +359,7 @@ impl Shadow {
             postgres,
             notes,
             emulate,
-            explicit_api_grants: !options
-                .supabase
-                .as_ref()
-                .is_some_and(|project| project.auto_expose_new_tables),
+            explicit_api_grants: !options.automatic_api_grants,
             createrole,
             role,
             gate,

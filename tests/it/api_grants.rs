@@ -147,3 +147,53 @@ fn a_revoke_from_authenticated_is_access_removed_at_its_line() {
     // api-not-granted on top.
     assert!(found(&report, "api-not-granted").is_empty(), "{report:#}");
 }
+
+/// With `--preview-db-url`, the target's default privileges say which grants the project
+/// really has: a project created before the change grants new tables automatically.
+#[test]
+fn the_preview_target_says_which_grants_the_project_has() {
+    let server = common::PgServer::start();
+    server.psql(
+        "CREATE ROLE anon NOLOGIN; CREATE ROLE authenticated NOLOGIN; CREATE ROLE service_role NOLOGIN",
+    );
+    let target = |automatic: bool| {
+        let database = server.fresh_database("api_grants");
+        if automatic {
+            server.psql_in(
+                &database,
+                "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public \
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO anon, authenticated, service_role",
+            );
+        }
+        server.url_for(&database)
+    };
+    let preview = |url: &str| {
+        let project = notes("");
+        let (code, stdout, stderr) = common::output(&mut project.command(&[
+            "shadow",
+            "--provider",
+            "local",
+            "--format",
+            "json",
+            "--preview-db-url",
+            url,
+        ]));
+        let report: Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        assert_eq!(code, 0, "{report:#}");
+        report
+    };
+
+    let old = preview(&target(true));
+    assert!(found(&old, "api-not-granted").is_empty(), "{old:#}");
+    assert!(
+        old["notes"].to_string().contains("grants what migrations create in public to anon, authenticated and service_role automatically"),
+        "{old:#}"
+    );
+    let new = preview(&target(false));
+    assert_eq!(found(&new, "api-not-granted").len(), 1, "{new:#}");
+    assert!(
+        !new["notes"].to_string().contains(&server.password),
+        "no secret in the report"
+    );
+}

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
+
 use crate::app::cli::{ProviderArgs, ShadowArgs};
 use crate::config::Project;
 use crate::engine::seed::Seed;
@@ -38,8 +40,25 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
                 .unwrap_or(discovery.migrations.len()),
         }),
     };
-    let (mut report, _) =
-        pipeline::shadow(&discovery, &options(&args.shadow, project)?, &steps).await?;
+    let mut options = options(&args.shadow, project)?;
+    // A target to preview says which Data API grants the project really has.
+    let target_grants = match &args.checks.preview_db_url {
+        Some(url) => super::status::automatic_api_grants(url)
+            .await
+            .context("cannot look at the --preview-db-url target")?,
+        None => None,
+    };
+    if let Some(automatic) = target_grants {
+        options.automatic_api_grants = automatic;
+    }
+    let (mut report, _) = pipeline::shadow(&discovery, &options, &steps).await?;
+    if let Some(automatic) = target_grants {
+        files.notes.push(if automatic {
+            "The Data API's grants follow the --preview-db-url target: it grants what migrations create in public to anon, authenticated and service_role automatically (the platform's former default)".to_string()
+        } else {
+            "The Data API's grants follow the --preview-db-url target: nothing a migration creates in public is granted to anon, authenticated or service_role until a migration grants it".to_string()
+        });
+    }
     report.findings.extend(files.findings);
     report.notes.extend(files.notes);
     report.fail_on = files.fail_on;
@@ -81,6 +100,9 @@ pub fn options(args: &ProviderArgs, project: &Project) -> anyhow::Result<ShadowO
         },
         supabase_compat: !args.no_supabase_compat,
         extension_stubs: !args.no_extension_stubs,
+        automatic_api_grants: supabase
+            .as_ref()
+            .is_some_and(|project| project.auto_expose_new_tables),
         supabase,
     })
 }

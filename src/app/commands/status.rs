@@ -63,10 +63,18 @@ pub struct Look {
     pub sizes: HashMap<String, Size>,
 }
 
-/// What the target `db_url` has applied of `discovery`, read only; with `sizes`, its
-/// tables' sizes too (to predict lock times there).
-pub async fn look(discovery: &Discovery, db_url: &str, sizes: bool) -> anyhow::Result<Look> {
-    let settings = Settings {
+/// Whether the target grants what migrations create in `public` to the Data API's roles
+/// automatically; `None` when it is no Supabase database.
+pub async fn automatic_api_grants(db_url: &str) -> anyhow::Result<Option<bool>> {
+    let target = Target::connect(db_url, &looking()).await?;
+    crate::checks::api_grants::automatic_on(&target.db)
+        .await
+        .context("cannot read the target's default privileges")
+}
+
+/// How the tool connects to a target it only looks at.
+fn looking() -> Settings {
+    Settings {
         lock_timeout: "5s".to_string(),
         escalate: Vec::new(),
         analyze: false,
@@ -74,8 +82,13 @@ pub async fn look(discovery: &Discovery, db_url: &str, sizes: bool) -> anyhow::R
         lock_wait: Duration::ZERO,
         retries: 0,
         backoff: Duration::ZERO,
-    };
-    let target = Target::connect(db_url, &settings).await?;
+    }
+}
+
+/// What the target `db_url` has applied of `discovery`, read only; with `sizes`, its
+/// tables' sizes too (to predict lock times there).
+pub async fn look(discovery: &Discovery, db_url: &str, sizes: bool) -> anyhow::Result<Look> {
+    let target = Target::connect(db_url, &looking()).await?;
     let history = target.history().await?;
     let plan = plan::plan(&discovery.migrations, &history, false);
     Ok(Look {
