@@ -9,6 +9,8 @@
 //!   - supabase/migrations/0001_baseline.sql
 //! # Migrations up to this version are deployed history: their findings do not count.
 //! baseline: "20240101000000"
+//! # The Supabase CLI that deploys, when it is not the one the action pins.
+//! supabase_cli_version: "2.116.0"
 //! ```
 //!
 //! Unknown keys and unknown rule ids are errors that name them and list the valid ones.
@@ -60,6 +62,7 @@ struct File {
     baseline: Option<Version>,
     #[serde(default)]
     locks: LocksFile,
+    supabase_cli_version: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +146,48 @@ pub struct Config {
     /// Migrations up to this version are deployed history (`baseline:`).
     pub baseline: Option<String>,
     pub lock_budgets: LockBudgets,
+    /// The Supabase CLI that deploys: how it batches a file's statements decides what
+    /// fails.
+    pub supabase_cli: CliVersion,
+}
+
+/// The Supabase CLI release the action's image ships (the Dockerfile's
+/// `SUPABASE_CLI_VERSION`; a test holds the two together).
+pub const PINNED_SUPABASE_CLI: CliVersion = CliVersion(2, 120, 0);
+
+/// A Supabase CLI release, `major.minor.patch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CliVersion(pub u32, pub u32, pub u32);
+
+impl Default for CliVersion {
+    fn default() -> Self {
+        PINNED_SUPABASE_CLI
+    }
+}
+
+impl std::fmt::Display for CliVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+impl std::str::FromStr for CliVersion {
+    type Err = ();
+
+    /// `2.115.0` or `v2.115.0`; a missing patch is 0.
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let text = text.trim().trim_start_matches('v');
+        let mut parts = text
+            .split('.')
+            .map(|part| part.parse::<u32>().map_err(|_| ()));
+        let major = parts.next().ok_or(())??;
+        let minor = parts.next().ok_or(())??;
+        let patch = parts.next().transpose()?.unwrap_or(0);
+        if parts.next().is_some() {
+            return Err(());
+        }
+        Ok(CliVersion(major, minor, patch))
+    }
 }
 
 impl Config {
@@ -210,6 +255,14 @@ impl Config {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let supabase_cli = match &file.supabase_cli_version {
+            None => PINNED_SUPABASE_CLI,
+            Some(text) => text.parse().map_err(|()| {
+                invalid(format!(
+                    "supabase_cli_version: `{text}` is not a CLI release; write it as `supabase --version` prints it, e.g. \"{PINNED_SUPABASE_CLI}\""
+                ))
+            })?,
+        };
         Ok(Config {
             path: Some(path),
             migrations_dir: file.migrations_dir,
@@ -219,6 +272,7 @@ impl Config {
                 Version::Text(text) => text,
                 Version::Number(number) => number.to_string(),
             }),
+            supabase_cli,
             lock_budgets: {
                 let default = LockBudgets::default();
                 let ms = |value: Option<u64>, default: Duration| {
@@ -329,6 +383,22 @@ mod tests {
             assert!(!config.before_baseline("20240101000001"));
         }
         assert!(!Config::default().before_baseline("0001"));
+    }
+
+    #[test]
+    fn the_supabase_cli_version_is_read_or_named_when_wrong() {
+        assert_eq!(Config::default().supabase_cli, PINNED_SUPABASE_CLI);
+        let config =
+            Config::parse("supabase_cli_version: v2.116.1\n", PathBuf::from("m.yml")).unwrap();
+        assert_eq!(config.supabase_cli, CliVersion(2, 116, 1));
+        let error =
+            Config::parse("supabase_cli_version: latest\n", PathBuf::from("m.yml")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("m.yml: supabase_cli_version: `latest` is not a CLI release"),
+            "{error}"
+        );
     }
 
     #[test]

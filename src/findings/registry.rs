@@ -53,6 +53,8 @@ registry! {
     // The lint rules, one file each under src/lint/rules/.
     ADD_COLUMN_REQUIRES_DEFAULT = "add-column-requires-default", Warning, Lint,
         "ADD COLUMN without a DEFAULT on a table that holds data";
+    CLI_VERSION_BREAKS = "cli-version-breaks", Error, Lint,
+        "a file the Supabase CLI release that deploys it would fail to apply, for how that release batches a file's statements";
     CONCURRENTLY_IN_TRANSACTION = "concurrently-in-transaction", Error, Lint,
         "CONCURRENTLY inside the file's own BEGIN … COMMIT (fails), or before statements whose failure would leave it behind";
     CONSTRAINT_NOT_VALID = "constraint-not-valid", Warning, Lint,

@@ -57,7 +57,8 @@ pub fn findings(discovery: &Discovery, config: &Config) -> Vec<Finding> {
             batch.iter().map(parse).collect()
         };
         for (migration, statements) in batch.iter().zip(parsed) {
-            let context = FileContext::with_statements(migration, statements, &schema);
+            let mut context = FileContext::with_statements(migration, statements, &schema);
+            context.supabase_cli = config.supabase_cli;
             if !config.ignores(&migration.path) {
                 findings.extend(lint_file(&context, config));
             }

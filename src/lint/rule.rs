@@ -1,6 +1,7 @@
 //! What a rule is and what it sees: a [`RuleDef`] (its registry entry and its check),
 //! the [`FileContext`] of one file, and the [`Diagnostic`]s it gives back.
 
+use crate::config::CliVersion;
 use crate::findings::Severity;
 use crate::findings::registry::Rule;
 use crate::findings::span::Span;
@@ -66,6 +67,8 @@ pub struct FileContext<'a> {
     pub before: &'a Schema,
     /// Tables this file creates, with the index of the statement that creates each.
     created: Vec<(usize, String)>,
+    /// The Supabase CLI release that deploys the file.
+    pub supabase_cli: CliVersion,
 }
 
 impl<'a> FileContext<'a> {
@@ -89,6 +92,7 @@ impl<'a> FileContext<'a> {
             statements,
             before,
             created,
+            supabase_cli: CliVersion::default(),
         }
     }
 
@@ -99,6 +103,7 @@ impl<'a> FileContext<'a> {
             statements,
             before: self.before,
             created: self.created.clone(),
+            supabase_cli: self.supabase_cli,
         }
     }
 

@@ -22,8 +22,13 @@ pub fn lint_fixture(rule: &RuleDef, fixture: &str) -> (Vec<Finding>, Report) {
     let mut name = "0001_fixture.sql".to_string();
     let mut body = String::new();
     let mut files = Vec::new();
+    // `-- config: KEY: VALUE` lines are migration-guard.yml's, not a file's.
+    let mut settings = String::new();
     for line in fixture.split_inclusive('\n') {
-        if let Some(next) = line.trim().strip_prefix("-- file:") {
+        if let Some(setting) = line.trim().strip_prefix("-- config:") {
+            settings.push_str(setting.trim());
+            settings.push('\n');
+        } else if let Some(next) = line.trim().strip_prefix("-- file:") {
             if !body.trim().is_empty() {
                 files.push((name.clone(), std::mem::take(&mut body)));
             }
@@ -42,7 +47,8 @@ pub fn lint_fixture(rule: &RuleDef, fixture: &str) -> (Vec<Finding>, Report) {
         .filter(|id| *id != rule.id)
         .map(|id| format!("  {id}: off\n"))
         .collect();
-    let config = Config::parse(&format!("rules:\n{others}"), "test.yml".into()).expect("config");
+    let config =
+        Config::parse(&format!("{settings}rules:\n{others}"), "test.yml".into()).expect("config");
     let discovery = discover(dir.path()).expect("fixture files");
     let findings = lint(&discovery, &config);
     let mut report = Report::new(CommandName::Lint);

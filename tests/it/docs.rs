@@ -47,3 +47,18 @@ fn every_rule_has_a_page_that_agrees_with_the_registry() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The CLI release the linter judges by default is the one the action's image ships.
+#[test]
+fn the_pinned_cli_is_the_one_the_image_ships() {
+    let dockerfile =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile")).unwrap();
+    let shipped = dockerfile
+        .lines()
+        .find_map(|line| line.strip_prefix("ARG SUPABASE_CLI_VERSION="))
+        .expect("the Dockerfile pins the Supabase CLI");
+    assert_eq!(
+        shipped,
+        migration_guard::config::PINNED_SUPABASE_CLI.to_string()
+    );
+}

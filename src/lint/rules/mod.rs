@@ -27,6 +27,7 @@ pub mod no_unbounded_dml;
 pub mod prefer_jsonb;
 pub mod require_upsert;
 // rules-b: modules
+pub mod cli_version_breaks;
 pub mod concurrently_in_transaction;
 pub mod constraint_not_valid;
 pub mod enum_value_in_transaction;
@@ -67,6 +68,7 @@ pub const RULES: &[RuleDef] = &[
     require_statement_timeout::RULE,
     on_conflict_needs_unique::RULE,
     concurrently_in_transaction::RULE,
+    cli_version_breaks::RULE,
     constraint_not_valid::RULE,
     unique_constraint_via_index::RULE,
     not_null_on_existing_column::RULE,
