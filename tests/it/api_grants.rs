@@ -42,6 +42,18 @@ fn found(report: &Value, rule: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The message of the first finding of `rule`.
+fn message_of(report: &Value, rule: &str) -> String {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|finding| finding["rule"] == rule)
+        .and_then(|finding| finding["message"].as_str())
+        .unwrap_or_else(|| panic!("no {rule} in {report:#}"))
+        .to_string()
+}
+
 /// A notes table with a policy for the signed-in user, and `grants` after it.
 fn notes(grants: &str) -> Project {
     let project = Project::new();
@@ -72,15 +84,7 @@ fn a_table_with_policies_and_no_grant_is_not_granted_at_its_create_table() {
         [("20250101000000_notes.sql".to_string(), 1)],
         "{report:#}"
     );
-    let message = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "api-not-granted")
-        .unwrap()["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let message = message_of(&report, "api-not-granted");
     assert!(
         message.starts_with(
             "public.notes has row level security policies for authenticated but grants it nothing"
@@ -130,18 +134,11 @@ fn a_revoke_from_authenticated_is_access_removed_at_its_line() {
         [("20250102000000_generated_diff.sql".to_string(), 2)],
         "{report:#}"
     );
-    let finding = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "api-access-removed")
-        .unwrap();
+    let message = message_of(&report, "api-access-removed");
     assert!(
-        finding["message"]
-            .as_str()
-            .unwrap()
+        message
             .starts_with("public.notes loses authenticated (SELECT, DELETE) after this migration"),
-        "{finding:#}"
+        "{message}"
     );
     // The role keeps INSERT and UPDATE, so the policy is still worth something: no
     // api-not-granted on top.
