@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::catalog::{self, Catalog, Scope};
-use crate::checks::{advisors, locks, pgtap, plpgsql, seed_files, semantic, verify};
+use crate::checks::{advisors, declarative, locks, pgtap, plpgsql, seed_files, semantic, verify};
 use crate::config::Config;
 use crate::db::{Database, PgError};
 use crate::engine::seed::{self, Seed};
@@ -64,6 +64,8 @@ pub enum PipelineError {
     PgTap(#[from] pgtap::PgTapError),
     #[error(transparent)]
     SeedFiles(#[from] seed_files::SeedError),
+    #[error(transparent)]
+    Declarative(#[from] declarative::DeclarativeError),
     #[error("cannot prepare the shadow database (reading the catalog the migrations built): {0}")]
     Catalog(#[source] PgError),
     #[error("cannot compare the migrations with `{base_ref}`")]
@@ -286,6 +288,26 @@ async fn in_shadow(
     }
     explain_platform_failures(report, &discovery.migrations);
     let failed = report.migrations.iter().any(|m| m.error.is_some());
+    let schema_files = options
+        .supabase
+        .as_ref()
+        .map_or(&[][..], |project| project.schema_files.as_slice());
+    // Before the seeds, checks and tests add anything of their own.
+    if !failed && steps.catalog_checks && !schema_files.is_empty() {
+        let built = catalog::snapshot(&db, &Scope::user())
+            .await
+            .map_err(PipelineError::Catalog)?;
+        let declared = shadow.database(&prepared, "declared").await?;
+        declarative::compare(
+            &declared.migrations,
+            schema_files,
+            reroute,
+            &discovery.migrations,
+            &built,
+            report,
+        )
+        .await?;
+    }
     let seeds = options
         .supabase
         .as_ref()

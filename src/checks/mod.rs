@@ -2,6 +2,7 @@
 
 pub mod advisors;
 pub mod api_grants;
+pub mod declarative;
 pub mod locks;
 pub mod pgtap;
 pub mod plpgsql;

@@ -158,6 +158,8 @@ registry! {
         "a grant the Data API's roles had on a table or view, taken away by the migration: its requests fail with 42501";
     API_NOT_GRANTED = "api-not-granted", Warning, Shadow,
         "a table with row level security policies for the Data API's roles that grants them nothing: every request fails with 42501";
+    DECLARATIVE_DRIFT = "declarative-drift", Error, Shadow,
+        "the declarative schema files and the migrations build different schemas: a schema file edited without its migration, or the reverse";
     SEED_FAILED = "seed-failed", Error, Shadow,
         "a seed file fails after the migrations: supabase db reset and every preview branch fail with it";
     REVERT_INCOMPLETE = "revert-incomplete", Error, Shadow,

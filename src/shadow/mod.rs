@@ -370,15 +370,59 @@ impl Shadow {
     /// A fresh database for the migrations, cloned from a template built once per run
     /// (with the emulation, Supabase's schemas, the extension stand-ins and the gate).
     pub async fn databases(&mut self, prepared: &Prepared) -> Result<Databases, ShadowError> {
-        let setup = |step| move |source| ShadowError::Setup { step, source };
+        self.database(prepared, "shadow").await
+    }
+
+    /// Another fresh database cloned from the same template, for `purpose` (a word):
+    /// what the declarative schema files build, beside what the migrations built.
+    pub async fn database(
+        &mut self,
+        prepared: &Prepared,
+        purpose: &str,
+    ) -> Result<Databases, ShadowError> {
         let owner = &prepared.role.name;
         let template = format!("migration_guard_template_{}", self.id);
-        create_database(&self.admin, &template, None, owner, &mut self.created).await?;
+        if !self.created.databases.contains(&template) {
+            self.template(prepared, &template).await?;
+        }
+        let shadow = format!("migration_guard_{purpose}_{}", self.id);
+        create_database(
+            &self.admin,
+            &shadow,
+            Some(&template),
+            owner,
+            &mut self.created,
+        )
+        .await?;
+        // The migrations' session logs in as the migration role: nothing it runs can step
+        // back to a superuser. With the emulation, hosted Supabase's search_path.
+        let mut config = self.server.config_for(&shadow);
+        config
+            .user(owner)
+            .password(prepared.role.password.as_bytes());
+        if prepared.emulate {
+            config.options("-c search_path=\"$user\",public,extensions");
+        }
+        Ok(Databases {
+            migrations: self.server.connect(&config).await?,
+            privileged: self
+                .server
+                .connect(&self.server.config_for(&shadow))
+                .await?,
+        })
+    }
+
+    /// The template every shadow database is cloned from: with the emulation, Supabase's
+    /// schemas, the extension stand-ins and the gate.
+    async fn template(&mut self, prepared: &Prepared, template: &str) -> Result<(), ShadowError> {
+        let setup = |step| move |source| ShadowError::Setup { step, source };
+        let owner = &prepared.role.name;
+        create_database(&self.admin, template, None, owner, &mut self.created).await?;
         if prepared.emulate {
             tracing::info!("building the Supabase emulation ({COMPAT_VERSION})");
             let template_db = self
                 .server
-                .connect(&self.server.config_for(&template))
+                .connect(&self.server.config_for(template))
                 .await?;
             for (sql, step) in [
                 (
@@ -406,31 +450,7 @@ impl Shadow {
                     .map_err(setup(step))?;
             }
         }
-        let shadow = format!("migration_guard_shadow_{}", self.id);
-        create_database(
-            &self.admin,
-            &shadow,
-            Some(&template),
-            owner,
-            &mut self.created,
-        )
-        .await?;
-        // The migrations' session logs in as the migration role: nothing it runs can step
-        // back to a superuser. With the emulation, hosted Supabase's search_path.
-        let mut config = self.server.config_for(&shadow);
-        config
-            .user(owner)
-            .password(prepared.role.password.as_bytes());
-        if prepared.emulate {
-            config.options("-c search_path=\"$user\",public,extensions");
-        }
-        Ok(Databases {
-            migrations: self.server.connect(&config).await?,
-            privileged: self
-                .server
-                .connect(&self.server.config_for(&shadow))
-                .await?,
-        })
+        Ok(())
     }
 
     /// Drops what the run created, then stops the cluster or removes the container.

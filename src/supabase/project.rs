@@ -33,9 +33,10 @@ pub enum ProjectError {
     },
     #[error("{path} is not valid TOML: {message}")]
     Toml { path: PathBuf, message: String },
-    #[error("{path}: [db.seed] sql_paths: `{pattern}` is not a valid glob: {message}")]
-    SeedGlob {
+    #[error("{path}: {key}: `{pattern}` is not a valid glob: {message}")]
+    Glob {
         path: PathBuf,
+        key: &'static str,
         pattern: String,
         message: String,
     },
@@ -58,6 +59,9 @@ pub struct SupabaseProject {
     /// roles automatically. Unset (today's default): nothing is granted until a
     /// migration grants it.
     pub auto_expose_new_tables: bool,
+    /// The declarative schema files `supabase db diff` generates migrations from, in the
+    /// CLI's order (none when the project keeps no declarative schema).
+    pub schema_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +77,13 @@ struct DbSection {
     major_version: Option<u32>,
     #[serde(default)]
     seed: SeedSection,
+    #[serde(default)]
+    migrations: MigrationsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MigrationsSection {
+    schema_paths: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,12 +107,44 @@ fn seed_files(
         .sql_paths
         .clone()
         .unwrap_or_else(|| vec!["./seed.sql".to_string()]);
+    globbed(config, supabase, "[db.seed] sql_paths", &patterns)
+}
+
+/// The declarative schema files: the globs of `[db.migrations] schema_paths` in their
+/// order, else every `.sql` file under `supabase/schemas`, in name order.
+fn schema_files(
+    config: &Path,
+    supabase: &Path,
+    migrations: &MigrationsSection,
+) -> Result<Vec<PathBuf>, ProjectError> {
+    match &migrations.schema_paths {
+        Some(patterns) if !patterns.is_empty() => {
+            globbed(config, supabase, "[db.migrations] schema_paths", patterns)
+        }
+        _ => globbed(
+            config,
+            supabase,
+            "[db.migrations] schema_paths",
+            &["./schemas/**/*.sql".to_string()],
+        ),
+    }
+}
+
+/// Each glob's matches (relative to the `supabase/` folder) in name order, a file once,
+/// in the order of the globs, as the CLI takes them.
+fn globbed(
+    config: &Path,
+    supabase: &Path,
+    key: &'static str,
+    patterns: &[String],
+) -> Result<Vec<PathBuf>, ProjectError> {
     let mut files: Vec<PathBuf> = Vec::new();
     for pattern in patterns {
         let joined = supabase.join(pattern.trim_start_matches("./"));
         let matches =
-            glob::glob(&joined.to_string_lossy()).map_err(|error| ProjectError::SeedGlob {
+            glob::glob(&joined.to_string_lossy()).map_err(|error| ProjectError::Glob {
                 path: config.to_path_buf(),
+                key,
                 pattern: pattern.clone(),
                 message: error.msg.to_string(),
             })?;
@@ -147,6 +190,7 @@ impl SupabaseProject {
             .map(|text| text.trim().to_string())
             .filter(|version| !version.is_empty());
         let seed_files = seed_files(&config, supabase, &parsed.db.seed)?;
+        let schema_files = schema_files(&config, supabase, &parsed.db.migrations)?;
         Ok(Some(SupabaseProject {
             config,
             major_version: parsed.db.major_version.unwrap_or(DEFAULT_MAJOR),
@@ -157,6 +201,7 @@ impl SupabaseProject {
                 .unwrap_or_else(|| DEFAULT_API_SCHEMAS.iter().map(|s| s.to_string()).collect()),
             seed_files,
             auto_expose_new_tables: parsed.api.auto_expose_new_tables.unwrap_or(false),
+            schema_files,
         }))
     }
 
@@ -219,6 +264,42 @@ mod tests {
         let error = SupabaseProject::beside(&dir).unwrap_err().to_string();
         assert!(error.contains("config.toml is not valid TOML"), "{error}");
         assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn schema_files_are_the_schemas_folder_or_the_configured_globs_in_order() {
+        let (root, dir) = project("[db]\nmajor_version = 15\n", None);
+        let supabase = root.path().join("supabase");
+        fs::create_dir_all(supabase.join("schemas/app")).unwrap();
+        for name in [
+            "schemas/b.sql",
+            "schemas/a.sql",
+            "schemas/app/c.sql",
+            "types.sql",
+        ] {
+            fs::write(supabase.join(name), "SELECT 1;\n").unwrap();
+        }
+        let names = |files: Vec<PathBuf>| -> Vec<String> {
+            files
+                .iter()
+                .map(|f| f.strip_prefix(&supabase).unwrap().display().to_string())
+                .collect()
+        };
+        let default = SupabaseProject::beside(&dir).unwrap().unwrap().schema_files;
+        assert_eq!(
+            names(default),
+            ["schemas/a.sql", "schemas/app/c.sql", "schemas/b.sql"]
+        );
+        fs::write(
+            supabase.join("config.toml"),
+            "[db.migrations]\nschema_paths = ['./types.sql', './schemas/*.sql']\n",
+        )
+        .unwrap();
+        let configured = SupabaseProject::beside(&dir).unwrap().unwrap().schema_files;
+        assert_eq!(
+            names(configured),
+            ["types.sql", "schemas/a.sql", "schemas/b.sql"]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod apply;
 mod base;
 mod catalog;
 mod common;
+mod declarative;
 mod deploy;
 mod docker;
 mod docs;

@@ -1,0 +1,123 @@
+//! Declarative schemas: the schema files (`schemas/*.sql` beside config.toml) run into a
+//! second database and are compared with what the migrations built; each difference is
+//! `declarative-drift` at the schema file's line that declares it.
+
+use serde_json::Value;
+
+use crate::common::{self, Project};
+
+const TABLE: &str = "CREATE TABLE IF NOT EXISTS public.notes (\n\
+                     \x20 id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n\
+                     \x20 owner uuid NOT NULL DEFAULT auth.uid(),\n\
+                     \x20 body text NOT NULL\n\
+                     );\n\
+                     ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\n\
+                     GRANT SELECT ON public.notes TO authenticated;\n";
+const POLICY: &str = "DROP POLICY IF EXISTS \"own notes\" ON public.notes;\n\
+                      CREATE POLICY \"own notes\" ON public.notes FOR SELECT TO authenticated\n\
+                      \x20 USING (owner = (SELECT auth.uid()));\n";
+
+/// A Supabase project whose migration is `migration` and whose schema file is `schema`.
+fn project(migration: &str, schema: &str) -> Project {
+    let project = Project::new();
+    std::fs::write(
+        project.path().join("config.toml"),
+        "[db]\nmajor_version = 15\n",
+    )
+    .unwrap();
+    std::fs::create_dir(project.path().join("schemas")).unwrap();
+    std::fs::write(project.path().join("schemas/notes.sql"), schema).unwrap();
+    project.file("20250101000000_notes.sql", migration);
+    project
+}
+
+fn drift(project: &Project) -> (i32, Vec<Value>, Value) {
+    let (code, stdout, stderr) = common::output(&mut project.command(&[
+        "shadow",
+        "--provider",
+        "local",
+        "--format",
+        "json",
+    ]));
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let found = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["rule"] == "declarative-drift")
+        .cloned()
+        .collect();
+    (code, found, report)
+}
+
+#[test]
+fn a_policy_declared_but_never_migrated_is_drift_at_its_line() {
+    let (code, found, report) = drift(&project(TABLE, &format!("{TABLE}{POLICY}")));
+    assert_eq!(code, 1, "an error: {report:#}");
+    assert_eq!(found.len(), 1, "{report:#}");
+    let finding = &found[0];
+    assert_eq!(
+        finding["message"],
+        "policy public.notes.own notes is declared in the schema files but no migration makes it: a schema file was edited without generating its migration (`supabase db diff -f <name>`)"
+    );
+    assert!(
+        finding["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("schemas/notes.sql")
+    );
+    assert_eq!(
+        finding["line"], 8,
+        "the DROP POLICY names it first: {finding:#}"
+    );
+}
+
+#[test]
+fn agreeing_files_give_nothing() {
+    let both = format!("{TABLE}{POLICY}");
+    let (code, found, report) = drift(&project(&both, &both));
+    assert_eq!(code, 0, "{report:#}");
+    assert!(found.is_empty(), "{found:#?}");
+    assert!(
+        report["notes"].to_string().contains(
+            "Compared the schema the migrations build with the 1 declarative schema file(s)."
+        ),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_migration_the_schema_files_lack_would_be_dropped_by_the_next_diff() {
+    let (_, found, report) = drift(&project(&format!("{TABLE}{POLICY}"), TABLE));
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is made by the migrations but the schema files do not declare it: the next `supabase db diff` generates a migration that drops it"),
+        "{found:#?}"
+    );
+    assert!(
+        found[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("20250101000000_notes.sql")
+    );
+}
+
+#[test]
+fn a_schema_file_that_fails_is_drift_at_its_line() {
+    let (code, found, report) = drift(&project(
+        TABLE,
+        &format!("{TABLE}ALTER TABLE public.notez ADD COLUMN title text;\n"),
+    ));
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert!(
+        found[0]["message"].as_str().unwrap().starts_with(
+            "the schema file fails to apply: relation \"public.notez\" does not exist [42P01]"
+        ),
+        "{found:#?}"
+    );
+    assert_eq!(found[0]["line"], 8, "{found:#?}");
+}
