@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use crate::catalog::{self, Catalog, Change, ChangeKind, Scope};
 use crate::db::{Database, PgError};
-use crate::engine::{self, ApplyError, Rehearsal, Reroute};
+use crate::engine::{self, ApplyError, Reroute};
 use crate::findings::registry;
 use crate::findings::span::Span;
 use crate::findings::{Finding, Location};
@@ -24,12 +24,6 @@ use crate::report::Report;
 pub enum DeclarativeError {
     #[error(transparent)]
     Apply(#[from] ApplyError),
-    #[error("lost the connection to Postgres while running the schema file {file}: {source}")]
-    Connection {
-        file: String,
-        #[source]
-        source: PgError,
-    },
     #[error("cannot read the catalog the schema files built: {0}")]
     Snapshot(#[source] PgError),
 }
@@ -58,36 +52,19 @@ pub async fn compare(
         };
         report.add_source(&file.path, file.source.clone());
         tracing::info!("running the schema file {}", file.path.display());
-        let connection = |source| DeclarativeError::Connection {
-            file: file.file_name.clone(),
-            source,
-        };
-        db.client.batch_execute("BEGIN").await.map_err(connection)?;
-        match engine::rehearse(db, &file, reroute).await? {
-            Rehearsal::Ran { .. } => {
-                db.client
-                    .batch_execute("COMMIT")
-                    .await
-                    .map_err(connection)?;
-            }
-            Rehearsal::Failed(error) => {
-                db.client
-                    .batch_execute("ROLLBACK")
-                    .await
-                    .map_err(connection)?;
-                let code = error
-                    .sqlstate
-                    .as_deref()
-                    .map_or(String::new(), |code| format!(" [{code}]"));
-                report.findings.push(drift(
-                    error.location.clone().unwrap_or_else(|| start_of(path)),
-                    format!(
-                        "the schema file fails to apply: {}{code}; `supabase db diff` stops here, so nothing was compared",
-                        error.message
-                    ),
-                ));
-                return Ok(());
-            }
+        if let Some(error) = engine::run_script(db, &file, reroute).await? {
+            let code = error
+                .sqlstate
+                .as_deref()
+                .map_or(String::new(), |code| format!(" [{code}]"));
+            report.findings.push(drift(
+                error.location.clone().unwrap_or_else(|| start_of(path)),
+                format!(
+                    "the schema file fails to apply: {}{code}; `supabase db diff` stops here, so nothing was compared",
+                    error.message
+                ),
+            ));
+            return Ok(());
         }
         declared_files.push(file);
     }

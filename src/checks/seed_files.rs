@@ -9,8 +9,8 @@
 
 use std::path::PathBuf;
 
-use crate::db::{Database, PgError};
-use crate::engine::{self, ApplyError, Rehearsal, Reroute};
+use crate::db::Database;
+use crate::engine::{self, ApplyError, Reroute};
 use crate::findings::registry;
 use crate::findings::span::Span;
 use crate::findings::{Finding, Location};
@@ -21,12 +21,6 @@ use crate::report::Report;
 pub enum SeedError {
     #[error(transparent)]
     Apply(#[from] ApplyError),
-    #[error("lost the connection to Postgres while running the seed file {file}: {source}")]
-    Connection {
-        file: String,
-        #[source]
-        source: PgError,
-    },
 }
 
 /// Runs `files` in order into the shadow; a failure (or an unreadable file) is a
@@ -54,52 +48,35 @@ pub async fn run(
         };
         report.add_source(&seed.path, seed.source.clone());
         tracing::info!("running the seed file {}", seed.path.display());
-        let connection = |source| SeedError::Connection {
-            file: seed.file_name.clone(),
-            source,
-        };
-        db.client.batch_execute("BEGIN").await.map_err(connection)?;
-        match engine::rehearse(db, &seed, reroute).await? {
-            Rehearsal::Ran { .. } => {
-                db.client
-                    .batch_execute("COMMIT")
-                    .await
-                    .map_err(connection)?;
-            }
-            Rehearsal::Failed(error) => {
-                db.client
-                    .batch_execute("ROLLBACK")
-                    .await
-                    .map_err(connection)?;
-                let at = error.location.clone().unwrap_or(Location {
-                    file: seed.path.clone(),
-                    span: Span::new(0, 0),
-                });
-                let code = error
-                    .sqlstate
-                    .as_deref()
-                    .map_or(String::new(), |code| format!(" [{code}]"));
-                let detail = error
-                    .detail
-                    .as_deref()
-                    .map_or(String::new(), |detail| format!(" ({detail})"));
-                report.findings.push(failed(
-                    at,
-                    format!(
-                        "the seed fails after the migrations: {}{code}{detail}; `supabase db reset` and every preview branch stop here",
-                        error.message
-                    ),
-                    error.hint.clone(),
+        if let Some(error) = engine::run_script(db, &seed, reroute).await? {
+            let at = error.location.clone().unwrap_or(Location {
+                file: seed.path.clone(),
+                span: Span::new(0, 0),
+            });
+            let code = error
+                .sqlstate
+                .as_deref()
+                .map_or(String::new(), |code| format!(" [{code}]"));
+            let detail = error
+                .detail
+                .as_deref()
+                .map_or(String::new(), |detail| format!(" ({detail})"));
+            report.findings.push(failed(
+                at,
+                format!(
+                    "the seed fails after the migrations: {}{code}{detail}; `supabase db reset` and every preview branch stop here",
+                    error.message
+                ),
+                error.hint.clone(),
+            ));
+            let left = files.len() - position - 1;
+            if left > 0 {
+                report.notes.push(format!(
+                    "{left} seed file(s) after {} were not run",
+                    seed.file_name
                 ));
-                let left = files.len() - position - 1;
-                if left > 0 {
-                    report.notes.push(format!(
-                        "{left} seed file(s) after {} were not run",
-                        seed.file_name
-                    ));
-                }
-                return Ok(());
             }
+            return Ok(());
         }
     }
     if !files.is_empty() {

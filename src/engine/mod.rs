@@ -381,6 +381,27 @@ pub enum Rehearsal {
     Failed(Box<MigrationError>),
 }
 
+/// Runs a script (a seed, a declarative schema file) in one transaction of its own,
+/// without a history row: committed when every statement ran, rolled back at the first
+/// failure, which it returns.
+pub async fn run_script(
+    db: &Database,
+    script: &MigrationFile,
+    reroute: Option<&dyn Reroute>,
+) -> Result<Option<Box<MigrationError>>, ApplyError> {
+    let connection = |source| ApplyError::Connection {
+        file: script.file_name.clone(),
+        source,
+    };
+    db.client.batch_execute("BEGIN").await.map_err(connection)?;
+    let (end, failure) = match rehearse(db, script, reroute).await? {
+        Rehearsal::Ran { .. } => ("COMMIT", None),
+        Rehearsal::Failed(error) => ("ROLLBACK", Some(error)),
+    };
+    db.client.batch_execute(end).await.map_err(connection)?;
+    Ok(failure)
+}
+
 /// Runs `migration`'s statements again in the caller's open transaction, without its own
 /// transaction control and without a history row: the caller looks at what the second
 /// run changed, then rolls it back.
