@@ -21,7 +21,7 @@ use crate::migration::base_branch;
 use crate::migration::{Discovery, MigrationFile};
 use crate::report::{CommandName, MigrationEntry, MigrationStatus, Report};
 use crate::shadow::{Databases, Shadow, ShadowError, ShadowOptions, interrupted};
-use crate::supabase::project::DEFAULT_API_SCHEMAS;
+use crate::supabase::project::{DEFAULT_API_SCHEMAS, DeclarativeSchema};
 
 /// How long an interrupted run lets its server finish starting, to remove it whole.
 const FINISH_STARTING: std::time::Duration = std::time::Duration::from_secs(30);
@@ -288,19 +288,29 @@ async fn in_shadow(
     }
     explain_platform_failures(report, &discovery.migrations);
     let failed = report.migrations.iter().any(|m| m.error.is_some());
-    let schema_files = options
+    // Before the seeds, checks and tests add anything of their own.
+    if let Some(schema) = options
         .supabase
         .as_ref()
-        .map_or(&[][..], |project| project.schema_files.as_slice());
-    // Before the seeds, checks and tests add anything of their own.
-    if !failed && steps.catalog_checks && !schema_files.is_empty() {
+        .and_then(|project| project.declarative.as_ref())
+        .filter(|_| !failed && steps.catalog_checks)
+    {
         let built = catalog::snapshot(&db, &Scope::user())
             .await
             .map_err(PipelineError::Catalog)?;
+        let all: Vec<PathBuf>;
+        let build = match schema {
+            DeclarativeSchema::Ordered(files) => declarative::Build::InOrder(files),
+            DeclarativeSchema::PgDelta { files, custom } => {
+                report.findings.extend(declarative::custom_contract(custom));
+                all = files.iter().chain(custom).cloned().collect();
+                declarative::Build::Retrying(&all)
+            }
+        };
         let declared = shadow.database(&prepared, "declared").await?;
         declarative::compare(
             &declared.migrations,
-            schema_files,
+            build,
             reroute,
             &discovery.migrations,
             &built,

@@ -4,10 +4,13 @@
 //! generating the migration, or a migration is written by hand without the schema file:
 //! the next generated diff then drops or rewrites what the other side has.
 //!
-//! The schema files run, in the CLI's order and each in one transaction, into a second
-//! database cloned from the same template as the migrations' shadow; the two catalogs
-//! are compared, and every difference is `declarative-drift`, at the schema file's line
-//! that declares the object (or, for what only the migrations make, the migration's).
+//! The schema files run, each in one transaction, into a second database cloned from
+//! the same template as the migrations' shadow, as the CLI builds them: in order for
+//! `supabase db diff`, whole files in any order that works for pg-delta. The two
+//! catalogs are compared, and every difference is `declarative-drift`, at the schema
+//! file's line that declares the object (or, for what only the migrations make, the
+//! migration's). pg-delta's `_custom/` files load too, and each must name the migration
+//! that delivers it (`-- pgdelta-migration: <path>`, or `none`).
 
 use std::path::PathBuf;
 
@@ -28,20 +31,37 @@ pub enum DeclarativeError {
     Snapshot(#[source] PgError),
 }
 
-/// Runs the schema `files` into `db` (a fresh clone of the template) and compares what
-/// they build with `built`, what the migrations built.
+/// How the CLI builds the schema files.
+#[derive(Debug, Clone, Copy)]
+pub enum Build<'f> {
+    /// In this order, each file once (`supabase db diff`).
+    InOrder(&'f [PathBuf]),
+    /// Whole files in any order that works (pg-delta): each round runs the files still
+    /// left, until a round applies none.
+    Retrying(&'f [PathBuf]),
+}
+
+/// Runs the schema files into `db` (a fresh clone of the template) as `build` says and
+/// compares what they build with `built`, what the migrations built.
 pub async fn compare(
     db: &Database,
-    files: &[PathBuf],
+    build: Build<'_>,
     reroute: Option<&dyn Reroute>,
     migrations: &[MigrationFile],
     built: &Catalog,
     report: &mut Report,
 ) -> Result<(), DeclarativeError> {
+    let (paths, retrying) = match build {
+        Build::InOrder(paths) => (paths, false),
+        Build::Retrying(paths) => (paths, true),
+    };
     let mut declared_files = Vec::new();
-    for path in files {
-        let file = match MigrationFile::script(path) {
-            Ok(file) => file,
+    for path in paths {
+        match MigrationFile::script(path) {
+            Ok(file) => {
+                report.add_source(&file.path, file.source.clone());
+                declared_files.push(file);
+            }
             Err(error) => {
                 report.findings.push(drift(
                     start_of(path),
@@ -49,24 +69,51 @@ pub async fn compare(
                 ));
                 return Ok(());
             }
-        };
-        report.add_source(&file.path, file.source.clone());
-        tracing::info!("running the schema file {}", file.path.display());
-        if let Some(error) = engine::run_script(db, &file, reroute).await? {
+        }
+    }
+    let mut left: Vec<&MigrationFile> = declared_files.iter().collect();
+    let failures = loop {
+        let tried = left.len();
+        let mut failed = Vec::new();
+        for file in std::mem::take(&mut left) {
+            tracing::info!("running the schema file {}", file.path.display());
+            if let Some(error) = engine::run_script(db, file, reroute).await? {
+                failed.push((file, error));
+                // `supabase db diff` stops at the first failure.
+                if !retrying {
+                    break;
+                }
+            }
+        }
+        // Retrying: again while a round applied something.
+        if failed.is_empty() || !retrying || failed.len() == tried {
+            break failed;
+        }
+        left = failed.into_iter().map(|(file, _)| file).collect();
+    };
+    if !failures.is_empty() {
+        for (file, error) in failures {
             let code = error
                 .sqlstate
                 .as_deref()
                 .map_or(String::new(), |code| format!(" [{code}]"));
+            let stops = if retrying {
+                "whatever order the other files run in"
+            } else {
+                "and `supabase db diff` stops there"
+            };
             report.findings.push(drift(
-                error.location.clone().unwrap_or_else(|| start_of(path)),
+                error
+                    .location
+                    .clone()
+                    .unwrap_or_else(|| start_of(&file.path)),
                 format!(
-                    "the schema file fails to apply: {}{code}; `supabase db diff` stops here, so nothing was compared",
+                    "the schema file fails to apply, {stops}: {}{code}; nothing was compared",
                     error.message
                 ),
             ));
-            return Ok(());
         }
-        declared_files.push(file);
+        return Ok(());
     }
     let declared = catalog::snapshot(db, &Scope::user())
         .await
@@ -143,6 +190,74 @@ fn locate<'f>(object: &str, files: impl Iterator<Item = &'f MigrationFile>) -> O
             wanted.iter().all(|part| text.contains(part)).then_some(at)
         })
     })
+}
+
+/// pg-delta's contract for its `_custom/` files: each names, at its head, the migration
+/// that delivers it to the databases (`-- pgdelta-migration: <path>`, relative to the
+/// file; `none` for one that deliberately has no twin), since the files themselves only
+/// load into the shadow; and none holds what pg-delta models (tables, views, functions,
+/// policies…), which the next export would write a second time.
+pub fn custom_contract(custom: &[PathBuf]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for path in custom {
+        let Ok(file) = MigrationFile::script(path) else {
+            continue;
+        };
+        let named: Vec<&str> = file
+            .source
+            .lines()
+            .take_while(|line| line.trim().is_empty() || line.trim_start().starts_with("--"))
+            .filter_map(|line| line.trim().strip_prefix("-- pgdelta-migration:"))
+            .map(str::trim)
+            .collect();
+        let warn = |at: Location, message: String, help: &str| Finding {
+            severity: crate::findings::Severity::Warning,
+            help: Some(help.to_string()),
+            ..drift(at, message)
+        };
+        let none = named.contains(&"none");
+        if named.is_empty() {
+            findings.push(warn(
+                start_of(path),
+                "this _custom/ file names no migration that delivers it: pg-delta only loads it into its shadow, so without a migration the databases never get it".to_string(),
+                "deliver the same SQL in a migration and record it at the head of the file: `-- pgdelta-migration: ../../migrations/<file>.sql` (or `-- pgdelta-migration: none`)",
+            ));
+        } else if none && named.len() > 1 {
+            findings.push(warn(
+                start_of(path),
+                "this _custom/ file says both `none` and a migration in its `-- pgdelta-migration:` lines".to_string(),
+                "keep the migrations that deliver it, or `none` alone",
+            ));
+        }
+        let folder = path.parent().unwrap_or(std::path::Path::new("."));
+        for reference in named.iter().filter(|name| **name != "none") {
+            if !folder.join(reference).is_file() {
+                findings.push(warn(
+                    start_of(path),
+                    format!(
+                        "`-- pgdelta-migration: {reference}` names no migration file (the path is relative to this file)"
+                    ),
+                    "point it at the migration that delivers this file, from this file's folder",
+                ));
+            }
+        }
+        const MODELED: [&str; 7] = [
+            "TABLE", "VIEW", "FUNCTION", "POLICY", "TRIGGER", "INDEX", "TYPE",
+        ];
+        for (text, at) in file.code_statements() {
+            let words = crate::sql::classify::leading_words(text, 4);
+            let creates = words.first().is_some_and(|word| word == "CREATE")
+                && words.iter().any(|word| MODELED.contains(&word.as_str()));
+            if creates {
+                findings.push(warn(
+                    at,
+                    "pg-delta models this object: kept in _custom/, the next export writes it a second time".to_string(),
+                    "move it to the managed files of the declarative schema",
+                ));
+            }
+        }
+    }
+    findings
 }
 
 fn start_of(path: &std::path::Path) -> Location {

@@ -59,9 +59,23 @@ pub struct SupabaseProject {
     /// roles automatically. Unset (today's default): nothing is granted until a
     /// migration grants it.
     pub auto_expose_new_tables: bool,
-    /// The declarative schema files `supabase db diff` generates migrations from, in the
-    /// CLI's order (none when the project keeps no declarative schema).
-    pub schema_files: Vec<PathBuf>,
+    /// Where the project keeps its declarative schema, when it does.
+    pub declarative: Option<DeclarativeSchema>,
+}
+
+/// A declarative schema: the files the CLI generates migrations from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclarativeSchema {
+    /// `supabase db diff`: the files of `[db.migrations] schema_paths` (default
+    /// `schemas/**/*.sql`), built in this order.
+    Ordered(Vec<PathBuf>),
+    /// The pg-delta engine (`[experimental.pgdelta]`): every file of its folder (default
+    /// `database/`), built whole files at a time in any order that works; the files of
+    /// `_custom/` load too, and each names the migration that delivers it.
+    PgDelta {
+        files: Vec<PathBuf>,
+        custom: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,6 +84,19 @@ struct ConfigToml {
     db: DbSection,
     #[serde(default)]
     api: ApiSection,
+    #[serde(default)]
+    experimental: ExperimentalSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ExperimentalSection {
+    pgdelta: Option<PgDeltaSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PgDeltaSection {
+    enabled: Option<bool>,
+    declarative_schema_path: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,24 +137,38 @@ fn seed_files(
     globbed(config, supabase, "[db.seed] sql_paths", &patterns)
 }
 
-/// The declarative schema files: the globs of `[db.migrations] schema_paths` in their
-/// order, else every `.sql` file under `supabase/schemas`, in name order.
-fn schema_files(
+/// The declarative schema, when the project has one: pg-delta's folder when
+/// `[experimental.pgdelta]` is enabled or names one; else the globs of `[db.migrations]
+/// schema_paths` in their order, else every `.sql` file under `supabase/schemas`.
+fn declarative(
     config: &Path,
     supabase: &Path,
-    migrations: &MigrationsSection,
-) -> Result<Vec<PathBuf>, ProjectError> {
-    match &migrations.schema_paths {
-        Some(patterns) if !patterns.is_empty() => {
-            globbed(config, supabase, "[db.migrations] schema_paths", patterns)
-        }
-        _ => globbed(
-            config,
-            supabase,
-            "[db.migrations] schema_paths",
-            &["./schemas/**/*.sql".to_string()],
-        ),
+    parsed: &ConfigToml,
+) -> Result<Option<DeclarativeSchema>, ProjectError> {
+    if let Some(pgdelta) = &parsed.experimental.pgdelta
+        && (pgdelta.enabled == Some(true) || pgdelta.declarative_schema_path.is_some())
+    {
+        let folder = pgdelta
+            .declarative_schema_path
+            .as_deref()
+            .unwrap_or("./database")
+            .trim_start_matches("./")
+            .trim_end_matches('/');
+        let key = "[experimental.pgdelta] declarative_schema_path";
+        let all = globbed(config, supabase, key, &[format!("{folder}/**/*.sql")])?;
+        let root = supabase.join(folder);
+        let (custom, files): (Vec<PathBuf>, Vec<PathBuf>) = all
+            .into_iter()
+            .partition(|path| path.starts_with(root.join("_custom")));
+        return Ok((!files.is_empty() || !custom.is_empty())
+            .then_some(DeclarativeSchema::PgDelta { files, custom }));
     }
+    let key = "[db.migrations] schema_paths";
+    let files = match &parsed.db.migrations.schema_paths {
+        Some(patterns) if !patterns.is_empty() => globbed(config, supabase, key, patterns)?,
+        _ => globbed(config, supabase, key, &["./schemas/**/*.sql".to_string()])?,
+    };
+    Ok((!files.is_empty()).then_some(DeclarativeSchema::Ordered(files)))
 }
 
 /// Each glob's matches (relative to the `supabase/` folder) in name order, a file once,
@@ -190,7 +231,7 @@ impl SupabaseProject {
             .map(|text| text.trim().to_string())
             .filter(|version| !version.is_empty());
         let seed_files = seed_files(&config, supabase, &parsed.db.seed)?;
-        let schema_files = schema_files(&config, supabase, &parsed.db.migrations)?;
+        let declarative = declarative(&config, supabase, &parsed)?;
         Ok(Some(SupabaseProject {
             config,
             major_version: parsed.db.major_version.unwrap_or(DEFAULT_MAJOR),
@@ -201,7 +242,7 @@ impl SupabaseProject {
                 .unwrap_or_else(|| DEFAULT_API_SCHEMAS.iter().map(|s| s.to_string()).collect()),
             seed_files,
             auto_expose_new_tables: parsed.api.auto_expose_new_tables.unwrap_or(false),
-            schema_files,
+            declarative,
         }))
     }
 
@@ -285,7 +326,11 @@ mod tests {
                 .map(|f| f.strip_prefix(&supabase).unwrap().display().to_string())
                 .collect()
         };
-        let default = SupabaseProject::beside(&dir).unwrap().unwrap().schema_files;
+        let files = |project: SupabaseProject| match project.declarative {
+            Some(DeclarativeSchema::Ordered(files)) => files,
+            other => panic!("{other:?}"),
+        };
+        let default = files(SupabaseProject::beside(&dir).unwrap().unwrap());
         assert_eq!(
             names(default),
             ["schemas/a.sql", "schemas/app/c.sql", "schemas/b.sql"]
@@ -295,11 +340,28 @@ mod tests {
             "[db.migrations]\nschema_paths = ['./types.sql', './schemas/*.sql']\n",
         )
         .unwrap();
-        let configured = SupabaseProject::beside(&dir).unwrap().unwrap().schema_files;
+        let configured = files(SupabaseProject::beside(&dir).unwrap().unwrap());
         assert_eq!(
             names(configured),
             ["types.sql", "schemas/a.sql", "schemas/b.sql"]
         );
+        // pg-delta: its folder, _custom/ apart.
+        fs::create_dir_all(supabase.join("database/_custom")).unwrap();
+        for name in ["database/t.sql", "database/_custom/casts.sql"] {
+            fs::write(supabase.join(name), "SELECT 1;\n").unwrap();
+        }
+        fs::write(
+            supabase.join("config.toml"),
+            "[experimental.pgdelta]\nenabled = true\n",
+        )
+        .unwrap();
+        match SupabaseProject::beside(&dir).unwrap().unwrap().declarative {
+            Some(DeclarativeSchema::PgDelta { files, custom, .. }) => {
+                assert_eq!(names(files), ["database/t.sql"]);
+                assert_eq!(names(custom), ["database/_custom/casts.sql"]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -115,9 +115,104 @@ fn a_schema_file_that_fails_is_drift_at_its_line() {
     assert_eq!(found.len(), 1, "{report:#}");
     assert!(
         found[0]["message"].as_str().unwrap().starts_with(
-            "the schema file fails to apply: relation \"public.notez\" does not exist [42P01]"
+            "the schema file fails to apply, and `supabase db diff` stops there: relation \"public.notez\" does not exist [42P01]"
         ),
         "{found:#?}"
     );
     assert_eq!(found[0]["line"], 8, "{found:#?}");
+}
+
+/// A pg-delta project: `database/` (per `[experimental.pgdelta]`), `_custom/` apart.
+fn pgdelta(migration: &str, files: &[(&str, &str)]) -> Project {
+    let project = Project::new();
+    std::fs::write(
+        project.path().join("config.toml"),
+        "[experimental.pgdelta]\nenabled = true\n",
+    )
+    .unwrap();
+    for (name, text) in files {
+        let path = project.path().join("database").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    project.file("20250101000000_notes.sql", migration);
+    project
+}
+
+#[test]
+fn pg_delta_files_build_in_any_order_that_works() {
+    // In name order the policy comes before its table: pg-delta retries it after.
+    let project = pgdelta(
+        &format!("{TABLE}{POLICY}"),
+        &[("a_policies.sql", POLICY), ("b_tables.sql", TABLE)],
+    );
+    let (code, found, report) = drift(&project);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_custom_file_names_the_migration_that_delivers_it() {
+    let both = format!("{TABLE}{POLICY}");
+    let custom = |head: &str, name: &str| {
+        format!("{head}CREATE TEXT SEARCH CONFIGURATION public.{name} (COPY = english);\n")
+    };
+    let project = pgdelta(
+        &both,
+        &[
+            ("tables.sql", both.as_str()),
+            (
+                "_custom/delivered.sql",
+                &custom(
+                    "-- pgdelta-migration: ../../migrations/20250101000000_notes.sql\n",
+                    "delivered",
+                ),
+            ),
+            ("_custom/undelivered.sql", &custom("", "undelivered")),
+            (
+                "_custom/dangling.sql",
+                &custom("-- pgdelta-migration: ../migrations/nope.sql\n", "dangling"),
+            ),
+            (
+                "_custom/modeled.sql",
+                "-- pgdelta-migration: none\nCREATE TABLE IF NOT EXISTS public.notes (id bigint PRIMARY KEY);\n",
+            ),
+        ],
+    );
+    let (code, found, report) = drift(&project);
+    assert_eq!(code, 0, "warnings only: {report:#}");
+    let mut said: Vec<(String, String)> = found
+        .iter()
+        .map(|finding| {
+            (
+                finding["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                finding["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    said.sort();
+    let files: Vec<&str> = said.iter().map(|(file, _)| file.as_str()).collect();
+    assert_eq!(
+        files,
+        ["dangling.sql", "modeled.sql", "undelivered.sql"],
+        "{said:#?}"
+    );
+    assert!(
+        said[0]
+            .1
+            .contains("`-- pgdelta-migration: ../migrations/nope.sql` names no migration file")
+    );
+    assert!(said[1].1.starts_with("pg-delta models this object"));
+    assert!(
+        said[2]
+            .1
+            .starts_with("this _custom/ file names no migration that delivers it")
+    );
+    assert!(found.iter().all(|finding| finding["severity"] == "warning"));
 }
