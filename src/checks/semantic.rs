@@ -381,7 +381,13 @@ fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<
                 ),
                 (Kind::Column, ChangeKind::Removed) => (
                     registry::DROPPED_COLUMN,
-                    format!("the column {} is gone after this migration, and its data with it; clients still reading it break", change.object),
+                    format!(
+                        "the column {} is gone after this migration, and its data with it; clients still reading it break{}",
+                        change.object,
+                        rename_shaped(&change.object, before, after)
+                            .map(|added| format!(". The column {added} of the same type was added beside it: if this was meant as a rename (a generated diff cannot see one, and writes DROP and ADD), write ALTER TABLE … RENAME COLUMN, which keeps the data"))
+                            .unwrap_or_default()
+                    ),
                 ),
                 (Kind::Column, ChangeKind::Changed) if change.detail.starts_with("type ") => (
                     registry::CHANGED_COLUMN_TYPE,
@@ -416,6 +422,21 @@ fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<
             Some(finding(rule, migration, message, None))
         })
         .collect()
+}
+
+/// A column of the same table and type that the migration added where it dropped the
+/// column `object`: the shape of a rename that a generated diff wrote as DROP and ADD.
+fn rename_shaped(object: &str, before: &Catalog, after: &Catalog) -> Option<String> {
+    let dropped = before.columns.get(object)?;
+    after
+        .columns
+        .iter()
+        .find(|(name, column)| {
+            column.table == dropped.table
+                && column.type_name == dropped.type_name
+                && !before.columns.contains_key(*name)
+        })
+        .map(|(name, _)| name.clone())
 }
 
 /// The message for the function `object` that `before` had and is gone: a change of

@@ -797,3 +797,29 @@ fn a_lock_held_while_later_statements_run_is_found_where_it_was_taken() {
         "{message}"
     );
 }
+
+/// A generated diff cannot see a rename: it writes DROP and ADD. The dropped column's
+/// finding says so when a column of the same type appears beside it.
+#[test]
+fn a_drop_and_add_of_the_same_type_reads_as_a_rename() {
+    let project = base();
+    project.file(
+        "20250102000000_rename_author.sql",
+        "ALTER TABLE public.notes DROP COLUMN IF EXISTS author;\n\
+         ALTER TABLE public.notes ADD COLUMN IF NOT EXISTS writer text;\n",
+    );
+    let (_, report) = shadow(&project);
+    let messages: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["message"].as_str())
+        .filter(|message| message.contains("public.notes.author"))
+        .collect();
+    assert!(
+        messages.iter().any(|message| message.contains(
+            "The column public.notes.writer of the same type was added beside it: if this was meant as a rename"
+        )),
+        "{messages:#?}"
+    );
+}
