@@ -5,6 +5,7 @@ pub mod api_grants;
 pub mod declarative;
 pub mod locks;
 pub mod pgtap;
+pub mod platform_hooks;
 pub mod plpgsql;
 pub mod seed_files;
 pub mod semantic;

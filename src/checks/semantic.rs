@@ -7,7 +7,7 @@
 //! Findings are errors by default, follow `migration-guard.yml`, and a file allows them
 //! with `-- migration-guard: allow-file <id> -- reason` at its top (shown in the report).
 
-use super::api_grants;
+use super::{api_grants, platform_hooks};
 use crate::engine::seed::{self, Seed, Seeded};
 use crate::engine::{self, Applier, ApplyError, Observation, Rehearsal, Reroute};
 use crate::findings::registry;
@@ -128,9 +128,15 @@ pub async fn apply(
             position + 1,
             migrations.len()
         );
-        // The API's grants are read around the files that can take one away.
+        // The API's grants and the platform hooks are read around the files that can
+        // take one away.
         let grants_before = if api_grants::may_revoke(migration) {
             Some(read_grants(db, exposed, &migration.file_name).await?)
+        } else {
+            None
+        };
+        let hooks_before = if platform_hooks::may_unhook(migration) {
+            Some(read_hooks(db, &migration.file_name).await?)
         } else {
             None
         };
@@ -185,6 +191,14 @@ pub async fn apply(
             .chain(super::locks::held_across(migration, &entry, &observed))
             .chain(super::locks::scanned_under_lock(&entry))
             .collect();
+        if let Some(hooks_before) = hooks_before {
+            let hooks_after = read_hooks(db, &migration.file_name).await?;
+            checked.findings.extend(platform_hooks::removed(
+                migration,
+                &hooks_before,
+                &hooks_after,
+            ));
+        }
         if let Some(grants_before) = grants_before {
             let grants_after = read_grants(db, exposed, &migration.file_name).await?;
             checked.findings.extend(api_grants::removed(
@@ -226,6 +240,15 @@ pub async fn apply(
         .findings
         .extend(second.into_iter().map(|(finding, _)| finding));
     Ok(checked)
+}
+
+async fn read_hooks(db: &Database, after: &str) -> Result<platform_hooks::Hooks, SemanticError> {
+    platform_hooks::read(db)
+        .await
+        .map_err(|source| SemanticError::Snapshot {
+            file: after.to_string(),
+            source,
+        })
 }
 
 async fn read_grants(

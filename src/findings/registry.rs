@@ -160,6 +160,10 @@ registry! {
         "a table with row level security policies for the Data API's roles that grants them nothing: every request fails with 42501";
     DECLARATIVE_DRIFT = "declarative-drift", Error, Shadow,
         "the declarative schema files and the migrations build different schemas: a schema file edited without its migration, or the reverse";
+    PLATFORM_TRIGGER_DROPPED = "platform-trigger-dropped", Error, Shadow,
+        "a trigger on a table of Supabase's own schemas (auth.users, storage.objects) that called the project's function, dropped: what it did stops without an error";
+    REALTIME_PUBLICATION_REMOVED = "realtime-publication-removed", Warning, Shadow,
+        "a table taken out of the supabase_realtime publication: clients subscribed to its changes stop getting them";
     SEED_FAILED = "seed-failed", Error, Shadow,
         "a seed file fails after the migrations: supabase db reset and every preview branch fail with it";
     REVERT_INCOMPLETE = "revert-incomplete", Error, Shadow,

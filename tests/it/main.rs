@@ -23,6 +23,7 @@ mod local_env;
 mod locks;
 mod new;
 mod pgtap;
+mod platform_hooks;
 mod plpgsql;
 mod render;
 mod sarif;
