@@ -402,16 +402,23 @@ fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<
                     registry::DROPPED_TABLE,
                     format!("the table {} is gone after this migration, and its data with it", change.object),
                 ),
-                (Kind::Column, ChangeKind::Removed) => (
-                    registry::DROPPED_COLUMN,
-                    format!(
-                        "the column {} is gone after this migration, and its data with it; clients still reading it break{}",
-                        change.object,
-                        rename_shaped(&change.object, before, after)
-                            .map(|added| format!(". The column {added} of the same type was added beside it: if this was meant as a rename (a generated diff cannot see one, and writes DROP and ADD), write ALTER TABLE … RENAME COLUMN, which keeps the data"))
-                            .unwrap_or_default()
-                    ),
-                ),
+                (Kind::Column, ChangeKind::Removed) => {
+                    let added = rename_shaped(&change.object, before, after);
+                    // A RENAME keeps the data: the lint's no-rename judges it.
+                    if added.as_deref().is_some_and(|added| renamed(migration, &change.object, added)) {
+                        return None;
+                    }
+                    (
+                        registry::DROPPED_COLUMN,
+                        format!(
+                            "the column {} is gone after this migration, and its data with it; clients still reading it break{}",
+                            change.object,
+                            added
+                                .map(|added| format!(". The column {added} of the same type was added beside it: if this was meant as a rename (a generated diff cannot see one, and writes DROP and ADD), write ALTER TABLE … RENAME COLUMN, which keeps the data"))
+                                .unwrap_or_default()
+                        ),
+                    )
+                }
                 (Kind::Column, ChangeKind::Changed) if change.detail.starts_with("type ") => (
                     registry::CHANGED_COLUMN_TYPE,
                     format!("the column {} changed {}: a rewrite under an ACCESS EXCLUSIVE lock, and clients that expect the old type break", change.object, change.detail),
@@ -460,6 +467,30 @@ fn rename_shaped(object: &str, before: &Catalog, after: &Catalog) -> Option<Stri
                 && !before.columns.contains_key(*name)
         })
         .map(|(name, _)| name.clone())
+}
+
+/// Whether `migration` renames the column `old` to `new` (qualified names): the catalog
+/// sees a rename as one column gone and another added.
+fn renamed(migration: &MigrationFile, old: &str, new: &str) -> bool {
+    let name = |qualified: &str| {
+        qualified
+            .rsplit('.')
+            .next()
+            .unwrap_or(qualified)
+            .to_lowercase()
+    };
+    let (old, new) = (name(old), name(new));
+    let words: Vec<String> = migration
+        .source
+        .to_lowercase()
+        .replace('"', "")
+        .split_whitespace()
+        .map(|word| word.trim_end_matches(';').to_string())
+        .collect();
+    words
+        .windows(3)
+        .any(|w| w[0] == old && w[1] == "to" && w[2] == new)
+        && words.iter().any(|word| word == "rename")
 }
 
 /// The message for the function `object` that `before` had and is gone: a change of

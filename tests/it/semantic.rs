@@ -823,3 +823,29 @@ fn a_drop_and_add_of_the_same_type_reads_as_a_rename() {
         "{messages:#?}"
     );
 }
+
+/// The catalog sees a rename as a column gone and another added: a RENAME keeps the
+/// data, so it is no `dropped-column` (the lint's `no-rename` judges it).
+#[test]
+fn a_renamed_column_is_not_a_dropped_one() {
+    let project = base();
+    project.file(
+        "20250102000000_rename_author.sql",
+        "ALTER TABLE public.notes RENAME COLUMN \"author\" TO writer;\n",
+    );
+    let (_, report) = shadow(&project);
+    assert!(
+        semantic(&report)
+            .iter()
+            .all(|(rule, _, _)| rule != "dropped-column"),
+        "{report:#}"
+    );
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "no-rename"),
+        "{report:#}"
+    );
+}
