@@ -6,7 +6,8 @@
 //! them (`supabase db diff` sees neither as the project's), and nothing fails: sign-ups
 //! just stop making profiles, and clients stop getting changes.
 //!
-//! Both are read around each migration that can remove them.
+//! Both are read around each migration that can remove them: one that drops a trigger
+//! on a platform table, a function with CASCADE, a schema, or changes a publication.
 
 use std::collections::BTreeSet;
 
@@ -51,18 +52,28 @@ pub fn may_unhook(migration: &MigrationFile) -> bool {
     migration.code_statements().any(|(text, _)| unhooks(text))
 }
 
+/// A statement that can remove a hook: a DROP TRIGGER on a platform table, a DROP
+/// FUNCTION … CASCADE (which takes the triggers calling it along), a DROP SCHEMA, or a
+/// change to a publication.
 fn unhooks(text: &str) -> bool {
     let words = leading_words(text, 2);
-    matches!(
-        (
-            words.first().map(String::as_str),
-            words.get(1).map(String::as_str)
-        ),
-        (
-            Some("DROP"),
-            Some("TRIGGER" | "FUNCTION" | "PUBLICATION" | "SCHEMA")
-        ) | (Some("ALTER"), Some("PUBLICATION"))
-    )
+    let platform = || {
+        let text = text.to_lowercase().replace('"', "");
+        ["auth.", "storage.", "realtime."]
+            .iter()
+            .any(|schema| text.contains(schema))
+    };
+    match (
+        words.first().map(String::as_str),
+        words.get(1).map(String::as_str),
+    ) {
+        (Some("DROP"), Some("TRIGGER")) => platform(),
+        (Some("DROP"), Some("FUNCTION")) => text.to_uppercase().contains("CASCADE"),
+        (Some("DROP"), Some("PUBLICATION" | "SCHEMA")) | (Some("ALTER"), Some("PUBLICATION")) => {
+            true
+        }
+        _ => false,
+    }
 }
 
 /// A finding for each hook `before` had that `after` has not, at the statement of
