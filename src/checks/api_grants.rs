@@ -242,13 +242,7 @@ fn revoke_of(migration: &MigrationFile, relation: &str) -> Location {
         .iter()
         .find(|(text, _)| text.to_lowercase().contains(&table))
         .or(revokes.first())
-        .map_or_else(
-            || Location {
-                file: migration.path.clone(),
-                span: crate::findings::span::Span::new(0, 0),
-            },
-            |(_, at)| at.clone(),
-        )
+        .map_or_else(|| Location::start_of(&migration.path), |(_, at)| at.clone())
 }
 
 /// Where each table the migrations create is created: its first CREATE TABLE.

@@ -18,7 +18,6 @@ use crate::catalog::{self, Catalog, Change, ChangeKind, Scope};
 use crate::db::{Database, PgError};
 use crate::engine::{self, ApplyError, Reroute};
 use crate::findings::registry;
-use crate::findings::span::Span;
 use crate::findings::{Finding, Location};
 use crate::migration::MigrationFile;
 use crate::report::Report;
@@ -64,7 +63,7 @@ pub async fn compare(
             }
             Err(error) => {
                 report.findings.push(drift(
-                    start_of(path),
+                    Location::start_of(path),
                     format!("the schema file cannot be read: {error}"),
                 ));
                 return Ok(());
@@ -106,7 +105,7 @@ pub async fn compare(
                 error
                     .location
                     .clone()
-                    .unwrap_or_else(|| start_of(&file.path)),
+                    .unwrap_or_else(|| Location::start_of(&file.path)),
                 format!(
                     "the schema file fails to apply, {stops}: {}{code}; nothing was compared",
                     error.message
@@ -160,7 +159,7 @@ fn finding(change: &Change, declared: &[MigrationFile], migrations: &[MigrationF
         declared
             .first()
             .or(migrations.last())
-            .map(|file| start_of(&file.path))
+            .map(|file| Location::start_of(&file.path))
     });
     Finding {
         rule: registry::DECLARATIVE_DRIFT.id,
@@ -218,13 +217,13 @@ pub fn custom_contract(custom: &[PathBuf]) -> Vec<Finding> {
         let none = named.contains(&"none");
         if named.is_empty() {
             findings.push(warn(
-                start_of(path),
+                Location::start_of(path),
                 "this _custom/ file names no migration that delivers it: pg-delta only loads it into its shadow, so without a migration the databases never get it".to_string(),
                 "deliver the same SQL in a migration and record it at the head of the file: `-- pgdelta-migration: ../../migrations/<file>.sql` (or `-- pgdelta-migration: none`)",
             ));
         } else if none && named.len() > 1 {
             findings.push(warn(
-                start_of(path),
+                Location::start_of(path),
                 "this _custom/ file says both `none` and a migration in its `-- pgdelta-migration:` lines".to_string(),
                 "keep the migrations that deliver it, or `none` alone",
             ));
@@ -233,7 +232,7 @@ pub fn custom_contract(custom: &[PathBuf]) -> Vec<Finding> {
         for reference in named.iter().filter(|name| **name != "none") {
             if !folder.join(reference).is_file() {
                 findings.push(warn(
-                    start_of(path),
+                    Location::start_of(path),
                     format!(
                         "`-- pgdelta-migration: {reference}` names no migration file (the path is relative to this file)"
                     ),
@@ -258,13 +257,6 @@ pub fn custom_contract(custom: &[PathBuf]) -> Vec<Finding> {
         }
     }
     findings
-}
-
-fn start_of(path: &std::path::Path) -> Location {
-    Location {
-        file: path.to_path_buf(),
-        span: Span::new(0, 0),
-    }
 }
 
 fn drift(at: Location, message: String) -> Finding {

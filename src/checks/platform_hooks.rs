@@ -13,7 +13,6 @@ use std::collections::BTreeSet;
 
 use crate::db::{Database, PgError};
 use crate::findings::registry;
-use crate::findings::span::Span;
 use crate::findings::{Finding, Location};
 use crate::migration::MigrationFile;
 use crate::sql::classify::leading_words;
@@ -126,11 +125,5 @@ fn statement_naming(migration: &MigrationFile, object: &str) -> Location {
         .iter()
         .find(|(text, _)| text.to_lowercase().contains(&name))
         .or(candidates.first())
-        .map_or_else(
-            || Location {
-                file: migration.path.clone(),
-                span: Span::new(0, 0),
-            },
-            |(_, at)| at.clone(),
-        )
+        .map_or_else(|| Location::start_of(&migration.path), |(_, at)| at.clone())
 }

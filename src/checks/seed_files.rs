@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use crate::db::Database;
 use crate::engine::{self, ApplyError, Reroute};
 use crate::findings::registry;
-use crate::findings::span::Span;
 use crate::findings::{Finding, Location};
 use crate::migration::MigrationFile;
 use crate::report::Report;
@@ -36,10 +35,7 @@ pub async fn run(
             Ok(seed) => seed,
             Err(error) => {
                 report.findings.push(failed(
-                    Location {
-                        file: path.clone(),
-                        span: Span::new(0, 0),
-                    },
+                    Location::start_of(path),
                     format!("the seed file cannot be read: {error}"),
                     None,
                 ));
@@ -49,10 +45,10 @@ pub async fn run(
         report.add_source(&seed.path, seed.source.clone());
         tracing::info!("running the seed file {}", seed.path.display());
         if let Some(error) = engine::run_script(db, &seed, reroute).await? {
-            let at = error.location.clone().unwrap_or(Location {
-                file: seed.path.clone(),
-                span: Span::new(0, 0),
-            });
+            let at = error
+                .location
+                .clone()
+                .unwrap_or(Location::start_of(&seed.path));
             let code = error
                 .sqlstate
                 .as_deref()

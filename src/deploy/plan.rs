@@ -115,10 +115,7 @@ pub fn out_of_order(migration: Option<&MigrationFile>, why: String) -> Finding {
     Finding {
         rule: registry::OUT_OF_ORDER.id,
         severity: Severity::Error,
-        location: migration.map(|migration| Location {
-            file: migration.path.clone(),
-            span: Span::new(0, 0),
-        }),
+        location: migration.map(|migration| Location::start_of(&migration.path)),
         message: format!(
             "{why}: Found local migration files to be inserted before the last migration on remote database."
         ),

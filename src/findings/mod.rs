@@ -34,6 +34,16 @@ pub struct Location {
     pub span: Span,
 }
 
+impl Location {
+    /// The start of `file`: for what concerns the file as a whole.
+    pub fn start_of(file: &std::path::Path) -> Location {
+        Location {
+            file: file.to_path_buf(),
+            span: Span::new(0, 0),
+        }
+    }
+}
+
 /// Something a reviewer should act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

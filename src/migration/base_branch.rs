@@ -198,10 +198,7 @@ fn out_of_order(
         .map(|migration| Finding {
             rule: registry::OUT_OF_ORDER.id,
             severity: Severity::Warning,
-            location: Some(Location {
-                file: migration.path.clone(),
-                span: Span::new(0, 0),
-            }),
+            location: Some(Location::start_of(&migration.path)),
             message: format!(
                 "version {} sorts before {newest} ({}), the newest migration on `{base_name}`: `supabase db push` refuses it without `--include-all`, and it would run after a migration written after it",
                 migration.version, newest_file.file_name

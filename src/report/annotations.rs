@@ -15,10 +15,10 @@ pub fn render(report: &Report) -> String {
     for entry in &report.migrations {
         if let Some(error) = &entry.error {
             let code = error.sqlstate.as_deref().unwrap_or("error");
-            let location = error.location.clone().unwrap_or(Location {
-                file: entry.file.clone(),
-                span: crate::findings::span::Span::new(0, 0),
-            });
+            let location = error
+                .location
+                .clone()
+                .unwrap_or(Location::start_of(&entry.file));
             let message = match &error.hint {
                 Some(hint) => format!("{} [{code}]\nhint: {hint}", error.message),
                 None => format!("{} [{code}]", error.message),
@@ -34,10 +34,10 @@ pub fn render(report: &Report) -> String {
         }
     }
     for check in report.verify.iter().filter(|check| !check.ok) {
-        let location = check.location.clone().unwrap_or(Location {
-            file: check.file.clone(),
-            span: crate::findings::span::Span::new(0, 0),
-        });
+        let location = check
+            .location
+            .clone()
+            .unwrap_or(Location::start_of(&check.file));
         let message = format!("{}: {}", check.check, check.detail);
         command(
             &mut out,
@@ -48,17 +48,8 @@ pub fn render(report: &Report) -> String {
             Some(&location),
         );
     }
-    // The change's own files before deployed ones (a migration the change edited).
-    let mut findings: Vec<_> = report.findings.iter().collect();
-    findings.sort_by_key(|finding| {
-        finding.location.as_ref().is_some_and(|location| {
-            report
-                .migrations
-                .iter()
-                .any(|entry| entry.deployed && entry.file == location.file)
-        })
-    });
-    for finding in findings {
+    // The findings on deployed history are in `baseline_findings`: these are the change's.
+    for finding in &report.findings {
         let mut message = finding.message.clone();
         if let Some(help) = &finding.help {
             message = format!("{message}\n{help}");

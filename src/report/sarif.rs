@@ -114,10 +114,12 @@ fn entries(report: &Report) -> Vec<Entry<'_>> {
                 rule: registry::APPLY_ERROR.id,
                 severity: Severity::Error,
                 message: format!("migration failed: {} [{code}]", error.message),
-                location: Some(error.location.clone().unwrap_or_else(|| Location {
-                    file: entry.file.clone(),
-                    span: crate::findings::span::Span::new(0, 0),
-                })),
+                location: Some(
+                    error
+                        .location
+                        .clone()
+                        .unwrap_or_else(|| Location::start_of(&entry.file)),
+                ),
                 allowed: None,
             });
         }

@@ -6,8 +6,6 @@
 use crate::findings::{Finding, Location, Severity};
 use crate::migration::{Discovery, MigrationFile};
 
-use crate::findings::span::Span;
-
 pub const ID: &str = "version-collision";
 pub const SUMMARY: &str = "two migration files with one version, or a date-only version";
 
@@ -19,10 +17,7 @@ pub fn check_set(discovery: &Discovery) -> Vec<Finding> {
 }
 
 fn at_start(migration: &MigrationFile) -> Option<Location> {
-    Some(Location {
-        file: migration.path.clone(),
-        span: Span::new(0, 0),
-    })
+    Some(Location::start_of(&migration.path))
 }
 
 fn collisions(discovery: &Discovery, findings: &mut Vec<Finding>) {
