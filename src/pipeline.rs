@@ -244,11 +244,14 @@ async fn in_shadow(
     let reroute = supautils
         .as_ref()
         .map(|supautils| supautils as &dyn Reroute);
+    // What the migrations built, as the catalog checks read it at their end.
+    let mut built = None;
     let seeded = if steps.catalog_checks {
         let checked =
             semantic::apply(&db, &discovery.migrations, reroute, steps.seed, &exposed).await?;
         report.migrations = checked.entries;
         report.findings.extend(checked.findings);
+        built = checked.built;
         checked.seeded
     } else {
         let applier = Applier::new(&db).await?.rerouting(reroute);
@@ -288,16 +291,14 @@ async fn in_shadow(
     }
     explain_platform_failures(report, &discovery.migrations);
     let failed = report.migrations.iter().any(|m| m.error.is_some());
-    // Before the seeds, checks and tests add anything of their own.
-    if let Some(schema) = options
-        .supabase
-        .as_ref()
-        .and_then(|project| project.declarative.as_ref())
-        .filter(|_| !failed && steps.catalog_checks)
-    {
-        let built = catalog::snapshot(&db, &Scope::user())
-            .await
-            .map_err(PipelineError::Catalog)?;
+    if let (Some(schema), Some(built), false) = (
+        options
+            .supabase
+            .as_ref()
+            .and_then(|project| project.declarative.as_ref()),
+        &built,
+        failed,
+    ) {
         let all: Vec<PathBuf>;
         let build = match schema {
             DeclarativeSchema::Ordered(files) => declarative::Build::InOrder(files),
@@ -313,7 +314,7 @@ async fn in_shadow(
             build,
             reroute,
             &discovery.migrations,
-            &built,
+            built,
             report,
         )
         .await?;

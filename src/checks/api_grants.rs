@@ -169,7 +169,8 @@ pub fn removed(migration: &MigrationFile, before: &Grants, after: &Grants) -> Ve
 /// `api-not-granted` for each table of `migrations` whose policies are for API roles that
 /// it grants nothing: the app gets 42501 before any policy is asked.
 pub fn not_granted(migrations: &[MigrationFile], grants: &Grants) -> Vec<Finding> {
-    let created = created_tables(migrations);
+    // Parsed only when a table has policies to judge.
+    let mut created = None;
     let mut findings = Vec::new();
     for (name, relation) in &grants.0 {
         if !relation.table || relation.policy_roles.is_empty() {
@@ -177,6 +178,7 @@ pub fn not_granted(migrations: &[MigrationFile], grants: &Grants) -> Vec<Finding
         }
         // A table no migration creates (the platform's, or made by dynamic SQL) has no
         // line to point at: it is left alone.
+        let created = created.get_or_insert_with(|| created_tables(migrations));
         let Some(at) = created.get(name) else {
             continue;
         };

@@ -78,6 +78,8 @@ pub struct Checked {
     pub findings: Vec<Finding>,
     /// What the seed did, when one was asked for and made.
     pub seeded: Option<Seeded>,
+    /// The whole catalog the applied migrations built (the second run leaves nothing).
+    pub built: Option<Catalog>,
 }
 
 /// Applies `migrations` like the apply engine, proving after each what it changed; stops
@@ -131,12 +133,20 @@ pub async fn apply(
         // The API's grants and the platform hooks are read around the files that can
         // take one away.
         let grants_before = if api_grants::may_revoke(migration) {
-            Some(read_grants(db, exposed, &migration.file_name).await?)
+            Some(
+                api_grants::read(db, exposed)
+                    .await
+                    .map_err(unreadable(&migration.file_name))?,
+            )
         } else {
             None
         };
         let hooks_before = if platform_hooks::may_unhook(migration) {
-            Some(read_hooks(db, &migration.file_name).await?)
+            Some(
+                platform_hooks::read(db)
+                    .await
+                    .map_err(unreadable(&migration.file_name))?,
+            )
         } else {
             None
         };
@@ -161,10 +171,7 @@ pub async fn apply(
             Some(locked) if engine::is_atomic(migration) => {
                 catalog::refresh_tables(db, &scope, &before, &locked)
                     .await
-                    .map_err(|source| SemanticError::Snapshot {
-                        file: migration.file_name.clone(),
-                        source,
-                    })?
+                    .map_err(unreadable(&migration.file_name))?
             }
             _ => snapshot(db, &scope, false, &migration.file_name).await?,
         };
@@ -192,7 +199,9 @@ pub async fn apply(
             .chain(super::locks::scanned_under_lock(&entry))
             .collect();
         if let Some(hooks_before) = hooks_before {
-            let hooks_after = read_hooks(db, &migration.file_name).await?;
+            let hooks_after = platform_hooks::read(db)
+                .await
+                .map_err(unreadable(&migration.file_name))?;
             checked.findings.extend(platform_hooks::removed(
                 migration,
                 &hooks_before,
@@ -200,7 +209,9 @@ pub async fn apply(
             ));
         }
         if let Some(grants_before) = grants_before {
-            let grants_after = read_grants(db, exposed, &migration.file_name).await?;
+            let grants_after = api_grants::read(db, exposed)
+                .await
+                .map_err(unreadable(&migration.file_name))?;
             checked.findings.extend(api_grants::removed(
                 migration,
                 &grants_before,
@@ -230,7 +241,9 @@ pub async fn apply(
         }
         before = after;
     }
-    let grants = read_grants(db, exposed, "the last migration").await?;
+    let grants = api_grants::read(db, exposed)
+        .await
+        .map_err(unreadable("the last migration"))?;
     checked
         .findings
         .extend(api_grants::not_granted(&migrations[..applied], &grants));
@@ -239,29 +252,16 @@ pub async fn apply(
     checked
         .findings
         .extend(second.into_iter().map(|(finding, _)| finding));
+    checked.built = Some(end);
     Ok(checked)
 }
 
-async fn read_hooks(db: &Database, after: &str) -> Result<platform_hooks::Hooks, SemanticError> {
-    platform_hooks::read(db)
-        .await
-        .map_err(|source| SemanticError::Snapshot {
-            file: after.to_string(),
-            source,
-        })
-}
-
-async fn read_grants(
-    db: &Database,
-    exposed: &[String],
-    after: &str,
-) -> Result<api_grants::Grants, SemanticError> {
-    api_grants::read(db, exposed)
-        .await
-        .map_err(|source| SemanticError::Snapshot {
-            file: after.to_string(),
-            source,
-        })
+/// The error of a catalog read `after` a file (or "the start").
+fn unreadable(after: &str) -> impl FnOnce(crate::db::PgError) -> SemanticError + '_ {
+    move |source| SemanticError::Snapshot {
+        file: after.to_string(),
+        source,
+    }
 }
 
 /// The whole catalog (`full`: before and after the second run) or the tables alone
@@ -278,10 +278,7 @@ async fn snapshot(
     } else {
         catalog::snapshot_tables(db, scope).await
     };
-    taken.map_err(|source| SemanticError::Snapshot {
-        file: file.to_string(),
-        source,
-    })
+    taken.map_err(unreadable(file))
 }
 
 /// The names of the views and functions now, into `catalog` (see
@@ -294,10 +291,7 @@ async fn with_routines(
 ) -> Result<(), SemanticError> {
     catalog::refresh_routines(db, scope, catalog)
         .await
-        .map_err(|source| SemanticError::Snapshot {
-            file: file.to_string(),
-            source,
-        })
+        .map_err(unreadable(file))
 }
 
 /// The finding for a revert of `version` that does not bring back, of the objects
