@@ -9,33 +9,16 @@ use serde_json::Value;
 use crate::common::{self, Project};
 
 fn shadow(project: &Project) -> (i32, Value) {
-    let (code, stdout, stderr) = common::output(&mut project.command(&[
-        "shadow",
-        "--provider",
-        "local",
-        "--format",
-        "json",
-    ]));
-    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
-    (code, report)
+    common::shadow_json(project)
 }
 
-/// (rule, file, line) of the findings of `rule`.
+/// (file, line) of the findings of `rule`.
 fn found(report: &Value, rule: &str) -> Vec<(String, u64)> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["rule"] == rule)
+    common::findings_of(report, rule)
+        .into_iter()
         .map(|finding| {
             (
-                finding["file"]
-                    .as_str()
-                    .unwrap()
-                    .rsplit('/')
-                    .next()
-                    .unwrap()
-                    .to_string(),
+                common::file_name(finding),
                 finding["line"].as_u64().unwrap(),
             )
         })
@@ -44,11 +27,8 @@ fn found(report: &Value, rule: &str) -> Vec<(String, u64)> {
 
 /// The message of the first finding of `rule`.
 fn message_of(report: &Value, rule: &str) -> String {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|finding| finding["rule"] == rule)
+    common::findings_of(report, rule)
+        .first()
         .and_then(|finding| finding["message"].as_str())
         .unwrap_or_else(|| panic!("no {rule} in {report:#}"))
         .to_string()

@@ -64,6 +64,36 @@ pub fn output(command: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// `shadow --provider local --format json` on `project`: its exit code and report.
+pub fn shadow_json(project: &Project) -> (i32, serde_json::Value) {
+    let (code, stdout, stderr) =
+        output(&mut project.command(&["shadow", "--provider", "local", "--format", "json"]));
+    let report =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    (code, report)
+}
+
+/// The findings of `rule` in a JSON report.
+pub fn findings_of<'r>(report: &'r serde_json::Value, rule: &str) -> Vec<&'r serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .expect("a findings list")
+        .iter()
+        .filter(|finding| finding["rule"] == rule)
+        .collect()
+}
+
+/// The name of the file a JSON finding points at (its last path part).
+pub fn file_name(finding: &serde_json::Value) -> String {
+    finding["file"]
+        .as_str()
+        .expect("a file")
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// A real Postgres server for tests that need one of their own (the `url` provider and
 /// the apply engine): initdb + pg_ctl in a temp dir, TCP on a free loopback port,
 /// password authentication, stopped on drop.

@@ -32,19 +32,9 @@ fn project(migration: &str, schema: &str) -> Project {
 }
 
 fn drift(project: &Project) -> (i32, Vec<Value>, Value) {
-    let (code, stdout, stderr) = common::output(&mut project.command(&[
-        "shadow",
-        "--provider",
-        "local",
-        "--format",
-        "json",
-    ]));
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
-    let found = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["rule"] == "declarative-drift")
+    let (code, report) = common::shadow_json(project);
+    let found = common::findings_of(&report, "declarative-drift")
+        .into_iter()
         .cloned()
         .collect();
     (code, found, report)

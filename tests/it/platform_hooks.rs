@@ -28,32 +28,16 @@ fn shadow(later: &str) -> Value {
     let project = Project::new();
     project.file("20250101000000_hooks.sql", HOOKS);
     project.file("20250102000000_later.sql", later);
-    let (_, stdout, stderr) = common::output(&mut project.command(&[
-        "shadow",
-        "--provider",
-        "local",
-        "--format",
-        "json",
-    ]));
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+    common::shadow_json(&project).1
 }
 
-/// (rule, file name, line, severity) of the findings of `rule`.
+/// (file name, line, severity) of the findings of `rule`.
 fn found(report: &Value, rule: &str) -> Vec<(String, u64, String)> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["rule"] == rule)
+    common::findings_of(report, rule)
+        .into_iter()
         .map(|finding| {
             (
-                finding["file"]
-                    .as_str()
-                    .unwrap()
-                    .rsplit('/')
-                    .next()
-                    .unwrap()
-                    .to_string(),
+                common::file_name(finding),
                 finding["line"].as_u64().unwrap(),
                 finding["severity"].as_str().unwrap().to_string(),
             )

@@ -8,15 +8,7 @@ use serde_json::Value;
 use crate::common::{self, Project};
 
 fn shadow(project: &Project) -> (i32, Value) {
-    let (code, stdout, stderr) = common::output(&mut project.command(&[
-        "shadow",
-        "--provider",
-        "local",
-        "--format",
-        "json",
-    ]));
-    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
-    (code, report)
+    common::shadow_json(project)
 }
 
 fn project(config: &str) -> Project {
