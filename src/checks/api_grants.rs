@@ -119,11 +119,7 @@ pub async fn automatic_on(db: &Database) -> Result<Option<bool>, PgError> {
 
 /// Whether `migration` can take a grant away: the grants are read around it only then.
 pub fn may_revoke(migration: &MigrationFile) -> bool {
-    migration.code_statements().any(|(text, _)| {
-        leading_words(text, 1)
-            .first()
-            .is_some_and(|w| w == "REVOKE")
-    })
+    migration.code_statements().any(|(text, _)| revokes(text))
 }
 
 /// `api-access-removed` for each API role that could do something with a relation before
@@ -153,7 +149,7 @@ pub fn removed(migration: &MigrationFile, before: &Grants, after: &Grants) -> Ve
         findings.push(Finding {
             rule: registry::API_ACCESS_REMOVED.id,
             severity: registry::API_ACCESS_REMOVED.severity,
-            location: Some(revoke_of(migration, name)),
+            location: Some(super::statement_naming(migration, revokes, name)),
             message: format!(
                 "{name} loses {} after this migration: the Data API's requests that used it now fail with 42501 (permission denied)",
                 lost.join(", ")
@@ -224,27 +220,10 @@ pub fn not_granted(migrations: &[MigrationFile], grants: &Grants) -> Vec<Finding
     findings
 }
 
-/// The first REVOKE of `migration` that names the table of `relation`, else its first
-/// REVOKE, else its start.
-fn revoke_of(migration: &MigrationFile, relation: &str) -> Location {
-    let table = relation
-        .rsplit('.')
-        .next()
-        .unwrap_or(relation)
-        .to_lowercase();
-    let revokes: Vec<(&str, Location)> = migration
-        .code_statements()
-        .filter(|(text, _)| {
-            leading_words(text, 1)
-                .first()
-                .is_some_and(|w| w == "REVOKE")
-        })
-        .collect();
-    revokes
-        .iter()
-        .find(|(text, _)| text.to_lowercase().contains(&table))
-        .or(revokes.first())
-        .map_or_else(|| Location::start_of(&migration.path), |(_, at)| at.clone())
+fn revokes(text: &str) -> bool {
+    leading_words(text, 1)
+        .first()
+        .is_some_and(|w| w == "REVOKE")
 }
 
 /// Where each table the migrations create is created: its first CREATE TABLE.

@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 
 use crate::db::{Database, PgError};
+use crate::findings::Finding;
 use crate::findings::registry;
-use crate::findings::{Finding, Location};
 use crate::migration::MigrationFile;
 use crate::sql::classify::leading_words;
 
@@ -105,25 +105,10 @@ pub fn removed(migration: &MigrationFile, before: &Hooks, after: &Hooks) -> Vec<
             Some(Finding {
                 rule: rule.id,
                 severity: rule.severity,
-                location: Some(statement_naming(migration, object)),
+                location: Some(super::statement_naming(migration, unhooks, object)),
                 message,
                 help: Some(help.to_string()),
             })
         })
         .collect()
-}
-
-/// The first statement of `migration` that can unhook and names the last part of
-/// `object`, else its first that can unhook, else its start.
-fn statement_naming(migration: &MigrationFile, object: &str) -> Location {
-    let name = object.rsplit('.').next().unwrap_or(object).to_lowercase();
-    let candidates: Vec<(&str, Location)> = migration
-        .code_statements()
-        .filter(|(text, _)| unhooks(text))
-        .collect();
-    candidates
-        .iter()
-        .find(|(text, _)| text.to_lowercase().contains(&name))
-        .or(candidates.first())
-        .map_or_else(|| Location::start_of(&migration.path), |(_, at)| at.clone())
 }
