@@ -35,37 +35,42 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     let authored = statements
         .iter()
         .any(|s| matches!(s.tx_role, TxRole::Begin | TxRole::Commit | TxRole::Abort));
-    let upgrade = format!(
-        "deploy with a CLI release that has the fix (the action pins {PINNED_SUPABASE_CLI}) and set `supabase_cli_version` in migration-guard.yml to it"
+    let release = |does: &str| {
+        format!(
+            "deploy with a CLI release that {does} (the action pins {PINNED_SUPABASE_CLI}) and set `supabase_cli_version` in migration-guard.yml to it"
+        )
+    };
+    let pipeline = format!(
+        "Supabase CLI {version} sends this file's statements as a pipeline that is no transaction block"
     );
     if BARE_PIPELINE.contains(&version) && !authored {
         for statement in statements {
-            if statement.starts_with(&["LOCK"]) {
-                out.push(
-                    Diagnostic::new(
-                        statement.find(&["LOCK"]).or(statement.find(&["SET", "LOCAL"])).unwrap_or(statement.head()),
-                        format!(
-                            "Supabase CLI {version} sends this file's statements as a pipeline that is no transaction block: LOCK TABLE fails with 25P01 \"LOCK TABLE can only be used in transaction blocks\" (supabase/cli#6347)"
-                        ),
-                    )
-                    .help(format!(
-                        "{upgrade}; or wrap the file in BEGIN; … COMMIT;, which that release runs as written"
-                    )),
-                );
+            let (keywords, breaks, severity) = if statement.starts_with(&["LOCK"]) {
+                (
+                    &["LOCK"][..],
+                    "LOCK TABLE fails with 25P01 \"LOCK TABLE can only be used in transaction blocks\"",
+                    Severity::Error,
+                )
             } else if statement.starts_with(&["SET", "LOCAL"]) {
-                out.push(
-                    Diagnostic::new(
-                        statement.find(&["LOCK"]).or(statement.find(&["SET", "LOCAL"])).unwrap_or(statement.head()),
-                        format!(
-                            "Supabase CLI {version} sends this file's statements as a pipeline that is no transaction block: SET LOCAL sets nothing there (Postgres warns and drops it), so what it sets is not in force for the statements after it (supabase/cli#6347)"
-                        ),
-                    )
-                    .severity(Severity::Warning)
-                    .help(format!(
-                        "{upgrade}; or wrap the file in BEGIN; … COMMIT;, which that release runs as written"
-                    )),
-                );
-            }
+                (
+                    &["SET", "LOCAL"][..],
+                    "SET LOCAL sets nothing there (Postgres warns and drops it), so what it sets is not in force for the statements after it",
+                    Severity::Warning,
+                )
+            } else {
+                continue;
+            };
+            out.push(
+                Diagnostic::new(
+                    statement.find(keywords).unwrap_or(statement.head()),
+                    format!("{pipeline}: {breaks} (supabase/cli#6347)"),
+                )
+                .severity(severity)
+                .help(format!(
+                    "{}; or wrap the file in BEGIN; … COMMIT;, which that release runs as written",
+                    release("has the fix")
+                )),
+            );
         }
     }
     if version < STANDALONE_CONCURRENTLY && statements.len() > 1 {
@@ -82,7 +87,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                 )
                 .help(format!(
                     "move it to a migration of its own, or {}",
-                    upgrade.replace("has the fix", "runs it on its own")
+                    release("runs it on its own")
                 )),
             );
         }
