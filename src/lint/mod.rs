@@ -5,6 +5,11 @@
 //! others: rules that can judge it from its tokens still do, and it is listed as
 //! `unparsed` (info). Files are linted in version order with what earlier files built
 //! ([`schema::Schema`]), so rules know which tables existed before a migration.
+//!
+//! Statements stream: each is parsed, judged by every rule and dropped before the next
+//! is looked at (a syntax tree is many times the size of its text), so memory follows
+//! the largest statement, not the file or the project. On large work, worker threads
+//! parse the files ahead of the rules, a bounded number of statements ahead.
 //! The policy (the configuration's severities and ignored paths, the suppression
 //! comments) is applied once, by [`settle`], to every source's findings together.
 
@@ -17,19 +22,19 @@ pub mod suppress;
 #[cfg(test)]
 pub mod test_utils;
 
+use std::sync::mpsc;
+
 use crate::config::Config;
 use crate::findings::registry;
 use crate::findings::{Finding, Location, Severity};
 use crate::migration::{Discovery, MigrationFile};
 
-use crate::findings::span::Span;
-
 use crate::sql::statement::ParsedStatement;
-use rule::{Diagnostic, FileContext, RuleDef};
+use rule::{Check, Diagnostic, FileContext, RuleDef, Sequence};
 use schema::Schema;
 
-/// Parses every statement of a file that holds more than comments.
-pub fn parse(migration: &MigrationFile) -> Vec<ParsedStatement> {
+/// The file's statements (comments aside), parsed one at a time as they are asked for.
+pub fn parse(migration: &MigrationFile) -> impl Iterator<Item = ParsedStatement> + '_ {
     migration
         .split
         .statements
@@ -37,71 +42,242 @@ pub fn parse(migration: &MigrationFile) -> Vec<ParsedStatement> {
         .enumerate()
         .filter(|(_, statement)| !statement.comment_only)
         .map(|(index, statement)| ParsedStatement::new(&migration.source, index, statement))
-        .collect()
 }
 
 /// Lints every migration of `discovery` with every rule the configuration enables: the
 /// findings as the rules give them, before the policy ([`settle`]).
 pub fn findings(discovery: &Discovery, config: &Config) -> Vec<Finding> {
-    use rayon::prelude::*;
+    findings_with(discovery, config, workers(&discovery.migrations))
+}
+
+fn findings_with(discovery: &Discovery, config: &Config, workers: usize) -> Vec<Finding> {
+    let enabled = |rules: &'static [RuleDef]| -> Vec<&'static RuleDef> {
+        rules
+            .iter()
+            .filter(|rule| config.severity(rule.id, rule.severity).is_some())
+            .collect()
+    };
+    let (top, in_blocks) = (enabled(rules::RULES), enabled(rules::IN_BLOCKS));
     let mut findings = Vec::new();
     let mut schema = Schema::default();
-    // Parsing is most of the work and each file parses on its own: a batch at a time in
-    // parallel, then the rules in version order, each file seeing the schema facts the
-    // earlier ones left; a batch's trees are dropped before the next is parsed, so
-    // memory follows the batch, not the project. Small work stays on this thread.
-    for batch in batches(&discovery.migrations) {
-        let parsed: Vec<Vec<ParsedStatement>> = if batch.len() > 1 {
-            batch.par_iter().map(parse).collect()
+    each_parsed(&discovery.migrations, workers, |migration, statements| {
+        let ignored = config.ignores(&migration.path);
+        let (top, in_blocks) = if ignored {
+            (&[][..], &[][..])
         } else {
-            batch.iter().map(parse).collect()
+            (&top[..], &in_blocks[..])
         };
-        for (migration, statements) in batch.iter().zip(parsed) {
-            let mut context = FileContext::with_statements(migration, statements, &schema);
-            context.supabase_cli = config.supabase_cli;
-            if !config.ignores(&migration.path) {
-                findings.extend(lint_file(&context, config));
-            }
-            for statement in context.statements {
-                match &statement.ast {
-                    Some(ast) => schema.apply(ast),
-                    None => schema.apply_unparsed(&statement),
-                }
-            }
+        let context = FileContext::new(migration, std::mem::take(&mut schema), config.supabase_cli);
+        let (found, context) = lint_file(context, statements, top, in_blocks, config);
+        if !ignored {
+            findings.extend(found);
         }
-    }
+        schema = context.schema;
+    });
     findings.extend(rules::set_rules(discovery));
     findings
 }
 
-/// Source bytes parsed at once: enough to keep every core busy, small enough that the
-/// trees of a large project are never all held together.
-const BATCH_BYTES: usize = 512 << 10;
-
-/// `migrations` in order, cut into runs of about [`BATCH_BYTES`] of source; work under
-/// [`SMALL_WORK`] bytes is one run of one file at a time (no thread pool for it).
-fn batches(migrations: &[MigrationFile]) -> Vec<&[MigrationFile]> {
+/// How many threads parse `migrations` ahead of the rules: none (`0`) for small work,
+/// where starting threads costs more than it saves.
+fn workers(migrations: &[MigrationFile]) -> usize {
     let total: usize = migrations.iter().map(|m| m.source.len()).sum();
-    if total < SMALL_WORK {
-        return migrations.chunks(1).collect();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores < 2 || total < SMALL_WORK || migrations.len() < 2 && total < BIG_FILE {
+        0
+    } else {
+        cores.min(migrations.len())
     }
-    let mut batches = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (index, migration) in migrations.iter().enumerate() {
-        bytes += migration.source.len();
-        if bytes >= BATCH_BYTES {
-            batches.push(&migrations[start..=index]);
-            (start, bytes) = (index + 1, 0);
-        }
-    }
-    if start < migrations.len() {
-        batches.push(&migrations[start..]);
-    }
-    batches
 }
 
-/// Below this much source, starting threads costs more than it saves.
+/// Calls `visit` with each migration, in order, and its statements as they are parsed:
+/// on this thread as the rules ask for them, or with `workers` threads parsing the
+/// files in turns, each at most [`AHEAD`] batches of [`BATCH`] statements ahead of the
+/// rules.
+fn each_parsed(
+    migrations: &[MigrationFile],
+    workers: usize,
+    mut visit: impl FnMut(&MigrationFile, &mut dyn Iterator<Item = ParsedStatement>),
+) {
+    if workers == 0 {
+        for migration in migrations {
+            visit(migration, &mut parse(migration));
+        }
+        return;
+    }
+    std::thread::scope(|scope| {
+        let receivers: Vec<mpsc::Receiver<Vec<ParsedStatement>>> = (0..workers)
+            .map(|worker| {
+                let (sender, receiver) = mpsc::sync_channel(AHEAD);
+                scope.spawn(move || {
+                    for migration in migrations.iter().skip(worker).step_by(workers) {
+                        let mut statements = parse(migration).peekable();
+                        while statements.peek().is_some() {
+                            let batch: Vec<_> = statements.by_ref().take(BATCH).collect();
+                            if sender.send(batch).is_err() {
+                                return;
+                            }
+                        }
+                        // An empty batch ends the file.
+                        if sender.send(Vec::new()).is_err() {
+                            return;
+                        }
+                    }
+                });
+                receiver
+            })
+            .collect();
+        for (index, migration) in migrations.iter().enumerate() {
+            let receiver = &receivers[index % workers];
+            let mut statements = std::iter::from_fn(|| receiver.recv().ok())
+                .take_while(|batch| !batch.is_empty())
+                .flatten();
+            visit(migration, &mut statements);
+            // What the visit left unread belongs to this file, not the next.
+            statements.for_each(drop);
+        }
+    });
+}
+
+/// Below this much source, the rules parse as they go.
 const SMALL_WORK: usize = 256 << 10;
+/// A lone file at least this large is parsed on a worker thread beside the rules.
+const BIG_FILE: usize = 1 << 20;
+/// Statements sent from a worker to the rules at once.
+const BATCH: usize = 64;
+/// Batches a worker may parse ahead of the rules.
+const AHEAD: usize = 4;
+
+/// The rules a file runs, each with its state for this file.
+struct Running {
+    rules: Vec<(&'static RuleDef, Option<Box<dyn Sequence>>)>,
+}
+
+impl Running {
+    fn start(rules: &[&'static RuleDef]) -> Self {
+        Running {
+            rules: rules
+                .iter()
+                .map(|rule| match rule.check {
+                    Check::Sequence(start) => (*rule, Some(start())),
+                    _ => (*rule, None),
+                })
+                .collect(),
+        }
+    }
+
+    fn statement(
+        &mut self,
+        context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        found: &mut Vec<(&'static RuleDef, Diagnostic)>,
+    ) {
+        for (rule, state) in &mut self.rules {
+            let mut diagnostics = Vec::new();
+            match (rule.check, state) {
+                (Check::Statement(check), _) => check(context, statement, &mut diagnostics),
+                (Check::Sequence(_), Some(state)) => {
+                    state.statement(context, statement, &mut diagnostics)
+                }
+                _ => {}
+            }
+            found.extend(
+                diagnostics
+                    .into_iter()
+                    .map(|diagnostic| (*rule, diagnostic)),
+            );
+        }
+    }
+
+    fn finish(
+        &mut self,
+        context: &FileContext<'_>,
+        found: &mut Vec<(&'static RuleDef, Diagnostic)>,
+    ) {
+        for (rule, state) in &mut self.rules {
+            let mut diagnostics = Vec::new();
+            match (rule.check, state) {
+                (Check::File(check), _) => check(context, &mut diagnostics),
+                (Check::Sequence(_), Some(state)) => state.finish(context, &mut diagnostics),
+                _ => {}
+            }
+            found.extend(
+                diagnostics
+                    .into_iter()
+                    .map(|diagnostic| (*rule, diagnostic)),
+            );
+        }
+    }
+}
+
+/// Lints one file, statement by statement, with `rules` at the top level and
+/// `in_blocks` on what its `DO` blocks run: the findings before the policy, and the
+/// context at the file's end (its schema is what the next file starts from).
+fn lint_file<'a>(
+    mut context: FileContext<'a>,
+    statements: &mut dyn Iterator<Item = ParsedStatement>,
+    rules: &[&'static RuleDef],
+    in_blocks: &[&'static RuleDef],
+    config: &Config,
+) -> (Vec<Finding>, FileContext<'a>) {
+    let unparsed_severity = config.severity(registry::UNPARSED.id, Severity::Info);
+    let mut top = Running::start(rules);
+    let mut blocks = Running::start(in_blocks);
+    let mut found = Vec::new();
+    let mut unparsed = Vec::new();
+    for statement in statements {
+        top.statement(&context, &statement, &mut found);
+        if !in_blocks.is_empty() {
+            // What the file's DO blocks run: the destructive rules judge it at its own
+            // lines.
+            for inner in embedded::statements(context.source(), &statement) {
+                blocks.statement(&context, &inner, &mut found);
+            }
+        }
+        if let (Some(severity), Some(error)) = (unparsed_severity, &statement.parse_error) {
+            unparsed.push(unparsed_finding(&context, &statement, error, severity));
+        }
+        context.advance(&statement);
+    }
+    top.finish(&context, &mut found);
+    blocks.finish(&context, &mut found);
+    found.sort_by_key(|(rule, diagnostic)| (diagnostic.span.start, rule.id));
+    let mut findings: Vec<Finding> = found
+        .into_iter()
+        .map(|(rule, diagnostic)| Finding {
+            rule: rule.id,
+            severity: diagnostic.severity.unwrap_or(rule.severity),
+            location: Some(Location {
+                file: context.migration.path.clone(),
+                span: diagnostic.span,
+            }),
+            message: diagnostic.message,
+            help: diagnostic.help,
+        })
+        .collect();
+    findings.extend(unparsed);
+    (findings, context)
+}
+
+fn unparsed_finding(
+    context: &FileContext<'_>,
+    statement: &ParsedStatement,
+    error: &str,
+    severity: Severity,
+) -> Finding {
+    Finding {
+        rule: registry::UNPARSED.id,
+        severity,
+        location: Some(Location {
+            file: context.migration.path.clone(),
+            span: statement.head(),
+        }),
+        message: format!(
+            "sqlparser cannot read this statement ({error}); only the rules that work from its keywords checked it"
+        ),
+        help: Some("nothing to do: the shadow run still applies and checks it".to_string()),
+    }
+}
 
 /// The linter's findings as they count: [`findings`], settled by the policy.
 pub fn lint(discovery: &Discovery, config: &Config) -> Vec<Finding> {
@@ -170,113 +346,58 @@ pub fn settle(
     )
 }
 
-/// Lints one file with every enabled rule: the findings before the policy.
-pub fn lint_file(context: &FileContext<'_>, config: &Config) -> Vec<Finding> {
-    let mut found: Vec<(&RuleDef, Diagnostic)> = Vec::new();
-    for rule in rules::RULES {
-        if config.severity(rule.id, rule.severity).is_none() {
-            continue;
-        }
-        let mut diagnostics = Vec::new();
-        (rule.check)(context, &mut diagnostics);
-        found.extend(diagnostics.into_iter().map(|diagnostic| (rule, diagnostic)));
-    }
-    // What the file's DO blocks run: the destructive rules judge it at its own lines.
-    let embedded: Vec<ParsedStatement> = context
-        .statements
-        .iter()
-        .flat_map(|statement| embedded::statements(context.source(), statement))
-        .collect();
-    if !embedded.is_empty() {
-        let inner = context.nested(embedded);
-        for rule in rules::IN_BLOCKS {
-            if config.severity(rule.id, rule.severity).is_none() {
-                continue;
-            }
-            let mut diagnostics = Vec::new();
-            (rule.check)(&inner, &mut diagnostics);
-            found.extend(diagnostics.into_iter().map(|diagnostic| (rule, diagnostic)));
-        }
-    }
-    found.sort_by_key(|(rule, diagnostic)| (diagnostic.span.start, rule.id));
-
-    let location = |span| {
-        Some(Location {
-            file: context.migration.path.clone(),
-            span,
-        })
-    };
-    let mut findings: Vec<Finding> = found
-        .into_iter()
-        .map(|(rule, diagnostic)| Finding {
-            rule: rule.id,
-            severity: diagnostic.severity.unwrap_or(rule.severity),
-            location: location(diagnostic.span),
-            message: diagnostic.message,
-            help: diagnostic.help,
-        })
-        .collect();
-    findings.extend(unparsed(context, config, location));
-    findings
-}
-
-fn unparsed(
-    context: &FileContext<'_>,
-    config: &Config,
-    location: impl Fn(Span) -> Option<Location>,
-) -> Vec<Finding> {
-    let Some(severity) = config.severity(registry::UNPARSED.id, Severity::Info) else {
-        return Vec::new();
-    };
-    context
-        .statements
-        .iter()
-        .filter_map(|statement| {
-            let error = statement.parse_error.as_ref()?;
-            Some(Finding {
-                rule: registry::UNPARSED.id,
-                severity,
-                location: location(statement.head()),
-                message: format!(
-                    "sqlparser cannot read this statement ({error}); only the rules that work from its keywords checked it"
-                ),
-                help: Some("nothing to do: the shadow run still applies and checks it".to_string()),
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
-mod batch_tests {
+mod tests {
     use super::*;
 
-    fn files(sizes: &[usize]) -> Vec<MigrationFile> {
+    /// Files whose findings depend on the earlier files and on earlier statements of the
+    /// same file, enough of them to be parsed by threads.
+    fn project() -> (tempfile::TempDir, Discovery) {
         let dir = tempfile::tempdir().expect("temp dir");
-        for (index, size) in sizes.iter().enumerate() {
-            let statement = "SELECT 1;\n";
-            std::fs::write(
-                dir.path().join(format!("{:04}_f.sql", index + 1)),
-                statement.repeat(size / statement.len()),
-            )
-            .expect("write");
+        for index in 0..120 {
+            let mut sql = format!(
+                "CREATE TABLE t{index} (id bigint PRIMARY KEY, code text);\n\
+                 INSERT INTO t{index} (id) VALUES (1) ON CONFLICT (code) DO NOTHING;\n"
+            );
+            if index > 0 {
+                let earlier = index - 1;
+                sql.push_str(&format!(
+                    "ALTER TABLE t{earlier} DROP COLUMN code;\n\
+                     CREATE INDEX CONCURRENTLY i{index} ON t{earlier} (id);\n\
+                     UPDATE t{earlier} SET id = id + 1;\n\
+                     INSERT INTO t{earlier} (id) VALUES (2) ON CONFLICT (id) DO NOTHING;\n"
+                ));
+            }
+            sql.push_str(&"-- padding to make the work large\nSELECT 1;\n".repeat(60));
+            std::fs::write(dir.path().join(format!("{:04}_m.sql", index + 1)), sql).expect("write");
         }
-        crate::migration::discover(dir.path())
-            .expect("discover")
-            .migrations
+        let discovery = crate::migration::discover(dir.path()).expect("discover");
+        (dir, discovery)
     }
 
     #[test]
-    fn batches_keep_the_order_and_cover_every_file() {
-        let big = files(&[300 << 10, 300 << 10, 10, 600 << 10, 10]);
-        let cut: Vec<usize> = batches(&big).iter().map(|batch| batch.len()).collect();
-        // A batch ends once it holds the budget (512 KiB) or more; the rest is the last.
-        assert_eq!(cut, [2, 2, 1]);
-        let small = files(&[100, 200, 300]);
-        let cut: Vec<usize> = batches(&small).iter().map(|batch| batch.len()).collect();
-        assert_eq!(
-            cut,
-            [1, 1, 1],
-            "small work: one file at a time, on this thread"
+    fn parsing_threads_change_nothing_in_the_findings() {
+        let (_dir, discovery) = project();
+        let config = Config::default();
+        assert!(
+            workers(&discovery.migrations) > 0
+                || std::thread::available_parallelism().map_or(1, usize::from) < 2,
+            "the project is large enough for threads"
         );
+        let alone = findings_with(&discovery, &config, 0);
+        assert!(
+            alone
+                .iter()
+                .any(|f| f.rule == registry::ON_CONFLICT_NEEDS_UNIQUE.id),
+            "the schema of earlier statements is seen"
+        );
+        assert!(alone.iter().any(|f| f.rule == registry::NO_DROP_COLUMN.id));
+        for workers in [1, 2, 5] {
+            assert_eq!(
+                findings_with(&discovery, &config, workers),
+                alone,
+                "{workers} workers"
+            );
+        }
     }
 }

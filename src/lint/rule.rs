@@ -1,5 +1,11 @@
-//! What a rule is and what it sees: a [`RuleDef`] (its registry entry and its check),
-//! the [`FileContext`] of one file, and the [`Diagnostic`]s it gives back.
+//! What a rule is and what it sees: a [`RuleDef`] (its registry entry and its [`Check`]),
+//! the [`FileContext`] of the file being linted, and the [`Diagnostic`]s it gives back.
+//!
+//! Rules see a file one statement at a time, in order, and never the statements after
+//! the one in hand: the linter parses, judges and drops each statement in turn, so a
+//! file of any size is linted in memory that follows its largest statement, not the
+//! file. A rule that needs what comes later keeps what it is waiting for (a
+//! [`Sequence`]) and settles it when a later statement or the file's end says.
 
 use crate::config::CliVersion;
 use crate::findings::Severity;
@@ -7,6 +13,7 @@ use crate::findings::registry::Rule;
 use crate::findings::span::Span;
 use crate::lint::schema::Schema;
 use crate::migration::MigrationFile;
+use crate::sql::classify::{TxRole, leading_words, tx_role};
 use crate::sql::names::table_key;
 use crate::sql::statement::ParsedStatement;
 
@@ -14,11 +21,54 @@ use crate::sql::statement::ParsedStatement;
 pub struct RuleDef {
     pub id: &'static str,
     pub severity: Severity,
-    pub check: fn(&FileContext<'_>, &mut Vec<Diagnostic>),
+    pub check: Check,
+}
+
+/// How a rule judges a file.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// Each statement on its own, with what the statements before it built.
+    Statement(fn(&FileContext<'_>, &ParsedStatement, &mut Vec<Diagnostic>)),
+    /// The file's text and what the splitter found in it, no statement.
+    File(fn(&FileContext<'_>, &mut Vec<Diagnostic>)),
+    /// The statements in order, with a state of the rule's own for each file.
+    Sequence(fn() -> Box<dyn Sequence>),
+}
+
+/// A rule that follows a file statement by statement.
+pub trait Sequence {
+    fn statement(
+        &mut self,
+        context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        out: &mut Vec<Diagnostic>,
+    );
+
+    /// After the file's last statement: what was waiting for a later one.
+    fn finish(&mut self, _context: &FileContext<'_>, _out: &mut Vec<Diagnostic>) {}
 }
 
 impl RuleDef {
-    pub const fn new(rule: Rule, check: fn(&FileContext<'_>, &mut Vec<Diagnostic>)) -> Self {
+    /// A rule that judges each statement on its own.
+    pub const fn new(
+        rule: Rule,
+        check: fn(&FileContext<'_>, &ParsedStatement, &mut Vec<Diagnostic>),
+    ) -> Self {
+        Self::with(rule, Check::Statement(check))
+    }
+
+    /// A rule that judges the file's text.
+    pub const fn file(rule: Rule, check: fn(&FileContext<'_>, &mut Vec<Diagnostic>)) -> Self {
+        Self::with(rule, Check::File(check))
+    }
+
+    /// A rule that follows the statements with a state of its own (`start` makes a fresh
+    /// one for each file).
+    pub const fn sequence(rule: Rule, start: fn() -> Box<dyn Sequence>) -> Self {
+        Self::with(rule, Check::Sequence(start))
+    }
+
+    const fn with(rule: Rule, check: Check) -> Self {
         RuleDef {
             id: rule.id,
             severity: rule.severity,
@@ -59,51 +109,58 @@ impl Diagnostic {
     }
 }
 
-/// One file as the rules see it, with what the migrations before it built.
+/// One file as the rules see it, at the statement in hand: what the migrations before
+/// it and the file's earlier statements built.
 pub struct FileContext<'a> {
     pub migration: &'a MigrationFile,
-    pub statements: Vec<ParsedStatement>,
-    /// The schema as the earlier files left it.
-    pub before: &'a Schema,
-    /// Tables this file creates, with the index of the statement that creates each.
+    /// The tables and their keys before the statement in hand.
+    pub schema: Schema,
+    /// Tables this file created so far, with the index of the statement that creates each.
     created: Vec<(usize, String)>,
+    /// The transaction role of each of the file's statements (comments aside), in order:
+    /// what a rule may know of the whole file without its statements.
+    tx_roles: Vec<TxRole>,
+    /// The index of the file's last statement.
+    last: Option<usize>,
     /// The Supabase CLI release that deploys the file.
     pub supabase_cli: CliVersion,
 }
 
 impl<'a> FileContext<'a> {
-    /// A context for statements parsed beforehand (see [`parse`]).
-    pub fn with_statements(
-        migration: &'a MigrationFile,
-        statements: Vec<ParsedStatement>,
-        before: &'a Schema,
-    ) -> Self {
-        let created = statements
-            .iter()
-            .filter_map(|statement| match &statement.ast {
-                Some(sqlparser::ast::Statement::CreateTable(create)) => {
-                    Some((statement.index, table_key(&create.name)))
-                }
-                _ => None,
-            })
-            .collect();
+    /// The context at the file's first statement, with `schema` as the earlier files
+    /// left it.
+    pub fn new(migration: &'a MigrationFile, schema: Schema, supabase_cli: CliVersion) -> Self {
+        let code = || {
+            migration
+                .split
+                .statements
+                .iter()
+                .enumerate()
+                .filter(|(_, statement)| !statement.comment_only)
+        };
         FileContext {
             migration,
-            statements,
-            before,
-            created,
-            supabase_cli: CliVersion::default(),
+            schema,
+            created: Vec::new(),
+            tx_roles: code()
+                .map(|(_, statement)| tx_role(statement.text(&migration.source)))
+                .collect(),
+            last: code().next_back().map(|(index, _)| index),
+            supabase_cli,
         }
     }
 
-    /// The same file seen through other statements (those a `DO` block runs).
-    pub fn nested(&self, statements: Vec<ParsedStatement>) -> FileContext<'a> {
-        FileContext {
-            migration: self.migration,
-            statements,
-            before: self.before,
-            created: self.created.clone(),
-            supabase_cli: self.supabase_cli,
+    /// Moves past `statement`: what it creates is known to the statements after it.
+    pub fn advance(&mut self, statement: &ParsedStatement) {
+        match &statement.ast {
+            Some(ast) => {
+                if let sqlparser::ast::Statement::CreateTable(create) = ast {
+                    self.created
+                        .push((statement.index, table_key(&create.name)));
+                }
+                self.schema.apply(ast);
+            }
+            None => self.schema.apply_unparsed(statement),
         }
     }
 
@@ -117,12 +174,40 @@ impl<'a> FileContext<'a> {
             .any(|(index, created)| *index < at && created == table)
     }
 
-    /// Whether the file wraps its statements in its own `BEGIN … COMMIT`.
-    pub fn wrapped_in_transaction(&self) -> bool {
-        use crate::sql::classify::TxRole;
-        let first = self.statements.first().map(|s| s.tx_role);
-        let last = self.statements.last().map(|s| s.tx_role);
-        first == Some(TxRole::Begin) && last == Some(TxRole::Commit)
+    /// How many statements the file holds (comments aside).
+    pub fn statement_count(&self) -> usize {
+        self.tx_roles.len()
+    }
+
+    /// Whether `statement` is the file's last.
+    pub fn is_last(&self, statement: &ParsedStatement) -> bool {
+        self.last == Some(statement.index)
+    }
+
+    /// Whether the file opens or ends a transaction block of its own anywhere.
+    pub fn authors_transactions(&self) -> bool {
+        self.tx_roles
+            .iter()
+            .any(|role| matches!(role, TxRole::Begin | TxRole::Commit | TxRole::Abort))
+    }
+
+    /// The file's statements led by `keywords`, parsed again: for the rare judgment
+    /// that turns on a statement after the one in hand.
+    pub fn statements_led_by<'k>(
+        &'k self,
+        keywords: &'k [&str],
+    ) -> impl Iterator<Item = ParsedStatement> + 'k {
+        let source = self.source();
+        self.migration
+            .split
+            .statements
+            .iter()
+            .enumerate()
+            .filter(move |(_, statement)| {
+                !statement.comment_only
+                    && leading_words(statement.text(source), keywords.len()) == keywords
+            })
+            .map(move |(index, statement)| ParsedStatement::new(source, index, statement))
     }
 
     pub fn source(&self) -> &str {

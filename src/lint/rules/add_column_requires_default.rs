@@ -9,6 +9,7 @@ use crate::sql::names::{ident_key, table_key, word_key};
 use sqlparser::ast::{AlterTableOperation, ColumnDef, ColumnOption, DataType, Statement};
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 use crate::sql::statement::Tok;
 
 use crate::findings::span::Span;
@@ -35,72 +36,70 @@ struct Added {
     kind: Kind,
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        let Some(tokens) = alter_table(statement) else {
-            continue;
-        };
-        let mut added = Vec::new();
-        let table = match &statement.ast {
-            Some(Statement::AlterTable(alter)) => {
-                for (index, operation) in alter.operations.iter().enumerate() {
-                    let AlterTableOperation::AddColumn { column_def, .. } = operation else {
-                        continue;
-                    };
-                    let Some(kind) = without_default(column_def) else {
-                        continue;
-                    };
-                    let span = tokens
-                        .action(index, alter.operations.len())
-                        .and_then(span_of)
-                        .or_else(|| statement.find(&["ADD"]))
-                        .unwrap_or_else(|| statement.head());
-                    added.push(Added {
-                        span,
-                        column: ident_key(&column_def.name),
-                        kind,
-                    });
-                }
-                table_key(&alter.name)
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    let Some(tokens) = alter_table(statement) else {
+        return;
+    };
+    let mut added = Vec::new();
+    let table = match &statement.ast {
+        Some(Statement::AlterTable(alter)) => {
+            for (index, operation) in alter.operations.iter().enumerate() {
+                let AlterTableOperation::AddColumn { column_def, .. } = operation else {
+                    continue;
+                };
+                let Some(kind) = without_default(column_def) else {
+                    continue;
+                };
+                let span = tokens
+                    .action(index, alter.operations.len())
+                    .and_then(span_of)
+                    .or_else(|| statement.find(&["ADD"]))
+                    .unwrap_or_else(|| statement.head());
+                added.push(Added {
+                    span,
+                    column: ident_key(&column_def.name),
+                    kind,
+                });
             }
-            None => {
-                added.extend(tokens.actions.iter().filter_map(|action| unparsed(action)));
-                tokens.table
-            }
-            _ => continue,
+            table_key(&alter.name)
+        }
+        None => {
+            added.extend(tokens.actions.iter().filter_map(|action| unparsed(action)));
+            tokens.table
+        }
+        _ => return,
+    };
+    if !context.holds_data(&table, statement.index) {
+        return;
+    }
+    for added in added {
+        let column = format!("{table}.{}", added.column);
+        let diagnostic = match added.kind {
+            Kind::NotNull => Diagnostic::new(
+                added.span,
+                format!(
+                    "adding NOT NULL column {column} without a DEFAULT fails as soon as {table} has a row (the existing rows would be NULL)"
+                ),
+            )
+            .help("add `DEFAULT <value>` with a sensible value: a constant default is instant since Postgres 11, no table rewrite"),
+            Kind::PrimaryKey => Diagnostic::new(
+                added.span,
+                format!(
+                    "adding primary-key column {column} without a DEFAULT fails as soon as {table} has a row (the existing rows would be NULL)"
+                ),
+            )
+            .help("add it as an identity column or with a generated default (`DEFAULT gen_random_uuid()`), or add it nullable, backfill it, and make it the key in a later migration"),
+            Kind::Nullable => Diagnostic::new(
+                added.span,
+                format!(
+                    "column {column} is added without a DEFAULT: it is NULL in every existing row of {table}, and every client reading it must handle that"
+                ),
+            )
+            .help("add `DEFAULT <value>` with a sensible value (a constant default is instant since Postgres 11); if NULL is right for the existing rows, write `DEFAULT NULL`")
+            // Often NULL is right (an optional field): worth a look, not a warning.
+            .severity(Severity::Info),
         };
-        if !context.holds_data(&table, statement.index) {
-            continue;
-        }
-        for added in added {
-            let column = format!("{table}.{}", added.column);
-            let diagnostic = match added.kind {
-                Kind::NotNull => Diagnostic::new(
-                    added.span,
-                    format!(
-                        "adding NOT NULL column {column} without a DEFAULT fails as soon as {table} has a row (the existing rows would be NULL)"
-                    ),
-                )
-                .help("add `DEFAULT <value>` with a sensible value: a constant default is instant since Postgres 11, no table rewrite"),
-                Kind::PrimaryKey => Diagnostic::new(
-                    added.span,
-                    format!(
-                        "adding primary-key column {column} without a DEFAULT fails as soon as {table} has a row (the existing rows would be NULL)"
-                    ),
-                )
-                .help("add it as an identity column or with a generated default (`DEFAULT gen_random_uuid()`), or add it nullable, backfill it, and make it the key in a later migration"),
-                Kind::Nullable => Diagnostic::new(
-                    added.span,
-                    format!(
-                        "column {column} is added without a DEFAULT: it is NULL in every existing row of {table}, and every client reading it must handle that"
-                    ),
-                )
-                .help("add `DEFAULT <value>` with a sensible value (a constant default is instant since Postgres 11); if NULL is right for the existing rows, write `DEFAULT NULL`")
-                // Often NULL is right (an optional field): worth a look, not a warning.
-                .severity(Severity::Info),
-            };
-            out.push(diagnostic);
-        }
+        out.push(diagnostic);
     }
 }
 

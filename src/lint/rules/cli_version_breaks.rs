@@ -18,7 +18,7 @@ use crate::config::{CliVersion, PINNED_SUPABASE_CLI};
 use crate::findings::Severity;
 use crate::findings::registry;
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
-use crate::sql::classify::TxRole;
+use crate::sql::statement::ParsedStatement;
 
 use super::concurrently_in_transaction::concurrently;
 
@@ -29,41 +29,36 @@ const BARE_PIPELINE: std::ops::Range<CliVersion> = CliVersion(2, 115, 0)..CliVer
 /// The first release that runs `CONCURRENTLY` statements on their own.
 const STANDALONE_CONCURRENTLY: CliVersion = CliVersion(2, 109, 0);
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
     let version = context.supabase_cli;
-    let statements = &context.statements;
-    let authored = statements
-        .iter()
-        .any(|s| matches!(s.tx_role, TxRole::Begin | TxRole::Commit | TxRole::Abort));
     let release = |does: &str| {
         format!(
             "deploy with a CLI release that {does} (the action pins {PINNED_SUPABASE_CLI}) and set `supabase_cli_version` in migration-guard.yml to it"
         )
     };
-    let pipeline = format!(
-        "Supabase CLI {version} sends this file's statements as a pipeline that is no transaction block"
-    );
-    if BARE_PIPELINE.contains(&version) && !authored {
-        for statement in statements {
-            let (keywords, breaks, severity) = if statement.starts_with(&["LOCK"]) {
-                (
-                    &["LOCK"][..],
-                    "LOCK TABLE fails with 25P01 \"LOCK TABLE can only be used in transaction blocks\"",
-                    Severity::Error,
-                )
-            } else if statement.starts_with(&["SET", "LOCAL"]) {
-                (
-                    &["SET", "LOCAL"][..],
-                    "SET LOCAL sets nothing there (Postgres warns and drops it), so what it sets is not in force for the statements after it",
-                    Severity::Warning,
-                )
-            } else {
-                continue;
-            };
+    if BARE_PIPELINE.contains(&version) && !context.authors_transactions() {
+        let breaking = if statement.starts_with(&["LOCK"]) {
+            Some((
+                &["LOCK"][..],
+                "LOCK TABLE fails with 25P01 \"LOCK TABLE can only be used in transaction blocks\"",
+                Severity::Error,
+            ))
+        } else if statement.starts_with(&["SET", "LOCAL"]) {
+            Some((
+                &["SET", "LOCAL"][..],
+                "SET LOCAL sets nothing there (Postgres warns and drops it), so what it sets is not in force for the statements after it",
+                Severity::Warning,
+            ))
+        } else {
+            None
+        };
+        if let Some((keywords, breaks, severity)) = breaking {
             out.push(
                 Diagnostic::new(
                     statement.find(keywords).unwrap_or(statement.head()),
-                    format!("{pipeline}: {breaks} (supabase/cli#6347)"),
+                    format!(
+                        "Supabase CLI {version} sends this file's statements as a pipeline that is no transaction block: {breaks} (supabase/cli#6347)"
+                    ),
                 )
                 .severity(severity)
                 .help(format!(
@@ -73,24 +68,22 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    if version < STANDALONE_CONCURRENTLY && statements.len() > 1 {
-        for statement in statements {
-            let Some(what) = concurrently(statement) else {
-                continue;
-            };
-            out.push(
-                Diagnostic::new(
-                    statement.head(),
-                    format!(
-                        "Supabase CLI {version} runs every statement of a file in one pipeline: {what} fails there with 25001 \"cannot be executed within a pipeline\" unless it is the file's only statement (supabase/cli#2898); 2.109 and later run it on its own"
-                    ),
-                )
-                .help(format!(
-                    "move it to a migration of its own, or {}",
-                    release("runs it on its own")
-                )),
-            );
-        }
+    if version < STANDALONE_CONCURRENTLY
+        && context.statement_count() > 1
+        && let Some(what) = concurrently(statement)
+    {
+        out.push(
+            Diagnostic::new(
+                statement.head(),
+                format!(
+                    "Supabase CLI {version} runs every statement of a file in one pipeline: {what} fails there with 25001 \"cannot be executed within a pipeline\" unless it is the file's only statement (supabase/cli#2898); 2.109 and later run it on its own"
+                ),
+            )
+            .help(format!(
+                "move it to a migration of its own, or {}",
+                release("runs it on its own")
+            )),
+        );
     }
 }
 

@@ -8,29 +8,46 @@ use crate::findings::Severity;
 use crate::findings::registry;
 use sqlparser::ast::{AlterTableOperation, DetachPartitionMode, Statement};
 
-use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef, Sequence};
 use crate::sql::classify::TxRole;
 use crate::sql::statement::ParsedStatement;
 
 use super::require_concurrent_index::STANDALONE_HELP;
 use super::support::{head_through, position};
 
-pub const RULE: RuleDef = RuleDef::new(registry::CONCURRENTLY_IN_TRANSACTION, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::CONCURRENTLY_IN_TRANSACTION, || {
+    Box::<Concurrently>::default()
+});
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let statements = &context.statements;
-    let mut in_block = false;
-    for (i, statement) in statements.iter().enumerate() {
+#[derive(Default)]
+struct Concurrently {
+    /// Inside the file's own BEGIN … COMMIT.
+    in_block: bool,
+    /// Statements that run on their own, found before anything that can fail: they
+    /// matter once a later statement can.
+    left_behind: Vec<Diagnostic>,
+}
+
+impl Sequence for Concurrently {
+    fn statement(
+        &mut self,
+        _context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        if can_fail(statement) {
+            out.append(&mut self.left_behind);
+        }
         match statement.tx_role {
-            TxRole::Begin => in_block = true,
-            TxRole::Commit | TxRole::Abort => in_block = false,
+            TxRole::Begin => self.in_block = true,
+            TxRole::Commit | TxRole::Abort => self.in_block = false,
             _ => {}
         }
         let Some(what) = concurrently(statement) else {
-            continue;
+            return;
         };
         let span = head_through(statement, &["CONCURRENTLY"], statement.tokens.len());
-        if in_block {
+        if self.in_block {
             out.push(
                 Diagnostic::new(
                     span,
@@ -40,8 +57,8 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                 )
                 .help(STANDALONE_HELP),
             );
-        } else if statements[i + 1..].iter().any(can_fail) {
-            out.push(
+        } else {
+            self.left_behind.push(
                 Diagnostic::new(
                     span,
                     format!(
@@ -55,7 +72,6 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Whether a statement after a `CONCURRENTLY` one can fail and roll its batch back.
 fn can_fail(statement: &ParsedStatement) -> bool {
     !matches!(statement.tx_role, TxRole::Begin | TxRole::Commit)
         && !statement.starts_with(&["SET"])

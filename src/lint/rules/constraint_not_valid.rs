@@ -8,6 +8,7 @@ use crate::sql::names::{ident_key, name_at, table_key};
 use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 use crate::sql::statement::Tok;
 
 use crate::findings::span::Span;
@@ -22,60 +23,58 @@ enum Added {
     ForeignKey { references: String },
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        let Some(alter) = alter_table(statement) else {
-            continue;
-        };
-        // (span, constraint kind, constraint name)
-        let mut found: Vec<(Span, Added, Option<String>)> = Vec::new();
-        let table = match &statement.ast {
-            Some(Statement::AlterTable(ast)) => {
-                let count = ast.operations.len();
-                for (index, operation) in ast.operations.iter().enumerate() {
-                    let AlterTableOperation::AddConstraint {
-                        constraint,
-                        not_valid: false,
-                    } = operation
-                    else {
-                        continue;
-                    };
-                    let (added, name) = match constraint {
-                        TableConstraint::Check(check) => (Added::Check, check.name.as_ref()),
-                        TableConstraint::ForeignKey(key) => (
-                            Added::ForeignKey {
-                                references: table_key(&key.foreign_table),
-                            },
-                            key.name.as_ref(),
-                        ),
-                        _ => continue,
-                    };
-                    let span = alter
-                        .action(index, count)
-                        .and_then(|action| action_through(action, &["CHECK", "KEY"]))
-                        .unwrap_or_else(|| statement.head());
-                    found.push((span, added, name.map(ident_key)));
-                }
-                table_key(&ast.name)
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    let Some(alter) = alter_table(statement) else {
+        return;
+    };
+    // (span, constraint kind, constraint name)
+    let mut found: Vec<(Span, Added, Option<String>)> = Vec::new();
+    let table = match &statement.ast {
+        Some(Statement::AlterTable(ast)) => {
+            let count = ast.operations.len();
+            for (index, operation) in ast.operations.iter().enumerate() {
+                let AlterTableOperation::AddConstraint {
+                    constraint,
+                    not_valid: false,
+                } = operation
+                else {
+                    continue;
+                };
+                let (added, name) = match constraint {
+                    TableConstraint::Check(check) => (Added::Check, check.name.as_ref()),
+                    TableConstraint::ForeignKey(key) => (
+                        Added::ForeignKey {
+                            references: table_key(&key.foreign_table),
+                        },
+                        key.name.as_ref(),
+                    ),
+                    _ => continue,
+                };
+                let span = alter
+                    .action(index, count)
+                    .and_then(|action| action_through(action, &["CHECK", "KEY"]))
+                    .unwrap_or_else(|| statement.head());
+                found.push((span, added, name.map(ident_key)));
             }
-            Some(_) => continue,
-            None => {
-                for action in &alter.actions {
-                    if let Some((added, name)) = from_tokens(action)
-                        && let Some(span) = action_through(action, &["CHECK", "KEY"])
-                    {
-                        found.push((span, added, name));
-                    }
+            table_key(&ast.name)
+        }
+        Some(_) => return,
+        None => {
+            for action in &alter.actions {
+                if let Some((added, name)) = from_tokens(action)
+                    && let Some(span) = action_through(action, &["CHECK", "KEY"])
+                {
+                    found.push((span, added, name));
                 }
-                alter.table.clone()
             }
-        };
-        if !context.holds_data(&table, statement.index) {
-            continue;
+            alter.table.clone()
         }
-        for (span, added, name) in found {
-            out.push(diagnostic(span, &table, added, name));
-        }
+    };
+    if !context.holds_data(&table, statement.index) {
+        return;
+    }
+    for (span, added, name) in found {
+        out.push(diagnostic(span, &table, added, name));
     }
 }
 

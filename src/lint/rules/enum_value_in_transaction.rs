@@ -10,14 +10,16 @@ use std::collections::HashSet;
 use sqlparser::ast::{AlterTypeOperation, Statement};
 use sqlparser::tokenizer::Token;
 
-use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef, Sequence};
 use crate::sql::statement::ParsedStatement;
 
 use crate::findings::span::Span;
 
 use super::support::{line_of, position, span_of};
 
-pub const RULE: RuleDef = RuleDef::new(registry::ENUM_VALUE_IN_TRANSACTION, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::ENUM_VALUE_IN_TRANSACTION, || {
+    Box::<EnumValues>::default()
+});
 
 /// An `ALTER TYPE … ADD VALUE`: the type, the value, and the span of `ADD VALUE '…'`.
 struct Added {
@@ -26,42 +28,52 @@ struct Added {
     span: Span,
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let mut created: HashSet<String> = HashSet::new();
-    for (at, statement) in context.statements.iter().enumerate() {
-        if let Some(name) = created_type(statement) {
-            created.insert(name);
-            continue;
-        }
-        let Some(added) = added_value(statement) else {
-            continue;
-        };
-        if created.contains(&added.type_name) {
-            continue;
-        }
-        let used = context.statements[at + 1..]
-            .iter()
-            .filter(|later| added_value(later).is_none())
-            .find_map(|later| {
-                later.tokens.iter().find(|token| {
+#[derive(Default)]
+struct EnumValues {
+    /// Types this file created so far: a value added to one is no one's yet.
+    created: HashSet<String>,
+    /// Values added so far that no later statement has used yet.
+    added: Vec<Added>,
+}
+
+impl Sequence for EnumValues {
+    fn statement(
+        &mut self,
+        context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let adding = added_value(statement);
+        if adding.is_none() && !self.added.is_empty() {
+            self.added.retain(|added| {
+                let Some(used) = statement.tokens.iter().find(|token| {
                     matches!(&token.token, Token::SingleQuotedString(value) if *value == added.value)
-                })
+                }) else {
+                    return true;
+                };
+                out.push(diagnostic(added, line_of(context.source(), used.span.start)));
+                false
             });
-        let Some(used) = used else {
-            continue;
-        };
-        let line = line_of(context.source(), used.span.start);
-        out.push(
-            Diagnostic::new(
-                added.span,
-                format!(
-                    "the new value '{}' of {} is used on line {line} of the same file, which the Supabase CLI runs as one transaction: Postgres 12+ fails with 55P04 \"unsafe use of new value\" (before 12, ADD VALUE cannot run in a transaction at all)",
-                    added.value, added.type_name
-                ),
-            )
-            .help("add the value in a migration of its own and use it in a later one"),
-        );
+        }
+        if let Some(name) = created_type(statement) {
+            self.created.insert(name);
+            return;
+        }
+        if let Some(added) = adding.filter(|added| !self.created.contains(&added.type_name)) {
+            self.added.push(added);
+        }
     }
+}
+
+fn diagnostic(added: &Added, line: usize) -> Diagnostic {
+    Diagnostic::new(
+        added.span,
+        format!(
+            "the new value '{}' of {} is used on line {line} of the same file, which the Supabase CLI runs as one transaction: Postgres 12+ fails with 55P04 \"unsafe use of new value\" (before 12, ADD VALUE cannot run in a transaction at all)",
+            added.value, added.type_name
+        ),
+    )
+    .help("add the value in a migration of its own and use it in a later one")
 }
 
 fn created_type(statement: &ParsedStatement) -> Option<String> {

@@ -3,7 +3,7 @@
 
 use crate::findings::registry;
 use crate::findings::{Finding, Location};
-use crate::lint::rule::{FileContext, RuleDef};
+use crate::lint::rule::{Check, FileContext, RuleDef};
 use crate::lint::schema::Schema;
 use crate::migration::Discovery;
 
@@ -111,13 +111,15 @@ pub fn set_rules(discovery: &Discovery) -> Vec<Finding> {
 /// collisions, psql meta-commands, literals left open. `status` lists these.
 pub fn file_problems(discovery: &Discovery) -> Vec<Finding> {
     let mut findings = set_rules(discovery);
-    let schema = Schema::default();
     for migration in &discovery.migrations {
         // Both rules read what the splitter found: no statement needs parsing.
-        let context = FileContext::with_statements(migration, Vec::new(), &schema);
+        let context = FileContext::new(migration, Schema::default(), Default::default());
         for rule in [&no_psql_meta::RULE, &syntax_error::RULE] {
+            let Check::File(check) = rule.check else {
+                unreachable!("{} judges the file's text", rule.id);
+            };
             let mut diagnostics = Vec::new();
-            (rule.check)(&context, &mut diagnostics);
+            check(&context, &mut diagnostics);
             findings.extend(diagnostics.into_iter().map(|diagnostic| Finding {
                 rule: rule.id,
                 severity: rule.severity,

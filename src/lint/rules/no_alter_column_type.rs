@@ -8,6 +8,7 @@ use crate::sql::names::{ident_key, table_key, word_key};
 use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Statement};
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 use crate::sql::statement::Tok;
 
 use crate::findings::span::Span;
@@ -16,73 +17,71 @@ use super::support::{alter_table, span_of};
 
 pub const RULE: RuleDef = RuleDef::new(registry::NO_ALTER_COLUMN_TYPE, check);
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        let Some(tokens) = alter_table(statement) else {
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    let Some(tokens) = alter_table(statement) else {
+        return;
+    };
+    // (span, table, column, new type); column and type are empty when unknown.
+    let mut changed: Vec<(Span, String, String, String)> = Vec::new();
+    match &statement.ast {
+        Some(Statement::AlterTable(alter)) => {
+            let table = table_key(&alter.name);
+            for (index, operation) in alter.operations.iter().enumerate() {
+                let AlterTableOperation::AlterColumn {
+                    column_name,
+                    op: AlterColumnOperation::SetDataType { data_type, .. },
+                } = operation
+                else {
+                    continue;
+                };
+                let action = tokens.action(index, alter.operations.len());
+                let span = action
+                    .and_then(span_of)
+                    .or_else(|| statement.find(&["TYPE"]))
+                    .unwrap_or_else(|| statement.head());
+                // The type as written; sqlparser's rendering when the actions do
+                // not line up.
+                let new_type = action
+                    .and_then(type_change)
+                    .map(|(_, written)| {
+                        span_of(written).map_or_else(String::new, |span| context.quoted(span))
+                    })
+                    .unwrap_or_else(|| data_type.to_string());
+                changed.push((span, table.clone(), ident_key(column_name), new_type));
+            }
+        }
+        // Unparsed: `ALTER [COLUMN] name [SET DATA] TYPE type …` among the actions.
+        None => {
+            for action in &tokens.actions {
+                if let Some((column, written)) = type_change(action)
+                    && let Some(span) = span_of(action)
+                {
+                    let new_type =
+                        span_of(written).map_or_else(String::new, |span| context.quoted(span));
+                    changed.push((span, tokens.table.clone(), column, new_type));
+                }
+            }
+        }
+        _ => {}
+    }
+    for (span, table, column, new_type) in changed {
+        if !context.holds_data(&table, statement.index) {
             continue;
+        }
+        let to = if new_type.is_empty() {
+            String::new()
+        } else {
+            format!(" to {new_type}")
         };
-        // (span, table, column, new type); column and type are empty when unknown.
-        let mut changed: Vec<(Span, String, String, String)> = Vec::new();
-        match &statement.ast {
-            Some(Statement::AlterTable(alter)) => {
-                let table = table_key(&alter.name);
-                for (index, operation) in alter.operations.iter().enumerate() {
-                    let AlterTableOperation::AlterColumn {
-                        column_name,
-                        op: AlterColumnOperation::SetDataType { data_type, .. },
-                    } = operation
-                    else {
-                        continue;
-                    };
-                    let action = tokens.action(index, alter.operations.len());
-                    let span = action
-                        .and_then(span_of)
-                        .or_else(|| statement.find(&["TYPE"]))
-                        .unwrap_or_else(|| statement.head());
-                    // The type as written; sqlparser's rendering when the actions do
-                    // not line up.
-                    let new_type = action
-                        .and_then(type_change)
-                        .map(|(_, written)| {
-                            span_of(written).map_or_else(String::new, |span| context.quoted(span))
-                        })
-                        .unwrap_or_else(|| data_type.to_string());
-                    changed.push((span, table.clone(), ident_key(column_name), new_type));
-                }
-            }
-            // Unparsed: `ALTER [COLUMN] name [SET DATA] TYPE type …` among the actions.
-            None => {
-                for action in &tokens.actions {
-                    if let Some((column, written)) = type_change(action)
-                        && let Some(span) = span_of(action)
-                    {
-                        let new_type =
-                            span_of(written).map_or_else(String::new, |span| context.quoted(span));
-                        changed.push((span, tokens.table.clone(), column, new_type));
-                    }
-                }
-            }
-            _ => {}
-        }
-        for (span, table, column, new_type) in changed {
-            if !context.holds_data(&table, statement.index) {
-                continue;
-            }
-            let to = if new_type.is_empty() {
-                String::new()
-            } else {
-                format!(" to {new_type}")
-            };
-            out.push(
-                Diagnostic::new(
-                    span,
-                    format!(
-                        "changing the type of column {table}.{column}{to} takes an ACCESS EXCLUSIVE lock on {table} (reads and writes wait) and usually rewrites the table while holding it; clients that expect the old type break"
-                    ),
-                )
-                .help("add a new column of the new type, dual-write and backfill it in batches, move clients over, and drop the old column in a later migration"),
-            );
-        }
+        out.push(
+            Diagnostic::new(
+                span,
+                format!(
+                    "changing the type of column {table}.{column}{to} takes an ACCESS EXCLUSIVE lock on {table} (reads and writes wait) and usually rewrites the table while holding it; clients that expect the old type break"
+                ),
+            )
+            .help("add a new column of the new type, dual-write and backfill it in batches, move clients over, and drop the old column in a later migration"),
+        );
     }
 }
 

@@ -7,12 +7,19 @@ use crate::findings::registry;
 use crate::sql::names::{last_part, name_at, table_key};
 use sqlparser::ast::{FunctionDesc, Statement};
 
-use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::findings::span::Span;
+use crate::lint::rule::{Diagnostic, RuleDef};
 use crate::sql::statement::ParsedStatement;
 
-use super::no_drop_view::{names_after, removals};
+use super::no_drop_view::{Removals, names_after};
 
-pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_FUNCTION, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::NO_DROP_FUNCTION, || {
+    Box::new(Removals::new(
+        created_function,
+        dropped_functions,
+        diagnostic,
+    ))
+});
 
 /// What is dropped.
 #[derive(Clone, Copy)]
@@ -23,13 +30,7 @@ enum Kind {
     Routine,
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for (statement, kind, name) in removals(context, created_function, dropped_functions) {
-        out.push(diagnostic(statement, kind, &name));
-    }
-}
-
-fn diagnostic(statement: &ParsedStatement, kind: Kind, name: &str) -> Diagnostic {
+fn diagnostic(span: Span, kind: Kind, name: &str) -> Diagnostic {
     let word = match kind {
         Kind::Function => "function",
         Kind::Procedure => "procedure",
@@ -57,7 +58,7 @@ fn diagnostic(statement: &ParsedStatement, kind: Kind, name: &str) -> Diagnostic
         Kind::Procedure => "CREATE OR REPLACE PROCEDURE",
         Kind::Function | Kind::Routine => "CREATE OR REPLACE FUNCTION",
     };
-    Diagnostic::new(statement.code_span(), message).help(format!(
+    Diagnostic::new(span, message).help(format!(
         "change it in place with {replace} (same arguments), or add the new {word} beside it and drop the old one in a later release, once nothing calls it, with `-- migration-guard: allow no-drop-function -- <why>`"
     ))
 }

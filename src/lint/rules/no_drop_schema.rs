@@ -6,21 +6,33 @@ use crate::findings::registry;
 use crate::sql::names::{name_parts, object_name};
 use sqlparser::ast::{ObjectName, ObjectType, SchemaName, Statement};
 
-use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef, Sequence};
+use crate::sql::statement::ParsedStatement;
 
-pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_SCHEMA, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::NO_DROP_SCHEMA, || {
+    Box::<CreatedSchemas>::default()
+});
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    // Schemas this file created so far: dropping them again loses nothing.
-    let mut created: Vec<String> = Vec::new();
-    for statement in &context.statements {
+#[derive(Default)]
+struct CreatedSchemas {
+    /// Schemas this file created so far: dropping them again loses nothing.
+    created: Vec<String>,
+}
+
+impl Sequence for CreatedSchemas {
+    fn statement(
+        &mut self,
+        _context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        out: &mut Vec<Diagnostic>,
+    ) {
         let (database, mut names, cascade): (bool, Vec<ObjectName>, bool) = match &statement.ast {
             Some(Statement::CreateSchema {
                 schema_name: SchemaName::Simple(name) | SchemaName::NamedAuthorization(name, _),
                 ..
             }) => {
-                created.push(name_key(name));
-                continue;
+                self.created.push(name_key(name));
+                return;
             }
             Some(Statement::Drop {
                 object_type: object_type @ (ObjectType::Schema | ObjectType::Database),
@@ -51,7 +63,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     statement.has_word("CASCADE"),
                 )
             }
-            _ => continue,
+            _ => return,
         };
         if names.is_empty() {
             names.push(ObjectName(Vec::new()));
@@ -69,7 +81,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     "dropping {what} deletes all of its data for good; a migration must never do this (and DROP DATABASE cannot run inside the migration's transaction)"
                 )
             } else {
-                if created.contains(&key) {
+                if self.created.contains(&key) {
                     continue;
                 }
                 let what = if name.is_empty() {

@@ -7,38 +7,37 @@ use crate::sql::names::table_key;
 use sqlparser::ast::{ObjectType, Statement};
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 
 pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_TABLE, check);
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        let tables: Vec<String> = match &statement.ast {
-            Some(Statement::Drop {
-                object_type: ObjectType::Table,
-                names,
-                ..
-            }) => names.iter().map(table_key).collect(),
-            // Unparsed: judge from the keywords, naming no table.
-            None if statement.starts_with(&["DROP", "TABLE"]) => vec![String::new()],
-            _ => continue,
-        };
-        for table in tables {
-            if !table.is_empty() && !context.holds_data(&table, statement.index) {
-                continue;
-            }
-            let what = if table.is_empty() {
-                "a table".to_string()
-            } else {
-                format!("table {table}")
-            };
-            out.push(
-                Diagnostic::new(
-                    statement.code_span(),
-                    format!("dropping {what} deletes its rows for good and breaks every client still using it"),
-                )
-                .help("stop using the table and deploy that first; drop it later in a migration of its own, with `-- migration-guard: allow no-drop-table -- <why>`"),
-            );
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    let tables: Vec<String> = match &statement.ast {
+        Some(Statement::Drop {
+            object_type: ObjectType::Table,
+            names,
+            ..
+        }) => names.iter().map(table_key).collect(),
+        // Unparsed: judge from the keywords, naming no table.
+        None if statement.starts_with(&["DROP", "TABLE"]) => vec![String::new()],
+        _ => return,
+    };
+    for table in tables {
+        if !table.is_empty() && !context.holds_data(&table, statement.index) {
+            continue;
         }
+        let what = if table.is_empty() {
+            "a table".to_string()
+        } else {
+            format!("table {table}")
+        };
+        out.push(
+            Diagnostic::new(
+                statement.code_span(),
+                format!("dropping {what} deletes its rows for good and breaks every client still using it"),
+            )
+            .help("stop using the table and deploy that first; drop it later in a migration of its own, with `-- migration-guard: allow no-drop-table -- <why>`"),
+        );
     }
 }
 

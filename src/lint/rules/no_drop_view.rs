@@ -8,40 +8,39 @@ use crate::sql::names::{name_at, table_key};
 use sqlparser::ast::{ObjectType, Statement};
 use sqlparser::tokenizer::Token;
 
-use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::findings::span::Span;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef, Sequence};
 use crate::sql::statement::{ParsedStatement, Tok};
 
 use super::support::{position, split_top_level};
 
-pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_VIEW, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::NO_DROP_VIEW, || {
+    Box::new(Removals::new(created_view, dropped_views, diagnostic))
+});
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for (statement, materialized, name) in removals(context, created_view, dropped_views) {
-        let kind = if materialized {
-            "materialized view"
-        } else {
-            "view"
-        };
-        let what = if name.is_empty() {
-            format!("a {kind}")
-        } else {
-            format!("{kind} {name}")
-        };
-        let help = if materialized {
-            "keep it and create the new materialized view beside it (there is no CREATE OR REPLACE for one); drop the old one later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
-        } else {
-            "keep it and create the new view beside it, or change it in place with CREATE OR REPLACE VIEW keeping its columns (new ones only at the end); drop it later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
-        };
-        out.push(
-                Diagnostic::new(
-                    statement.code_span(),
-                    format!(
-                        "dropping {what} breaks every client still reading it: the Data API (PostgREST) serves views, and requests for it fail with 404 / PGRST errors the moment the migration runs"
-                    ),
-                )
-                .help(help),
-            );
-    }
+fn diagnostic(span: Span, materialized: bool, name: &str) -> Diagnostic {
+    let kind = if materialized {
+        "materialized view"
+    } else {
+        "view"
+    };
+    let what = if name.is_empty() {
+        format!("a {kind}")
+    } else {
+        format!("{kind} {name}")
+    };
+    let help = if materialized {
+        "keep it and create the new materialized view beside it (there is no CREATE OR REPLACE for one); drop the old one later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
+    } else {
+        "keep it and create the new view beside it, or change it in place with CREATE OR REPLACE VIEW keeping its columns (new ones only at the end); drop it later in a migration of its own, with `-- migration-guard: allow no-drop-view -- <why>`"
+    };
+    Diagnostic::new(
+        span,
+        format!(
+            "dropping {what} breaks every client still reading it: the Data API (PostgREST) serves views, and requests for it fail with 404 / PGRST errors the moment the migration runs"
+        ),
+    )
+    .help(help)
 }
 
 /// `DROP VIEW` / `DROP MATERIALIZED VIEW`: whether materialized, and the names dropped
@@ -109,49 +108,69 @@ fn created_view(statement: &ParsedStatement) -> Option<String> {
 /// names (empty when the tokens do not say).
 pub(super) type Dropping<K> = fn(&ParsedStatement) -> Option<(K, Vec<String>)>;
 
-/// Each name a statement drops (`dropping` says what kind of object and which names)
-/// that may exist before the file: the file neither made it earlier nor makes it again
-/// later (see [`removes_existing`]). A statement whose names cannot be read gives one
-/// entry with an empty name: judged from its keywords, naming nothing.
-pub(super) fn removals<'c, K: Copy>(
-    context: &'c FileContext<'_>,
+/// The drops of a kind of object that may exist before the file: the file neither made
+/// it earlier nor makes it again later (see [`removes_existing`]), so each is judged at
+/// the file's end. A statement whose names cannot be read is one drop with an empty
+/// name: judged from its keywords, naming nothing.
+pub(super) struct Removals<K> {
     created: fn(&ParsedStatement) -> Option<String>,
     dropping: Dropping<K>,
-) -> Vec<(&'c ParsedStatement, K, String)> {
-    let created = touched(context, created);
-    let dropped: Vec<(usize, String)> = context
-        .statements
-        .iter()
-        .filter_map(|statement| Some((statement.index, dropping(statement)?)))
-        .flat_map(|(index, (_, names))| names.into_iter().map(move |name| (index, name)))
-        .collect();
-    let mut found = Vec::new();
-    for statement in &context.statements {
-        let Some((kind, mut names)) = dropping(statement) else {
-            continue;
+    report: fn(Span, K, &str) -> Diagnostic,
+    /// The names the file creates and drops, with the index of each statement.
+    creations: Vec<(usize, String)>,
+    drops: Vec<(usize, String)>,
+    /// Each name dropped: the statement's index and code, what it is, the name.
+    candidates: Vec<(usize, Span, K, String)>,
+}
+
+impl<K: Copy> Removals<K> {
+    pub fn new(
+        created: fn(&ParsedStatement) -> Option<String>,
+        dropping: Dropping<K>,
+        report: fn(Span, K, &str) -> Diagnostic,
+    ) -> Self {
+        Removals {
+            created,
+            dropping,
+            report,
+            creations: Vec::new(),
+            drops: Vec::new(),
+            candidates: Vec::new(),
+        }
+    }
+}
+
+impl<K: Copy> Sequence for Removals<K> {
+    fn statement(
+        &mut self,
+        _context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        _out: &mut Vec<Diagnostic>,
+    ) {
+        let at = statement.index;
+        if let Some(name) = (self.created)(statement) {
+            self.creations.push((at, name));
+        }
+        let Some((kind, mut names)) = (self.dropping)(statement) else {
+            return;
         };
+        self.drops
+            .extend(names.iter().map(|name| (at, name.clone())));
         if names.is_empty() {
             names.push(String::new());
         }
-        for name in names {
-            if name.is_empty() || removes_existing(&created, &dropped, &name, statement.index) {
-                found.push((statement, kind, name));
+        let span = statement.code_span();
+        self.candidates
+            .extend(names.into_iter().map(|name| (at, span, kind, name)));
+    }
+
+    fn finish(&mut self, _context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+        for (at, span, kind, name) in &self.candidates {
+            if name.is_empty() || removes_existing(&self.creations, &self.drops, name, *at) {
+                out.push((self.report)(*span, *kind, name));
             }
         }
     }
-    found
-}
-
-/// The names `read` finds in the file's statements, with the index of each statement.
-fn touched(
-    context: &FileContext<'_>,
-    read: fn(&ParsedStatement) -> Option<String>,
-) -> Vec<(usize, String)> {
-    context
-        .statements
-        .iter()
-        .filter_map(|statement| Some((statement.index, read(statement)?)))
-        .collect()
 }
 
 /// The names of `DROP <kind> [IF EXISTS] name [(…)] [, …] [CASCADE | RESTRICT]` from

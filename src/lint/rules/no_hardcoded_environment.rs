@@ -16,6 +16,7 @@ use regex::Regex;
 use sqlparser::tokenizer::Token;
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 
 use crate::findings::span::Span;
 
@@ -93,32 +94,30 @@ enum Found {
     EnvironmentHost(String, String),
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
     let source = context.source();
-    for statement in &context.statements {
-        if statement.starts_with(&["COMMENT", "ON"]) {
-            continue;
-        }
-        for token in &statement.tokens {
-            // The literal as written, so that spans land on the URL inside it.
-            let raw = token.span.slice(source);
-            let text = match token.token {
-                // A function or DO body: code, with comments of its own.
-                Token::DollarQuotedString(_) => blank_comments(raw),
-                Token::SingleQuotedString(_)
-                | Token::EscapedStringLiteral(_)
-                | Token::NationalStringLiteral(_)
-                | Token::UnicodeStringLiteral(_) => Cow::Borrowed(raw),
-                _ => continue,
-            };
-            let mut seen = BTreeSet::new();
-            for (range, found) in scan(&text) {
-                if !seen.insert(found.clone()) {
-                    continue;
-                }
-                let span = Span::new(token.span.start + range.start, token.span.start + range.end);
-                out.push(diagnostic(span, &found));
+    if statement.starts_with(&["COMMENT", "ON"]) {
+        return;
+    }
+    for token in &statement.tokens {
+        // The literal as written, so that spans land on the URL inside it.
+        let raw = token.span.slice(source);
+        let text = match token.token {
+            // A function or DO body: code, with comments of its own.
+            Token::DollarQuotedString(_) => blank_comments(raw),
+            Token::SingleQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::UnicodeStringLiteral(_) => Cow::Borrowed(raw),
+            _ => continue,
+        };
+        let mut seen = BTreeSet::new();
+        for (range, found) in scan(&text) {
+            if !seen.insert(found.clone()) {
+                continue;
             }
+            let span = Span::new(token.span.start + range.start, token.span.start + range.end);
+            out.push(diagnostic(span, &found));
         }
     }
 }

@@ -5,7 +5,7 @@
 use crate::findings::registry;
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 
-pub const RULE: RuleDef = RuleDef::new(registry::NO_PSQL_META, check);
+pub const RULE: RuleDef = RuleDef::file(registry::NO_PSQL_META, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     for meta in &context.migration.split.meta_commands {

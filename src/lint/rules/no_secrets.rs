@@ -15,7 +15,7 @@ use crate::findings::span::Span;
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 use crate::sql::secrets::{Kind, secrets};
 
-pub const RULE: RuleDef = RuleDef::new(registry::NO_SECRETS, check);
+pub const RULE: RuleDef = RuleDef::file(registry::NO_SECRETS, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     // The whole file: statements, their comments, and comments after the last one.

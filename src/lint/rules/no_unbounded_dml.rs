@@ -42,30 +42,28 @@ pub(super) struct Dml {
     pub span: Span,
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        for dml in dml(context, statement) {
-            if !context.holds_data(&dml.table, statement.index) {
-                continue;
-            }
-            let (verb, effect) = if dml.delete {
-                ("DELETE", "deletes every row of")
-            } else {
-                ("UPDATE", "changes every row of")
-            };
-            let message = match dml.rows {
-                Rows::All => format!("{verb} without WHERE {effect} {}", dml.table),
-                Rows::AlwaysTrue(condition) => format!(
-                    "WHERE {condition} matches every row: this {verb} {effect} {}",
-                    dml.table
-                ),
-                // A WHERE that picks rows: a deliberate change.
-                Rows::Some => continue,
-            };
-            out.push(Diagnostic::new(dml.span, message).help(
-                "data changes belong in a data script run on purpose, not in a migration; if it must be here, make the WHERE say exactly which rows",
-            ));
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    for dml in dml(context, statement) {
+        if !context.holds_data(&dml.table, statement.index) {
+            continue;
         }
+        let (verb, effect) = if dml.delete {
+            ("DELETE", "deletes every row of")
+        } else {
+            ("UPDATE", "changes every row of")
+        };
+        let message = match dml.rows {
+            Rows::All => format!("{verb} without WHERE {effect} {}", dml.table),
+            Rows::AlwaysTrue(condition) => format!(
+                "WHERE {condition} matches every row: this {verb} {effect} {}",
+                dml.table
+            ),
+            // A WHERE that picks rows: a deliberate change.
+            Rows::Some => continue,
+        };
+        out.push(Diagnostic::new(dml.span, message).help(
+            "data changes belong in a data script run on purpose, not in a migration; if it must be here, make the WHERE say exactly which rows",
+        ));
     }
 }
 

@@ -7,16 +7,39 @@ use crate::findings::registry;
 use crate::sql::names::{ident_key, last_part, table_key, word_key};
 use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Statement};
 
-use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::findings::span::Span;
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef, Sequence};
 use crate::sql::statement::{ParsedStatement, Tok};
 
 use super::support::{alter_table, altered_columns, position, span_of};
 
-pub const RULE: RuleDef = RuleDef::new(registry::NOT_NULL_ON_EXISTING_COLUMN, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::NOT_NULL_ON_EXISTING_COLUMN, || {
+    Box::<NotNull>::default()
+});
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let steps = recipe_steps(context);
-    for statement in &context.statements {
+/// A SET NOT NULL on a table that may hold data, judged at the file's end: a later
+/// statement may drop the check that spares its scan.
+struct SetNotNull {
+    span: Span,
+    table: String,
+    column: String,
+    at: usize,
+}
+
+#[derive(Default)]
+struct NotNull {
+    found: Vec<SetNotNull>,
+    steps: Vec<Step>,
+}
+
+impl Sequence for NotNull {
+    fn statement(
+        &mut self,
+        context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        _out: &mut Vec<Diagnostic>,
+    ) {
+        self.steps.extend(recipe_steps(statement));
         let Some((table, found)) = altered_columns(
             statement,
             |operation| match operation {
@@ -29,30 +52,46 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             span_of,
             from_tokens,
         ) else {
-            continue;
+            return;
         };
         if !context.holds_data(&table, statement.index) {
-            continue;
+            return;
         }
-        for (span, column) in found {
-            let last_step = steps.iter().any(|step| {
-                step.table == table
+        self.found
+            .extend(found.into_iter().map(|(span, column)| SetNotNull {
+                span,
+                table: table.clone(),
+                column,
+                at: statement.index,
+            }));
+    }
+
+    fn finish(&mut self, _context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
+        for SetNotNull {
+            span,
+            table,
+            column,
+            at,
+        } in &self.found
+        {
+            let last_step = self.steps.iter().any(|step| {
+                step.table == *table
                     && format!("_{}_", step.name).contains(&format!("_{column}_"))
-                    && (step.drop || step.at <= statement.index)
+                    && (step.drop || step.at <= *at)
             });
             if last_step {
                 continue;
             }
             out.push(
                 Diagnostic::new(
-                    span,
+                    *span,
                     format!(
                         "SET NOT NULL scans every row of {table} for NULLs in {column} while holding an ACCESS EXCLUSIVE lock: reads and writes wait until the scan is done"
                     ),
                 )
                 .help(format!(
                     "`ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID;` in one migration, `ALTER TABLE {table} VALIDATE CONSTRAINT {check};` in the next (reads and writes go on), then SET NOT NULL (Postgres 12+ uses the valid check and skips the scan) and drop the check",
-                    check = format!("{}_{column}_not_null", last_part(&table))
+                    check = format!("{}_{column}_not_null", last_part(table))
                 )),
             );
         }
@@ -82,32 +121,31 @@ struct Step {
     at: usize,
 }
 
-/// The constraints the file validates or drops.
-fn recipe_steps(context: &FileContext<'_>) -> Vec<Step> {
-    let mut steps = Vec::new();
-    for statement in &context.statements {
-        match &statement.ast {
-            Some(Statement::AlterTable(ast)) => {
-                let table = table_key(&ast.name);
-                for operation in &ast.operations {
+/// The constraints `statement` validates or drops.
+fn recipe_steps(statement: &ParsedStatement) -> Vec<Step> {
+    match &statement.ast {
+        Some(Statement::AlterTable(ast)) => {
+            let table = table_key(&ast.name);
+            ast.operations
+                .iter()
+                .filter_map(|operation| {
                     let (name, drop) = match operation {
                         AlterTableOperation::ValidateConstraint { name } => (name, false),
                         AlterTableOperation::DropConstraint { name, .. } => (name, true),
-                        _ => continue,
+                        _ => return None,
                     };
-                    steps.push(Step {
+                    Some(Step {
                         table: table.clone(),
                         name: ident_key(name),
                         drop,
                         at: statement.index,
-                    });
-                }
-            }
-            None => steps.extend(token_steps(statement)),
-            Some(_) => {}
+                    })
+                })
+                .collect()
         }
+        None => token_steps(statement),
+        Some(_) => Vec::new(),
     }
-    steps
 }
 
 fn token_steps(statement: &ParsedStatement) -> Vec<Step> {

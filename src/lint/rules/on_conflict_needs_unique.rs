@@ -19,30 +19,22 @@ use super::support::{position, span_of};
 
 pub const RULE: RuleDef = RuleDef::new(registry::ON_CONFLICT_NEEDS_UNIQUE, check);
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let upserts = |statement: &ParsedStatement| statement.has_word("CONFLICT");
-    if !context.statements.iter().any(upserts) {
-        return;
-    }
-    // The keys as they stand at each statement: the earlier files' plus this file's so far.
-    let mut schema = context.before.clone();
-    for statement in &context.statements {
-        let Some(ast) = &statement.ast else {
-            schema.apply_unparsed(statement);
-            continue;
-        };
-        if let Statement::Insert(insert) = ast
-            && let TableObject::TableName(name) = &insert.table
-            && let Some(OnInsert::OnConflict(conflict)) = &insert.on
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    // The keys as they stand: the earlier files' plus this file's so far.
+    if let Some(Statement::Insert(insert)) = &statement.ast
+        && let TableObject::TableName(name) = &insert.table
+        && let Some(OnInsert::OnConflict(conflict)) = &insert.on
+    {
+        let key = table_key(name);
+        if let Some(table) = context
+            .schema
+            .tables
+            .get(&key)
+            .filter(|table| !table.opaque)
+            && let Some(diagnostic) = judge(statement, &key, table, conflict)
         {
-            let key = table_key(name);
-            if let Some(table) = schema.tables.get(&key).filter(|table| !table.opaque)
-                && let Some(diagnostic) = judge(statement, &key, table, conflict)
-            {
-                out.push(diagnostic);
-            }
+            out.push(diagnostic);
         }
-        schema.apply(ast);
     }
 }
 

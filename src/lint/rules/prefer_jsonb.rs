@@ -29,83 +29,81 @@ struct Found {
     altered: bool,
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        let mut found = Vec::new();
-        match &statement.ast {
-            Some(Statement::CreateTable(create)) => {
-                let table = table_key(&create.name);
-                for column in &create.columns {
-                    if let Some(array) = json_type(&column.data_type) {
-                        found.push(Found {
-                            span: column_span(context, statement, &column.name),
-                            table: table.clone(),
-                            column: ident_key(&column.name),
-                            array,
-                            altered: false,
-                        });
-                    }
-                }
-            }
-            Some(Statement::AlterTable(alter)) => {
-                let table = table_key(&alter.name);
-                let tokens = alter_table(statement);
-                for (index, operation) in alter.operations.iter().enumerate() {
-                    let (name, data_type, altered) = match operation {
-                        AlterTableOperation::AddColumn { column_def, .. } => {
-                            (&column_def.name, &column_def.data_type, false)
-                        }
-                        AlterTableOperation::AlterColumn {
-                            column_name,
-                            op: AlterColumnOperation::SetDataType { data_type, .. },
-                        } => (column_name, data_type, true),
-                        _ => continue,
-                    };
-                    let Some(array) = json_type(data_type) else {
-                        continue;
-                    };
-                    let span = if altered {
-                        tokens
-                            .as_ref()
-                            .and_then(|t| t.action(index, alter.operations.len()))
-                            .and_then(span_of)
-                            .unwrap_or_else(|| column_span(context, statement, name))
-                    } else {
-                        column_span(context, statement, name)
-                    };
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    let mut found = Vec::new();
+    match &statement.ast {
+        Some(Statement::CreateTable(create)) => {
+            let table = table_key(&create.name);
+            for column in &create.columns {
+                if let Some(array) = json_type(&column.data_type) {
                     found.push(Found {
-                        span,
+                        span: column_span(context, statement, &column.name),
                         table: table.clone(),
-                        column: ident_key(name),
+                        column: ident_key(&column.name),
                         array,
-                        altered,
+                        altered: false,
                     });
                 }
             }
-            Some(_) => {}
-            None => found.extend(unparsed(statement)),
         }
-        for found in found {
-            let json = if found.array { "json[]" } else { "json" };
-            let what = if found.altered {
-                format!("column {}.{} becomes {json}", found.table, found.column)
-            } else {
-                format!("column {}.{} is {json}", found.table, found.column)
-            };
-            out.push(
-                Diagnostic::new(
-                    found.span,
-                    format!(
-                        "{what}: stored as text and parsed again on every access, with no GIN index, no equality (no DISTINCT, GROUP BY or unique constraint) and duplicate keys kept"
-                    ),
-                )
-                .help(if found.array {
-                    "use jsonb (a jsonb array holds the list); keep json only to preserve the exact text, with `-- migration-guard: allow prefer-jsonb -- <why>`"
+        Some(Statement::AlterTable(alter)) => {
+            let table = table_key(&alter.name);
+            let tokens = alter_table(statement);
+            for (index, operation) in alter.operations.iter().enumerate() {
+                let (name, data_type, altered) = match operation {
+                    AlterTableOperation::AddColumn { column_def, .. } => {
+                        (&column_def.name, &column_def.data_type, false)
+                    }
+                    AlterTableOperation::AlterColumn {
+                        column_name,
+                        op: AlterColumnOperation::SetDataType { data_type, .. },
+                    } => (column_name, data_type, true),
+                    _ => continue,
+                };
+                let Some(array) = json_type(data_type) else {
+                    continue;
+                };
+                let span = if altered {
+                    tokens
+                        .as_ref()
+                        .and_then(|t| t.action(index, alter.operations.len()))
+                        .and_then(span_of)
+                        .unwrap_or_else(|| column_span(context, statement, name))
                 } else {
-                    "use jsonb; keep json only to preserve the exact text (key order, whitespace, duplicate keys), with `-- migration-guard: allow prefer-jsonb -- <why>`"
-                }),
-            );
+                    column_span(context, statement, name)
+                };
+                found.push(Found {
+                    span,
+                    table: table.clone(),
+                    column: ident_key(name),
+                    array,
+                    altered,
+                });
+            }
         }
+        Some(_) => {}
+        None => found.extend(unparsed(statement)),
+    }
+    for found in found {
+        let json = if found.array { "json[]" } else { "json" };
+        let what = if found.altered {
+            format!("column {}.{} becomes {json}", found.table, found.column)
+        } else {
+            format!("column {}.{} is {json}", found.table, found.column)
+        };
+        out.push(
+            Diagnostic::new(
+                found.span,
+                format!(
+                    "{what}: stored as text and parsed again on every access, with no GIN index, no equality (no DISTINCT, GROUP BY or unique constraint) and duplicate keys kept"
+                ),
+            )
+            .help(if found.array {
+                "use jsonb (a jsonb array holds the list); keep json only to preserve the exact text, with `-- migration-guard: allow prefer-jsonb -- <why>`"
+            } else {
+                "use jsonb; keep json only to preserve the exact text (key order, whitespace, duplicate keys), with `-- migration-guard: allow prefer-jsonb -- <why>`"
+            }),
+        );
     }
 }
 

@@ -8,32 +8,31 @@ use crate::sql::names::table_key;
 use sqlparser::ast::Statement;
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 
 pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_CONCURRENT_INDEX, check);
 
 pub const STANDALONE_HELP: &str = "CONCURRENTLY cannot run in a transaction block: keep it out of BEGIN/COMMIT (the Supabase CLI runs it on its own, outside the file's transaction), last in its file or in a migration of its own";
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        let Some(Statement::CreateIndex(index)) = &statement.ast else {
-            continue;
-        };
-        let table = table_key(&index.table_name);
-        if index.concurrently || !context.holds_data(&table, statement.index) {
-            continue;
-        }
-        out.push(
-            Diagnostic::new(
-                statement.code_span(),
-                format!(
-                    "building this index locks {table} against writes (SHARE lock) until it is done"
-                ),
-            )
-            .help(format!(
-                "use CREATE INDEX CONCURRENTLY IF NOT EXISTS; {STANDALONE_HELP}"
-            )),
-        );
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    let Some(Statement::CreateIndex(index)) = &statement.ast else {
+        return;
+    };
+    let table = table_key(&index.table_name);
+    if index.concurrently || !context.holds_data(&table, statement.index) {
+        return;
     }
+    out.push(
+        Diagnostic::new(
+            statement.code_span(),
+            format!(
+                "building this index locks {table} against writes (SHARE lock) until it is done"
+            ),
+        )
+        .help(format!(
+            "use CREATE INDEX CONCURRENTLY IF NOT EXISTS; {STANDALONE_HELP}"
+        )),
+    );
 }
 
 #[cfg(test)]

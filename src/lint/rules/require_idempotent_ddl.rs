@@ -9,14 +9,16 @@ use std::collections::HashSet;
 use sqlparser::ast::{AlterTableOperation, Statement};
 use sqlparser::tokenizer::Token;
 
-use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef, Sequence};
 use crate::sql::statement::{ParsedStatement, Tok};
 
 use crate::findings::span::Span;
 
 use super::support::{adds_constraint, alter_table, position, span_of};
 
-pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_IDEMPOTENT_DDL, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::REQUIRE_IDEMPOTENT_DDL, || {
+    Box::<Idempotent>::default()
+});
 
 /// Words between `CREATE` and the object kind.
 const CREATE_MODIFIERS: &[&str] = &[
@@ -201,17 +203,26 @@ fn keys(statement: &ParsedStatement, head: &Head) -> Vec<String> {
         .collect()
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    // Objects this file created or dropped so far.
-    let mut created: HashSet<String> = HashSet::new();
-    let mut dropped: HashSet<String> = HashSet::new();
-    for statement in &context.statements {
+#[derive(Default)]
+/// Objects this file created or dropped so far.
+struct Idempotent {
+    created: HashSet<String>,
+    dropped: HashSet<String>,
+}
+
+impl Sequence for Idempotent {
+    fn statement(
+        &mut self,
+        context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        out: &mut Vec<Diagnostic>,
+    ) {
         if statement.starts_with(&["ALTER", "TABLE"]) {
             alter_table_actions(statement, out);
-            continue;
+            return;
         }
         let Some(head) = head(statement) else {
-            continue;
+            return;
         };
         let keys = keys(statement, &head);
         let guarded = match statement.ast.as_ref().and_then(ast_guard) {
@@ -222,19 +233,19 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
             None => head.guarded,
         };
         if head.create {
-            let after_drop = !keys.is_empty() && keys.iter().all(|key| dropped.contains(key));
-            created.extend(keys);
+            let after_drop = !keys.is_empty() && keys.iter().all(|key| self.dropped.contains(key));
+            self.created.extend(keys);
             if guarded || after_drop || head.temporary {
-                continue;
+                return;
             }
             if let Some(diagnostic) = create_diagnostic(context.source(), statement, &head) {
                 out.push(diagnostic);
             }
         } else {
-            let own = !keys.is_empty() && keys.iter().all(|key| created.contains(key));
-            dropped.extend(keys);
+            let own = !keys.is_empty() && keys.iter().all(|key| self.created.contains(key));
+            self.dropped.extend(keys);
             if guarded || own {
-                continue;
+                return;
             }
             out.push(drop_diagnostic(context.source(), &head));
         }

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use sqlparser::ast::{AlterViewOperation, LockTableMode, ObjectType, Reset, Set, Statement};
 use sqlparser::tokenizer::Token;
 
-use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef, Sequence};
 use crate::report::model::with_article;
 use crate::sql::statement::ParsedStatement;
 
@@ -18,26 +18,25 @@ use crate::findings::span::Span;
 
 use super::support::{alter_table, head_through, position, table_after_on};
 
-pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_LOCK_TIMEOUT, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::REQUIRE_LOCK_TIMEOUT, || {
+    Box::new(FirstUnguarded::new("lock_timeout", locking, diagnostic))
+});
 
 /// What to write instead, for the lint's finding and the shadow's alike.
 pub const HELP: &str = "put `SET lock_timeout = '5s';` at the top of the file (one SET covers every statement after it), and retry the migration when it times out";
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(lock) = first_unguarded(context, "lock_timeout") else {
-        return;
-    };
+fn diagnostic(lock: Locking) -> Diagnostic {
     let blocked = lock.blocked();
-    out.push(
-        Diagnostic::new(
-            lock.span,
-            format!(
-                "{} takes {} lock on {}, and no lock_timeout is set before it in this file: while it waits for the lock behind a long-running query, {blocked} queue behind it",
-                lock.what, with_article(lock.mode), lock.target
-            ),
-        )
-        .help(HELP),
-    );
+    Diagnostic::new(
+        lock.span,
+        format!(
+            "{} takes {} lock on {}, and no lock_timeout is set before it in this file: while it waits for the lock behind a long-running query, {blocked} queue behind it",
+            lock.what,
+            with_article(lock.mode),
+            lock.target
+        ),
+    )
+    .help(HELP)
 }
 
 /// A statement that takes a strong table lock.
@@ -72,44 +71,69 @@ const SHARE_ROW_EXCLUSIVE: &str = "SHARE ROW EXCLUSIVE";
 /// The first statement of the file that takes a strong lock on a table that may hold
 /// data while `setting` is not set (to something other than zero) by an earlier
 /// statement.
-pub(super) fn first_unguarded(context: &FileContext<'_>, setting: &str) -> Option<Locking> {
-    first_unguarded_by(context, setting, locking)
+/// The first statement `judge` finds (a lock taken, work that runs long) while
+/// `setting` is not in force: each file's first only, since one SET at the top covers
+/// them all.
+pub(super) struct FirstUnguarded<T> {
+    setting: &'static str,
+    judge: Judge<T>,
+    report: fn(T) -> Diagnostic,
+    /// Whether the setting is in force.
+    set: bool,
+    /// Indexes and materialized views this file built: locking them blocks no one.
+    own: HashSet<String>,
+    found: bool,
 }
 
-/// What `judge` finds in the first statement of the file where it finds something while
-/// `setting` is not set (to something other than zero) by an earlier statement. `judge`
-/// gets the indexes and materialized views the file created before the statement.
-pub(super) fn first_unguarded_by<T>(
-    context: &FileContext<'_>,
-    setting: &str,
-    judge: impl Fn(&FileContext<'_>, &ParsedStatement, &HashSet<String>) -> Option<T>,
-) -> Option<T> {
-    let mut set = false;
-    // Indexes and materialized views this file created so far.
-    let mut own: HashSet<String> = HashSet::new();
-    for statement in &context.statements {
-        if let Some(now) = sets(statement, setting) {
-            set = now;
-            continue;
+/// Whether a statement locks or runs long, given what the file built so far.
+pub(super) type Judge<T> = fn(&FileContext<'_>, &ParsedStatement, &HashSet<String>) -> Option<T>;
+
+impl<T> FirstUnguarded<T> {
+    pub fn new(setting: &'static str, judge: Judge<T>, report: fn(T) -> Diagnostic) -> Self {
+        FirstUnguarded {
+            setting,
+            judge,
+            report,
+            set: false,
+            own: HashSet::new(),
+            found: false,
         }
-        if !set && let Some(found) = judge(context, statement, &own) {
-            return Some(found);
+    }
+}
+
+impl<T> Sequence for FirstUnguarded<T> {
+    fn statement(
+        &mut self,
+        context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        if self.found {
+            return;
+        }
+        if let Some(now) = sets(statement, self.setting) {
+            self.set = now;
+            return;
+        }
+        if !self.set
+            && let Some(found) = (self.judge)(context, statement, &self.own)
+        {
+            out.push((self.report)(found));
+            self.found = true;
+            return;
         }
         match &statement.ast {
             Some(Statement::CreateIndex(index)) => {
-                own.extend(index.name.as_ref().map(table_key));
+                self.own.extend(index.name.as_ref().map(table_key));
             }
             Some(Statement::CreateView(view)) if view.materialized => {
-                own.insert(table_key(&view.name));
+                self.own.insert(table_key(&view.name));
             }
             _ => {}
         }
     }
-    None
 }
 
-/// Whether `statement` sets `setting`: `Some(true)` to a timeout, `Some(false)` back to
-/// none (`0`, `DEFAULT`, `RESET`); `None` when it is about something else.
 fn sets(statement: &ParsedStatement, setting: &str) -> Option<bool> {
     match &statement.ast {
         Some(Statement::Set(Set::SingleAssignment {

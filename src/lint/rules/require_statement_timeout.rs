@@ -17,29 +17,30 @@ use crate::sql::statement::{ParsedStatement, Tok};
 use crate::findings::span::Span;
 
 use super::no_unbounded_dml::{Rows, dml};
-use super::require_lock_timeout::first_unguarded_by;
+use super::require_lock_timeout::FirstUnguarded;
 use super::support::{
     AlterTable, SERIAL, added_constraint, adds_constraint, alter_table, head_through, position,
     span_of, table_after_on,
 };
 use super::volatile_default::{NOT_VOLATILE, VOLATILE, default_end};
 
-pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_STATEMENT_TIMEOUT, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::REQUIRE_STATEMENT_TIMEOUT, || {
+    Box::new(FirstUnguarded::new(
+        "statement_timeout",
+        long_running,
+        diagnostic,
+    ))
+});
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(long) = first_unguarded_by(context, "statement_timeout", long_running) else {
-        return;
-    };
-    out.push(
-        Diagnostic::new(
-            long.span,
-            format!(
-                "{} {}, holding {}, and no statement_timeout is set before it in this file: nothing stops it if it runs for minutes on a large table",
-                long.what, long.work, long.holding
-            ),
-        )
-        .help("put `SET statement_timeout = '…';` at the top of the file, with a bound the application can live with (such as '60s'): one SET covers the whole file, and a statement that runs longer is cancelled, the migration rolls back and its locks are released"),
-    );
+fn diagnostic(long: LongRunning) -> Diagnostic {
+    Diagnostic::new(
+        long.span,
+        format!(
+            "{} {}, holding {}, and no statement_timeout is set before it in this file: nothing stops it if it runs for minutes on a large table",
+            long.what, long.work, long.holding
+        ),
+    )
+    .help("put `SET statement_timeout = '…';` at the top of the file, with a bound the application can live with (such as '60s'): one SET covers the whole file, and a statement that runs longer is cancelled, the migration rolls back and its locks are released")
 }
 
 /// A statement that can run long while it holds a lock on a table that holds data.
@@ -450,28 +451,30 @@ fn volatility(expr: &[Tok]) -> Option<Volatility> {
 /// `VALIDATE`, `SET NOT NULL` recipe, where a valid check spares the scan.
 fn drops_not_null_check(context: &FileContext<'_>, table: &str, column: &str) -> bool {
     let part = format!("_{column}_");
-    context.statements.iter().any(|statement| {
-        let Some(alter) = alter_table(statement) else {
-            return false;
-        };
-        alter.table == table
-            && alter.actions.iter().any(|action| {
-                if !action.first().is_some_and(|t| t.is_word("DROP"))
-                    || !action.get(1).is_some_and(|t| t.is_word("CONSTRAINT"))
-                {
-                    return false;
-                }
-                let at = if position(action, &["IF", "EXISTS"]) == Some(2) {
-                    4
-                } else {
-                    2
-                };
-                action
-                    .get(at)
-                    .and_then(word_key)
-                    .is_some_and(|name| format!("_{name}_").contains(&part))
-            })
-    })
+    context
+        .statements_led_by(&["ALTER", "TABLE"])
+        .any(|statement| {
+            let Some(alter) = alter_table(&statement) else {
+                return false;
+            };
+            alter.table == table
+                && alter.actions.iter().any(|action| {
+                    if !action.first().is_some_and(|t| t.is_word("DROP"))
+                        || !action.get(1).is_some_and(|t| t.is_word("CONSTRAINT"))
+                    {
+                        return false;
+                    }
+                    let at = if position(action, &["IF", "EXISTS"]) == Some(2) {
+                        4
+                    } else {
+                        2
+                    };
+                    action
+                        .get(at)
+                        .and_then(word_key)
+                        .is_some_and(|name| format!("_{name}_").contains(&part))
+                })
+        })
 }
 
 /// `CREATE [UNIQUE] INDEX` without `CONCURRENTLY` (and not `ON ONLY` a partitioned

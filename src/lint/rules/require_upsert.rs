@@ -18,45 +18,43 @@ use super::support::span_of;
 
 pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_UPSERT, check);
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        // (span, table); the table is empty when the tokens do not say.
-        let mut found: Vec<(Span, String)> = Vec::new();
-        match &statement.ast {
-            Some(Statement::Insert(insert)) => {
-                found.extend(plain_insert(context, statement, insert));
-            }
-            Some(Statement::Query(query)) => collect_query(context, statement, query, &mut found),
-            Some(_) => {}
-            // Unparsed: an INSERT with neither ON CONFLICT nor NOT EXISTS in its tokens.
-            None => {
-                if statement.starts_with(&["INSERT", "INTO"])
-                    && statement.find(&["ON", "CONFLICT"]).is_none()
-                    && statement.find(&["NOT", "EXISTS"]).is_none()
-                {
-                    let tokens = &statement.tokens;
-                    let named = name_at(tokens, 2)
-                        .and_then(|(table, next)| Some((span_of(&tokens[..next])?, table)));
-                    found.push(named.unwrap_or_else(|| (statement.head(), String::new())));
-                }
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    // (span, table); the table is empty when the tokens do not say.
+    let mut found: Vec<(Span, String)> = Vec::new();
+    match &statement.ast {
+        Some(Statement::Insert(insert)) => {
+            found.extend(plain_insert(context, statement, insert));
+        }
+        Some(Statement::Query(query)) => collect_query(context, statement, query, &mut found),
+        Some(_) => {}
+        // Unparsed: an INSERT with neither ON CONFLICT nor NOT EXISTS in its tokens.
+        None => {
+            if statement.starts_with(&["INSERT", "INTO"])
+                && statement.find(&["ON", "CONFLICT"]).is_none()
+                && statement.find(&["NOT", "EXISTS"]).is_none()
+            {
+                let tokens = &statement.tokens;
+                let named = name_at(tokens, 2)
+                    .and_then(|(table, next)| Some((span_of(&tokens[..next])?, table)));
+                found.push(named.unwrap_or_else(|| (statement.head(), String::new())));
             }
         }
-        for (span, table) in found {
-            let into = if table.is_empty() {
-                String::new()
-            } else {
-                format!(" into {table}")
-            };
-            out.push(
-                Diagnostic::new(
-                    span,
-                    format!(
-                        "INSERT{into} without ON CONFLICT fails on a unique key, or adds the rows a second time, when the migration runs again"
-                    ),
-                )
-                .help("add `ON CONFLICT (<unique columns>) DO NOTHING` (or `DO UPDATE SET …`), or insert with `SELECT … WHERE NOT EXISTS (…)`"),
-            );
-        }
+    }
+    for (span, table) in found {
+        let into = if table.is_empty() {
+            String::new()
+        } else {
+            format!(" into {table}")
+        };
+        out.push(
+            Diagnostic::new(
+                span,
+                format!(
+                    "INSERT{into} without ON CONFLICT fails on a unique key, or adds the rows a second time, when the migration runs again"
+                ),
+            )
+            .help("add `ON CONFLICT (<unique columns>) DO NOTHING` (or `DO UPDATE SET …`), or insert with `SELECT … WHERE NOT EXISTS (…)`"),
+        );
     }
 }
 

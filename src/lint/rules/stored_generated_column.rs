@@ -10,6 +10,7 @@ use sqlparser::ast::{
 use sqlparser::tokenizer::Token;
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 use crate::sql::statement::Tok;
 
 use crate::findings::span::Span;
@@ -18,39 +19,35 @@ use super::support::{adds_constraint, altered_columns, position, span_of};
 
 pub const RULE: RuleDef = RuleDef::new(registry::STORED_GENERATED_COLUMN, check);
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        let Some((table, found)) = altered_columns(
-            statement,
-            |operation| match operation {
-                AlterTableOperation::AddColumn { column_def, .. }
-                    if stored_generated(column_def) =>
-                {
-                    Some(column_def.name.to_string())
-                }
-                _ => None,
-            },
-            generated_span,
-            added_column,
-        ) else {
-            continue;
-        };
-        if !context.holds_data(&table, statement.index) {
-            continue;
-        }
-        for (span, column) in found {
-            out.push(
-                Diagnostic::new(
-                    span,
-                    format!(
-                        "adding the stored generated column {column} rewrites all of {table} to compute it for every existing row, while holding an ACCESS EXCLUSIVE lock: reads and writes wait until it is done"
-                    ),
-                )
-                .help(format!(
-                    "add {column} as a plain nullable column, backfill it in batches, and keep it in sync with a BEFORE INSERT OR UPDATE trigger; or compute it in a view"
-                )),
-            );
-        }
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    let Some((table, found)) = altered_columns(
+        statement,
+        |operation| match operation {
+            AlterTableOperation::AddColumn { column_def, .. } if stored_generated(column_def) => {
+                Some(column_def.name.to_string())
+            }
+            _ => None,
+        },
+        generated_span,
+        added_column,
+    ) else {
+        return;
+    };
+    if !context.holds_data(&table, statement.index) {
+        return;
+    }
+    for (span, column) in found {
+        out.push(
+            Diagnostic::new(
+                span,
+                format!(
+                    "adding the stored generated column {column} rewrites all of {table} to compute it for every existing row, while holding an ACCESS EXCLUSIVE lock: reads and writes wait until it is done"
+                ),
+            )
+            .help(format!(
+                "add {column} as a plain nullable column, backfill it in batches, and keep it in sync with a BEFORE INSERT OR UPDATE trigger; or compute it in a view"
+            )),
+        );
     }
 }
 

@@ -8,7 +8,7 @@ use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
 
 use crate::findings::span::Span;
 
-pub const RULE: RuleDef = RuleDef::new(registry::SYNTAX_ERROR, check);
+pub const RULE: RuleDef = RuleDef::file(registry::SYNTAX_ERROR, check);
 
 fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
     if let Some(open) = context.migration.split.unclosed {

@@ -8,6 +8,7 @@ use crate::sql::names::{ident_key, last_part, table_key};
 use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 use crate::sql::statement::Tok;
 
 use crate::findings::span::Span;
@@ -16,60 +17,58 @@ use super::support::{action_through, added_constraint, alter_table, position};
 
 pub const RULE: RuleDef = RuleDef::new(registry::UNIQUE_CONSTRAINT_VIA_INDEX, check);
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        let Some(alter) = alter_table(statement) else {
-            continue;
-        };
-        // (span, "UNIQUE" or "PRIMARY KEY", constraint name, columns)
-        let mut found: Vec<(Span, &str, Option<String>, Option<String>)> = Vec::new();
-        let table = match &statement.ast {
-            Some(Statement::AlterTable(ast)) => {
-                let count = ast.operations.len();
-                for (index, operation) in ast.operations.iter().enumerate() {
-                    let AlterTableOperation::AddConstraint { constraint, .. } = operation else {
-                        continue;
-                    };
-                    let (kind, name, columns) = match constraint {
-                        TableConstraint::Unique(unique) => {
-                            ("UNIQUE", unique.name.as_ref(), &unique.columns)
-                        }
-                        TableConstraint::PrimaryKey(key) => {
-                            ("PRIMARY KEY", key.name.as_ref(), &key.columns)
-                        }
-                        _ => continue,
-                    };
-                    let columns = columns
-                        .iter()
-                        .map(|column| column.column.expr.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let span = alter
-                        .action(index, count)
-                        .and_then(|action| action_through(action, &["UNIQUE", "KEY"]))
-                        .unwrap_or_else(|| statement.head());
-                    found.push((span, kind, name.map(ident_key), Some(columns)));
-                }
-                table_key(&ast.name)
-            }
-            Some(_) => continue,
-            None => {
-                for action in &alter.actions {
-                    if let Some((kind, name)) = from_tokens(action)
-                        && let Some(span) = action_through(action, &["UNIQUE", "KEY"])
-                    {
-                        found.push((span, kind, name, None));
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    let Some(alter) = alter_table(statement) else {
+        return;
+    };
+    // (span, "UNIQUE" or "PRIMARY KEY", constraint name, columns)
+    let mut found: Vec<(Span, &str, Option<String>, Option<String>)> = Vec::new();
+    let table = match &statement.ast {
+        Some(Statement::AlterTable(ast)) => {
+            let count = ast.operations.len();
+            for (index, operation) in ast.operations.iter().enumerate() {
+                let AlterTableOperation::AddConstraint { constraint, .. } = operation else {
+                    continue;
+                };
+                let (kind, name, columns) = match constraint {
+                    TableConstraint::Unique(unique) => {
+                        ("UNIQUE", unique.name.as_ref(), &unique.columns)
                     }
-                }
-                alter.table.clone()
+                    TableConstraint::PrimaryKey(key) => {
+                        ("PRIMARY KEY", key.name.as_ref(), &key.columns)
+                    }
+                    _ => continue,
+                };
+                let columns = columns
+                    .iter()
+                    .map(|column| column.column.expr.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let span = alter
+                    .action(index, count)
+                    .and_then(|action| action_through(action, &["UNIQUE", "KEY"]))
+                    .unwrap_or_else(|| statement.head());
+                found.push((span, kind, name.map(ident_key), Some(columns)));
             }
-        };
-        if !context.holds_data(&table, statement.index) {
-            continue;
+            table_key(&ast.name)
         }
-        for (span, kind, name, columns) in found {
-            out.push(diagnostic(span, &table, kind, name, columns));
+        Some(_) => return,
+        None => {
+            for action in &alter.actions {
+                if let Some((kind, name)) = from_tokens(action)
+                    && let Some(span) = action_through(action, &["UNIQUE", "KEY"])
+                {
+                    found.push((span, kind, name, None));
+                }
+            }
+            alter.table.clone()
         }
+    };
+    if !context.holds_data(&table, statement.index) {
+        return;
+    }
+    for (span, kind, name, columns) in found {
+        out.push(diagnostic(span, &table, kind, name, columns));
     }
 }
 

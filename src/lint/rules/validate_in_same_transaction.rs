@@ -7,7 +7,7 @@ use crate::findings::registry;
 use crate::sql::names::{ident_key, name_at, table_key, word_key};
 use sqlparser::ast::{AlterTableOperation, Statement, TableConstraint};
 
-use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::lint::rule::{Diagnostic, FileContext, RuleDef, Sequence};
 use crate::sql::classify::TxRole;
 use crate::sql::statement::{ParsedStatement, Tok};
 
@@ -15,7 +15,9 @@ use crate::findings::span::Span;
 
 use super::support::{AlterTable, alter_table, line_of, position, span_of};
 
-pub const RULE: RuleDef = RuleDef::new(registry::VALIDATE_IN_SAME_TRANSACTION, check);
+pub const RULE: RuleDef = RuleDef::sequence(registry::VALIDATE_IN_SAME_TRANSACTION, || {
+    Box::<NotValidAdded>::default()
+});
 
 /// A constraint named in an action: its key (like [`ident_key`]) and its name as written.
 struct Named {
@@ -44,23 +46,33 @@ struct Pending {
     holds_data: bool,
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    let mut pending: Vec<Pending> = Vec::new();
-    for statement in &context.statements {
+#[derive(Default)]
+/// Constraints added NOT VALID in the transaction so far and not validated yet.
+struct NotValidAdded {
+    pending: Vec<Pending>,
+}
+
+impl Sequence for NotValidAdded {
+    fn statement(
+        &mut self,
+        context: &FileContext<'_>,
+        statement: &ParsedStatement,
+        out: &mut Vec<Diagnostic>,
+    ) {
         // The transaction ends here (the CLI also ends its batch before a statement it
         // runs on its own): the ADD's lock is released.
         if matches!(
             statement.tx_role,
             TxRole::Commit | TxRole::Abort | TxRole::NoTransaction
         ) {
-            pending.clear();
-            continue;
+            self.pending.clear();
+            return;
         }
         let Some(alter) = alter_table(statement) else {
-            continue;
+            return;
         };
         let Some((table, steps)) = steps(statement, &alter) else {
-            continue;
+            return;
         };
         for step in steps {
             match step {
@@ -68,7 +80,7 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     name,
                     references,
                     span,
-                } => pending.push(Pending {
+                } => self.pending.push(Pending {
                     table: table.clone(),
                     key: name.key,
                     references,
@@ -76,13 +88,14 @@ fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
                     holds_data: context.holds_data(&table, statement.index),
                 }),
                 Step::Validate { name, span } => {
-                    let Some(at) = pending
+                    let Some(at) = self
+                        .pending
                         .iter()
                         .position(|added| added.table == table && added.key == name.key)
                     else {
                         continue;
                     };
-                    let added = pending.remove(at);
+                    let added = self.pending.remove(at);
                     if added.holds_data {
                         out.push(diagnostic(span, &table, &name.shown, &added));
                     }

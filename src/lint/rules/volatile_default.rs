@@ -12,6 +12,7 @@ use sqlparser::ast::{
 use sqlparser::tokenizer::Token;
 
 use crate::lint::rule::{Diagnostic, FileContext, RuleDef};
+use crate::sql::statement::ParsedStatement;
 use crate::sql::statement::Tok;
 
 use crate::findings::span::Span;
@@ -124,48 +125,46 @@ enum Why {
     Identity,
 }
 
-fn check(context: &FileContext<'_>, out: &mut Vec<Diagnostic>) {
-    for statement in &context.statements {
-        let Some(alter) = alter_table(statement) else {
-            continue;
-        };
-        let mut found: Vec<(Span, String, Why)> = Vec::new();
-        let table = match &statement.ast {
-            Some(Statement::AlterTable(ast)) => {
-                let count = ast.operations.len();
-                for (index, operation) in ast.operations.iter().enumerate() {
-                    let AlterTableOperation::AddColumn { column_def, .. } = operation else {
-                        continue;
-                    };
-                    let Some(why) = column_why(column_def) else {
-                        continue;
-                    };
-                    let span = alter
-                        .action(index, count)
-                        .and_then(|action| why_span(action, &why))
-                        .unwrap_or_else(|| statement.head());
-                    found.push((span, column_def.name.to_string(), why));
-                }
-                table_key(&ast.name)
+fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
+    let Some(alter) = alter_table(statement) else {
+        return;
+    };
+    let mut found: Vec<(Span, String, Why)> = Vec::new();
+    let table = match &statement.ast {
+        Some(Statement::AlterTable(ast)) => {
+            let count = ast.operations.len();
+            for (index, operation) in ast.operations.iter().enumerate() {
+                let AlterTableOperation::AddColumn { column_def, .. } = operation else {
+                    continue;
+                };
+                let Some(why) = column_why(column_def) else {
+                    continue;
+                };
+                let span = alter
+                    .action(index, count)
+                    .and_then(|action| why_span(action, &why))
+                    .unwrap_or_else(|| statement.head());
+                found.push((span, column_def.name.to_string(), why));
             }
-            Some(_) => continue,
-            None => {
-                for action in &alter.actions {
-                    if let Some((column, why)) = from_tokens(action)
-                        && let Some(span) = why_span(action, &why)
-                    {
-                        found.push((span, column, why));
-                    }
+            table_key(&ast.name)
+        }
+        Some(_) => return,
+        None => {
+            for action in &alter.actions {
+                if let Some((column, why)) = from_tokens(action)
+                    && let Some(span) = why_span(action, &why)
+                {
+                    found.push((span, column, why));
                 }
-                alter.table.clone()
             }
-        };
-        if !context.holds_data(&table, statement.index) {
-            continue;
+            alter.table.clone()
         }
-        for (span, column, why) in found {
-            out.push(diagnostic(span, &table, &column, why));
-        }
+    };
+    if !context.holds_data(&table, statement.index) {
+        return;
+    }
+    for (span, column, why) in found {
+        out.push(diagnostic(span, &table, &column, why));
     }
 }
 
