@@ -93,23 +93,22 @@ pub fn render_with(report: &Report, verbosity: Verbosity) -> String {
         .filter(|f| verbosity.shows(f))
         .collect();
     // By file, then by place: a reviewer reads a file top to bottom.
-    shown.sort_by_key(|f| {
-        f.location
-            .as_ref()
-            .map(|l| (Some(l.file.clone()), l.span.start))
-            .unwrap_or((None, 0))
-    });
-    let files: std::collections::BTreeSet<_> = shown
-        .iter()
-        .filter_map(|f| f.location.as_ref().map(|l| &l.file))
-        .collect();
-    let mut current = None;
-    for finding in &shown {
-        let file = finding.location.as_ref().map(|l| &l.file);
-        if let Some(name) = file.filter(|_| files.len() > 1 && file != current) {
-            let count = shown
+    fn place(f: &Finding) -> Option<(&std::path::PathBuf, usize)> {
+        f.location.as_ref().map(|l| (&l.file, l.span.start))
+    }
+    fn file_of(f: &Finding) -> Option<&std::path::PathBuf> {
+        f.location.as_ref().map(|l| &l.file)
+    }
+    shown.sort_by(|a, b| place(a).cmp(&place(b)));
+    let mut files = shown.iter().filter_map(|f| file_of(f));
+    let several_files = files.next().is_some_and(|first| files.any(|f| f != first));
+    for (at, finding) in shown.iter().enumerate() {
+        let file = file_of(finding);
+        let first_of_file = at == 0 || file_of(shown[at - 1]) != file;
+        if let Some(name) = file.filter(|_| several_files && first_of_file) {
+            let count = shown[at..]
                 .iter()
-                .filter(|f| f.location.as_ref().map(|l| &l.file) == file)
+                .take_while(|f| file_of(f) == file)
                 .count();
             let _ = writeln!(
                 out,
@@ -117,7 +116,6 @@ pub fn render_with(report: &Report, verbosity: Verbosity) -> String {
                 path(name),
                 if count == 1 { "" } else { "s" }
             );
-            current = file;
         }
         render_finding(&mut out, report, finding);
     }
