@@ -152,7 +152,7 @@ impl<'a> FileContext<'a> {
 
     /// Moves past `statement`: what it creates is known to the statements after it.
     pub fn advance(&mut self, statement: &ParsedStatement) {
-        match &statement.ast {
+        match statement.ast.as_deref() {
             Some(ast) => {
                 if let sqlparser::ast::Statement::CreateTable(create) = ast {
                     self.created

@@ -41,7 +41,7 @@ fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<D
         return;
     };
     let mut added = Vec::new();
-    let table = match &statement.ast {
+    let table = match statement.ast.as_deref() {
         Some(Statement::AlterTable(alter)) => {
             for (index, operation) in alter.operations.iter().enumerate() {
                 let AlterTableOperation::AddColumn { column_def, .. } = operation else {

@@ -80,7 +80,7 @@ fn can_fail(statement: &ParsedStatement) -> bool {
 
 /// What the statement is, when it is one of the `CONCURRENTLY` forms.
 pub(super) fn concurrently(statement: &ParsedStatement) -> Option<&'static str> {
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::CreateIndex(index)) => {
             index.concurrently.then_some("CREATE INDEX CONCURRENTLY")
         }

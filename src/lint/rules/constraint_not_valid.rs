@@ -29,7 +29,7 @@ fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<D
     };
     // (span, constraint kind, constraint name)
     let mut found: Vec<(Span, Added, Option<String>)> = Vec::new();
-    let table = match &statement.ast {
+    let table = match statement.ast.as_deref() {
         Some(Statement::AlterTable(ast)) => {
             let count = ast.operations.len();
             for (index, operation) in ast.operations.iter().enumerate() {

@@ -77,7 +77,7 @@ fn diagnostic(added: &Added, line: usize) -> Diagnostic {
 }
 
 fn created_type(statement: &ParsedStatement) -> Option<String> {
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::CreateType { name, .. }) => Some(table_key(name)),
         None if statement.starts_with(&["CREATE", "TYPE"]) => {
             name_at(&statement.tokens, 2).map(|(name, _)| name)
@@ -89,7 +89,7 @@ fn created_type(statement: &ParsedStatement) -> Option<String> {
 fn added_value(statement: &ParsedStatement) -> Option<Added> {
     let tokens = &statement.tokens;
     let add = position(tokens, &["ADD", "VALUE"])?;
-    let (type_name, value) = match &statement.ast {
+    let (type_name, value) = match statement.ast.as_deref() {
         Some(Statement::AlterType(alter)) => match &alter.operation {
             AlterTypeOperation::AddValue(add) => (table_key(&alter.name), add.value.value.clone()),
             _ => return None,

@@ -23,7 +23,7 @@ fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<D
     };
     // (span, table, column, new type); column and type are empty when unknown.
     let mut changed: Vec<(Span, String, String, String)> = Vec::new();
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::AlterTable(alter)) => {
             let table = table_key(&alter.name);
             for (index, operation) in alter.operations.iter().enumerate() {

@@ -21,7 +21,7 @@ fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<D
     };
     // (span, table, column); the column is empty when the tokens do not say.
     let mut dropped: Vec<(Span, String, String)> = Vec::new();
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::AlterTable(alter)) => {
             let table = table_key(&alter.name);
             for (index, operation) in alter.operations.iter().enumerate() {

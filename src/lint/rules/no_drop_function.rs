@@ -67,7 +67,7 @@ fn diagnostic(span: Span, kind: Kind, name: &str) -> Diagnostic {
 /// (keyed like [`table_key`]; empty when the tokens do not say).
 fn dropped_functions(statement: &ParsedStatement) -> Option<(Kind, Vec<String>)> {
     let keys = |descs: &[FunctionDesc]| descs.iter().map(|desc| table_key(&desc.name)).collect();
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::DropFunction(drop)) => Some((Kind::Function, keys(&drop.func_desc))),
         Some(Statement::DropProcedure { proc_desc, .. }) => {
             Some((Kind::Procedure, keys(proc_desc)))
@@ -90,7 +90,7 @@ fn dropped_functions(statement: &ParsedStatement) -> Option<(Kind, Vec<String>)>
 
 /// `CREATE [OR REPLACE] FUNCTION | PROCEDURE name`: the name, keyed like [`table_key`].
 fn created_function(statement: &ParsedStatement) -> Option<String> {
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::CreateFunction(function)) => Some(table_key(&function.name)),
         Some(Statement::CreateProcedure { name, .. }) => Some(table_key(name)),
         Some(_) => None,

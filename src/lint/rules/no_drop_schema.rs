@@ -26,45 +26,46 @@ impl Sequence for CreatedSchemas {
         statement: &ParsedStatement,
         out: &mut Vec<Diagnostic>,
     ) {
-        let (database, mut names, cascade): (bool, Vec<ObjectName>, bool) = match &statement.ast {
-            Some(Statement::CreateSchema {
-                schema_name: SchemaName::Simple(name) | SchemaName::NamedAuthorization(name, _),
-                ..
-            }) => {
-                self.created.push(name_key(name));
-                return;
-            }
-            Some(Statement::Drop {
-                object_type: object_type @ (ObjectType::Schema | ObjectType::Database),
-                names,
-                cascade,
-                ..
-            }) => (
-                *object_type == ObjectType::Database,
-                names.clone(),
-                *cascade,
-            ),
-            // Unparsed (`DROP DATABASE … WITH (FORCE)`): judge from the keywords.
-            None if statement.starts_with(&["DROP", "SCHEMA"])
-                || statement.starts_with(&["DROP", "DATABASE"]) =>
-            {
-                let mut at = 2;
-                if statement.starts_with(&["DROP", "SCHEMA", "IF", "EXISTS"])
-                    || statement.starts_with(&["DROP", "DATABASE", "IF", "EXISTS"])
-                {
-                    at += 2;
+        let (database, mut names, cascade): (bool, Vec<ObjectName>, bool) =
+            match statement.ast.as_deref() {
+                Some(Statement::CreateSchema {
+                    schema_name: SchemaName::Simple(name) | SchemaName::NamedAuthorization(name, _),
+                    ..
+                }) => {
+                    self.created.push(name_key(name));
+                    return;
                 }
-                let names = object_name(&statement.tokens, at)
-                    .map(|(name, _)| vec![name])
-                    .unwrap_or_default();
-                (
-                    statement.starts_with(&["DROP", "DATABASE"]),
+                Some(Statement::Drop {
+                    object_type: object_type @ (ObjectType::Schema | ObjectType::Database),
                     names,
-                    statement.has_word("CASCADE"),
-                )
-            }
-            _ => return,
-        };
+                    cascade,
+                    ..
+                }) => (
+                    *object_type == ObjectType::Database,
+                    names.clone(),
+                    *cascade,
+                ),
+                // Unparsed (`DROP DATABASE … WITH (FORCE)`): judge from the keywords.
+                None if statement.starts_with(&["DROP", "SCHEMA"])
+                    || statement.starts_with(&["DROP", "DATABASE"]) =>
+                {
+                    let mut at = 2;
+                    if statement.starts_with(&["DROP", "SCHEMA", "IF", "EXISTS"])
+                        || statement.starts_with(&["DROP", "DATABASE", "IF", "EXISTS"])
+                    {
+                        at += 2;
+                    }
+                    let names = object_name(&statement.tokens, at)
+                        .map(|(name, _)| vec![name])
+                        .unwrap_or_default();
+                    (
+                        statement.starts_with(&["DROP", "DATABASE"]),
+                        names,
+                        statement.has_word("CASCADE"),
+                    )
+                }
+                _ => return,
+            };
         if names.is_empty() {
             names.push(ObjectName(Vec::new()));
         }

@@ -12,7 +12,7 @@ use crate::sql::statement::ParsedStatement;
 pub const RULE: RuleDef = RuleDef::new(registry::NO_DROP_TABLE, check);
 
 fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
-    let tables: Vec<String> = match &statement.ast {
+    let tables: Vec<String> = match statement.ast.as_deref() {
         Some(Statement::Drop {
             object_type: ObjectType::Table,
             names,

@@ -46,7 +46,7 @@ fn diagnostic(span: Span, materialized: bool, name: &str) -> Diagnostic {
 /// `DROP VIEW` / `DROP MATERIALIZED VIEW`: whether materialized, and the names dropped
 /// (keyed like [`table_key`]; empty when the tokens do not say).
 fn dropped_views(statement: &ParsedStatement) -> Option<(bool, Vec<String>)> {
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::Drop {
             object_type: object_type @ (ObjectType::View | ObjectType::MaterializedView),
             names,
@@ -69,7 +69,7 @@ fn dropped_views(statement: &ParsedStatement) -> Option<(bool, Vec<String>)> {
 /// `CREATE [OR REPLACE] [TEMP] [RECURSIVE] [MATERIALIZED] VIEW [IF NOT EXISTS] name`: the
 /// view's name, keyed like [`table_key`].
 fn created_view(statement: &ParsedStatement) -> Option<String> {
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::CreateView(view)) => Some(table_key(&view.name)),
         Some(_) => None,
         None => {

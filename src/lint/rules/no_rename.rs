@@ -29,7 +29,7 @@ fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<D
         return;
     };
     let mut renames: Vec<(Span, Rename)> = Vec::new();
-    let table = match &statement.ast {
+    let table = match statement.ast.as_deref() {
         Some(Statement::AlterTable(alter)) => {
             let count = alter.operations.len();
             for (index, operation) in alter.operations.iter().enumerate() {

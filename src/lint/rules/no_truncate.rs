@@ -14,7 +14,7 @@ use super::support::split_top_level;
 pub const RULE: RuleDef = RuleDef::new(registry::NO_TRUNCATE, check);
 
 fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
-    let (tables, cascade): (Vec<String>, bool) = match &statement.ast {
+    let (tables, cascade): (Vec<String>, bool) = match statement.ast.as_deref() {
         Some(Statement::Truncate(truncate)) => (
             truncate
                 .table_names

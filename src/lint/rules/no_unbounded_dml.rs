@@ -71,7 +71,7 @@ fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<D
 /// those in bodies: a `DO` block's come as statements of their own), bounded or not.
 pub(super) fn dml(context: &FileContext<'_>, statement: &ParsedStatement) -> Vec<Dml> {
     let mut found = Vec::new();
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(ast) => collect(context, statement, ast, &mut found),
         None => found.extend(unparsed(statement)),
     }

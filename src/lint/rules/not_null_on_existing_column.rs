@@ -123,7 +123,7 @@ struct Step {
 
 /// The constraints `statement` validates or drops.
 fn recipe_steps(statement: &ParsedStatement) -> Vec<Step> {
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::AlterTable(ast)) => {
             let table = table_key(&ast.name);
             ast.operations

@@ -21,7 +21,7 @@ pub const RULE: RuleDef = RuleDef::new(registry::ON_CONFLICT_NEEDS_UNIQUE, check
 
 fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
     // The keys as they stand: the earlier files' plus this file's so far.
-    if let Some(Statement::Insert(insert)) = &statement.ast
+    if let Some(Statement::Insert(insert)) = statement.ast.as_deref()
         && let TableObject::TableName(name) = &insert.table
         && let Some(OnInsert::OnConflict(conflict)) = &insert.on
     {

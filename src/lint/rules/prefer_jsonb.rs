@@ -31,7 +31,7 @@ struct Found {
 
 fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
     let mut found = Vec::new();
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::CreateTable(create)) => {
             let table = table_key(&create.name);
             for column in &create.columns {

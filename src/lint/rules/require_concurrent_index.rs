@@ -15,7 +15,7 @@ pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_CONCURRENT_INDEX, check
 pub const STANDALONE_HELP: &str = "CONCURRENTLY cannot run in a transaction block: keep it out of BEGIN/COMMIT (the Supabase CLI runs it on its own, outside the file's transaction), last in its file or in a migration of its own";
 
 fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
-    let Some(Statement::CreateIndex(index)) = &statement.ast else {
+    let Some(Statement::CreateIndex(index)) = statement.ast.as_deref() else {
         return;
     };
     let table = table_key(&index.table_name);

@@ -188,7 +188,7 @@ fn ast_guard(ast: &Statement) -> Option<bool> {
 /// The keys of the objects a `CREATE` or `DROP` names: kind, name and, for triggers and
 /// policies, the table.
 fn keys(statement: &ParsedStatement, head: &Head) -> Vec<String> {
-    let names: Vec<String> = match &statement.ast {
+    let names: Vec<String> = match statement.ast.as_deref() {
         Some(Statement::Drop { names, .. }) => {
             names.iter().map(crate::sql::names::table_key).collect()
         }
@@ -225,7 +225,7 @@ impl Sequence for Idempotent {
             return;
         };
         let keys = keys(statement, &head);
-        let guarded = match statement.ast.as_ref().and_then(ast_guard) {
+        let guarded = match statement.ast.as_deref().and_then(ast_guard) {
             Some(guarded) => guarded,
             None if head.create && OR_REPLACE_KINDS.contains(&head.kind.as_str()) => {
                 head.or_replace
@@ -284,8 +284,7 @@ fn create_diagnostic(source: &str, statement: &ParsedStatement, head: &Head) -> 
     let name = written_name(source, head);
     let table = head.on_table.as_deref().unwrap_or("<table>");
     let fails = format!("fails when the migration runs a second time: the {lower} already exists");
-    let unnamed_index =
-        matches!(&statement.ast, Some(Statement::CreateIndex(index)) if index.name.is_none());
+    let unnamed_index = matches!(statement.ast.as_deref(), Some(Statement::CreateIndex(index)) if index.name.is_none());
     let (message, help) = if kind == "INDEX" && unnamed_index {
         (
             format!(
@@ -342,7 +341,7 @@ fn alter_table_actions(statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
     };
     // (action index, what, guard, fix)
     let mut found: Vec<(usize, &str, &str)> = Vec::new();
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::AlterTable(ast)) => {
             for (index, operation) in ast.operations.iter().enumerate() {
                 match operation {

@@ -122,7 +122,7 @@ impl<T> Sequence for FirstUnguarded<T> {
             self.found = true;
             return;
         }
-        match &statement.ast {
+        match statement.ast.as_deref() {
             Some(Statement::CreateIndex(index)) => {
                 self.own.extend(index.name.as_ref().map(table_key));
             }
@@ -135,7 +135,7 @@ impl<T> Sequence for FirstUnguarded<T> {
 }
 
 fn sets(statement: &ParsedStatement, setting: &str) -> Option<bool> {
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::Set(Set::SingleAssignment {
             variable, values, ..
         })) => {
@@ -223,7 +223,7 @@ pub(super) fn locking(
             mode,
         })
     };
-    let Some(ast) = &statement.ast else {
+    let Some(ast) = statement.ast.as_deref() else {
         return locking_from_tokens(context, statement, own);
     };
     match ast {

@@ -480,7 +480,7 @@ fn drops_not_null_check(context: &FileContext<'_>, table: &str, column: &str) ->
 /// `CREATE [UNIQUE] INDEX` without `CONCURRENTLY` (and not `ON ONLY` a partitioned
 /// table, which builds nothing).
 fn create_index(statement: &ParsedStatement, holds: impl Fn(&str) -> bool) -> Option<LongRunning> {
-    let (table, concurrently, unique) = match &statement.ast {
+    let (table, concurrently, unique) = match statement.ast.as_deref() {
         Some(Statement::CreateIndex(index)) => (
             table_key(&index.table_name),
             index.concurrently,

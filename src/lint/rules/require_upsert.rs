@@ -21,7 +21,7 @@ pub const RULE: RuleDef = RuleDef::new(registry::REQUIRE_UPSERT, check);
 fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<Diagnostic>) {
     // (span, table); the table is empty when the tokens do not say.
     let mut found: Vec<(Span, String)> = Vec::new();
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::Insert(insert)) => {
             found.extend(plain_insert(context, statement, insert));
         }

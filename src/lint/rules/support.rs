@@ -208,7 +208,7 @@ pub fn altered_columns(
     unparsed: impl Fn(&[Tok]) -> Option<String>,
 ) -> Option<(String, Vec<(Span, String)>)> {
     let alter = alter_table(statement)?;
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::AlterTable(ast)) => {
             let count = ast.operations.len();
             let found = ast

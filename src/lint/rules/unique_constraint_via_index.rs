@@ -23,7 +23,7 @@ fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<D
     };
     // (span, "UNIQUE" or "PRIMARY KEY", constraint name, columns)
     let mut found: Vec<(Span, &str, Option<String>, Option<String>)> = Vec::new();
-    let table = match &statement.ast {
+    let table = match statement.ast.as_deref() {
         Some(Statement::AlterTable(ast)) => {
             let count = ast.operations.len();
             for (index, operation) in ast.operations.iter().enumerate() {

@@ -128,7 +128,7 @@ fn diagnostic(span: Span, table: &str, name: &str, added: &Pending) -> Diagnosti
 
 /// The table an `ALTER TABLE` changes, and what its actions do to constraints, in order.
 fn steps(statement: &ParsedStatement, alter: &AlterTable<'_>) -> Option<(String, Vec<Step>)> {
-    match &statement.ast {
+    match statement.ast.as_deref() {
         Some(Statement::AlterTable(ast)) => {
             let count = ast.operations.len();
             let span = |index: usize| {

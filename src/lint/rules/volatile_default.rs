@@ -130,7 +130,7 @@ fn check(context: &FileContext<'_>, statement: &ParsedStatement, out: &mut Vec<D
         return;
     };
     let mut found: Vec<(Span, String, Why)> = Vec::new();
-    let table = match &statement.ast {
+    let table = match statement.ast.as_deref() {
         Some(Statement::AlterTable(ast)) => {
             let count = ast.operations.len();
             for (index, operation) in ast.operations.iter().enumerate() {
