@@ -80,33 +80,26 @@ impl ParsedStatement {
                 return parsed;
             }
         };
+        // Comments before the first code token are the statement's own (suppressions).
+        let mut has_code = false;
         for token in &raw {
-            let span = positions.span(token.span);
-            match &token.token {
+            let comment = match &token.token {
                 Token::Whitespace(Whitespace::SingleLineComment { comment, .. }) => {
-                    if parsed.tokens.is_empty() {
-                        parsed.leading_comments.push(Comment {
-                            text: comment.trim_end().to_string(),
-                            span,
-                        });
-                    }
+                    comment.trim_end()
                 }
-                Token::Whitespace(Whitespace::MultiLineComment(comment)) => {
-                    if parsed.tokens.is_empty() {
-                        parsed.leading_comments.push(Comment {
-                            text: comment.clone(),
-                            span,
-                        });
-                    }
+                Token::Whitespace(Whitespace::MultiLineComment(comment)) => comment,
+                Token::Whitespace(_) | Token::EOF => continue,
+                _ => {
+                    has_code = true;
+                    break;
                 }
-                Token::Whitespace(_) | Token::EOF => {}
-                other => parsed.tokens.push(Tok {
-                    token: other.clone(),
-                    span,
-                }),
-            }
+            };
+            parsed.leading_comments.push(Comment {
+                text: comment.to_string(),
+                span: positions.span(token.span),
+            });
         }
-        if parsed.tokens.is_empty() {
+        if !has_code {
             return parsed;
         }
         let mut parser = Parser::new(&dialect).with_tokens_with_locations(raw);
@@ -119,6 +112,18 @@ impl ParsedStatement {
             }
             Err(error) => parsed.parse_error = Some(error.to_string()),
         }
+        // The parser hands its tokens back: the code tokens are kept without a copy.
+        parsed.tokens = parser
+            .into_tokens()
+            .into_iter()
+            .filter_map(|token| match token.token {
+                Token::Whitespace(_) | Token::EOF => None,
+                code => Some(Tok {
+                    span: positions.span(token.span),
+                    token: code,
+                }),
+            })
+            .collect();
         parsed
     }
 
