@@ -36,10 +36,7 @@ use schema::Schema;
 pub fn parse(migration: &MigrationFile) -> impl Iterator<Item = ParsedStatement> + '_ {
     migration
         .split
-        .statements
-        .iter()
-        .enumerate()
-        .filter(|(_, statement)| !statement.comment_only)
+        .code()
         .map(|(index, statement)| ParsedStatement::new(&migration.source, index, statement))
 }
 

@@ -130,14 +130,7 @@ impl<'a> FileContext<'a> {
     /// The context at the file's first statement, with `schema` as the earlier files
     /// left it.
     pub fn new(migration: &'a MigrationFile, schema: Schema, supabase_cli: CliVersion) -> Self {
-        let code = || {
-            migration
-                .split
-                .statements
-                .iter()
-                .enumerate()
-                .filter(|(_, statement)| !statement.comment_only)
-        };
+        let code = || migration.split.code();
         FileContext {
             migration,
             schema,
@@ -200,12 +193,9 @@ impl<'a> FileContext<'a> {
         let source = self.source();
         self.migration
             .split
-            .statements
-            .iter()
-            .enumerate()
+            .code()
             .filter(move |(_, statement)| {
-                !statement.comment_only
-                    && leading_words(statement.text(source), keywords.len()) == keywords
+                leading_words(statement.text(source), keywords.len()) == keywords
             })
             .map(move |(index, statement)| ParsedStatement::new(source, index, statement))
     }

@@ -104,6 +104,14 @@ impl Split {
             .map(|statement| statement.text(source))
             .collect()
     }
+
+    /// The statements that hold code (comments aside), each with its index in the file.
+    pub fn code(&self) -> impl DoubleEndedIterator<Item = (usize, &Statement)> {
+        self.statements
+            .iter()
+            .enumerate()
+            .filter(|(_, statement)| !statement.comment_only)
+    }
 }
 
 /// Splits `source` into statements.
