@@ -139,3 +139,36 @@ pub fn migration(rng: &mut Lcg, index: usize) -> (String, usize) {
     // The trailing comment is a statement of its own, as the Supabase CLI keeps it.
     (sql, statements + 1)
 }
+
+/// One migration of at least `bytes` bytes of simple statements, as a large seed or
+/// backfill is written: mostly upserts (`INSERT … ON CONFLICT (id) DO NOTHING`), some
+/// plain inserts and some single-row updates. Returns the SQL and its statement count.
+#[allow(dead_code)] // not every bench that generates files needs a large one
+pub fn big_migration(rng: &mut Lcg, bytes: usize) -> (String, usize) {
+    const CATEGORIES: &[&str] = &["books", "garden", "kitchen", "toys", "tools", "music"];
+    let mut sql = String::with_capacity(bytes + 256);
+    sql += "-- A generated seed of products, for the large-file benchmark.\n";
+    let mut statements = 0;
+    let mut id = 0;
+    while sql.len() < bytes {
+        id += 1;
+        let price = format!("{}.{:02}", 1 + rng.below(500), rng.below(100));
+        let name = format!("{} {id}", rng.pick(WORDS));
+        let category = rng.pick(CATEGORIES);
+        sql += &match rng.below(10) {
+            0 => format!(
+                "UPDATE public.products SET price = {price}, name = '{name}' WHERE id = {};\n",
+                1 + rng.below(id)
+            ),
+            1 | 2 => format!(
+                "INSERT INTO public.products (id, name, price, category, created_at) VALUES ({id}, '{name}', {price}, '{category}', now());\n"
+            ),
+            _ => format!(
+                "INSERT INTO public.products (id, name, price, category, created_at) VALUES ({id}, '{name}', {price}, '{category}', '2025-01-{:02} 12:00:00+00') ON CONFLICT (id) DO NOTHING;\n",
+                1 + rng.below(28)
+            ),
+        };
+        statements += 1;
+    }
+    (sql, statements)
+}
