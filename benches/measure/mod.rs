@@ -26,6 +26,10 @@ pub struct Measured {
 /// Runs `command` to its end, `input` written to its stdin (closed at once without),
 /// its stdout read whole; stderr goes where the command says. Panics when it cannot
 /// start or cannot be waited for.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which std's Child does not know of"
+)]
 pub fn run(command: &mut Command, input: Option<Vec<u8>>) -> Measured {
     let started = Instant::now();
     let mut child = command
