@@ -45,55 +45,96 @@ pub use model::*;
 /// connection); the session's value is put back afterwards, and kept meanwhile in the
 /// placeholder setting `migration_guard.search_path`.
 pub async fn snapshot(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
-    snapshot::take(db, scope, true, None).await
+    snapshot::take(db, None, scope, true, None).await
 }
 
-/// Puts the names of the views, materialized views and functions that exist now into
-/// `catalog` (a tables-only snapshot): enough to see one appear or go, cheaply.
-pub async fn refresh_routines(
-    db: &Database,
-    scope: &Scope,
-    catalog: &mut Catalog,
-) -> Result<(), PgError> {
-    snapshot::routines(db, scope, catalog).await
+/// The reads the shadow repeats on one connection after every migration, of the schemas
+/// one [`Scope`] covers: their queries are prepared once ([`Reader::new`]), so that each
+/// read costs the query's execution alone, not a parse and a plan.
+pub struct Reader {
+    scope: Scope,
+    prepared: snapshot::Prepared,
 }
 
-/// The tables alone: tables (with RLS), columns, constraints and policies, the rest of
-/// the catalog left empty. What the shadow compares after every migration, for a
-/// fraction of a full snapshot's cost (the definitions of indexes, functions and
-/// triggers are most of it).
-pub async fn snapshot_tables(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
-    snapshot::take(db, scope, false, None).await
-}
-
-/// `previous` (a [`snapshot_tables`]) with `tables` read again: those that exist now
-/// replace or join theirs, with their columns, constraints and policies. For a
-/// migration that changed only tables it locked, what a whole [`snapshot_tables`] would
-/// give, at the cost of reading those alone.
-pub async fn refresh_tables(
-    db: &Database,
-    scope: &Scope,
-    previous: &Catalog,
-    tables: &[String],
-) -> Result<Catalog, PgError> {
-    if tables.is_empty() {
-        return Ok(previous.clone());
+impl Reader {
+    pub async fn new(db: &Database, scope: Scope) -> Result<Reader, PgError> {
+        Ok(Reader {
+            prepared: snapshot::Prepared::new(db).await?,
+            scope,
+        })
     }
-    let fresh = snapshot::take(db, scope, false, Some(tables)).await?;
-    let mut merged = previous.clone();
-    let stale = |table: &String| tables.contains(table);
-    merged.tables.retain(|name, _| !stale(name));
-    merged.columns.retain(|_, column| !stale(&column.table));
-    merged
-        .constraints
-        .retain(|_, constraint| !stale(&constraint.table));
-    merged.policies.retain(|_, policy| !stale(&policy.table));
-    merged.schemas = fresh.schemas;
-    merged.tables.extend(fresh.tables);
-    merged.columns.extend(fresh.columns);
-    merged.constraints.extend(fresh.constraints);
-    merged.policies.extend(fresh.policies);
-    Ok(merged)
+
+    /// The whole catalog, as [`snapshot`] reads it.
+    pub async fn snapshot(&self, db: &Database) -> Result<Catalog, PgError> {
+        snapshot::take(db, Some(&self.prepared), &self.scope, true, None).await
+    }
+
+    /// The tables alone: tables (with RLS), columns, constraints and policies, the rest
+    /// of the catalog left empty. What the shadow compares after every migration, for a
+    /// fraction of a full snapshot's cost (the definitions of indexes, functions and
+    /// triggers are most of it).
+    pub async fn tables(&self, db: &Database) -> Result<Catalog, PgError> {
+        snapshot::take(db, Some(&self.prepared), &self.scope, false, None).await
+    }
+
+    /// `previous` (a [`Reader::tables`]) with `tables` read again: those that exist now
+    /// replace or join theirs, with their columns, constraints and policies. For a
+    /// migration that changed only tables it locked, what a whole [`Reader::tables`]
+    /// would give, at the cost of reading those alone.
+    pub async fn refresh_tables(
+        &self,
+        db: &Database,
+        previous: &Catalog,
+        tables: &[String],
+    ) -> Result<Catalog, PgError> {
+        if tables.is_empty() {
+            return Ok(previous.clone());
+        }
+        let fresh =
+            snapshot::take(db, Some(&self.prepared), &self.scope, false, Some(tables)).await?;
+        let mut merged = previous.clone();
+        let stale = |table: &String| tables.contains(table);
+        merged.tables.retain(|name, _| !stale(name));
+        merged.columns.retain(|_, column| !stale(&column.table));
+        merged
+            .constraints
+            .retain(|_, constraint| !stale(&constraint.table));
+        merged.policies.retain(|_, policy| !stale(&policy.table));
+        merged.schemas = fresh.schemas;
+        merged.tables.extend(fresh.tables);
+        merged.columns.extend(fresh.columns);
+        merged.constraints.extend(fresh.constraints);
+        merged.policies.extend(fresh.policies);
+        Ok(merged)
+    }
+
+    /// What the shadow compares after every migration, in one round trip: the tables
+    /// ([`Reader::tables`], or with `only`, `previous` with those read again as
+    /// [`Reader::refresh_tables`] does), and the names of the views, materialized views
+    /// and functions that exist now: enough to see one appear or go, cheaply.
+    pub async fn compared(
+        &self,
+        db: &Database,
+        previous: &Catalog,
+        only: Option<&[String]>,
+    ) -> Result<Catalog, PgError> {
+        let mut routines = Catalog::default();
+        let (tables, named) = tokio::join!(
+            async {
+                match only {
+                    Some(tables) => self.refresh_tables(db, previous, tables).await,
+                    None => self.tables(db).await,
+                }
+            },
+            snapshot::routines(db, &self.prepared, &self.scope, &mut routines)
+        );
+        let mut catalog = tables?;
+        named?;
+        catalog.views = routines.views;
+        catalog.materialized_views = routines.materialized_views;
+        catalog.functions = routines.functions;
+        Ok(catalog)
+    }
 }
 
 #[cfg(test)]

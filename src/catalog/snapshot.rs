@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
 
 use serde::Deserialize;
+use tokio_postgres::Statement;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 
 use super::model::{
@@ -17,29 +18,63 @@ const SNAPSHOT: &str = concat!(include_str!("scope.sql"), include_str!("snapshot
 const ROUTINES: &str = concat!(include_str!("scope.sql"), include_str!("routines.sql"));
 
 /// Deparse functions qualify every name not on the search_path: with an empty one, the
-/// text is the same on every connection. The session's value is kept in a placeholder
-/// setting and put back after the query, even when the query fails.
+/// text is the same on every connection. And a prepared query's plan is made once
+/// (`force_generic_plan`), not again at every run for its parameters, where making it
+/// costs more than running it. The session's values are kept in placeholder settings
+/// and put back after the query, even when the query fails.
 const EMPTY_SEARCH_PATH: &str = concat!(
     "SELECT set_config('migration_guard.search_path', current_setting('search_path'), false), ",
-    "set_config('search_path', '', false)",
+    "set_config('migration_guard.plan_cache_mode', current_setting('plan_cache_mode'), false), ",
+    "set_config('search_path', '', false), ",
+    "set_config('plan_cache_mode', 'force_generic_plan', false)",
 );
-const RESTORE_SEARCH_PATH: &str =
-    "SELECT set_config('search_path', current_setting('migration_guard.search_path'), false)";
+const RESTORE_SEARCH_PATH: &str = concat!(
+    "SELECT set_config('search_path', current_setting('migration_guard.search_path'), false), ",
+    "set_config('plan_cache_mode', current_setting('migration_guard.plan_cache_mode'), false)",
+);
+
+const SNAPSHOT_TYPES: [Type; 3] = [Type::TEXT_ARRAY, Type::BOOL, Type::TEXT_ARRAY];
+const ROUTINES_TYPES: [Type; 1] = [Type::TEXT_ARRAY];
+
+/// [`SNAPSHOT`] and [`ROUTINES`] prepared on one connection, for the reads repeated on
+/// it: each then costs its execution, not a parse and a plan of a large query. Without
+/// them, a query's text is parsed and planned for its one run.
+pub(super) struct Prepared {
+    snapshot: Statement,
+    routines: Statement,
+}
+
+impl Prepared {
+    /// Prepared under the empty search_path they run in: a plan made under another
+    /// would be made again at every run.
+    pub(super) async fn new(db: &Database) -> Result<Prepared, PgError> {
+        let (set, snapshot, routines, restore) = tokio::join!(
+            db.client.batch_execute(EMPTY_SEARCH_PATH),
+            db.client.prepare_typed(SNAPSHOT, &SNAPSHOT_TYPES),
+            db.client.prepare_typed(ROUTINES, &ROUTINES_TYPES),
+            db.client.batch_execute(RESTORE_SEARCH_PATH),
+        );
+        set?;
+        restore?;
+        Ok(Prepared {
+            snapshot: snapshot?,
+            routines: routines?,
+        })
+    }
+}
 
 /// The catalog (`full`), or its tables alone; `only` those tables when given.
 pub(super) async fn take(
     db: &Database,
+    prepared: Option<&Prepared>,
     scope: &Scope,
     full: bool,
     only: Option<&[String]>,
 ) -> Result<Catalog, PgError> {
     let patterns = scope.like_patterns();
-    let params: [(&(dyn ToSql + Sync), Type); 3] = [
-        (&patterns, Type::TEXT_ARRAY),
-        (&full, Type::BOOL),
-        (&only, Type::TEXT_ARRAY),
-    ];
-    let rows = with_empty_search_path(db, SNAPSHOT, &params).await?;
+    let params: [&(dyn ToSql + Sync); 3] = [&patterns, &full, &only];
+    let prepared = prepared.map(|prepared| &prepared.snapshot);
+    let rows = with_empty_search_path(db, (SNAPSHOT, &SNAPSHOT_TYPES, prepared), &params).await?;
     // A decoding failure surfaces as the driver's own FromSql error.
     let document: Document = rows
         .first()
@@ -48,17 +83,32 @@ pub(super) async fn take(
     Ok(document.into_catalog())
 }
 
-/// Runs `sql` with an empty search_path, the session's put back after it. Three
-/// requests, one round trip: the client pipelines what is polled together, and
-/// `query_typed` parses, binds and executes without a prepare of its own.
+/// Runs a query (its text, its parameters' types, and the statement prepared from it
+/// when there is one) with an empty search_path, the session's put back after it. Three
+/// requests, one round trip: the client pipelines what is polled together, and a query
+/// not prepared goes through `query_typed`, which parses, binds and executes without a
+/// prepare of its own.
 async fn with_empty_search_path(
     db: &Database,
-    sql: &str,
-    params: &[(&(dyn ToSql + Sync), Type)],
+    (sql, types, prepared): (&str, &[Type], Option<&Statement>),
+    params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<tokio_postgres::Row>, PgError> {
+    let run = async {
+        match prepared {
+            Some(statement) => db.client.query(statement, params).await,
+            None => {
+                let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                    .iter()
+                    .zip(types)
+                    .map(|(param, kind)| (*param, kind.clone()))
+                    .collect();
+                db.client.query_typed(sql, &typed).await
+            }
+        }
+    };
     let (set, rows, restore) = tokio::join!(
         db.client.batch_execute(EMPTY_SEARCH_PATH),
-        db.client.query_typed(sql, params),
+        run,
         db.client.batch_execute(RESTORE_SEARCH_PATH),
     );
     set?;
@@ -73,12 +123,14 @@ async fn with_empty_search_path(
 /// same on both sides, so no change of definition shows.
 pub(super) async fn routines(
     db: &Database,
+    prepared: &Prepared,
     scope: &Scope,
     catalog: &mut Catalog,
 ) -> Result<(), PgError> {
     let patterns = scope.like_patterns();
-    let params: [(&(dyn ToSql + Sync), Type); 1] = [(&patterns, Type::TEXT_ARRAY)];
-    let rows = with_empty_search_path(db, ROUTINES, &params).await?;
+    let params: [&(dyn ToSql + Sync); 1] = [&patterns];
+    let prepared = Some(&prepared.routines);
+    let rows = with_empty_search_path(db, (ROUTINES, &ROUTINES_TYPES, prepared), &params).await?;
     catalog.views.clear();
     catalog.materialized_views.clear();
     catalog.functions.clear();

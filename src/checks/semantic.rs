@@ -98,10 +98,14 @@ pub async fn apply(
         .watching_statements()
         .reading_sizes(seed.is_some())
         .rerouting(reroute);
-    let scope = Scope::user();
+    let reader = catalog::Reader::new(db, Scope::user())
+        .await
+        .map_err(unreadable("the start"))?;
     let mut checked = Checked::default();
-    let mut before = snapshot(db, &scope, false, "the start").await?;
-    with_routines(db, &scope, &mut before, "the start").await?;
+    let mut before = reader
+        .compared(db, &Catalog::default(), None)
+        .await
+        .map_err(unreadable("the start"))?;
     let mut applied = 0;
     // The versions a later file says it reverts: the whole catalog before each, to hold
     // the revert to.
@@ -121,7 +125,7 @@ pub async fn apply(
         }
         let reverted_here = reverted.contains(&migration.version.as_str());
         if reverted_here {
-            let whole = snapshot(db, &scope, true, &migration.file_name).await?;
+            let whole = snapshot(db, &reader, &migration.file_name).await?;
             before_reverted.insert(migration.version.clone(), (whole, Vec::new()));
         }
         tracing::info!(
@@ -167,17 +171,13 @@ pub async fn apply(
         // to the commit: for a file that ran as one transaction, reading the tables it
         // locked is reading all it changed. A relation it dropped has no name left to
         // read: then, and for files that commit as they go, every table is read.
-        let mut after = match locked_tables(&observed) {
-            Some(locked) if engine::is_atomic(migration) => {
-                catalog::refresh_tables(db, &scope, &before, &locked)
-                    .await
-                    .map_err(unreadable(&migration.file_name))?
-            }
-            _ => snapshot(db, &scope, false, &migration.file_name).await?,
-        };
         // No lock shows a function dropped: the names of views and functions are read
         // after every file.
-        with_routines(db, &scope, &mut after, &migration.file_name).await?;
+        let locked = locked_tables(&observed).filter(|_| engine::is_atomic(migration));
+        let after = reader
+            .compared(db, &before, locked.as_deref())
+            .await
+            .map_err(unreadable(&migration.file_name))?;
         entry.rewrites = rewrites(migration, &before, &after, &observed);
         super::locks::attribute(&mut entry, &observed);
         entry.unguarded = Some(super::locks::unguarded(migration, &observed));
@@ -224,7 +224,7 @@ pub async fn apply(
         {
             // A revert is judged on what the reverted migration changed, not on what
             // later ones did.
-            let whole = snapshot(db, &scope, true, &migration.file_name).await?;
+            let whole = snapshot(db, &reader, &migration.file_name).await?;
             *touched = catalog::diff(then, &whole)
                 .into_iter()
                 .map(|change| change.object)
@@ -234,7 +234,7 @@ pub async fn apply(
             let (then, touched) = before_reverted.get(version)?;
             Some((version, then, touched.as_slice()))
         }) {
-            let now = snapshot(db, &scope, true, &migration.file_name).await?;
+            let now = snapshot(db, &reader, &migration.file_name).await?;
             if let Some(finding) = revert_left(migration, original, &now) {
                 checked.findings.push(finding);
             }
@@ -247,8 +247,8 @@ pub async fn apply(
     checked
         .findings
         .extend(api_grants::not_granted(&migrations[..applied], &grants));
-    let end = snapshot(db, &scope, true, "the last migration").await?;
-    let second = second_run(db, &migrations[..applied], &end, &scope, reroute).await?;
+    let end = snapshot(db, &reader, "the last migration").await?;
+    let second = second_run(db, &migrations[..applied], &end, &reader, reroute).await?;
     checked
         .findings
         .extend(second.into_iter().map(|(finding, _)| finding));
@@ -264,34 +264,13 @@ fn unreadable(after: &str) -> impl FnOnce(crate::db::PgError) -> SemanticError +
     }
 }
 
-/// The whole catalog (`full`: before and after the second run) or the tables alone
-/// (after every migration, with [`with_routines`]: all that [`changes`] reads, for a
-/// fraction of the cost).
+/// The whole catalog (before and after the second run, and around reverts).
 async fn snapshot(
     db: &Database,
-    scope: &Scope,
-    full: bool,
+    reader: &catalog::Reader,
     file: &str,
 ) -> Result<Catalog, SemanticError> {
-    let taken = if full {
-        catalog::snapshot(db, scope).await
-    } else {
-        catalog::snapshot_tables(db, scope).await
-    };
-    taken.map_err(unreadable(file))
-}
-
-/// The names of the views and functions now, into `catalog` (see
-/// [`catalog::refresh_routines`]).
-async fn with_routines(
-    db: &Database,
-    scope: &Scope,
-    catalog: &mut Catalog,
-    file: &str,
-) -> Result<(), SemanticError> {
-    catalog::refresh_routines(db, scope, catalog)
-        .await
-        .map_err(unreadable(file))
+    reader.snapshot(db).await.map_err(unreadable(file))
 }
 
 /// The finding for a revert of `version` that does not bring back, of the objects
@@ -538,7 +517,7 @@ async fn second_run<'m>(
     db: &Database,
     migrations: &'m [MigrationFile],
     end: &Catalog,
-    scope: &Scope,
+    reader: &catalog::Reader,
     reroute: Option<&dyn Reroute>,
 ) -> Result<Vec<(Finding, &'m MigrationFile)>, SemanticError> {
     let Some(last) = migrations.last() else {
@@ -557,11 +536,17 @@ async fn second_run<'m>(
                 .map_err(|source| ApplyError::Connection { file, source })
         }
     };
-    control("BEGIN", &last.file_name).await?;
+    const SAVEPOINT: &str = "SAVEPOINT migration_guard_second_run";
+    const RELEASE: &str = "RELEASE SAVEPOINT migration_guard_second_run";
+    const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT migration_guard_second_run";
     let mut findings = Vec::new();
+    // How the file before ended (its savepoint released, or rolled back to when it
+    // failed) goes with the next one's savepoint, in the round trip of its first
+    // statement.
+    let mut ended = "BEGIN";
     for migration in migrations {
-        control("SAVEPOINT migration_guard_second_run", &migration.file_name).await?;
-        match engine::rehearse(db, migration, reroute).await? {
+        let opening = format!("{ended}; {SAVEPOINT}");
+        ended = match engine::rehearse(db, migration, reroute, &opening).await? {
             Rehearsal::Failed(error) => {
                 findings.push((
                     finding(
@@ -580,22 +565,13 @@ async fn second_run<'m>(
                     ),
                     migration,
                 ));
-                control(
-                    "ROLLBACK TO SAVEPOINT migration_guard_second_run",
-                    &migration.file_name,
-                )
-                .await?;
+                ROLLBACK_TO
             }
-            Rehearsal::Ran { .. } => {
-                control(
-                    "RELEASE SAVEPOINT migration_guard_second_run",
-                    &migration.file_name,
-                )
-                .await?;
-            }
-        }
+            Rehearsal::Ran { .. } => RELEASE,
+        };
     }
-    let again = snapshot(db, scope, true, "the second run").await;
+    control(ended, &last.file_name).await?;
+    let again = snapshot(db, reader, "the second run").await;
     control("ROLLBACK", &last.file_name).await?;
     let changed = catalog::diff(end, &again?);
     if changed.is_empty() {

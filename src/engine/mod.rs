@@ -36,6 +36,8 @@ pub enum ApplyError {
     },
     #[error("cannot create or prepare supabase_migrations.schema_migrations: {0}")]
     History(#[source] PgError),
+    #[error("cannot prepare the look at the locks a migration holds: {0}")]
+    Locks(#[source] PgError),
 }
 
 /// How a file's statements were grouped into transactions.
@@ -108,6 +110,8 @@ pub struct Held {
     /// The relation's storage file in this session's view, which a rewrite replaces (0
     /// for a relation with none).
     pub relfilenode: u32,
+    /// The relation's oid.
+    pub oid: u32,
     /// The file created the relation: its locks block nobody.
     pub created: bool,
     /// Full scans of it this transaction so far (a validation, a backfill's).
@@ -133,6 +137,8 @@ pub trait Reroute: Send + Sync {
 pub struct Applier<'d> {
     db: &'d Database,
     insert: tokio_postgres::Statement,
+    /// [`LOCKS`], prepared once: a look costs its execution, not a parse and a plan.
+    locks: tokio_postgres::Statement,
     /// What runs before each file: the reset, and the session defaults a connection
     /// could not take at startup.
     prelude: String,
@@ -142,17 +148,19 @@ pub struct Applier<'d> {
 }
 
 impl<'d> Applier<'d> {
-    /// Creates the history table if needed and prepares its insert.
+    /// Creates the history table if needed and prepares its insert and the look at the
+    /// locks.
     pub async fn new(db: &'d Database) -> Result<Applier<'d>, ApplyError> {
         history::ensure_table(db)
             .await
             .map_err(ApplyError::History)?;
-        let insert = history::prepare_insert(db)
-            .await
-            .map_err(ApplyError::History)?;
+        let (insert, locks) = tokio::join!(history::prepare_insert(db), db.client.prepare(LOCKS));
+        let insert = insert.map_err(ApplyError::History)?;
+        let locks = locks.map_err(ApplyError::Locks)?;
         Ok(Applier {
             db,
             insert,
+            locks,
             prelude: FILE_PRELUDE.to_string(),
             watch_statements: false,
             read_sizes: false,
@@ -230,6 +238,7 @@ impl<'d> Applier<'d> {
             watch_statements: self.watch_statements,
             read_sizes: self.read_sizes,
             reroute: self.reroute,
+            locks: Some(&self.locks),
             ..Session::new(self.db, migration)
         };
         let file = File::new(session, &self.insert, &self.prelude);
@@ -241,7 +250,16 @@ impl<'d> Applier<'d> {
                 .lock()
                 .expect("sizes are set without panicking"),
         );
-        let observed = file.session.observed.into_inner().unwrap_or_default();
+        let mut observed = file.session.observed.into_inner().unwrap_or_default();
+        // The newest relation as the file started was read in the round trip of its first
+        // statement: what is newer, the file created.
+        let existing = file
+            .session
+            .existing
+            .load(std::sync::atomic::Ordering::Relaxed);
+        for held in observed.iter_mut().flat_map(|look| &mut look.held) {
+            held.created = held.oid > existing;
+        }
         entry.duration_ms = Some(started.elapsed().as_millis() as u64);
         entry.notices = self
             .db
@@ -393,8 +411,7 @@ pub async fn run_script(
         file: script.file_name.clone(),
         source,
     };
-    db.client.batch_execute("BEGIN").await.map_err(connection)?;
-    let (end, failure) = match rehearse(db, script, reroute).await? {
+    let (end, failure) = match rehearse(db, script, reroute, "BEGIN").await? {
         Rehearsal::Ran { .. } => ("COMMIT", None),
         Rehearsal::Failed(error) => ("ROLLBACK", Some(error)),
     };
@@ -402,26 +419,26 @@ pub async fn run_script(
     Ok(failure)
 }
 
-/// Runs `migration`'s statements again in the caller's open transaction, without its own
+/// Runs `migration`'s statements again in the caller's transaction, without its own
 /// transaction control and without a history row: the caller looks at what the second
-/// run changed, then rolls it back.
+/// run changed, then rolls it back. `opening` is the caller's transaction control
+/// (`BEGIN`, a savepoint), sent with the session's reset in the same round trip as the
+/// first statement.
 pub async fn rehearse(
     db: &Database,
     migration: &MigrationFile,
     reroute: Option<&dyn Reroute>,
+    opening: &str,
 ) -> Result<Rehearsal, ApplyError> {
     let connection = |source| ApplyError::Connection {
         file: migration.file_name.clone(),
         source,
     };
-    db.client
-        .batch_execute(FILE_PRELUDE)
-        .await
-        .map_err(connection)?;
     let session = Session {
         reroute,
         ..Session::new(db, migration)
     };
+    let mut opening = Some(format!("{opening}; {FILE_PRELUDE}"));
     let mut outside = 0;
     for (index, role) in File::roles(migration) {
         match role {
@@ -432,11 +449,22 @@ pub async fn rehearse(
             }
             TxRole::Plain | TxRole::CommitAfter => {}
         }
-        match session.statement(None, index).await {
+        // What opens the file is not the file's: its failure is no failure of the file.
+        let (opened, step) = tokio::join!(
+            session.send(opening.as_deref().unwrap_or_default()),
+            session.statement(None, index)
+        );
+        if opening.take().is_some() {
+            opened.map_err(connection)?;
+        }
+        match step {
             Ok(()) => {}
             Err(Step::Failed(error)) => return Ok(Rehearsal::Failed(error)),
             Err(Step::Connection(source)) => return Err(connection(source)),
         }
+    }
+    if let Some(opening) = opening {
+        session.send(&opening).await.map_err(connection)?;
     }
     Ok(Rehearsal::Ran { outside })
 }
@@ -564,14 +592,15 @@ impl Step {
 type StepResult<T = ()> = Result<T, Step>;
 
 /// The locks this session holds on relations outside the system schemas: qualified
-/// name, kind, mode, storage file in this session's view, whether the relation is
-/// newer than `$1` (the file created it), its full scans this transaction, and whether
+/// name, kind, mode, storage file in this session's view, the relation's oid (newer
+/// than the newest when the file started: the file created it), its full scans this
+/// transaction, and whether
 /// the session has a `lock_timeout`. Catalog and statistics reads only: the look takes
 /// no lock of its own on them. A relation this transaction dropped has no
 /// name left: it comes back as `""`.
 const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
      coalesce(c.relkind::text, ''), l.mode, coalesce(c.relfilenode, 0::oid), \
-     l.relation > $1, pg_stat_get_xact_numscans(l.relation), \
+     l.relation, pg_stat_get_xact_numscans(l.relation), \
      current_setting('lock_timeout') NOT IN ('0', '0ms', '0s') \
      FROM pg_locks l \
      LEFT JOIN pg_class c ON c.oid = l.relation \
@@ -693,8 +722,9 @@ impl<'a> File<'a> {
                 ..MigrationError::default()
             })));
         }
-        self.session.note_existing().await?;
-        let result = self.run().await;
+        // The look at what exists goes ahead of the first statement, in its round trip.
+        let (noted, result) = tokio::join!(self.session.note_existing(), self.run());
+        let result = noted.and(result);
         if result.is_err() {
             // Ends whatever transaction the failure left open; a no-op warning otherwise.
             self.session.control("ROLLBACK").await?;
@@ -817,6 +847,8 @@ struct Session<'a> {
     watch_statements: bool,
     read_sizes: bool,
     reroute: Option<&'a dyn Reroute>,
+    /// The prepared [`LOCKS`] its looks run (a session that never looks has none).
+    locks: Option<&'a tokio_postgres::Statement>,
     observed: Mutex<Vec<Observation>>,
     /// The newest relation's oid when the file started (see [`NEWEST_RELATION`]).
     existing: std::sync::atomic::AtomicU32,
@@ -832,6 +864,7 @@ impl<'a> Session<'a> {
             watch_statements: false,
             read_sizes: false,
             reroute: None,
+            locks: None,
             observed: Mutex::new(Vec::new()),
             existing: std::sync::atomic::AtomicU32::new(0),
             sizes: Mutex::new(HashMap::new()),
@@ -907,17 +940,9 @@ impl<'a> Session<'a> {
     /// The locks held now, when `look`; sent when first polled, so it runs right after
     /// what was sent before it.
     async fn held(&self, look: bool) -> Option<Result<Vec<tokio_postgres::Row>, PgError>> {
-        if !look {
-            return None;
-        }
-        let existing = self.existing.load(std::sync::atomic::Ordering::Relaxed);
-        // query_typed: parsed and run in one go, so it stays where it was sent.
-        Some(
-            self.db
-                .client
-                .query_typed(LOCKS, &[(&existing, tokio_postgres::types::Type::OID)])
-                .await,
-        )
+        let locks = self.locks.filter(|_| look)?;
+        // Prepared already: sent as it is first polled, it stays where it was sent.
+        Some(self.db.client.query(locks, &[]).await)
     }
 
     fn observe(
@@ -940,7 +965,9 @@ impl<'a> Session<'a> {
                     kind: relation_kind(row.get(1)),
                     mode: LockMode::from_pg_name(row.get(2))?,
                     relfilenode: row.get(3),
-                    created: row.get(4),
+                    oid: row.get(4),
+                    // Known once the file has run (see `apply_observed`).
+                    created: false,
                     scans: row.get(5),
                 })
             })

@@ -626,9 +626,12 @@ async fn the_tables_alone_are_the_full_snapshots_tables_and_nothing_else() {
     let fresh = Fresh::new().await;
     fresh.run(USERS).await;
     let full = fresh.snapshot().await;
-    let tables = catalog::snapshot_tables(&fresh.db, &Scope::user())
+    let reader = catalog::Reader::new(&fresh.db, Scope::user())
         .await
         .unwrap();
+    // Prepared, with a plan made once, the reads are what a single query reads.
+    assert_eq!(reader.snapshot(&fresh.db).await.unwrap(), full);
+    let tables = reader.tables(&fresh.db).await.unwrap();
     assert_eq!(tables.tables, full.tables);
     assert_eq!(tables.columns, full.columns);
     assert_eq!(tables.constraints, full.constraints);
@@ -647,8 +650,10 @@ async fn refreshing_the_tables_a_migration_locked_gives_what_a_whole_read_gives(
              ALTER TABLE b ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON b USING (true);",
         )
         .await;
-    let scope = Scope::user();
-    let before = catalog::snapshot_tables(&fresh.db, &scope).await.unwrap();
+    let reader = catalog::Reader::new(&fresh.db, Scope::user())
+        .await
+        .unwrap();
+    let before = reader.tables(&fresh.db).await.unwrap();
     fresh
         .run(
             "ALTER TABLE b DROP COLUMN a_id; DROP POLICY p ON b; ALTER TABLE b DISABLE ROW LEVEL SECURITY; \
@@ -656,10 +661,11 @@ async fn refreshing_the_tables_a_migration_locked_gives_what_a_whole_read_gives(
         )
         .await;
     let tables = ["public.b".to_string(), "public.c".to_string()];
-    let refreshed = catalog::refresh_tables(&fresh.db, &scope, &before, &tables)
+    let refreshed = reader
+        .refresh_tables(&fresh.db, &before, &tables)
         .await
         .unwrap();
-    let whole = catalog::snapshot_tables(&fresh.db, &scope).await.unwrap();
+    let whole = reader.tables(&fresh.db).await.unwrap();
     assert_eq!(refreshed, whole);
     assert!(!diff(&before, &refreshed).is_empty());
 }
