@@ -78,8 +78,11 @@ fn run_command(cli: &Cli) -> anyhow::Result<Report> {
     }
 }
 
+/// One thread: a command's work is round trips to a server, one after the other, and
+/// a reply handed from the connection's thread to the command's costs more than a
+/// second thread gains.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
