@@ -419,11 +419,19 @@ pub async fn run_script(
     Ok(failure)
 }
 
+/// How many statements of a rehearsal are sent before their answers are awaited.
+const REHEARSAL_PIPELINE: usize = 32;
+
 /// Runs `migration`'s statements again in the caller's transaction, without its own
 /// transaction control and without a history row: the caller looks at what the second
 /// run changed, then rolls it back. `opening` is the caller's transaction control
 /// (`BEGIN`, a savepoint), sent with the session's reset in the same round trip as the
-/// first statement.
+/// first statements.
+///
+/// The statements are sent [`REHEARSAL_PIPELINE`] at a time, each batch in one round
+/// trip: in one transaction, a statement after one that failed fails too (the
+/// transaction is aborted), so nothing runs that would not have, and the first failure
+/// is the file's.
 pub async fn rehearse(
     db: &Database,
     migration: &MigrationFile,
@@ -439,34 +447,68 @@ pub async fn rehearse(
         ..Session::new(db, migration)
     };
     let mut opening = Some(format!("{opening}; {FILE_PRELUDE}"));
-    let mut outside = 0;
-    for (index, role) in File::roles(migration) {
-        match role {
-            TxRole::Begin | TxRole::Commit | TxRole::Abort => continue,
-            TxRole::NoTransaction => {
-                outside += 1;
-                continue;
-            }
-            TxRole::Plain | TxRole::CommitAfter => {}
-        }
+    let roles = File::roles(migration);
+    let outside = roles
+        .iter()
+        .filter(|(_, role)| *role == TxRole::NoTransaction)
+        .count();
+    let runnable: Vec<usize> = roles
+        .iter()
+        .filter(|(_, role)| matches!(role, TxRole::Plain | TxRole::CommitAfter))
+        .map(|(index, _)| *index)
+        .collect();
+    for batch in runnable.chunks(REHEARSAL_PIPELINE) {
         // What opens the file is not the file's: its failure is no failure of the file.
-        let (opened, step) = tokio::join!(
+        let (opened, steps) = tokio::join!(
             session.send(opening.as_deref().unwrap_or_default()),
-            session.statement(None, index)
+            pipelined(
+                batch
+                    .iter()
+                    .map(|&index| session.statement(None, index))
+                    .collect()
+            )
         );
         if opening.take().is_some() {
             opened.map_err(connection)?;
         }
-        match step {
-            Ok(()) => {}
-            Err(Step::Failed(error)) => return Ok(Rehearsal::Failed(error)),
-            Err(Step::Connection(source)) => return Err(connection(source)),
+        for step in steps {
+            match step {
+                Ok(()) => {}
+                Err(Step::Failed(error)) => return Ok(Rehearsal::Failed(error)),
+                Err(Step::Connection(source)) => return Err(connection(source)),
+            }
         }
     }
     if let Some(opening) = opening {
         session.send(&opening).await.map_err(connection)?;
     }
     Ok(Rehearsal::Ran { outside })
+}
+
+/// Awaits `steps` with every request sent before any answer is awaited, in order: each
+/// is polled in turn (a request goes out as its future is first polled), then polled
+/// again as answers come. Their outputs, in order.
+async fn pipelined<F: std::future::Future>(steps: Vec<F>) -> Vec<F::Output> {
+    let mut steps: Vec<_> = steps
+        .into_iter()
+        .map(|step| Box::pin(futures_util::future::maybe_done(step)))
+        .collect();
+    std::future::poll_fn(|context| {
+        let mut done = true;
+        for step in &mut steps {
+            done &= step.as_mut().poll(context).is_ready();
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    steps
+        .iter_mut()
+        .map(|step| step.as_mut().take_output().expect("every step is done"))
+        .collect()
 }
 
 /// The statements of `migration` committed before statement `failed` failed: those

@@ -198,6 +198,40 @@ fn a_create_table_without_if_not_exists_cannot_run_twice() {
 }
 
 #[test]
+fn the_second_run_names_the_statement_that_fails_not_those_sent_after_it() {
+    let project = base();
+    project.file(
+        "20250102000000_tags.sql",
+        "CREATE TABLE IF NOT EXISTS public.tags (name text PRIMARY KEY);\n\
+         CREATE INDEX tags_name ON public.tags (name);\n\
+         CREATE TABLE IF NOT EXISTS public.labels (id int);\n\
+         ALTER TABLE public.labels ADD COLUMN IF NOT EXISTS note text;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        semantic(&report),
+        [triple("not-idempotent", "20250102000000_tags.sql", "error")]
+    );
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|finding| finding["rule"] == "not-idempotent")
+        .unwrap();
+    // The statements after it, sent in the same round trip, fail only because the
+    // transaction is aborted: the finding is the index's.
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"tags_name\" already exists [42P07]"),
+        "{finding:#}"
+    );
+    assert_eq!(finding["line"], 2);
+}
+
+#[test]
 fn rls_turned_off_and_a_policy_dropped_are_found_and_a_file_may_allow_them() {
     let project = base();
     project.file(
