@@ -6,9 +6,9 @@
 //! 2. One migration of 20 MB of simple statements (upserts, inserts, updates): also the
 //!    peak memory over the file's size.
 //!
-//! Run with `cargo bench --bench lint` (needs `squawk` on PATH). Under `cargo test` (no
-//! `--bench` argument) it is a quick smoke run over 20 files and a 200 kB file, without
-//! squawk.
+//! Run with `cargo bench --bench lint` (needs squawk: `SQUAWK`, pyenv's, or on PATH).
+//! Under `cargo test` (no `--bench` argument) it is a quick smoke run over 20 files and a
+//! 200 kB file, without squawk.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -72,6 +72,23 @@ fn main() {
 
 /// Lints the `files` files of `dir` (at `paths`) `rounds` times with each tool in turn
 /// (once, ours only, in a smoke run), prints both and the ratios; returns the runs.
+/// squawk's own executable: `SQUAWK`, else what pyenv's shim would run, else `squawk`
+/// on PATH. A shim is a shell script that starts pyenv, which would add its own start-up
+/// (about 85 ms here) to every run of squawk.
+fn squawk_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("SQUAWK") {
+        return path.into();
+    }
+    Command::new("pyenv")
+        .args(["which", "squawk"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map_or_else(|| "squawk".into(), |path| PathBuf::from(path.trim()))
+}
+
 fn compare(
     dir: &Path,
     paths: &[PathBuf],
@@ -81,6 +98,11 @@ fn compare(
 ) -> (Runs, Option<Runs>) {
     let mut ours = Runs::default();
     let mut squawk = Runs::default();
+    let squawk_binary = if measuring {
+        squawk_binary()
+    } else {
+        PathBuf::new()
+    };
     for _ in 0..if measuring { rounds } else { 1 } {
         let run = measure::run(
             Command::new(env!("CARGO_BIN_EXE_migration-guard"))
@@ -94,7 +116,9 @@ fn compare(
         ours.push(&run);
         if measuring {
             let run = measure::run(
-                Command::new("squawk").args(paths).stderr(Stdio::null()),
+                Command::new(&squawk_binary)
+                    .args(paths)
+                    .stderr(Stdio::null()),
                 None,
             );
             assert!(run.status.code().is_some(), "squawk was killed");
