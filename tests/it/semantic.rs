@@ -179,12 +179,7 @@ fn a_create_table_without_if_not_exists_cannot_run_twice() {
             triple("not-idempotent", "20250103000000_policy.sql", "error"),
         ]
     );
-    let finding = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|finding| finding["rule"] == "not-idempotent")
-        .unwrap();
+    let finding = common::findings_of(&report, "not-idempotent")[0];
     assert!(
         finding["message"]
             .as_str()
@@ -213,12 +208,7 @@ fn the_second_run_names_the_statement_that_fails_not_those_sent_after_it() {
         semantic(&report),
         [triple("not-idempotent", "20250102000000_tags.sql", "error")]
     );
-    let finding = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|finding| finding["rule"] == "not-idempotent")
-        .unwrap();
+    let finding = common::findings_of(&report, "not-idempotent")[0];
     // The statements after it, sent in the same round trip, fail only because the
     // transaction is aborted: the finding is the index's.
     assert!(
