@@ -175,13 +175,7 @@ fn a_custom_file_names_the_migration_that_delivers_it() {
         .iter()
         .map(|finding| {
             (
-                finding["file"]
-                    .as_str()
-                    .unwrap()
-                    .rsplit('/')
-                    .next()
-                    .unwrap()
-                    .to_string(),
+                common::file_name(finding),
                 finding["message"].as_str().unwrap().to_string(),
             )
         })

@@ -37,13 +37,7 @@ fn semantic(report: &Value) -> Vec<(String, String, String)> {
         .map(|f| {
             (
                 f["rule"].as_str().unwrap().to_string(),
-                f["file"]
-                    .as_str()
-                    .unwrap()
-                    .rsplit('/')
-                    .next()
-                    .unwrap()
-                    .to_string(),
+                common::file_name(f),
                 f["severity"].as_str().unwrap().to_string(),
             )
         })
@@ -85,12 +79,7 @@ fn base() -> Project {
 fn described(finding: &Value) -> (String, String, String) {
     triple(
         finding["rule"].as_str().unwrap(),
-        finding["file"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap(),
+        &common::file_name(finding),
         finding["severity"].as_str().unwrap(),
     )
 }
