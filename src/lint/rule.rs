@@ -7,6 +7,8 @@
 //! file. A rule that needs what comes later keeps what it is waiting for (a
 //! [`Sequence`]) and settles it when a later statement or the file's end says.
 
+use std::cell::OnceCell;
+
 use crate::config::CliVersion;
 use crate::findings::Severity;
 use crate::findings::registry::Rule;
@@ -117,11 +119,12 @@ pub struct FileContext<'a> {
     pub schema: Schema,
     /// Tables this file created so far, with the index of the statement that creates each.
     created: Vec<(usize, String)>,
-    /// The transaction role of each of the file's statements (comments aside), in order:
-    /// what a rule may know of the whole file without its statements.
-    tx_roles: Vec<TxRole>,
-    /// The index of the file's last statement.
+    /// How many statements the file holds (comments aside), and the index of its last.
+    count: usize,
     last: Option<usize>,
+    /// Whether the file opens or ends a transaction block anywhere: read from the text
+    /// when a rule first asks (one rule does, for a few CLI releases).
+    authors_transactions: OnceCell<bool>,
     /// The Supabase CLI release that deploys the file.
     pub supabase_cli: CliVersion,
 }
@@ -130,15 +133,13 @@ impl<'a> FileContext<'a> {
     /// The context at the file's first statement, with `schema` as the earlier files
     /// left it.
     pub fn new(migration: &'a MigrationFile, schema: Schema, supabase_cli: CliVersion) -> Self {
-        let code = || migration.split.code();
         FileContext {
             migration,
             schema,
             created: Vec::new(),
-            tx_roles: code()
-                .map(|(_, statement)| tx_role(statement.text(&migration.source)))
-                .collect(),
-            last: code().next_back().map(|(index, _)| index),
+            count: migration.split.code().count(),
+            last: migration.split.code().next_back().map(|(index, _)| index),
+            authors_transactions: OnceCell::new(),
             supabase_cli,
         }
     }
@@ -169,7 +170,7 @@ impl<'a> FileContext<'a> {
 
     /// How many statements the file holds (comments aside).
     pub fn statement_count(&self) -> usize {
-        self.tx_roles.len()
+        self.count
     }
 
     /// Whether `statement` is the file's last.
@@ -179,9 +180,14 @@ impl<'a> FileContext<'a> {
 
     /// Whether the file opens or ends a transaction block of its own anywhere.
     pub fn authors_transactions(&self) -> bool {
-        self.tx_roles
-            .iter()
-            .any(|role| matches!(role, TxRole::Begin | TxRole::Commit | TxRole::Abort))
+        *self.authors_transactions.get_or_init(|| {
+            self.migration.split.code().any(|(_, statement)| {
+                matches!(
+                    tx_role(statement.text(self.source())),
+                    TxRole::Begin | TxRole::Commit | TxRole::Abort
+                )
+            })
+        })
     }
 
     /// The file's statements led by `keywords`, parsed again: for the rare judgment
