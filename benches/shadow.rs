@@ -3,9 +3,9 @@
 //! starting):
 //!
 //! - `migration-guard shadow --provider url`, the whole command as it runs by default:
-//!   the lint, a fresh template database with the Supabase emulation, its clone,
-//!   applying each file with its history row, the catalog checks after each file, the
-//!   second run of every file, the advisors and plpgsql_check, and removing it all;
+//!   the lint, a fresh database with the Supabase emulation built in it, applying
+//!   each file with its history row, the catalog checks after each file, the second
+//!   run of every file, the advisors and plpgsql_check, and removing it all;
 //! - the same with `--no-catalog-checks` (only applying): what the checks cost;
 //! - `cat *.sql | psql -v ON_ERROR_STOP=1` into a fresh database that already holds the
 //!   same emulation (built by the shadow's own code, untimed, and cloned untimed): the
@@ -182,6 +182,7 @@ async fn emulated(server: &PgServer, name: &str) -> Shadow {
         .query_one("SELECT current_database()", &[])
         .await
         .expect("its name");
+    // Its database holds the emulation: psql's database is cloned from it.
     let template: String = row.get(0);
     drop(databases);
     // A database is cloned only once nobody is connected to it.

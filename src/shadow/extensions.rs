@@ -38,8 +38,8 @@ const ON_DROP: &str = "-- migration-guard: on drop";
 struct Stub {
     name: &'static str,
     sql: &'static str,
-    /// The Postgres majors where hosted Supabase has it in every project: the template
-    /// has it too there.
+    /// The Postgres majors where hosted Supabase has it in every project: the shadow's
+    /// database has it too there.
     preinstalled: &'static [u32],
     /// Where it is pre-installed (its `{schema}`).
     home: &'static str,
@@ -284,9 +284,9 @@ impl Extensions {
         STUBS.iter().find(|stub| stub.name == name)
     }
 
-    /// What to install in the template: the registry, and the stand-ins for what hosted
+    /// What to install in each shadow database: the registry, and the stand-ins for what hosted
     /// Supabase has pre-installed.
-    pub fn template_sql(&self) -> String {
+    pub fn database_sql(&self) -> String {
         let mut sql = format!("{REGISTRY};\n");
         for stub in self.preinstalled() {
             sql.push_str(&self.install(stub, Some(stub.home)));

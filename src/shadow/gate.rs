@@ -5,7 +5,7 @@
 //! give it nothing. What supautils lets `postgres` do with more rights (privileged
 //! extensions, foreign data wrappers, PostgREST settings, and on Postgres before 16 the
 //! role statements) the shadow runs through two `SECURITY DEFINER` functions installed in
-//! the template. They run a statement only with a MAC from a key of this run that the
+//! each shadow database. They run a statement only with a MAC from a key of this run that the
 //! migration role cannot read, so a migration can call them only with what the shadow
 //! itself built from the statement, never with text of its own.
 //!
@@ -74,7 +74,7 @@ impl Gate {
         )
     }
 
-    /// In the template, as the superuser: the key (readable by no one else) and the two
+    /// In each shadow database, as the superuser: the key (readable by no one else) and the two
     /// doors, which `migration_role` may call.
     pub fn install_sql(&self, migration_role: &str) -> String {
         let migrator = quote_ident(migration_role);

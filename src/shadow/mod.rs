@@ -2,8 +2,8 @@
 //! anywhere real. This module only provides it; `pipeline` runs the migrations and the
 //! checks there.
 //!
-//! A provider gives a server and a superuser connection; the shadow builds one template
-//! database (with the Supabase emulation unless turned off) and clones it for the run.
+//! A provider gives a server and a superuser connection; the shadow creates a database
+//! for the run and builds the Supabase emulation in it (unless turned off).
 //! Migrations get a session that logs in as a role that, like hosted `postgres`, is no
 //! superuser and cannot become one: a pull request's SQL is untrusted input. What hosted Supabase lets `postgres` do with more rights goes through the
 //! [`gate`]. Whatever happens, the databases, the run's roles (or the whole cluster) are
@@ -367,36 +367,33 @@ impl Shadow {
         })
     }
 
-    /// A fresh database for the migrations, cloned from a template built once per run
-    /// (with the emulation, Supabase's schemas, the extension stand-ins and the gate).
+    /// A fresh database for the migrations, with the emulation (Supabase's schemas, the
+    /// extension stand-ins and the gate).
     pub async fn databases(&mut self, prepared: &Prepared) -> Result<Databases, ShadowError> {
         self.database(prepared, "shadow").await
     }
 
-    /// Another fresh database cloned from the same template, for `purpose` (a word):
-    /// what the declarative schema files build, beside what the migrations built.
+    /// Another fresh database built the same way, for `purpose` (a word): what the
+    /// declarative schema files build, beside what the migrations built.
+    ///
+    /// Each is built in place rather than cloned from a template built once: a run
+    /// needs one database, rarely two, and a clone (`CREATE DATABASE … TEMPLATE`) costs
+    /// more than building the emulation again.
     pub async fn database(
         &mut self,
         prepared: &Prepared,
         purpose: &str,
     ) -> Result<Databases, ShadowError> {
         let owner = &prepared.role.name;
-        let template = format!("migration_guard_template_{}", self.id);
-        if !self.created.databases.contains(&template) {
-            self.template(prepared, &template).await?;
+        let name = format!("migration_guard_{purpose}_{}", self.id);
+        create_database(&self.admin, &name, owner, &mut self.created).await?;
+        let privileged = self.server.connect(&self.server.config_for(&name)).await?;
+        if prepared.emulate {
+            emulate(&privileged, prepared).await?;
         }
-        let shadow = format!("migration_guard_{purpose}_{}", self.id);
-        create_database(
-            &self.admin,
-            &shadow,
-            Some(&template),
-            owner,
-            &mut self.created,
-        )
-        .await?;
         // The migrations' session logs in as the migration role: nothing it runs can step
         // back to a superuser. With the emulation, hosted Supabase's search_path.
-        let mut config = self.server.config_for(&shadow);
+        let mut config = self.server.config_for(&name);
         config
             .user(owner)
             .password(prepared.role.password.as_bytes());
@@ -405,52 +402,8 @@ impl Shadow {
         }
         Ok(Databases {
             migrations: self.server.connect(&config).await?,
-            privileged: self
-                .server
-                .connect(&self.server.config_for(&shadow))
-                .await?,
+            privileged,
         })
-    }
-
-    /// The template every shadow database is cloned from: with the emulation, Supabase's
-    /// schemas, the extension stand-ins and the gate.
-    async fn template(&mut self, prepared: &Prepared, template: &str) -> Result<(), ShadowError> {
-        let setup = |step| move |source| ShadowError::Setup { step, source };
-        let owner = &prepared.role.name;
-        create_database(&self.admin, template, None, owner, &mut self.created).await?;
-        if prepared.emulate {
-            tracing::info!("building the Supabase emulation ({COMPAT_VERSION})");
-            let template_db = self
-                .server
-                .connect(&self.server.config_for(template))
-                .await?;
-            for (sql, step) in [
-                (
-                    COMPAT_SCHEMA.replace("{role}", owner),
-                    "applying the Supabase emulation",
-                ),
-                (
-                    prepared.extensions.template_sql(),
-                    "installing the extension stand-ins",
-                ),
-                (
-                    if prepared.explicit_api_grants {
-                        API_EXPLICIT.replace("{role}", owner)
-                    } else {
-                        String::new()
-                    },
-                    "revoking the Data API's automatic grants",
-                ),
-                (prepared.gate.install_sql(owner), "installing the gate"),
-            ] {
-                template_db
-                    .client
-                    .batch_execute(&sql)
-                    .await
-                    .map_err(setup(step))?;
-            }
-        }
-        Ok(())
     }
 
     /// Drops what the run created, then stops the cluster or removes the container.
@@ -542,18 +495,49 @@ async fn migration_role(
     Ok(MigrationRole { name, password })
 }
 
+/// Builds, as the superuser, what hosted Supabase has in every database: the
+/// emulation, the extension stand-ins, the Data API's grants and the gate.
+async fn emulate(db: &Database, prepared: &Prepared) -> Result<(), ShadowError> {
+    let owner = &prepared.role.name;
+    tracing::info!("building the Supabase emulation ({COMPAT_VERSION})");
+    for (sql, step) in [
+        (
+            COMPAT_SCHEMA.replace("{role}", owner),
+            "applying the Supabase emulation",
+        ),
+        (
+            prepared.extensions.database_sql(),
+            "installing the extension stand-ins",
+        ),
+        (
+            if prepared.explicit_api_grants {
+                API_EXPLICIT.replace("{role}", owner)
+            } else {
+                String::new()
+            },
+            "revoking the Data API's automatic grants",
+        ),
+        (prepared.gate.install_sql(owner), "installing the gate"),
+    ] {
+        db.client
+            .batch_execute(&sql)
+            .await
+            .map_err(|source| ShadowError::Setup { step, source })?;
+    }
+    Ok(())
+}
+
 async fn create_database(
     admin: &Database,
     name: &str,
-    template: Option<&str>,
     owner: &str,
     created: &mut Created,
 ) -> Result<(), ShadowError> {
-    let mut sql = format!("CREATE DATABASE {}", quote_ident(name));
-    if let Some(template) = template {
-        sql.push_str(&format!(" TEMPLATE {}", quote_ident(template)));
-    }
-    sql.push_str(&format!(" OWNER {}", quote_ident(owner)));
+    let sql = format!(
+        "CREATE DATABASE {} OWNER {}",
+        quote_ident(name),
+        quote_ident(owner)
+    );
     admin
         .client
         .batch_execute(&sql)
