@@ -553,6 +553,7 @@ async fn create_database(
 /// Drops what the run created; best effort, each failure logged.
 async fn cleanup(admin: &Database, created: &Created) {
     for database in created.databases.iter().rev() {
+        sessions_gone(admin, database).await;
         let sql = format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             quote_ident(database)
@@ -578,6 +579,29 @@ async fn cleanup(admin: &Database, created: &Created) {
         let sql = format!("DROP ROLE IF EXISTS {}", quote_ident(role));
         if let Err(error) = admin.client.batch_execute(&sql).await {
             tracing::warn!("could not drop the shadow role {role}: {error}");
+        }
+    }
+}
+
+/// Waits, briefly, for the sessions of `database` to end: the run's own connections are
+/// closed as it ends, but their server processes take a moment to exit, and a `DROP
+/// DATABASE … WITH (FORCE)` that finds one still there waits 100 ms before it looks
+/// again.
+async fn sessions_gone(admin: &Database, database: &str) {
+    const POLL: std::time::Duration = std::time::Duration::from_millis(2);
+    const PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+    let started = std::time::Instant::now();
+    while started.elapsed() < PATIENCE {
+        let sessions = admin
+            .client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
+                &[&database],
+            )
+            .await;
+        match sessions {
+            Ok(row) if row.get::<_, i64>(0) > 0 => tokio::time::sleep(POLL).await,
+            _ => return,
         }
     }
 }
