@@ -34,7 +34,11 @@ mod model;
 pub mod revert;
 mod snapshot;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use crate::db::{Database, PgError};
+use snapshot::{Listed, Routine};
 
 pub use diff::{Change, ChangeKind, Kind, diff};
 pub use model::*;
@@ -48,12 +52,31 @@ pub async fn snapshot(db: &Database, scope: &Scope) -> Result<Catalog, PgError> 
     snapshot::take(db, None, scope, true, None).await
 }
 
+/// What one transaction touched in the catalog, read before its commit: what
+/// [`Reader::compared`] reads again of the views and functions after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// The functions it locked or created (by oid). Dropping, renaming, moving or
+    /// altering a function locks it; creating one gives it an oid newer than any before.
+    pub functions: Vec<u32>,
+    /// The relations it locked, and the views it created (by oid). Dropping, renaming,
+    /// moving or replacing a view locks it.
+    pub relations: Vec<u32>,
+    /// It changed a schema, a type or an extension: that renames or hides what lies in
+    /// them (a function's key names its argument types) without locking it, so every
+    /// view and function is read again.
+    pub unlocked: bool,
+}
+
 /// The reads the shadow repeats on one connection after every migration, of the schemas
 /// one [`Scope`] covers: their queries are prepared once ([`Reader::new`]), so that each
 /// read costs the query's execution alone, not a parse and a plan.
 pub struct Reader {
     scope: Scope,
     prepared: snapshot::Prepared,
+    /// Where each view and function of the last [`Reader::compared`] is, by oid: what a
+    /// later read by oid replaces.
+    routines: Mutex<HashMap<(Listed, u32), String>>,
 }
 
 impl Reader {
@@ -61,6 +84,7 @@ impl Reader {
         Ok(Reader {
             prepared: snapshot::Prepared::new(db).await?,
             scope,
+            routines: Mutex::new(HashMap::new()),
         })
     }
 
@@ -111,30 +135,72 @@ impl Reader {
     /// What the shadow compares after every migration, in one round trip: the tables
     /// ([`Reader::tables`], or with `only`, `previous` with those read again as
     /// [`Reader::refresh_tables`] does), and the names of the views, materialized views
-    /// and functions that exist now: enough to see one appear or go, cheaply.
+    /// and functions that exist now: enough to see one appear or go, cheaply. With
+    /// `touched` (what the migration touched, `previous` being the last read), those of
+    /// `previous` with the ones it touched read again by oid; otherwise all of them.
     pub async fn compared(
         &self,
         db: &Database,
         previous: &Catalog,
         only: Option<&[String]>,
+        touched: Option<&Touched>,
     ) -> Result<Catalog, PgError> {
-        let mut routines = Catalog::default();
-        let (tables, named) = tokio::join!(
+        let touched = touched.filter(|touched| !touched.unlocked);
+        let (tables, routines) = tokio::join!(
             async {
                 match only {
                     Some(tables) => self.refresh_tables(db, previous, tables).await,
                     None => self.tables(db).await,
                 }
             },
-            snapshot::routines(db, &self.prepared, &self.scope, &mut routines)
+            snapshot::routines(
+                db,
+                &self.prepared,
+                &self.scope,
+                touched.map(|touched| (&touched.relations[..], &touched.functions[..]))
+            )
         );
         let mut catalog = tables?;
-        named?;
-        catalog.views = routines.views;
-        catalog.materialized_views = routines.materialized_views;
-        catalog.functions = routines.functions;
+        let routines = routines?;
+        let mut index = self
+            .routines
+            .lock()
+            .expect("the routines' index is kept without panicking");
+        if let Some(touched) = touched {
+            catalog.views = previous.views.clone();
+            catalog.materialized_views = previous.materialized_views.clone();
+            catalog.functions = previous.functions.clone();
+            let relations = touched
+                .relations
+                .iter()
+                .flat_map(|oid| [(Listed::View, *oid), (Listed::MaterializedView, *oid)]);
+            let functions = touched.functions.iter().map(|oid| (Listed::Function, *oid));
+            for (listed, oid) in relations.chain(functions) {
+                if let Some(key) = index.remove(&(listed, oid)) {
+                    remove(&mut catalog, listed, &key);
+                }
+            }
+        } else {
+            index.clear();
+            catalog.views.clear();
+            catalog.materialized_views.clear();
+            catalog.functions.clear();
+        }
+        for routine in routines {
+            index.insert((routine.listed, routine.oid), routine.key.clone());
+            Routine::put(routine, &mut catalog);
+        }
         Ok(catalog)
     }
+}
+
+/// Takes the view or function `key` out of its list of `catalog`.
+fn remove(catalog: &mut Catalog, listed: Listed, key: &str) {
+    match listed {
+        Listed::View => catalog.views.remove(key).map(drop),
+        Listed::MaterializedView => catalog.materialized_views.remove(key).map(drop),
+        Listed::Function => catalog.functions.remove(key).map(drop),
+    };
 }
 
 #[cfg(test)]

@@ -17,6 +17,21 @@ use crate::db::{Database, PgError};
 const SNAPSHOT: &str = concat!(include_str!("scope.sql"), include_str!("snapshot.sql"));
 const ROUTINES: &str = concat!(include_str!("scope.sql"), include_str!("routines.sql"));
 
+/// [`ROUTINES`], of all the views and functions.
+fn all_routines() -> String {
+    ROUTINES
+        .replace("{relations}", "true")
+        .replace("{functions}", "true")
+}
+
+/// [`ROUTINES`], of the relations `$2` and the functions `$3` (oids) alone: a lookup by
+/// oid, whatever the size of the catalog.
+fn some_routines() -> String {
+    ROUTINES
+        .replace("{relations}", "c.oid = ANY ($2::oid[])")
+        .replace("{functions}", "p.oid = ANY ($3::oid[])")
+}
+
 /// Deparse functions qualify every name not on the search_path: with an empty one, the
 /// text is the same on every connection. And a prepared query's plan is made once
 /// (`force_generic_plan`), not again at every run for its parameters, where making it
@@ -35,23 +50,27 @@ const RESTORE_SEARCH_PATH: &str = concat!(
 
 const SNAPSHOT_TYPES: [Type; 3] = [Type::TEXT_ARRAY, Type::BOOL, Type::TEXT_ARRAY];
 const ROUTINES_TYPES: [Type; 1] = [Type::TEXT_ARRAY];
+const SOME_ROUTINES_TYPES: [Type; 3] = [Type::TEXT_ARRAY, Type::OID_ARRAY, Type::OID_ARRAY];
 
-/// [`SNAPSHOT`] and [`ROUTINES`] prepared on one connection, for the reads repeated on
+/// [`SNAPSHOT`] and [`ROUTINES`] (of all, and of some) prepared on one connection, for the reads repeated on
 /// it: each then costs its execution, not a parse and a plan of a large query. Without
 /// them, a query's text is parsed and planned for its one run.
 pub(super) struct Prepared {
     snapshot: Statement,
     routines: Statement,
+    some_routines: Statement,
 }
 
 impl Prepared {
     /// Prepared under the empty search_path they run in: a plan made under another
     /// would be made again at every run.
     pub(super) async fn new(db: &Database) -> Result<Prepared, PgError> {
-        let (set, snapshot, routines, restore) = tokio::join!(
+        let (all, some) = (all_routines(), some_routines());
+        let (set, snapshot, routines, some_routines, restore) = tokio::join!(
             db.client.batch_execute(EMPTY_SEARCH_PATH),
             db.client.prepare_typed(SNAPSHOT, &SNAPSHOT_TYPES),
-            db.client.prepare_typed(ROUTINES, &ROUTINES_TYPES),
+            db.client.prepare_typed(&all, &ROUTINES_TYPES),
+            db.client.prepare_typed(&some, &SOME_ROUTINES_TYPES),
             db.client.batch_execute(RESTORE_SEARCH_PATH),
         );
         set?;
@@ -59,6 +78,7 @@ impl Prepared {
         Ok(Prepared {
             snapshot: snapshot?,
             routines: routines?,
+            some_routines: some_routines?,
         })
     }
 }
@@ -73,8 +93,11 @@ pub(super) async fn take(
 ) -> Result<Catalog, PgError> {
     let patterns = scope.like_patterns();
     let params: [&(dyn ToSql + Sync); 3] = [&patterns, &full, &only];
-    let prepared = prepared.map(|prepared| &prepared.snapshot);
-    let rows = with_empty_search_path(db, (SNAPSHOT, &SNAPSHOT_TYPES, prepared), &params).await?;
+    let query = match prepared {
+        Some(prepared) => Query::Prepared(&prepared.snapshot),
+        None => Query::Text(SNAPSHOT, &SNAPSHOT_TYPES),
+    };
+    let rows = with_empty_search_path(db, query, &params).await?;
     // A decoding failure surfaces as the driver's own FromSql error.
     let document: Document = rows
         .first()
@@ -83,20 +106,25 @@ pub(super) async fn take(
     Ok(document.into_catalog())
 }
 
-/// Runs a query (its text, its parameters' types, and the statement prepared from it
-/// when there is one) with an empty search_path, the session's put back after it. Three
+/// A query: prepared, or its text and its parameters' types.
+enum Query<'a> {
+    Prepared(&'a Statement),
+    Text(&'a str, &'a [Type]),
+}
+
+/// Runs `query` with an empty search_path, the session's put back after it. Three
 /// requests, one round trip: the client pipelines what is polled together, and a query
 /// not prepared goes through `query_typed`, which parses, binds and executes without a
 /// prepare of its own.
 async fn with_empty_search_path(
     db: &Database,
-    (sql, types, prepared): (&str, &[Type], Option<&Statement>),
+    query: Query<'_>,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<tokio_postgres::Row>, PgError> {
     let run = async {
-        match prepared {
-            Some(statement) => db.client.query(statement, params).await,
-            None => {
+        match query {
+            Query::Prepared(statement) => db.client.query(statement, params).await,
+            Query::Text(sql, types) => {
                 let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
                     .iter()
                     .zip(types)
@@ -117,58 +145,102 @@ async fn with_empty_search_path(
     Ok(rows)
 }
 
-/// Puts the views, materialized views and functions that exist now into `catalog` (a
-/// tables-only snapshot), by name alone: enough for a diff to see one appear or go, at
-/// a fraction of the cost of their definitions. Their other fields are left empty, the
-/// same on both sides, so no change of definition shows.
+/// Which list of a [`Catalog`] a view or function is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Listed {
+    View,
+    MaterializedView,
+    Function,
+}
+
+/// A view or function by name alone, with its oid and its key in its list.
+pub(super) struct Routine {
+    pub oid: u32,
+    pub listed: Listed,
+    pub key: String,
+    pub schema: String,
+    pub name: String,
+    pub kind: FunctionKind,
+    pub arguments: String,
+}
+
+impl Routine {
+    /// Puts it in its list of `catalog`. Its fields other than its name are left empty,
+    /// the same on both sides of a diff, so no change of definition shows: enough to
+    /// see one appear or go, at a fraction of the cost of their definitions.
+    pub fn put(self, catalog: &mut Catalog) {
+        let view = || View {
+            schema: self.schema.clone(),
+            name: self.name.clone(),
+            definition: String::new(),
+            options: Vec::new(),
+        };
+        match self.listed {
+            Listed::View => {
+                catalog.views.insert(self.key, view());
+            }
+            Listed::MaterializedView => {
+                catalog.materialized_views.insert(self.key, view());
+            }
+            Listed::Function => {
+                let function =
+                    Function::named(&self.schema, &self.name, self.kind, &self.arguments);
+                catalog.functions.insert(self.key, function);
+            }
+        }
+    }
+}
+
+/// The views, materialized views and functions of the covered schemas: all of them, or
+/// with `only` (relation oids, function oids) those of them that exist.
 pub(super) async fn routines(
     db: &Database,
     prepared: &Prepared,
     scope: &Scope,
-    catalog: &mut Catalog,
-) -> Result<(), PgError> {
+    only: Option<(&[u32], &[u32])>,
+) -> Result<Vec<Routine>, PgError> {
     let patterns = scope.like_patterns();
-    let params: [&(dyn ToSql + Sync); 1] = [&patterns];
-    let prepared = Some(&prepared.routines);
-    let rows = with_empty_search_path(db, (ROUTINES, &ROUTINES_TYPES, prepared), &params).await?;
-    catalog.views.clear();
-    catalog.materialized_views.clear();
-    catalog.functions.clear();
-    for row in rows {
-        let kind: &str = row.get(0);
-        let schema: String = row.get(1);
-        let name: String = row.get(2);
-        let arguments: Option<String> = row.get(3);
-        let key = format!("{schema}.{name}");
-        let view = || View {
-            schema: schema.clone(),
-            name: name.clone(),
-            definition: String::new(),
-            options: Vec::new(),
-        };
-        match kind {
-            "view" => {
-                catalog.views.insert(key, view());
-            }
-            "materialized" => {
-                catalog.materialized_views.insert(key, view());
-            }
-            _ => {
-                let kind = match kind {
-                    "procedure" => FunctionKind::Procedure,
-                    "aggregate" => FunctionKind::Aggregate,
-                    "window" => FunctionKind::Window,
-                    _ => FunctionKind::Function,
-                };
-                let arguments = arguments.unwrap_or_default();
-                let function = Function::named(&schema, &name, kind, &arguments);
-                catalog
-                    .functions
-                    .insert(format!("{key}({arguments})"), function);
-            }
+    let rows = match only {
+        None => {
+            let params: [&(dyn ToSql + Sync); 1] = [&patterns];
+            with_empty_search_path(db, Query::Prepared(&prepared.routines), &params).await?
         }
-    }
-    Ok(())
+        Some((relations, functions)) => {
+            let params: [&(dyn ToSql + Sync); 3] = [&patterns, &relations, &functions];
+            with_empty_search_path(db, Query::Prepared(&prepared.some_routines), &params).await?
+        }
+    };
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let kind: &str = row.get(0);
+            let schema: String = row.get(1);
+            let name: String = row.get(2);
+            let arguments: String = row.get::<_, Option<String>>(3).unwrap_or_default();
+            let oid: u32 = row.get(4);
+            let (listed, kind) = match kind {
+                "view" => (Listed::View, FunctionKind::Function),
+                "materialized" => (Listed::MaterializedView, FunctionKind::Function),
+                "procedure" => (Listed::Function, FunctionKind::Procedure),
+                "aggregate" => (Listed::Function, FunctionKind::Aggregate),
+                "window" => (Listed::Function, FunctionKind::Window),
+                _ => (Listed::Function, FunctionKind::Function),
+            };
+            let key = match listed {
+                Listed::Function => format!("{schema}.{name}({arguments})"),
+                _ => format!("{schema}.{name}"),
+            };
+            Routine {
+                oid,
+                listed,
+                key,
+                schema,
+                name,
+                kind,
+                arguments,
+            }
+        })
+        .collect())
 }
 
 /// The query's single value. Each list holds positional arrays; the rows below follow

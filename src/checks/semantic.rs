@@ -103,7 +103,7 @@ pub async fn apply(
         .map_err(unreadable("the start"))?;
     let mut checked = Checked::default();
     let mut before = reader
-        .compared(db, &Catalog::default(), None)
+        .compared(db, &Catalog::default(), None, None)
         .await
         .map_err(unreadable("the start"))?;
     let mut applied = 0;
@@ -171,13 +171,20 @@ pub async fn apply(
         // to the commit: for a file that ran as one transaction, reading the tables it
         // locked is reading all it changed. A relation it dropped has no name left to
         // read: then, and for files that commit as they go, every table is read.
-        // No lock shows a function dropped: the names of views and functions are read
-        // after every file.
-        let locked = locked_tables(&observed).filter(|_| engine::is_atomic(migration));
+        // The views and functions it locked or created are read again (a drop, a rename
+        // or a move locks them). A schema, type or extension changed renames or hides
+        // what lies in it without a lock: then everything is read.
+        let touched = observed
+            .touched
+            .as_ref()
+            .filter(|_| engine::is_atomic(migration));
+        let locked = locked_tables(&observed.looks)
+            .filter(|_| touched.is_some_and(|touched| !touched.unlocked));
         let after = reader
-            .compared(db, &before, locked.as_deref())
+            .compared(db, &before, locked.as_deref(), touched)
             .await
             .map_err(unreadable(&migration.file_name))?;
+        let observed = observed.looks;
         entry.rewrites = rewrites(migration, &before, &after, &observed);
         super::locks::attribute(&mut entry, &observed);
         entry.unguarded = Some(super::locks::unguarded(migration, &observed));

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use tokio_postgres::error::ErrorPosition;
 
+use crate::catalog::Touched;
 use crate::db::{Database, PgError};
 use crate::findings::Location;
 use crate::findings::span::Span;
@@ -38,6 +39,17 @@ pub enum ApplyError {
     History(#[source] PgError),
     #[error("cannot prepare the look at the locks a migration holds: {0}")]
     Locks(#[source] PgError),
+}
+
+/// What a file's session was seen to do as it ran.
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// Its locks, after each statement when watching them, and before its last commit.
+    pub looks: Vec<Observation>,
+    /// What its last transaction touched in the catalog, read before that transaction's
+    /// commit (when watching statements); for a file that ran as one transaction, all
+    /// the file touched.
+    pub touched: Option<Touched>,
 }
 
 /// How a file's statements were grouped into transactions.
@@ -139,6 +151,8 @@ pub struct Applier<'d> {
     insert: tokio_postgres::Statement,
     /// [`LOCKS`], prepared once: a look costs its execution, not a parse and a plan.
     locks: tokio_postgres::Statement,
+    /// [`TOUCHED`], prepared once.
+    touched: tokio_postgres::Statement,
     /// What runs before each file: the reset, and the session defaults a connection
     /// could not take at startup.
     prelude: String,
@@ -154,13 +168,19 @@ impl<'d> Applier<'d> {
         history::ensure_table(db)
             .await
             .map_err(ApplyError::History)?;
-        let (insert, locks) = tokio::join!(history::prepare_insert(db), db.client.prepare(LOCKS));
+        let (insert, locks, touched) = tokio::join!(
+            history::prepare_insert(db),
+            db.client.prepare(LOCKS),
+            db.client.prepare(TOUCHED)
+        );
         let insert = insert.map_err(ApplyError::History)?;
         let locks = locks.map_err(ApplyError::Locks)?;
+        let touched = touched.map_err(ApplyError::Locks)?;
         Ok(Applier {
             db,
             insert,
             locks,
+            touched,
             prelude: FILE_PRELUDE.to_string(),
             watch_statements: false,
             read_sizes: false,
@@ -231,7 +251,7 @@ impl<'d> Applier<'d> {
     pub async fn apply_observed(
         &self,
         migration: &MigrationFile,
-    ) -> Result<(MigrationEntry, Vec<Observation>), ApplyError> {
+    ) -> Result<(MigrationEntry, Observed), ApplyError> {
         let mut entry = MigrationEntry::new(migration, MigrationStatus::Skipped);
         let started = Instant::now();
         let session = Session {
@@ -239,6 +259,7 @@ impl<'d> Applier<'d> {
             read_sizes: self.read_sizes,
             reroute: self.reroute,
             locks: Some(&self.locks),
+            touched: Some(&self.touched),
             ..Session::new(self.db, migration)
         };
         let file = File::new(session, &self.insert, &self.prelude);
@@ -249,6 +270,13 @@ impl<'d> Applier<'d> {
                 .sizes
                 .lock()
                 .expect("sizes are set without panicking"),
+        );
+        let touched = std::mem::take(
+            &mut *file
+                .session
+                .touched_seen
+                .lock()
+                .expect("what was touched is set without panicking"),
         );
         let mut observed = file.session.observed.into_inner().unwrap_or_default();
         // The newest relation as the file started was read in the round trip of its first
@@ -298,7 +326,13 @@ impl<'d> Applier<'d> {
                 });
             }
         }
-        Ok((entry, observed))
+        Ok((
+            entry,
+            Observed {
+                looks: observed,
+                touched,
+            },
+        ))
     }
 }
 
@@ -656,6 +690,33 @@ const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
 /// The newest relation when a file starts: every relation created after has a larger oid.
 const NEWEST_RELATION: &str = "SELECT coalesce(max(oid), 0::oid) FROM pg_class";
 
+/// What this transaction touched that the catalog reads after a file need to know
+/// (`$1`: the newest relation's oid as the file started; one counter numbers every
+/// object, so anything created since has a larger oid):
+/// - the functions it locked (a function is locked to be dropped, renamed, moved,
+///   altered, or added to or taken from an extension) or created;
+/// - the relations it locked (a view is locked to be dropped, renamed, moved or
+///   replaced), and the views and materialized views it created;
+/// - whether it changed a schema, a type or an extension, which renames or hides what
+///   lies in them without locking it: updated or deleted rows of `pg_namespace` or
+///   `pg_type`, any row of `pg_extension`, in this transaction's statistics.
+const TOUCHED: &str = "WITH mine AS MATERIALIZED (\
+       SELECT l.locktype, l.classid, l.objid, l.relation FROM pg_locks l \
+       WHERE l.pid = pg_backend_pid() AND l.granted) \
+     SELECT ARRAY(SELECT objid FROM mine \
+         WHERE locktype = 'object' AND classid = 'pg_proc'::regclass \
+         UNION SELECT p.oid FROM pg_proc p WHERE p.oid > $1::oid), \
+       ARRAY(SELECT relation FROM mine \
+         WHERE locktype = 'relation' AND relation >= 16384 \
+         UNION SELECT c.oid FROM pg_class c WHERE c.oid > $1::oid AND c.relkind IN ('v', 'm')), \
+       pg_stat_get_xact_tuples_updated('pg_namespace'::regclass) \
+       + pg_stat_get_xact_tuples_deleted('pg_namespace'::regclass) \
+       + pg_stat_get_xact_tuples_updated('pg_type'::regclass) \
+       + pg_stat_get_xact_tuples_deleted('pg_type'::regclass) \
+       + pg_stat_get_xact_tuples_inserted('pg_extension'::regclass) \
+       + pg_stat_get_xact_tuples_updated('pg_extension'::regclass) \
+       + pg_stat_get_xact_tuples_deleted('pg_extension'::regclass) > 0";
+
 /// The scan counts a look reads are this session's not yet sent to the statistics: sent
 /// when the session next waits for a query (at once, asked this way), every file starts
 /// counting from nothing, not from what the last one left. Postgres 15 and later; a
@@ -851,9 +912,10 @@ impl<'a> File<'a> {
             [&migration.version, &migration.name, &statements];
         let in_transaction = !matches!(then, Then::Nothing);
         let started = Instant::now();
-        let (recorded, held, after) = tokio::join!(
+        let (recorded, held, touched, after) = tokio::join!(
             session.db.client.execute(self.insert, &params),
             session.held(in_transaction),
+            session.touched(in_transaction),
             async {
                 match then {
                     Then::Statement(index) => session
@@ -878,6 +940,13 @@ impl<'a> File<'a> {
             step
         })?;
         session.observe(None, started, held)?;
+        if let Some(touched) = touched {
+            let touched = touched.map_err(|error| session.failure(error, None))?;
+            *session
+                .touched_seen
+                .lock()
+                .expect("what was touched is set without panicking") = Some(touched);
+        }
         after
     }
 }
@@ -891,6 +960,10 @@ struct Session<'a> {
     reroute: Option<&'a dyn Reroute>,
     /// The prepared [`LOCKS`] its looks run (a session that never looks has none).
     locks: Option<&'a tokio_postgres::Statement>,
+    /// The prepared [`TOUCHED`], read before the last commit when watching statements.
+    touched: Option<&'a tokio_postgres::Statement>,
+    /// What [`TOUCHED`] read.
+    touched_seen: Mutex<Option<Touched>>,
     observed: Mutex<Vec<Observation>>,
     /// The newest relation's oid when the file started (see [`NEWEST_RELATION`]).
     existing: std::sync::atomic::AtomicU32,
@@ -907,6 +980,8 @@ impl<'a> Session<'a> {
             read_sizes: false,
             reroute: None,
             locks: None,
+            touched: None,
+            touched_seen: Mutex::new(None),
             observed: Mutex::new(Vec::new()),
             existing: std::sync::atomic::AtomicU32::new(0),
             sizes: Mutex::new(HashMap::new()),
@@ -985,6 +1060,24 @@ impl<'a> Session<'a> {
         let locks = self.locks.filter(|_| look)?;
         // Prepared already: sent as it is first polled, it stays where it was sent.
         Some(self.db.client.query(locks, &[]).await)
+    }
+
+    /// What this transaction touched in the catalog, when `look` and watching statements;
+    /// sent when first polled, like [`Session::held`].
+    async fn touched(&self, look: bool) -> Option<Result<Touched, PgError>> {
+        let statement = self.touched.filter(|_| look && self.watch_statements)?;
+        // Read in the round trip of the file's first statement; were its answer not in
+        // yet, 0 reads every view and function again: more than needed, never less.
+        let newest = self.existing.load(std::sync::atomic::Ordering::Relaxed);
+        let row = match self.db.client.query_one(statement, &[&newest]).await {
+            Ok(row) => row,
+            Err(error) => return Some(Err(error)),
+        };
+        Some(Ok(Touched {
+            functions: row.get(0),
+            relations: row.get(1),
+            unlocked: row.get(2),
+        }))
     }
 
     fn observe(

@@ -862,3 +862,113 @@ fn a_renamed_column_is_not_a_dropped_one() {
         "{report:#}"
     );
 }
+
+/// After each file the shadow reads again only the views and functions the file locked
+/// or created. A rename of a schema or of a type renames what lies in it (a function's
+/// key names its argument types) without locking it: those files are read whole.
+#[test]
+fn what_a_renamed_schema_or_type_held_is_gone_though_nothing_of_it_was_locked() {
+    let project = Project::new();
+    project.file(
+        "20250101000000_app.sql",
+        "CREATE SCHEMA IF NOT EXISTS app;\n\
+         CREATE TYPE app.mood AS ENUM ('ok', 'sad');\n\
+         CREATE TABLE IF NOT EXISTS app.moods (id bigint PRIMARY KEY, mood app.mood);\n\
+         CREATE OR REPLACE VIEW app.sad AS SELECT id FROM app.moods WHERE mood = 'sad';\n\
+         CREATE OR REPLACE FUNCTION app.cheer(m app.mood) RETURNS app.mood LANGUAGE sql AS $$ SELECT 'ok'::app.mood $$;\n\
+         CREATE TYPE public.tone AS ENUM ('calm');\n\
+         CREATE OR REPLACE FUNCTION public.soften(t public.tone) RETURNS text LANGUAGE sql AS $$ SELECT 'calm' $$;\n",
+    );
+    // Dynamic SQL: the linter sees neither rename, so what is found is the catalog's.
+    project.file(
+        "20250102000000_rename_type.sql",
+        "DO $$ BEGIN EXECUTE 'ALTER TYPE public.tone RENAME TO ' || 'voice'; END $$;\n",
+    );
+    project.file(
+        "20250103000000_rename_schema.sql",
+        "DO $$ BEGIN EXECUTE 'ALTER SCHEMA app RENAME TO ' || 'app_v2'; END $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    let mut found = changed(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            triple(
+                "dropped-function",
+                "20250102000000_rename_type.sql",
+                "error"
+            ),
+            triple(
+                "dropped-function",
+                "20250103000000_rename_schema.sql",
+                "error"
+            ),
+            triple("dropped-table", "20250103000000_rename_schema.sql", "error"),
+            triple("dropped-view", "20250103000000_rename_schema.sql", "error"),
+        ],
+        "{report:#}"
+    );
+    let messages: Vec<&str> = of_rules(&report, &["dropped-function", "dropped-view"])
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("public.soften(public.tone) is gone")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("app.sad is gone")),
+        "{messages:#?}"
+    );
+}
+
+/// A rename or a move of a function, and a view dropped with the table under it, lock
+/// what they take away: what the shadow reads again after the file.
+#[test]
+fn a_function_renamed_or_moved_and_a_view_dropped_by_cascade_are_gone() {
+    let project = with_api();
+    project.file(
+        "20250103000000_more.sql",
+        "CREATE SCHEMA IF NOT EXISTS private;\n\
+         CREATE OR REPLACE FUNCTION public.note_total() RETURNS bigint LANGUAGE sql SET search_path = '' AS $$ SELECT count(*) FROM public.notes $$;\n",
+    );
+    project.file(
+        "20250104000000_rename.sql",
+        "DO $$ BEGIN EXECUTE 'ALTER FUNCTION public.note_count(bigint) RENAME TO ' || 'notes_from'; END $$;\n",
+    );
+    project.file(
+        "20250105000000_move.sql",
+        "DO $$ BEGIN EXECUTE 'ALTER FUNCTION public.note_total() SET SCHEMA ' || 'private'; END $$;\n",
+    );
+    project.file(
+        "20250106000000_cascade.sql",
+        "DO $$ BEGIN EXECUTE 'DROP TABLE public.notes ' || 'CASCADE'; END $$;\n",
+    );
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    let mut found = changed(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            triple("dropped-function", "20250104000000_rename.sql", "error"),
+            triple("dropped-function", "20250105000000_move.sql", "error"),
+            triple("dropped-table", "20250106000000_cascade.sql", "error"),
+            triple("dropped-view", "20250106000000_cascade.sql", "error"),
+        ],
+        "{report:#}"
+    );
+}
+
+/// The catalog findings of what the migrations changed: all but `not-idempotent` (the
+/// files of these tests rename things, and cannot run twice).
+fn changed(report: &Value) -> Vec<(String, String, String)> {
+    semantic(report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule != "not-idempotent")
+        .collect()
+}
