@@ -52,6 +52,14 @@ pub async fn snapshot(db: &Database, scope: &Scope) -> Result<Catalog, PgError> 
     snapshot::take(db, None, scope, true, None).await
 }
 
+/// The tables a migration locked: their names as it saw them (what an earlier read has
+/// them under), and their oids (what is read again).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Locked {
+    pub names: Vec<String>,
+    pub oids: Vec<u32>,
+}
+
 /// What one transaction touched in the catalog, read before its commit: what
 /// [`Reader::compared`] reads again of the views and functions after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,9 +96,11 @@ impl Reader {
         })
     }
 
-    /// The whole catalog, as [`snapshot`] reads it.
+    /// The whole catalog, as [`snapshot`] reads it. Planned again at each read: it runs
+    /// a few times a run, and a plan made once, on the catalog the run started with,
+    /// took three times as long on the one its migrations built.
     pub async fn snapshot(&self, db: &Database) -> Result<Catalog, PgError> {
-        snapshot::take(db, Some(&self.prepared), &self.scope, true, None).await
+        snapshot::take(db, None, &self.scope, true, None).await
     }
 
     /// The tables alone: tables (with RLS), columns, constraints and policies, the rest
@@ -104,20 +114,21 @@ impl Reader {
     /// `previous` (a [`Reader::tables`]) with `tables` read again: those that exist now
     /// replace or join theirs, with their columns, constraints and policies. For a
     /// migration that changed only tables it locked, what a whole [`Reader::tables`]
-    /// would give, at the cost of reading those alone.
+    /// would give, at the cost of reading those alone (looked up by oid).
     pub async fn refresh_tables(
         &self,
         db: &Database,
         previous: &Catalog,
-        tables: &[String],
+        tables: &Locked,
     ) -> Result<Catalog, PgError> {
-        if tables.is_empty() {
+        if tables.oids.is_empty() {
             return Ok(previous.clone());
         }
-        let fresh =
-            snapshot::take(db, Some(&self.prepared), &self.scope, false, Some(tables)).await?;
+        let only = Some(&tables.oids[..]);
+        let fresh = snapshot::take(db, Some(&self.prepared), &self.scope, false, only).await?;
         let mut merged = previous.clone();
-        let stale = |table: &String| tables.contains(table);
+        let stale =
+            |table: &String| tables.names.contains(table) || fresh.tables.contains_key(table);
         merged.tables.retain(|name, _| !stale(name));
         merged.columns.retain(|_, column| !stale(&column.table));
         merged
@@ -142,7 +153,7 @@ impl Reader {
         &self,
         db: &Database,
         previous: &Catalog,
-        only: Option<&[String]>,
+        only: Option<&Locked>,
         touched: Option<&Touched>,
     ) -> Result<Catalog, PgError> {
         let touched = touched.filter(|touched| !touched.unlocked);

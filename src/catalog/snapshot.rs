@@ -15,6 +15,23 @@ use super::model::{
 use crate::db::{Database, PgError};
 
 const SNAPSHOT: &str = concat!(include_str!("scope.sql"), include_str!("snapshot.sql"));
+
+/// [`SNAPSHOT`] of every table.
+fn every_table() -> String {
+    SNAPSHOT.replace("{classes}", "pg_class")
+}
+
+/// [`SNAPSHOT`] of the tables `$3` (oids) alone, each looked up by its oid. As a
+/// filter of `pg_class`, the plan made once for it (at its first run, when the catalog
+/// is still small and a scan of it looks cheapest) scanned the whole catalog after
+/// every file; a lookup kept apart from the rest (`OFFSET 0`) can only use the index.
+fn some_tables() -> String {
+    SNAPSHOT.replace(
+        "{classes}",
+        "(SELECT k.* FROM unnest($3::oid[]) AS o (oid), \
+         LATERAL (SELECT * FROM pg_class k WHERE k.oid = o.oid OFFSET 0) AS k)",
+    )
+}
 const ROUTINES: &str = concat!(include_str!("scope.sql"), include_str!("routines.sql"));
 
 /// [`ROUTINES`], of all the views and functions.
@@ -48,15 +65,17 @@ const RESTORE_SEARCH_PATH: &str = concat!(
     "set_config('plan_cache_mode', current_setting('migration_guard.plan_cache_mode'), false)",
 );
 
-const SNAPSHOT_TYPES: [Type; 3] = [Type::TEXT_ARRAY, Type::BOOL, Type::TEXT_ARRAY];
+const SNAPSHOT_TYPES: [Type; 3] = [Type::TEXT_ARRAY, Type::BOOL, Type::OID_ARRAY];
 const ROUTINES_TYPES: [Type; 1] = [Type::TEXT_ARRAY];
 const SOME_ROUTINES_TYPES: [Type; 3] = [Type::TEXT_ARRAY, Type::OID_ARRAY, Type::OID_ARRAY];
 
-/// [`SNAPSHOT`] and [`ROUTINES`] (of all, and of some) prepared on one connection, for the reads repeated on
+/// [`SNAPSHOT`] and [`ROUTINES`] (of all, and of some) prepared on one connection, for
+/// the reads repeated on
 /// it: each then costs its execution, not a parse and a plan of a large query. Without
 /// them, a query's text is parsed and planned for its one run.
 pub(super) struct Prepared {
     snapshot: Statement,
+    some_tables: Statement,
     routines: Statement,
     some_routines: Statement,
 }
@@ -65,18 +84,21 @@ impl Prepared {
     /// Prepared under the empty search_path they run in: a plan made under another
     /// would be made again at every run.
     pub(super) async fn new(db: &Database) -> Result<Prepared, PgError> {
-        let (all, some) = (all_routines(), some_routines());
-        let (set, snapshot, routines, some_routines, restore) = tokio::join!(
+        let (every, some) = (every_table(), some_tables());
+        let (all, some_of) = (all_routines(), some_routines());
+        let (set, snapshot, some_tables, routines, some_routines, restore) = tokio::join!(
             db.client.batch_execute(EMPTY_SEARCH_PATH),
-            db.client.prepare_typed(SNAPSHOT, &SNAPSHOT_TYPES),
+            db.client.prepare_typed(&every, &SNAPSHOT_TYPES),
+            db.client.prepare_typed(&some, &SNAPSHOT_TYPES),
             db.client.prepare_typed(&all, &ROUTINES_TYPES),
-            db.client.prepare_typed(&some, &SOME_ROUTINES_TYPES),
+            db.client.prepare_typed(&some_of, &SOME_ROUTINES_TYPES),
             db.client.batch_execute(RESTORE_SEARCH_PATH),
         );
         set?;
         restore?;
         Ok(Prepared {
             snapshot: snapshot?,
+            some_tables: some_tables?,
             routines: routines?,
             some_routines: some_routines?,
         })
@@ -89,13 +111,21 @@ pub(super) async fn take(
     prepared: Option<&Prepared>,
     scope: &Scope,
     full: bool,
-    only: Option<&[String]>,
+    only: Option<&[u32]>,
 ) -> Result<Catalog, PgError> {
     let patterns = scope.like_patterns();
     let params: [&(dyn ToSql + Sync); 3] = [&patterns, &full, &only];
-    let query = match prepared {
-        Some(prepared) => Query::Prepared(&prepared.snapshot),
-        None => Query::Text(SNAPSHOT, &SNAPSHOT_TYPES),
+    let text;
+    let query = match (prepared, only) {
+        (Some(prepared), Some(_)) => Query::Prepared(&prepared.some_tables),
+        (Some(prepared), None) => Query::Prepared(&prepared.snapshot),
+        (None, only) => {
+            text = match only {
+                Some(_) => some_tables(),
+                None => every_table(),
+            };
+            Query::Text(&text, &SNAPSHOT_TYPES)
+        }
     };
     let rows = with_empty_search_path(db, query, &params).await?;
     // A decoding failure surfaces as the driver's own FromSql error.

@@ -3,9 +3,9 @@
 --
 -- $2 is false for the tables alone (tables, columns, constraints, RLS, policies): the
 -- other lists come back empty without being computed.
--- $3, when not null, is a text[] of qualified table names: only those tables (and their
--- columns, constraints and policies) are read; the shadow passes the tables a migration
--- locked.
+-- {classes} is `pg_class`, or the rows of `pg_class` of the oids `$3` (the tables a
+-- migration locked): only those tables (and their columns, constraints and policies)
+-- are read; $3 is unused otherwise.
 -- $1 is a text[] of LIKE patterns naming the schemas left out; system schemas (pg_*,
 -- information_schema) and the objects an extension owns are always left out. The caller
 -- runs this with an empty search_path, so every name the deparse functions print outside
@@ -20,24 +20,22 @@ rel AS MATERIALIZED (
   SELECT c.oid, c.relkind, c.relowner, c.relacl, c.relrowsecurity, c.relforcerowsecurity,
          c.reloptions, c.relispartition, c.relpartbound, c.relfilenode,
          n.nspname, c.relname::text AS relname, n.nspname || '.' || c.relname AS qname
-  FROM pg_class c
+  FROM {classes} c
   JOIN ns n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
     AND c.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_class'::regclass)
-    AND ($3::text[] IS NULL OR n.nspname || '.' || c.relname = ANY ($3::text[]))
 ),
 -- Supabase lets users add policies and triggers to the tables of the schemas it manages
 -- (storage.objects, auth.users): those count as the user's too.
 managed AS MATERIALIZED (
   SELECT c.oid, n.nspname || '.' || c.relname AS qname
-  FROM pg_class c
+  FROM {classes} c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'f', 'v')
     AND left(n.nspname, 3) <> 'pg_'
     AND n.nspname <> 'information_schema'
     AND n.oid NOT IN (SELECT oid FROM ns)
     AND c.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_class'::regclass)
-    AND ($3::text[] IS NULL OR n.nspname || '.' || c.relname = ANY ($3::text[]))
 ),
 fn AS MATERIALIZED (
   SELECT p.oid, p.prokind, p.prolang, p.prosqlbody IS NOT NULL AS atomic, p.prosrc, p.prosecdef,

@@ -181,7 +181,7 @@ pub async fn apply(
         let locked = locked_tables(&observed.looks)
             .filter(|_| touched.is_some_and(|touched| !touched.unlocked));
         let after = reader
-            .compared(db, &before, locked.as_deref(), touched)
+            .compared(db, &before, locked.as_ref(), touched)
             .await
             .map_err(unreadable(&migration.file_name))?;
         let observed = observed.looks;
@@ -308,17 +308,19 @@ fn revert_left(
 /// The tables the observations saw locked in a mode that DDL takes (SHARE UPDATE
 /// EXCLUSIVE and up: what may change a table's columns, constraints or policies); none
 /// when one of the locked relations is gone (dropped by the file).
-fn locked_tables(observed: &[Observation]) -> Option<Vec<String>> {
-    let mut tables: Vec<String> = Vec::new();
+fn locked_tables(observed: &[Observation]) -> Option<catalog::Locked> {
+    let mut tables = catalog::Locked::default();
     for held in observed.iter().flat_map(|observation| &observation.held) {
         if held.relation.is_empty() {
             return None;
         }
-        if held.is_table()
-            && held.mode >= LockMode::ShareUpdateExclusive
-            && !tables.contains(&held.relation)
-        {
-            tables.push(held.relation.clone());
+        if held.is_table() && held.mode >= LockMode::ShareUpdateExclusive {
+            if !tables.names.contains(&held.relation) {
+                tables.names.push(held.relation.clone());
+            }
+            if !tables.oids.contains(&held.oid) {
+                tables.oids.push(held.oid);
+            }
         }
     }
     Some(tables)

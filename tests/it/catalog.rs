@@ -660,7 +660,21 @@ async fn refreshing_the_tables_a_migration_locked_gives_what_a_whole_read_gives(
              CREATE TABLE c (id int);",
         )
         .await;
-    let tables = ["public.b".to_string(), "public.c".to_string()];
+    let names = ["public.b".to_string(), "public.c".to_string()];
+    let mut oids = Vec::new();
+    for name in &names {
+        let row = fresh
+            .db
+            .client
+            .query_one("SELECT $1::text::regclass::oid", &[name])
+            .await
+            .unwrap();
+        oids.push(row.get(0));
+    }
+    let tables = catalog::Locked {
+        names: names.to_vec(),
+        oids,
+    };
     let refreshed = reader
         .refresh_tables(&fresh.db, &before, &tables)
         .await
