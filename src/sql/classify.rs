@@ -53,6 +53,19 @@ pub fn tx_role(text: &str) -> TxRole {
     }
 }
 
+/// Whether a statement takes no lock on any relation whatever it says: a setting
+/// (`SET`, `RESET`, `SHOW`; not `SET CONSTRAINTS`, which may run deferred checks) or the
+/// start of a transaction.
+pub fn locks_nothing(text: &str) -> bool {
+    let words = leading_words(text, 2);
+    let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    match word(0) {
+        "SET" => word(1) != "CONSTRAINTS",
+        "RESET" | "SHOW" => true,
+        _ => tx_role(text) == TxRole::Begin,
+    }
+}
+
 /// The first `limit` words of `text`, upper-cased, skipping comments; parenthesised
 /// option lists (`VACUUM (ANALYZE)`, `REINDEX (VERBOSE)`) are skipped whole.
 pub fn leading_words(text: &str, limit: usize) -> Vec<String> {
@@ -106,6 +119,29 @@ mod tests {
             ("PREPARE TRANSACTION 'x'", TxRole::Abort),
         ] {
             assert_eq!(tx_role(text), role, "{text}");
+        }
+    }
+
+    #[test]
+    fn settings_and_a_transactions_start_lock_nothing() {
+        for text in [
+            "SET LOCAL lock_timeout = '5s'",
+            "-- guard\nset statement_timeout to '1min'",
+            "RESET ALL",
+            "SHOW search_path",
+            "BEGIN",
+            "SET ROLE authenticated",
+        ] {
+            assert!(locks_nothing(text), "{text}");
+        }
+        for text in [
+            "SET CONSTRAINTS ALL IMMEDIATE",
+            "ALTER TABLE t SET NOT NULL",
+            "UPDATE t SET a = 1",
+            "SELECT set_config('a.b', 'c', true)",
+            "BEGIN ATOMIC SELECT 1; END",
+        ] {
+            assert!(!locks_nothing(text), "{text}");
         }
     }
 
