@@ -101,7 +101,9 @@ pub async fn apply_all(
 pub struct Observation {
     /// The statement just run; `None` for the look just before the file's last commit.
     pub statement: Option<usize>,
-    /// When that statement was sent (for the last look, when the look was).
+    /// When that statement was sent, or when the look before it answered if that was
+    /// later (statements sent together run one after another); for the last look, when
+    /// the look was sent.
     pub started: Instant,
     /// When the look answered.
     pub seen: Instant,
@@ -453,8 +455,8 @@ pub async fn run_script(
     Ok(failure)
 }
 
-/// How many statements of a rehearsal are sent before their answers are awaited.
-const REHEARSAL_PIPELINE: usize = 32;
+/// How many statements of a transaction are sent before their answers are awaited.
+const PIPELINE: usize = 32;
 
 /// Runs `migration`'s statements again in the caller's transaction, without its own
 /// transaction control and without a history row: the caller looks at what the second
@@ -462,7 +464,7 @@ const REHEARSAL_PIPELINE: usize = 32;
 /// (`BEGIN`, a savepoint), sent with the session's reset in the same round trip as the
 /// first statements.
 ///
-/// The statements are sent [`REHEARSAL_PIPELINE`] at a time, each batch in one round
+/// The statements are sent [`PIPELINE`] at a time, each batch in one round
 /// trip: in one transaction, a statement after one that failed fails too (the
 /// transaction is aborted), so nothing runs that would not have, and the first failure
 /// is the file's.
@@ -491,7 +493,7 @@ pub async fn rehearse(
         .filter(|(_, role)| matches!(role, TxRole::Plain | TxRole::CommitAfter))
         .map(|(index, _)| *index)
         .collect();
-    for batch in runnable.chunks(REHEARSAL_PIPELINE) {
+    for batch in runnable.chunks(PIPELINE) {
         // What opens the file is not the file's: its failure is no failure of the file.
         let (opened, steps) = tokio::join!(
             session.send(opening.as_deref().unwrap_or_default()),
@@ -783,7 +785,10 @@ const FILE_PRELUDE: &str = "RESET ALL";
 
 /// One file being applied. Requests that cannot fail on their own (the session reset,
 /// `BEGIN`) are pipelined with the statement after them, and the history row with the
-/// `COMMIT` after it, so a file costs about one round trip per statement, like psql.
+/// `COMMIT` after it. The statements of a transaction are sent [`PIPELINE`] at a time,
+/// each batch in one round trip (see [`Session::pipeline`]); a statement that runs on
+/// its own, and every statement of a file that controls its transactions itself, waits
+/// for the one before it.
 struct File<'a> {
     session: Session<'a>,
     insert: &'a tokio_postgres::Statement,
@@ -846,9 +851,8 @@ impl<'a> File<'a> {
 
         if matches!(shape, Shape::FileOwned) {
             let (last, body) = self.roles.split_last().expect("two statements at least");
-            for &(index, _) in body {
-                self.session.statement(prelude.take(), index).await?;
-            }
+            let body: Vec<usize> = body.iter().map(|&(index, _)| index).collect();
+            self.session.pipeline(prelude.take(), &body).await?;
             self.record_then(&Then::Statement(last.0)).await?;
             return Ok(TransactionMode::FileOwned);
         }
@@ -864,8 +868,14 @@ impl<'a> File<'a> {
         let mut in_transaction = false;
         let mut outside = 0;
         let mut transactions = 0;
+        // The statements of the open transaction not sent yet, and what goes before them.
+        let mut batch: Vec<usize> = Vec::new();
+        let mut opening = None;
         for (position, &(index, role)) in self.roles.iter().enumerate() {
             if role == TxRole::NoTransaction {
+                self.session
+                    .pipeline(opening.take(), &std::mem::take(&mut batch))
+                    .await?;
                 if in_transaction {
                     self.session.control("COMMIT").await?;
                     in_transaction = false;
@@ -874,19 +884,26 @@ impl<'a> File<'a> {
                 outside += 1;
                 continue;
             }
-            let mut before = prelude.take().unwrap_or_default();
             if !in_transaction {
+                let mut before = prelude.take().unwrap_or_default();
                 before.push_str("; BEGIN");
+                opening = Some(before);
                 in_transaction = true;
                 transactions += 1;
             }
-            self.session.statement(Some(before), index).await?;
+            batch.push(index);
             // A new enum value cannot be used before it is committed.
             if role == TxRole::CommitAfter && position + 1 < self.roles.len() {
+                self.session
+                    .pipeline(opening.take(), &std::mem::take(&mut batch))
+                    .await?;
                 self.session.control("COMMIT").await?;
                 in_transaction = false;
             }
         }
+        self.session
+            .pipeline(opening.take(), &std::mem::take(&mut batch))
+            .await?;
         if !in_transaction {
             let mut before = prelude.take().unwrap_or_default();
             before.push_str("; BEGIN");
@@ -968,6 +985,8 @@ struct Session<'a> {
     touched: Option<&'a tokio_postgres::Statement>,
     /// What [`TOUCHED`] read.
     touched_seen: Mutex<Option<Touched>>,
+    /// When the last look answered.
+    answered: Mutex<Option<Instant>>,
     observed: Mutex<Vec<Observation>>,
     /// The newest relation's oid when the file started (see [`NEWEST_RELATION`]).
     existing: std::sync::atomic::AtomicU32,
@@ -986,6 +1005,7 @@ impl<'a> Session<'a> {
             locks: None,
             touched: None,
             touched_seen: Mutex::new(None),
+            answered: Mutex::new(None),
             observed: Mutex::new(Vec::new()),
             existing: std::sync::atomic::AtomicU32::new(0),
             sizes: Mutex::new(HashMap::new()),
@@ -1051,6 +1071,25 @@ impl<'a> Session<'a> {
         self.observe(Some(index), started, held)
     }
 
+    /// Runs statements `indexes` of one open transaction (with `before`, if any, ahead of
+    /// the first), [`PIPELINE`] at a time, each batch in one round trip: the server runs
+    /// them in order, and in one transaction a statement after one that failed fails too
+    /// (the transaction is aborted), so nothing runs that would not have, and the first
+    /// failure is the file's. Each statement's look at the locks goes right after it.
+    async fn pipeline(&self, mut before: Option<String>, indexes: &[usize]) -> StepResult {
+        for batch in indexes.chunks(PIPELINE) {
+            let steps = pipelined(
+                batch
+                    .iter()
+                    .map(|&index| self.statement(before.take(), index))
+                    .collect(),
+            )
+            .await;
+            steps.into_iter().collect::<StepResult<Vec<()>>>()?;
+        }
+        Ok(())
+    }
+
     /// Sends `sql` unless it holds nothing.
     async fn send(&self, sql: &str) -> Result<(), PgError> {
         let sql = sql.trim_matches(|c: char| c == ';' || c.is_whitespace());
@@ -1093,6 +1132,17 @@ impl<'a> Session<'a> {
         held: Option<Result<Vec<tokio_postgres::Row>, PgError>>,
     ) -> StepResult {
         let Some(rows) = held else { return Ok(()) };
+        let seen = Instant::now();
+        // Sent in a batch, a statement started when the look before it answered.
+        let started = {
+            let mut answered = self
+                .answered
+                .lock()
+                .expect("answers are noted without panicking");
+            let started = answered.map_or(started, |last| last.max(started));
+            *answered = Some(seen);
+            started
+        };
         let rows = rows.map_err(|error| self.failure(error, None))?;
         if rows.is_empty() {
             return Ok(());
@@ -1119,7 +1169,7 @@ impl<'a> Session<'a> {
             .push(Observation {
                 statement,
                 started,
-                seen: Instant::now(),
+                seen,
                 held,
                 lock_timeout,
             });

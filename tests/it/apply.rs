@@ -76,6 +76,53 @@ async fn a_failing_file_leaves_nothing_behind() {
     );
 }
 
+/// The statements of a transaction are sent many at a time: a failure among them is
+/// the file's (not the aborted transaction's complaint about the ones after it), and
+/// nothing after it takes effect, in the first batch or a later one.
+#[tokio::test]
+async fn a_failure_among_statements_sent_together_is_the_one_reported() {
+    let server = PgServer::start();
+    let project = Project::new();
+    let mut many: String = (0..40)
+        .map(|i| format!("CREATE TABLE t_{i} (id int);\n"))
+        .collect();
+    many.push_str("INSERT INTO t_0 VALUES ('not a number');\nCREATE TABLE after_it (id int);\n");
+    project.file("0001_many.sql", &many);
+    project.file(
+        "0002_own.sql",
+        "BEGIN;\nCREATE TABLE own (id int);\nSELECT 1/0;\nCREATE TABLE own_after (id int);\nCOMMIT;\n",
+    );
+    let entries = apply(&server, &project).await;
+    assert_eq!(
+        statuses(&entries),
+        [MigrationStatus::Failed, MigrationStatus::Skipped]
+    );
+    let error = entries[0].error.as_ref().unwrap();
+    assert_eq!(error.sqlstate.as_deref(), Some("22P02"), "{error:?}");
+    assert_eq!(error.statement_index, Some(40));
+    assert_eq!(
+        server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+    project.file("0001_many.sql", "CREATE TABLE kept (id int);\n");
+    let entries = apply(&server, &project).await;
+    assert_eq!(
+        statuses(&entries),
+        [MigrationStatus::Applied, MigrationStatus::Failed]
+    );
+    let error = entries[1].error.as_ref().unwrap();
+    assert_eq!(error.sqlstate.as_deref(), Some("22012"), "{error:?}");
+    assert_eq!(error.statement_index, Some(2));
+    assert_eq!(
+        server.psql("SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'"),
+        "kept"
+    );
+    assert_eq!(
+        server.psql("SELECT string_agg(version, ',') FROM supabase_migrations.schema_migrations"),
+        "0001"
+    );
+}
+
 #[tokio::test]
 async fn the_files_own_transaction_is_kept_and_rolled_back_whole() {
     let server = PgServer::start();
