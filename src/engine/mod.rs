@@ -153,8 +153,9 @@ pub struct Applier<'d> {
     insert: tokio_postgres::Statement,
     /// [`LOCKS`], prepared once: a look costs its execution, not a parse and a plan.
     locks: tokio_postgres::Statement,
-    /// [`TOUCHED`], prepared once.
+    /// [`TOUCHED`] and [`NEWEST_RELATION`], prepared once.
     touched: tokio_postgres::Statement,
+    newest: tokio_postgres::Statement,
     /// What runs before each file: the reset, and the session defaults a connection
     /// could not take at startup.
     prelude: String,
@@ -170,19 +171,22 @@ impl<'d> Applier<'d> {
         history::ensure_table(db)
             .await
             .map_err(ApplyError::History)?;
-        let (insert, locks, touched) = tokio::join!(
+        let (insert, locks, touched, newest) = tokio::join!(
             history::prepare_insert(db),
             db.client.prepare(LOCKS),
-            db.client.prepare(TOUCHED)
+            db.client.prepare(TOUCHED),
+            db.client.prepare(NEWEST_RELATION)
         );
         let insert = insert.map_err(ApplyError::History)?;
         let locks = locks.map_err(ApplyError::Locks)?;
         let touched = touched.map_err(ApplyError::Locks)?;
+        let newest = newest.map_err(ApplyError::Locks)?;
         Ok(Applier {
             db,
             insert,
             locks,
             touched,
+            newest,
             prelude: FILE_PRELUDE.to_string(),
             watch_statements: false,
             read_sizes: false,
@@ -262,6 +266,7 @@ impl<'d> Applier<'d> {
             reroute: self.reroute,
             locks: Some(&self.locks),
             touched: Some(&self.touched),
+            newest: Some(&self.newest),
             ..Session::new(self.db, migration)
         };
         let file = File::new(session, &self.insert, &self.prelude);
@@ -985,6 +990,8 @@ struct Session<'a> {
     touched: Option<&'a tokio_postgres::Statement>,
     /// What [`TOUCHED`] read.
     touched_seen: Mutex<Option<Touched>>,
+    /// The prepared [`NEWEST_RELATION`].
+    newest: Option<&'a tokio_postgres::Statement>,
     /// When the last look answered.
     answered: Mutex<Option<Instant>>,
     observed: Mutex<Vec<Observation>>,
@@ -1005,6 +1012,7 @@ impl<'a> Session<'a> {
             locks: None,
             touched: None,
             touched_seen: Mutex::new(None),
+            newest: None,
             answered: Mutex::new(None),
             observed: Mutex::new(Vec::new()),
             existing: std::sync::atomic::AtomicU32::new(0),
@@ -1015,7 +1023,12 @@ impl<'a> Session<'a> {
     /// Notes which relations exist as the file starts: its locks on those are evidence.
     async fn note_existing(&self) -> StepResult {
         let (newest, sizes, flushed) = tokio::join!(
-            self.db.client.query_typed(NEWEST_RELATION, &[]),
+            async {
+                match self.newest {
+                    Some(newest) => self.db.client.query(newest, &[]).await,
+                    None => self.db.client.query_typed(NEWEST_RELATION, &[]).await,
+                }
+            },
             async {
                 if self.read_sizes {
                     Some(self.db.client.query_typed(SIZES, &[]).await)
