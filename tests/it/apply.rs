@@ -22,6 +22,15 @@ fn statuses(entries: &[MigrationEntry]) -> Vec<MigrationStatus> {
     entries.iter().map(|entry| entry.status).collect()
 }
 
+/// The SQLSTATE of a failed entry and the index of the statement that failed.
+fn failed_at(entry: &MigrationEntry) -> (&str, usize) {
+    let error = entry.error.as_ref().expect("a failed entry");
+    (
+        error.sqlstate.as_deref().unwrap_or_default(),
+        error.statement_index.expect("a failing statement"),
+    )
+}
+
 #[tokio::test]
 async fn history_rows_hold_the_statements_as_the_cli_stores_them() {
     let server = PgServer::start();
@@ -97,9 +106,7 @@ async fn a_failure_among_statements_sent_together_is_the_one_reported() {
         statuses(&entries),
         [MigrationStatus::Failed, MigrationStatus::Skipped]
     );
-    let error = entries[0].error.as_ref().unwrap();
-    assert_eq!(error.sqlstate.as_deref(), Some("22P02"), "{error:?}");
-    assert_eq!(error.statement_index, Some(40));
+    assert_eq!(failed_at(&entries[0]), ("22P02", 40));
     assert_eq!(
         server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         "0"
@@ -110,9 +117,7 @@ async fn a_failure_among_statements_sent_together_is_the_one_reported() {
         statuses(&entries),
         [MigrationStatus::Applied, MigrationStatus::Failed]
     );
-    let error = entries[1].error.as_ref().unwrap();
-    assert_eq!(error.sqlstate.as_deref(), Some("22012"), "{error:?}");
-    assert_eq!(error.statement_index, Some(2));
+    assert_eq!(failed_at(&entries[1]), ("22012", 2));
     assert_eq!(
         server.psql("SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'"),
         "kept"

@@ -890,10 +890,8 @@ fn what_a_renamed_schema_or_type_held_is_gone_though_nothing_of_it_was_locked() 
     );
     let (code, report) = shadow(&project);
     assert_eq!(code, 1, "{report:#}");
-    let mut found = changed(&report);
-    found.sort();
     assert_eq!(
-        found,
+        changed(&report),
         [
             triple(
                 "dropped-function",
@@ -950,10 +948,8 @@ fn a_function_renamed_or_moved_and_a_view_dropped_by_cascade_are_gone() {
     );
     let (code, report) = shadow(&project);
     assert_eq!(code, 1, "{report:#}");
-    let mut found = changed(&report);
-    found.sort();
     assert_eq!(
-        found,
+        changed(&report),
         [
             triple("dropped-function", "20250104000000_rename.sql", "error"),
             triple("dropped-function", "20250105000000_move.sql", "error"),
@@ -964,11 +960,13 @@ fn a_function_renamed_or_moved_and_a_view_dropped_by_cascade_are_gone() {
     );
 }
 
-/// The catalog findings of what the migrations changed: all but `not-idempotent` (the
-/// files of these tests rename things, and cannot run twice).
+/// The catalog findings of what the migrations changed, sorted: all but
+/// `not-idempotent` (the files of these tests rename things, and cannot run twice).
 fn changed(report: &Value) -> Vec<(String, String, String)> {
-    semantic(report)
+    let mut found: Vec<_> = semantic(report)
         .into_iter()
         .filter(|(rule, _, _)| rule != "not-idempotent")
-        .collect()
+        .collect();
+    found.sort();
+    found
 }
