@@ -49,7 +49,7 @@ pub use model::*;
 /// connection); the session's value is put back afterwards, and kept meanwhile in the
 /// placeholder setting `migration_guard.search_path`.
 pub async fn snapshot(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
-    snapshot::take(db, None, scope, true, None).await
+    snapshot::whole(db, scope).await
 }
 
 /// The tables a migration locked: their names as it saw them (what an earlier read has
@@ -100,7 +100,7 @@ impl Reader {
     /// a few times a run, and a plan made once, on the catalog the run started with,
     /// took three times as long on the one its migrations built.
     pub async fn snapshot(&self, db: &Database) -> Result<Catalog, PgError> {
-        snapshot::take(db, None, &self.scope, true, None).await
+        snapshot::whole(db, &self.scope).await
     }
 
     /// The tables alone: tables (with RLS), columns, constraints and policies, the rest
@@ -108,7 +108,7 @@ impl Reader {
     /// fraction of a full snapshot's cost (the definitions of indexes, functions and
     /// triggers are most of it).
     pub async fn tables(&self, db: &Database) -> Result<Catalog, PgError> {
-        snapshot::take(db, Some(&self.prepared), &self.scope, false, None).await
+        snapshot::tables(db, &self.prepared, &self.scope, None).await
     }
 
     /// `previous` (a [`Reader::tables`]) with `tables` read again: those that exist now
@@ -125,7 +125,7 @@ impl Reader {
             return Ok(previous.clone());
         }
         let only = Some(&tables.oids[..]);
-        let fresh = snapshot::take(db, Some(&self.prepared), &self.scope, false, only).await?;
+        let fresh = snapshot::tables(db, &self.prepared, &self.scope, only).await?;
         let mut merged = previous.clone();
         let stale =
             |table: &String| tables.names.contains(table) || fresh.tables.contains_key(table);

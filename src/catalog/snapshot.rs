@@ -21,16 +21,38 @@ fn every_table() -> String {
     SNAPSHOT.replace("{classes}", "pg_class")
 }
 
-/// [`SNAPSHOT`] of the tables `$3` (oids) alone, each looked up by its oid. As a
-/// filter of `pg_class`, the plan made once for it (at its first run, when the catalog
-/// is still small and a scan of it looks cheapest) scanned the whole catalog after
-/// every file; a lookup kept apart from the rest (`OFFSET 0`) can only use the index.
+/// [`SNAPSHOT`] of the tables `$3` (oids) alone, each looked up by its oid, and of the
+/// tables' lists alone (see [`tables_only`]). As a filter of `pg_class`, the plan made
+/// once for it (at its first run, when the catalog is still small and a scan of it
+/// looks cheapest) scanned the whole catalog after every file; a lookup kept apart from
+/// the rest (`OFFSET 0`) can only use the index.
 fn some_tables() -> String {
-    SNAPSHOT.replace(
+    tables_only(&SNAPSHOT.replace(
         "{classes}",
         "(SELECT k.* FROM unnest($3::oid[]) AS o (oid), \
          LATERAL (SELECT * FROM pg_class k WHERE k.oid = o.oid OFFSET 0) AS k)",
-    )
+    ))
+}
+
+/// `sql` (a [`SNAPSHOT`]) with the lists only a full snapshot reads (`CASE WHEN $2 THEN
+/// (…) ELSE '[]'::json END`) left empty in the text: a plan with none of their nodes
+/// costs less to start, at every run, than one that skips them.
+fn tables_only(sql: &str) -> String {
+    const OPEN: &str = "CASE WHEN $2 THEN (";
+    const CLOSE: &str = ") ELSE '[]'::json END";
+    let mut kept = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(start) = rest.find(OPEN) {
+        let end = rest[start..]
+            .find(CLOSE)
+            .map(|end| start + end + CLOSE.len())
+            .expect("snapshot.sql closes every full-only list");
+        kept.push_str(&rest[..start]);
+        kept.push_str("'[]'::json");
+        rest = &rest[end..];
+    }
+    kept.push_str(rest);
+    kept
 }
 const ROUTINES: &str = concat!(include_str!("scope.sql"), include_str!("routines.sql"));
 
@@ -74,7 +96,7 @@ const SOME_ROUTINES_TYPES: [Type; 3] = [Type::TEXT_ARRAY, Type::OID_ARRAY, Type:
 /// it: each then costs its execution, not a parse and a plan of a large query. Without
 /// them, a query's text is parsed and planned for its one run.
 pub(super) struct Prepared {
-    snapshot: Statement,
+    tables: Statement,
     some_tables: Statement,
     routines: Statement,
     some_routines: Statement,
@@ -84,9 +106,9 @@ impl Prepared {
     /// Prepared under the empty search_path they run in: a plan made under another
     /// would be made again at every run.
     pub(super) async fn new(db: &Database) -> Result<Prepared, PgError> {
-        let (every, some) = (every_table(), some_tables());
+        let (every, some) = (tables_only(&every_table()), some_tables());
         let (all, some_of) = (all_routines(), some_routines());
-        let (set, snapshot, some_tables, routines, some_routines, restore) = tokio::join!(
+        let (set, tables, some_tables, routines, some_routines, restore) = tokio::join!(
             db.client.batch_execute(EMPTY_SEARCH_PATH),
             db.client.prepare_typed(&every, &SNAPSHOT_TYPES),
             db.client.prepare_typed(&some, &SNAPSHOT_TYPES),
@@ -97,7 +119,7 @@ impl Prepared {
         set?;
         restore?;
         Ok(Prepared {
-            snapshot: snapshot?,
+            tables: tables?,
             some_tables: some_tables?,
             routines: routines?,
             some_routines: some_routines?,
@@ -105,28 +127,37 @@ impl Prepared {
     }
 }
 
-/// The catalog (`full`), or its tables alone; `only` those tables when given.
-pub(super) async fn take(
+/// The whole catalog, planned afresh.
+pub(super) async fn whole(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
+    let text = every_table();
+    read(db, Query::Text(&text, &SNAPSHOT_TYPES), scope, true, None).await
+}
+
+/// The tables alone (tables, columns, constraints, RLS, policies), with a statement
+/// prepared once: of every table, or `only` those (oids).
+pub(super) async fn tables(
     db: &Database,
-    prepared: Option<&Prepared>,
+    prepared: &Prepared,
+    scope: &Scope,
+    only: Option<&[u32]>,
+) -> Result<Catalog, PgError> {
+    let statement = match only {
+        Some(_) => &prepared.some_tables,
+        None => &prepared.tables,
+    };
+    read(db, Query::Prepared(statement), scope, false, only).await
+}
+
+/// Runs a [`SNAPSHOT`] query, `full` or not, of `only` those tables when given.
+async fn read(
+    db: &Database,
+    query: Query<'_>,
     scope: &Scope,
     full: bool,
     only: Option<&[u32]>,
 ) -> Result<Catalog, PgError> {
     let patterns = scope.like_patterns();
     let params: [&(dyn ToSql + Sync); 3] = [&patterns, &full, &only];
-    let text;
-    let query = match (prepared, only) {
-        (Some(prepared), Some(_)) => Query::Prepared(&prepared.some_tables),
-        (Some(prepared), None) => Query::Prepared(&prepared.snapshot),
-        (None, only) => {
-            text = match only {
-                Some(_) => some_tables(),
-                None => every_table(),
-            };
-            Query::Text(&text, &SNAPSHOT_TYPES)
-        }
-    };
     let rows = with_empty_search_path(db, query, &params).await?;
     // A decoding failure surfaces as the driver's own FromSql error.
     let document: Document = rows
@@ -701,6 +732,28 @@ mod tests {
     fn acl(items: &[&str], owner: &str) -> Vec<(String, Vec<String>)> {
         let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
         grants(&items, owner).into_iter().collect()
+    }
+
+    #[test]
+    fn a_tables_only_read_has_none_of_the_full_lists() {
+        let full = every_table();
+        let tables = tables_only(&full);
+        assert_eq!(full.matches("CASE WHEN $2 THEN (").count(), 8);
+        let mut code = tables
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("--"));
+        assert!(code.all(|line| !line.contains("$2")), "{tables}");
+        assert_eq!(tables.matches("'[]'::json,").count(), 7);
+        for list in [
+            "'tables'",
+            "'columns'",
+            "'constraints'",
+            "'policies'",
+            "'schemas'",
+        ] {
+            assert!(tables.contains(list), "{list}");
+        }
+        assert!(some_tables().contains("unnest($3::oid[])"));
     }
 
     #[test]
