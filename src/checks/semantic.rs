@@ -382,7 +382,10 @@ fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<
             let (rule, message) = match (change.kind, change.change) {
                 (Kind::Table, ChangeKind::Removed) => (
                     registry::DROPPED_TABLE,
-                    format!("the table {} is gone after this migration, and its data with it", change.object),
+                    match moved_to(&change.object, before, after) {
+                        Some(moved) => format!("the table {} is gone after this migration: {moved} was added with the same columns, so it reads as renamed or moved there (its rows with it), and clients still reading {} break", change.object, change.object),
+                        None => format!("the table {} is gone after this migration, and its data with it", change.object),
+                    },
                 ),
                 (Kind::Column, ChangeKind::Removed) => {
                     let added = rename_shaped(&change.object, before, after);
@@ -434,6 +437,32 @@ fn changes(migration: &MigrationFile, before: &Catalog, after: &Catalog) -> Vec<
             Some(finding(rule, migration, message, None))
         })
         .collect()
+}
+
+/// A table the migration added with the very columns (by name: a type that moved with
+/// the table has another schema in its name) of the table `object` it took away: the
+/// shape of a rename, or of a move to another schema, which keep the rows.
+fn moved_to(object: &str, before: &Catalog, after: &Catalog) -> Option<String> {
+    let columns = |catalog: &Catalog, table: &str| -> Vec<String> {
+        let mut columns: Vec<String> = catalog
+            .columns
+            .values()
+            .filter(|column| column.table == table)
+            .map(|column| column.name.clone())
+            .collect();
+        columns.sort();
+        columns
+    };
+    let gone = columns(before, object);
+    if gone.is_empty() {
+        return None;
+    }
+    after
+        .tables
+        .keys()
+        .filter(|name| !before.tables.contains_key(*name))
+        .find(|name| columns(after, name) == gone)
+        .cloned()
 }
 
 /// A column of the same table and type that the migration added where it dropped the

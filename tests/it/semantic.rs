@@ -922,6 +922,13 @@ fn what_a_renamed_schema_or_type_held_is_gone_though_nothing_of_it_was_locked() 
         messages.iter().any(|m| m.contains("app.sad is gone")),
         "{messages:#?}"
     );
+    let table = of_rules(&report, &["dropped-table"])[0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        table.contains("the table app.moods is gone after this migration: app_v2.moods was added with the same columns, so it reads as renamed or moved there"),
+        "{table}"
+    );
 }
 
 /// A rename or a move of a function, and a view dropped with the table under it, lock
