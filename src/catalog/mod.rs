@@ -108,6 +108,10 @@ impl Reader {
     /// fraction of a full snapshot's cost (the definitions of indexes, functions and
     /// triggers are most of it).
     pub async fn tables(&self, db: &Database) -> Result<Catalog, PgError> {
+        snapshot::in_empty_search_path(db, self.all_tables(db)).await
+    }
+
+    async fn all_tables(&self, db: &Database) -> Result<Catalog, PgError> {
         snapshot::tables(db, &self.prepared, &self.scope, None).await
     }
 
@@ -116,6 +120,15 @@ impl Reader {
     /// migration that changed only tables it locked, what a whole [`Reader::tables`]
     /// would give, at the cost of reading those alone (looked up by oid).
     pub async fn refresh_tables(
+        &self,
+        db: &Database,
+        previous: &Catalog,
+        tables: &Locked,
+    ) -> Result<Catalog, PgError> {
+        snapshot::in_empty_search_path(db, self.refreshed(db, previous, tables)).await
+    }
+
+    async fn refreshed(
         &self,
         db: &Database,
         previous: &Catalog,
@@ -157,22 +170,28 @@ impl Reader {
         touched: Option<&Touched>,
     ) -> Result<Catalog, PgError> {
         let touched = touched.filter(|touched| !touched.unlocked);
-        let (tables, routines) = tokio::join!(
-            async {
-                match only {
-                    Some(tables) => self.refresh_tables(db, previous, tables).await,
-                    None => self.tables(db).await,
-                }
-            },
-            snapshot::routines(
-                db,
-                &self.prepared,
-                &self.scope,
-                touched.map(|touched| (&touched.relations[..], &touched.functions[..]))
+        let reads = async {
+            tokio::join!(
+                async {
+                    match only {
+                        Some(tables) => self.refreshed(db, previous, tables).await,
+                        None => self.all_tables(db).await,
+                    }
+                },
+                snapshot::routines(
+                    db,
+                    &self.prepared,
+                    &self.scope,
+                    touched.map(|touched| (&touched.relations[..], &touched.functions[..]))
+                )
             )
-        );
-        let mut catalog = tables?;
-        let routines = routines?;
+        };
+        let (tables, routines) = snapshot::in_empty_search_path(db, async {
+            let (tables, routines) = reads.await;
+            Ok((tables?, routines?))
+        })
+        .await?;
+        let mut catalog = tables;
         let mut index = self
             .routines
             .lock()

@@ -130,11 +130,13 @@ impl Prepared {
 /// The whole catalog, planned afresh.
 pub(super) async fn whole(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
     let text = every_table();
-    read(db, Query::Text(&text, &SNAPSHOT_TYPES), scope, true, None).await
+    let query = Query::Text(&text, &SNAPSHOT_TYPES);
+    in_empty_search_path(db, read(db, query, scope, true, None)).await
 }
 
 /// The tables alone (tables, columns, constraints, RLS, policies), with a statement
-/// prepared once: of every table, or `only` those (oids).
+/// prepared once: of every table, or `only` those (oids). Run within
+/// [`in_empty_search_path`].
 pub(super) async fn tables(
     db: &Database,
     prepared: &Prepared,
@@ -158,7 +160,7 @@ async fn read(
 ) -> Result<Catalog, PgError> {
     let patterns = scope.like_patterns();
     let params: [&(dyn ToSql + Sync); 3] = [&patterns, &full, &only];
-    let rows = with_empty_search_path(db, query, &params).await?;
+    let rows = run(db, query, &params).await?;
     // A decoding failure surfaces as the driver's own FromSql error.
     let document: Document = rows
         .first()
@@ -173,37 +175,43 @@ enum Query<'a> {
     Text(&'a str, &'a [Type]),
 }
 
-/// Runs `query` with an empty search_path, the session's put back after it. Three
-/// requests, one round trip: the client pipelines what is polled together, and a query
-/// not prepared goes through `query_typed`, which parses, binds and executes without a
-/// prepare of its own.
-async fn with_empty_search_path(
+/// Runs `query`.
+async fn run(
     db: &Database,
     query: Query<'_>,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<tokio_postgres::Row>, PgError> {
-    let run = async {
-        match query {
-            Query::Prepared(statement) => db.client.query(statement, params).await,
-            Query::Text(sql, types) => {
-                let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
-                    .iter()
-                    .zip(types)
-                    .map(|(param, kind)| (*param, kind.clone()))
-                    .collect();
-                db.client.query_typed(sql, &typed).await
-            }
+    match query {
+        Query::Prepared(statement) => db.client.query(statement, params).await,
+        Query::Text(sql, types) => {
+            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                .iter()
+                .zip(types)
+                .map(|(param, kind)| (*param, kind.clone()))
+                .collect();
+            db.client.query_typed(sql, &typed).await
         }
-    };
-    let (set, rows, restore) = tokio::join!(
+    }
+}
+
+/// Runs `reads` (queries of this module) with an empty search_path, the session's put
+/// back after them: the setting, the reads and the restoring go in one round trip (the
+/// client pipelines what is polled together, in the order it is polled), and a query
+/// not prepared goes through `query_typed`, which parses, binds and executes without a
+/// prepare of its own.
+pub(super) async fn in_empty_search_path<T>(
+    db: &Database,
+    reads: impl Future<Output = Result<T, PgError>>,
+) -> Result<T, PgError> {
+    let (set, read, restore) = tokio::join!(
         db.client.batch_execute(EMPTY_SEARCH_PATH),
-        run,
+        reads,
         db.client.batch_execute(RESTORE_SEARCH_PATH),
     );
     set?;
-    let rows = rows?;
+    let read = read?;
     restore?;
-    Ok(rows)
+    Ok(read)
 }
 
 /// Which list of a [`Catalog`] a view or function is in.
@@ -253,7 +261,8 @@ impl Routine {
 }
 
 /// The views, materialized views and functions of the covered schemas: all of them, or
-/// with `only` (relation oids, function oids) those of them that exist.
+/// with `only` (relation oids, function oids) those of them that exist. Run within
+/// [`in_empty_search_path`].
 pub(super) async fn routines(
     db: &Database,
     prepared: &Prepared,
@@ -264,11 +273,11 @@ pub(super) async fn routines(
     let rows = match only {
         None => {
             let params: [&(dyn ToSql + Sync); 1] = [&patterns];
-            with_empty_search_path(db, Query::Prepared(&prepared.routines), &params).await?
+            run(db, Query::Prepared(&prepared.routines), &params).await?
         }
         Some((relations, functions)) => {
             let params: [&(dyn ToSql + Sync); 3] = [&patterns, &relations, &functions];
-            with_empty_search_path(db, Query::Prepared(&prepared.some_routines), &params).await?
+            run(db, Query::Prepared(&prepared.some_routines), &params).await?
         }
     };
     Ok(rows
