@@ -147,15 +147,25 @@ pub trait Reroute: Send + Sync {
     fn reroute(&self, statement: &str) -> Option<String>;
 }
 
+/// The reads a file's session makes besides its statements, prepared once: each costs
+/// its execution, not a parse and a plan.
+struct Looks {
+    /// [`LOCKS`].
+    locks: tokio_postgres::Statement,
+    /// [`TOUCHED`].
+    touched: tokio_postgres::Statement,
+    /// [`NEWEST_RELATION`].
+    newest: tokio_postgres::Statement,
+    /// [`FLUSH_SCAN_COUNTS`]; none before Postgres 15, which has no such flush (the
+    /// counts there are the transaction's own).
+    flush: Option<tokio_postgres::Statement>,
+}
+
 /// Applies one file at a time to one database, recording each in its history.
 pub struct Applier<'d> {
     db: &'d Database,
     insert: tokio_postgres::Statement,
-    /// [`LOCKS`], prepared once: a look costs its execution, not a parse and a plan.
-    locks: tokio_postgres::Statement,
-    /// [`TOUCHED`] and [`NEWEST_RELATION`], prepared once.
-    touched: tokio_postgres::Statement,
-    newest: tokio_postgres::Statement,
+    looks: Looks,
     /// What runs before each file: the reset, and the session defaults a connection
     /// could not take at startup.
     prelude: String,
@@ -171,22 +181,24 @@ impl<'d> Applier<'d> {
         history::ensure_table(db)
             .await
             .map_err(ApplyError::History)?;
-        let (insert, locks, touched, newest) = tokio::join!(
+        let (insert, locks, touched, newest, flush) = tokio::join!(
             history::prepare_insert(db),
             db.client.prepare(LOCKS),
             db.client.prepare(TOUCHED),
-            db.client.prepare(NEWEST_RELATION)
+            db.client.prepare(NEWEST_RELATION),
+            db.client.prepare(FLUSH_SCAN_COUNTS)
         );
         let insert = insert.map_err(ApplyError::History)?;
-        let locks = locks.map_err(ApplyError::Locks)?;
-        let touched = touched.map_err(ApplyError::Locks)?;
-        let newest = newest.map_err(ApplyError::Locks)?;
+        let looks = Looks {
+            locks: locks.map_err(ApplyError::Locks)?,
+            touched: touched.map_err(ApplyError::Locks)?,
+            newest: newest.map_err(ApplyError::Locks)?,
+            flush: flush.ok(),
+        };
         Ok(Applier {
             db,
             insert,
-            locks,
-            touched,
-            newest,
+            looks,
             prelude: FILE_PRELUDE.to_string(),
             watch_statements: false,
             read_sizes: false,
@@ -264,9 +276,7 @@ impl<'d> Applier<'d> {
             watch_statements: self.watch_statements,
             read_sizes: self.read_sizes,
             reroute: self.reroute,
-            locks: Some(&self.locks),
-            touched: Some(&self.touched),
-            newest: Some(&self.newest),
+            looks: Some(&self.looks),
             ..Session::new(self.db, migration)
         };
         let file = File::new(session, &self.insert, &self.prelude);
@@ -730,10 +740,9 @@ const TOUCHED: &str = "WITH mine AS MATERIALIZED (\
 
 /// The scan counts a look reads are this session's not yet sent to the statistics: sent
 /// when the session next waits for a query (at once, asked this way), every file starts
-/// counting from nothing, not from what the last one left. Postgres 15 and later; a
-/// no-op before.
-const FLUSH_SCAN_COUNTS: &str = "DO $$ BEGIN PERFORM pg_stat_force_next_flush(); \
-     EXCEPTION WHEN undefined_function THEN NULL; END $$";
+/// counting from nothing, not from what the last one left. Postgres 15 and later; before,
+/// the function does not exist and nothing is sent.
+const FLUSH_SCAN_COUNTS: &str = "SELECT pg_stat_force_next_flush()";
 
 /// The size of every table (and materialized view) outside the system schemas, as the
 /// statistics have it (a rewrite resets them, so the shadow reads them as a file
@@ -840,7 +849,13 @@ impl<'a> File<'a> {
             })));
         }
         // The look at what exists goes ahead of the first statement, in its round trip.
-        let (noted, result) = tokio::join!(self.session.note_existing(), self.run());
+        let noted = async {
+            match self.session.looks {
+                Some(looks) => self.session.note_existing(looks).await,
+                None => Ok(()),
+            }
+        };
+        let (noted, result) = tokio::join!(noted, self.run());
         let result = noted.and(result);
         if result.is_err() {
             // Ends whatever transaction the failure left open; a no-op warning otherwise.
@@ -984,14 +999,11 @@ struct Session<'a> {
     watch_statements: bool,
     read_sizes: bool,
     reroute: Option<&'a dyn Reroute>,
-    /// The prepared [`LOCKS`] its looks run (a session that never looks has none).
-    locks: Option<&'a tokio_postgres::Statement>,
-    /// The prepared [`TOUCHED`], read before the last commit when watching statements.
-    touched: Option<&'a tokio_postgres::Statement>,
-    /// What [`TOUCHED`] read.
+    /// The reads it makes besides its statements (a session that never looks, the
+    /// second run's, has none).
+    looks: Option<&'a Looks>,
+    /// What [`TOUCHED`] read, before the last commit when watching statements.
     touched_seen: Mutex<Option<Touched>>,
-    /// The prepared [`NEWEST_RELATION`].
-    newest: Option<&'a tokio_postgres::Statement>,
     /// When the last look answered.
     answered: Mutex<Option<Instant>>,
     observed: Mutex<Vec<Observation>>,
@@ -1009,10 +1021,8 @@ impl<'a> Session<'a> {
             watch_statements: false,
             read_sizes: false,
             reroute: None,
-            locks: None,
-            touched: None,
+            looks: None,
             touched_seen: Mutex::new(None),
-            newest: None,
             answered: Mutex::new(None),
             observed: Mutex::new(Vec::new()),
             existing: std::sync::atomic::AtomicU32::new(0),
@@ -1021,14 +1031,9 @@ impl<'a> Session<'a> {
     }
 
     /// Notes which relations exist as the file starts: its locks on those are evidence.
-    async fn note_existing(&self) -> StepResult {
+    async fn note_existing(&self, looks: &Looks) -> StepResult {
         let (newest, sizes, flushed) = tokio::join!(
-            async {
-                match self.newest {
-                    Some(newest) => self.db.client.query(newest, &[]).await,
-                    None => self.db.client.query_typed(NEWEST_RELATION, &[]).await,
-                }
-            },
+            self.db.client.query(&looks.newest, &[]),
             async {
                 if self.read_sizes {
                     Some(self.db.client.query_typed(SIZES, &[]).await)
@@ -1037,10 +1042,9 @@ impl<'a> Session<'a> {
                 }
             },
             async {
-                if self.watch_statements {
-                    self.db.client.batch_execute(FLUSH_SCAN_COUNTS).await
-                } else {
-                    Ok(())
+                match looks.flush.as_ref().filter(|_| self.watch_statements) {
+                    Some(flush) => self.db.client.query(flush, &[]).await.map(drop),
+                    None => Ok(()),
                 }
             }
         );
@@ -1115,15 +1119,18 @@ impl<'a> Session<'a> {
     /// The locks held now, when `look`; sent when first polled, so it runs right after
     /// what was sent before it.
     async fn held(&self, look: bool) -> Option<Result<Vec<tokio_postgres::Row>, PgError>> {
-        let locks = self.locks.filter(|_| look)?;
+        let looks = self.looks.filter(|_| look)?;
         // Prepared already: sent as it is first polled, it stays where it was sent.
-        Some(self.db.client.query(locks, &[]).await)
+        Some(self.db.client.query(&looks.locks, &[]).await)
     }
 
     /// What this transaction touched in the catalog, when `look` and watching statements;
     /// sent when first polled, like [`Session::held`].
     async fn touched(&self, look: bool) -> Option<Result<Touched, PgError>> {
-        let statement = self.touched.filter(|_| look && self.watch_statements)?;
+        let statement = &self
+            .looks
+            .filter(|_| look && self.watch_statements)?
+            .touched;
         // Read in the round trip of the file's first statement; were its answer not in
         // yet, 0 reads every view and function again: more than needed, never less.
         let newest = self.existing.load(std::sync::atomic::Ordering::Relaxed);
