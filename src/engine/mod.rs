@@ -99,7 +99,8 @@ pub async fn apply_all(
 /// the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
-    /// The statement just run; `None` for the look just before the file's last commit.
+    /// The statement just run; `None` for the look just before the file's last commit
+    /// (taken when the statement before it had no look of its own).
     pub statement: Option<usize>,
     /// When that statement was sent, or when the look before it answered if that was
     /// later (statements sent together run one after another); for the last look, when
@@ -955,7 +956,13 @@ impl<'a> File<'a> {
         let started = Instant::now();
         let (recorded, held, touched, after) = tokio::join!(
             session.db.client.execute(self.insert, &params),
-            session.held(in_transaction),
+            // Its locks are all the last statement's look saw, when it had one.
+            session.held(
+                in_transaction
+                    && !session
+                        .last_looked
+                        .load(std::sync::atomic::Ordering::Relaxed)
+            ),
             session.touched(in_transaction),
             async {
                 match then {
@@ -1006,6 +1013,8 @@ struct Session<'a> {
     touched_seen: Mutex<Option<Touched>>,
     /// When the last look answered.
     answered: Mutex<Option<Instant>>,
+    /// Whether the last statement sent has a look behind it.
+    last_looked: std::sync::atomic::AtomicBool,
     observed: Mutex<Vec<Observation>>,
     /// The newest relation's oid when the file started (see [`NEWEST_RELATION`]).
     existing: std::sync::atomic::AtomicU32,
@@ -1024,6 +1033,7 @@ impl<'a> Session<'a> {
             looks: None,
             touched_seen: Mutex::new(None),
             answered: Mutex::new(None),
+            last_looked: std::sync::atomic::AtomicBool::new(false),
             observed: Mutex::new(Vec::new()),
             existing: std::sync::atomic::AtomicU32::new(0),
             sizes: Mutex::new(HashMap::new()),
@@ -1072,6 +1082,8 @@ impl<'a> Session<'a> {
         let started = Instant::now();
         // What a setting holds, the statement before it was seen holding.
         let look = self.watch_statements && !locks_nothing(written);
+        self.last_looked
+            .store(look, std::sync::atomic::Ordering::Relaxed);
         let (prelude, result, held) = tokio::join!(
             self.send(before.as_deref().unwrap_or_default()),
             self.db
