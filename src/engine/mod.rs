@@ -37,7 +37,7 @@ pub enum ApplyError {
     },
     #[error("cannot create or prepare supabase_migrations.schema_migrations: {0}")]
     History(#[source] PgError),
-    #[error("cannot prepare the look at the locks a migration holds: {0}")]
+    #[error("cannot prepare the looks at what a migration holds and touched: {0}")]
     Locks(#[source] PgError),
 }
 
@@ -157,8 +157,7 @@ struct Looks {
     touched: tokio_postgres::Statement,
     /// [`NEWEST_RELATION`].
     newest: tokio_postgres::Statement,
-    /// [`FLUSH_SCAN_COUNTS`]; none before Postgres 15, which has no such flush (the
-    /// counts there are the transaction's own).
+    /// [`FLUSH_SCAN_COUNTS`]; none before Postgres 15, which lacks the function.
     flush: Option<tokio_postgres::Statement>,
 }
 
@@ -176,8 +175,7 @@ pub struct Applier<'d> {
 }
 
 impl<'d> Applier<'d> {
-    /// Creates the history table if needed and prepares its insert and the look at the
-    /// locks.
+    /// Creates the history table if needed and prepares its insert and the [`Looks`].
     pub async fn new(db: &'d Database) -> Result<Applier<'d>, ApplyError> {
         history::ensure_table(db)
             .await
@@ -480,10 +478,7 @@ const PIPELINE: usize = 32;
 /// (`BEGIN`, a savepoint), sent with the session's reset in the same round trip as the
 /// first statements.
 ///
-/// The statements are sent [`PIPELINE`] at a time, each batch in one round
-/// trip: in one transaction, a statement after one that failed fails too (the
-/// transaction is aborted), so nothing runs that would not have, and the first failure
-/// is the file's.
+/// The statements are sent as [`Session::pipeline`] sends them.
 pub async fn rehearse(
     db: &Database,
     migration: &MigrationFile,
@@ -498,7 +493,6 @@ pub async fn rehearse(
         reroute,
         ..Session::new(db, migration)
     };
-    let mut opening = Some(format!("{opening}; {FILE_PRELUDE}"));
     let roles = File::roles(migration);
     let outside = roles
         .iter()
@@ -509,32 +503,15 @@ pub async fn rehearse(
         .filter(|(_, role)| matches!(role, TxRole::Plain | TxRole::CommitAfter))
         .map(|(index, _)| *index)
         .collect();
-    for batch in runnable.chunks(PIPELINE) {
-        // What opens the file is not the file's: its failure is no failure of the file.
-        let (opened, steps) = tokio::join!(
-            session.send(opening.as_deref().unwrap_or_default()),
-            pipelined(
-                batch
-                    .iter()
-                    .map(|&index| session.statement(None, index))
-                    .collect()
-            )
-        );
-        if opening.take().is_some() {
-            opened.map_err(connection)?;
-        }
-        for step in steps {
-            match step {
-                Ok(()) => {}
-                Err(Step::Failed(error)) => return Ok(Rehearsal::Failed(error)),
-                Err(Step::Connection(source)) => return Err(connection(source)),
-            }
-        }
+    // What opens the file is not the file's: its failure is no failure of the file.
+    let opening = format!("{opening}; {FILE_PRELUDE}");
+    let (opened, ran) = tokio::join!(session.send(&opening), session.pipeline(None, &runnable));
+    opened.map_err(connection)?;
+    match ran {
+        Ok(()) => Ok(Rehearsal::Ran { outside }),
+        Err(Step::Failed(error)) => Ok(Rehearsal::Failed(error)),
+        Err(Step::Connection(source)) => Err(connection(source)),
     }
-    if let Some(opening) = opening {
-        session.send(&opening).await.map_err(connection)?;
-    }
-    Ok(Rehearsal::Ran { outside })
 }
 
 /// Awaits `steps` with every request sent before any answer is awaited, in order: each
@@ -688,8 +665,7 @@ type StepResult<T = ()> = Result<T, Step>;
 /// The locks this session holds on relations outside the system schemas: qualified
 /// name, kind, mode, storage file in this session's view, the relation's oid (newer
 /// than the newest when the file started: the file created it), its full scans this
-/// transaction, and whether
-/// the session has a `lock_timeout`. Catalog and statistics reads only: the look takes
+/// transaction, and whether the session has a `lock_timeout`. Catalog and statistics reads only: the look takes
 /// no lock of its own on them. A relation this transaction dropped has no
 /// name left: it comes back as `""`.
 const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
