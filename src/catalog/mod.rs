@@ -38,7 +38,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::db::{Database, PgError};
-use snapshot::{Listed, Routine};
+use snapshot::Listed;
 
 pub use diff::{Change, ChangeKind, Kind, diff};
 pub use model::*;
@@ -217,8 +217,8 @@ impl Reader {
             catalog.functions.clear();
         }
         for routine in routines {
-            index.insert((routine.listed, routine.oid), routine.key.clone());
-            Routine::put(routine, &mut catalog);
+            index.insert((routine.listed, routine.oid), routine.key());
+            routine.put(&mut catalog);
         }
         Ok(catalog)
     }

@@ -92,9 +92,8 @@ const ROUTINES_TYPES: [Type; 1] = [Type::TEXT_ARRAY];
 const SOME_ROUTINES_TYPES: [Type; 3] = [Type::TEXT_ARRAY, Type::OID_ARRAY, Type::OID_ARRAY];
 
 /// [`SNAPSHOT`] and [`ROUTINES`] (of all, and of some) prepared on one connection, for
-/// the reads repeated on
-/// it: each then costs its execution, not a parse and a plan of a large query. Without
-/// them, a query's text is parsed and planned for its one run.
+/// the reads repeated on it: each then costs its execution, not a parse and a plan of a
+/// large query. Without them, a query's text is parsed and planned for its one run.
 pub(super) struct Prepared {
     tables: Statement,
     some_tables: Statement,
@@ -175,7 +174,8 @@ enum Query<'a> {
     Text(&'a str, &'a [Type]),
 }
 
-/// Runs `query`.
+/// Runs `query`; one not prepared goes through `query_typed`, which parses, binds and
+/// executes without a prepare of its own.
 async fn run(
     db: &Database,
     query: Query<'_>,
@@ -196,9 +196,7 @@ async fn run(
 
 /// Runs `reads` (queries of this module) with an empty search_path, the session's put
 /// back after them: the setting, the reads and the restoring go in one round trip (the
-/// client pipelines what is polled together, in the order it is polled), and a query
-/// not prepared goes through `query_typed`, which parses, binds and executes without a
-/// prepare of its own.
+/// client pipelines what is polled together, in the order it is polled).
 pub(super) async fn in_empty_search_path<T>(
     db: &Database,
     reads: impl Future<Output = Result<T, PgError>>,
@@ -222,11 +220,10 @@ pub(super) enum Listed {
     Function,
 }
 
-/// A view or function by name alone, with its oid and its key in its list.
+/// A view or function by name alone, with its oid.
 pub(super) struct Routine {
     pub oid: u32,
     pub listed: Listed,
-    pub key: String,
     pub schema: String,
     pub name: String,
     pub kind: FunctionKind,
@@ -234,6 +231,15 @@ pub(super) struct Routine {
 }
 
 impl Routine {
+    /// Its key in its list, as a full snapshot keys it (`schema.name(argument types)`
+    /// for a function).
+    pub fn key(&self) -> String {
+        match self.listed {
+            Listed::Function => format!("{}.{}({})", self.schema, self.name, self.arguments),
+            Listed::View | Listed::MaterializedView => format!("{}.{}", self.schema, self.name),
+        }
+    }
+
     /// Puts it in its list of `catalog`. Its fields other than its name are left empty,
     /// the same on both sides of a diff, so no change of definition shows: enough to
     /// see one appear or go, at a fraction of the cost of their definitions.
@@ -244,17 +250,18 @@ impl Routine {
             definition: String::new(),
             options: Vec::new(),
         };
+        let key = self.key();
         match self.listed {
             Listed::View => {
-                catalog.views.insert(self.key, view());
+                catalog.views.insert(key, view());
             }
             Listed::MaterializedView => {
-                catalog.materialized_views.insert(self.key, view());
+                catalog.materialized_views.insert(key, view());
             }
             Listed::Function => {
                 let function =
                     Function::named(&self.schema, &self.name, self.kind, &self.arguments);
-                catalog.functions.insert(self.key, function);
+                catalog.functions.insert(key, function);
             }
         }
     }
@@ -296,14 +303,9 @@ pub(super) async fn routines(
                 "window" => (Listed::Function, FunctionKind::Window),
                 _ => (Listed::Function, FunctionKind::Function),
             };
-            let key = match listed {
-                Listed::Function => format!("{schema}.{name}({arguments})"),
-                _ => format!("{schema}.{name}"),
-            };
             Routine {
                 oid,
                 listed,
-                key,
                 schema,
                 name,
                 kind,
