@@ -33,7 +33,7 @@ use migration_guard::shadow::docker::{DEFAULT_IMAGE, DockerOptions, Reach};
 use migration_guard::shadow::{ProviderChoice, Shadow, ShadowOptions};
 
 const FILES: usize = 200;
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const SMOKE_FILES: usize = 10;
 
 fn main() {

@@ -127,8 +127,11 @@ impl Runs {
         )
     }
 
-    /// How this contender compares with `other`: wall time (best and median) and, when
-    /// both were measured, peak memory, as this one's over the other's.
+    /// How this contender compares with `other`: wall time (best, median, and the median
+    /// of each run's ratio to the other's run of the same round) and, when both were
+    /// measured, peak memory, as this one's over the other's. The runs of a round ran
+    /// one after the other: on a machine whose speed drifts over minutes, their ratio
+    /// is the steadiest figure.
     pub fn ratio_line(&self, name: &str, other: &Runs) -> String {
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         let memory = match (self.peak(), other.peak()) {
@@ -137,10 +140,18 @@ impl Runs {
             }
             _ => String::new(),
         };
+        let mut paired: Vec<f64> = self
+            .walls
+            .iter()
+            .zip(&other.walls)
+            .map(|(mine, theirs)| ratio(*mine, *theirs))
+            .collect();
+        paired.sort_by(f64::total_cmp);
         format!(
-            "  {name:<46} time {:>5.2}x (best)  {:>5.2}x (median){memory}",
+            "  {name:<46} time {:>5.2}x (best)  {:>5.2}x (median)  {:>5.2}x (paired){memory}",
             ratio(self.best(), other.best()),
-            ratio(self.median(), other.median())
+            ratio(self.median(), other.median()),
+            paired[paired.len() / 2]
         )
     }
 }

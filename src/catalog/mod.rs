@@ -35,7 +35,7 @@ pub mod revert;
 mod snapshot;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::db::{Database, PgError};
 use snapshot::Listed;
@@ -77,23 +77,80 @@ pub struct Touched {
 }
 
 /// The reads the shadow repeats on one connection after every migration, of the schemas
-/// one [`Scope`] covers: their queries are prepared once ([`Reader::new`]), so that each
-/// read costs the query's execution alone, not a parse and a plan.
+/// one [`Scope`] covers: their queries are prepared ([`Reader::new`]), so that each read
+/// costs the query's execution alone, not a parse and a plan.
+///
+/// A prepared query's plan is made at its first run, for the catalog as it is then. A
+/// plan made for the few rows a fresh database holds scans a catalog where, a hundred
+/// migrations later, an index lookup costs a fraction (a column's default, read from
+/// `pg_attrdef`, took a scan of every default). So the reads are prepared again, and
+/// planned anew, each time the catalog they read has doubled.
 pub struct Reader {
     scope: Scope,
-    prepared: snapshot::Prepared,
+    prepared: Mutex<Planned>,
     /// Where each view and function of the last [`Reader::compared`] is, by oid: what a
     /// later read by oid replaces.
     routines: Mutex<HashMap<(Listed, u32), String>>,
 }
 
+/// The prepared reads, and the size of the catalog (its objects) when they were
+/// prepared.
+struct Planned {
+    reads: Arc<snapshot::Prepared>,
+    for_objects: usize,
+}
+
+/// Below this many objects, a plan is not made again: the catalog is still mostly the
+/// system's.
+const REPLAN_FROM: usize = 64;
+
 impl Reader {
     pub async fn new(db: &Database, scope: Scope) -> Result<Reader, PgError> {
         Ok(Reader {
-            prepared: snapshot::Prepared::new(db).await?,
+            prepared: Mutex::new(Planned {
+                reads: Arc::new(snapshot::Prepared::new(db).await?),
+                for_objects: 0,
+            }),
             scope,
             routines: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn prepared(&self) -> Arc<snapshot::Prepared> {
+        let planned = self
+            .prepared
+            .lock()
+            .expect("plans are kept without panicking");
+        Arc::clone(&planned.reads)
+    }
+
+    /// Prepares the reads again when `catalog` has twice the objects it had when they
+    /// were: their next run plans them for the catalog as it is now.
+    async fn replan_if_grown(&self, db: &Database, catalog: &Catalog) -> Result<(), PgError> {
+        let objects = catalog.tables.len()
+            + catalog.columns.len()
+            + catalog.constraints.len()
+            + catalog.policies.len()
+            + catalog.views.len()
+            + catalog.materialized_views.len()
+            + catalog.functions.len();
+        let planned_for = self
+            .prepared
+            .lock()
+            .expect("plans are kept without panicking")
+            .for_objects;
+        if objects < (2 * planned_for).max(REPLAN_FROM) {
+            return Ok(());
+        }
+        let reads = Arc::new(snapshot::Prepared::new(db).await?);
+        *self
+            .prepared
+            .lock()
+            .expect("plans are kept without panicking") = Planned {
+            reads,
+            for_objects: objects,
+        };
+        Ok(())
     }
 
     /// The whole catalog, as [`snapshot`] reads it. Planned again at each read: it runs
@@ -112,7 +169,7 @@ impl Reader {
     }
 
     async fn all_tables(&self, db: &Database) -> Result<Catalog, PgError> {
-        snapshot::tables(db, &self.prepared, &self.scope, None).await
+        snapshot::tables(db, &self.prepared(), &self.scope, None).await
     }
 
     /// `previous` (a [`Reader::tables`]) with `tables` read again: those that exist now
@@ -138,7 +195,7 @@ impl Reader {
             return Ok(previous.clone());
         }
         let only = Some(&tables.oids[..]);
-        let fresh = snapshot::tables(db, &self.prepared, &self.scope, only).await?;
+        let fresh = snapshot::tables(db, &self.prepared(), &self.scope, only).await?;
         let mut merged = previous.clone();
         let stale =
             |table: &String| tables.names.contains(table) || fresh.tables.contains_key(table);
@@ -170,6 +227,7 @@ impl Reader {
         touched: Option<&Touched>,
     ) -> Result<Catalog, PgError> {
         let touched = touched.filter(|touched| !touched.unlocked);
+        let prepared = self.prepared();
         let reads = async {
             tokio::join!(
                 async {
@@ -180,7 +238,7 @@ impl Reader {
                 },
                 snapshot::routines(
                     db,
-                    &self.prepared,
+                    &prepared,
                     &self.scope,
                     touched.map(|touched| (&touched.relations[..], &touched.functions[..]))
                 )
@@ -192,6 +250,20 @@ impl Reader {
         })
         .await?;
         let mut catalog = tables;
+        self.merge_routines(&mut catalog, previous, touched, routines);
+        self.replan_if_grown(db, &catalog).await?;
+        Ok(catalog)
+    }
+
+    /// Puts the views and functions of `previous` in `catalog`, those `touched` (all,
+    /// without it) replaced by `routines`, the ones read now.
+    fn merge_routines(
+        &self,
+        catalog: &mut Catalog,
+        previous: &Catalog,
+        touched: Option<&Touched>,
+        routines: Vec<snapshot::Routine>,
+    ) {
         let mut index = self
             .routines
             .lock()
@@ -207,7 +279,7 @@ impl Reader {
             let functions = touched.functions.iter().map(|oid| (Listed::Function, *oid));
             for (listed, oid) in relations.chain(functions) {
                 if let Some(key) = index.remove(&(listed, oid)) {
-                    remove(&mut catalog, listed, &key);
+                    remove(catalog, listed, &key);
                 }
             }
         } else {
@@ -218,9 +290,8 @@ impl Reader {
         }
         for routine in routines {
             index.insert((routine.listed, routine.oid), routine.key());
-            routine.put(&mut catalog);
+            routine.put(catalog);
         }
-        Ok(catalog)
     }
 }
 

@@ -21,17 +21,22 @@ fn every_table() -> String {
     SNAPSHOT.replace("{classes}", "pg_class")
 }
 
-/// [`SNAPSHOT`] of the tables `$3` (oids) alone, each looked up by its oid, and of the
-/// tables' lists alone (see [`tables_only`]). As a filter of `pg_class`, the plan made
-/// once for it (at its first run, when the catalog is still small and a scan of it
-/// looks cheapest) scanned the whole catalog after every file; a lookup kept apart from
-/// the rest (`OFFSET 0`) can only use the index.
+/// [`SNAPSHOT`] of the tables `$3` (oids) alone (see [`by_oid`]), and of the tables'
+/// lists alone (see [`tables_only`]).
 fn some_tables() -> String {
-    tables_only(&SNAPSHOT.replace(
-        "{classes}",
-        "(SELECT k.* FROM unnest($3::oid[]) AS o (oid), \
-         LATERAL (SELECT * FROM pg_class k WHERE k.oid = o.oid OFFSET 0) AS k)",
-    ))
+    tables_only(&SNAPSHOT.replace("{classes}", &by_oid("pg_class", 3)))
+}
+
+/// The rows of `catalog` whose oids are in parameter `parameter`, each looked up by its
+/// oid. As a filter (`oid = ANY (…)`), the plan made once for it (at its first run,
+/// when the catalog is still small and a scan of it looks cheapest) scanned the whole
+/// catalog after every file; a lookup kept apart from the rest (`OFFSET 0`) can only
+/// use the index.
+fn by_oid(catalog: &str, parameter: usize) -> String {
+    format!(
+        "(SELECT k.* FROM unnest(${parameter}::oid[]) AS o (oid), \
+         LATERAL (SELECT * FROM {catalog} k WHERE k.oid = o.oid OFFSET 0) AS k)"
+    )
 }
 
 /// `sql` (a [`SNAPSHOT`]) with the lists only a full snapshot reads (`CASE WHEN $2 THEN
@@ -59,16 +64,16 @@ const ROUTINES: &str = concat!(include_str!("scope.sql"), include_str!("routines
 /// [`ROUTINES`], of all the views and functions.
 fn all_routines() -> String {
     ROUTINES
-        .replace("{relations}", "true")
-        .replace("{functions}", "true")
+        .replace("{relations}", "pg_class")
+        .replace("{functions}", "pg_proc")
 }
 
-/// [`ROUTINES`], of the relations `$2` and the functions `$3` (oids) alone: a lookup by
-/// oid, whatever the size of the catalog.
+/// [`ROUTINES`], of the relations `$2` and the functions `$3` (oids) alone, each looked
+/// up by its oid ([`by_oid`]).
 fn some_routines() -> String {
     ROUTINES
-        .replace("{relations}", "c.oid = ANY ($2::oid[])")
-        .replace("{functions}", "p.oid = ANY ($3::oid[])")
+        .replace("{relations}", &by_oid("pg_class", 2))
+        .replace("{functions}", &by_oid("pg_proc", 3))
 }
 
 /// Deparse functions qualify every name not on the search_path: with an empty one, the
