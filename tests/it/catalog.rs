@@ -683,3 +683,93 @@ async fn refreshing_the_tables_a_migration_locked_gives_what_a_whole_read_gives(
     assert_eq!(refreshed, whole);
     assert!(!diff(&before, &refreshed).is_empty());
 }
+
+/// The reads after each file are prepared again as the catalog grows (their plans made
+/// for its size): across those, reading what each step touched keeps giving what a
+/// whole read gives, and the statements replaced are let go on the server.
+#[tokio::test]
+async fn reads_prepared_again_as_the_catalog_grows_give_what_a_whole_read_gives() {
+    let fresh = Fresh::new().await;
+    let reader = catalog::Reader::new(&fresh.db, Scope::user())
+        .await
+        .unwrap();
+    let prepared_statements = || async {
+        let row = fresh
+            .db
+            .client
+            .query_one("SELECT count(*) FROM pg_prepared_statements", &[])
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    let oids = |sql: String| {
+        let db = &fresh.db;
+        async move {
+            let rows = db.client.query(&sql, &[]).await.unwrap();
+            rows.iter().map(|row| row.get(0)).collect::<Vec<u32>>()
+        }
+    };
+    let mut last = reader
+        .compared(&fresh.db, &Catalog::default(), None, None)
+        .await
+        .unwrap();
+    let statements = prepared_statements().await;
+    for step in 0..12 {
+        let mut sql = String::new();
+        for table in 0..8 {
+            sql.push_str(&format!(
+                "CREATE TABLE g{step}_{table} (id int PRIMARY KEY, name text NOT NULL DEFAULT 'x', \
+                 at timestamptz DEFAULT now() CHECK (at > '2000-01-01'));"
+            ));
+        }
+        sql.push_str(&format!(
+            "CREATE FUNCTION g{step}_f(a int) RETURNS int LANGUAGE sql AS 'SELECT a'; \
+             CREATE VIEW g{step}_v AS SELECT id FROM g{step}_0;"
+        ));
+        // And a column of a table of the step before dropped.
+        let mut names: Vec<String> = (0..8)
+            .map(|table| format!("public.g{step}_{table}"))
+            .collect();
+        let mut pattern = format!("^g{step}_[0-9]+$");
+        if step > 0 {
+            sql.push_str(&format!("ALTER TABLE g{}_1 DROP COLUMN name;", step - 1));
+            names.push(format!("public.g{}_1", step - 1));
+            pattern = format!("^(g{step}_[0-9]+|g{}_1)$", step - 1);
+        }
+        fresh.run(&sql).await;
+        let tables = oids(format!(
+            "SELECT oid FROM pg_class WHERE relname ~ '{pattern}'"
+        ))
+        .await;
+        let touched = catalog::Touched {
+            functions: oids(format!(
+                "SELECT oid FROM pg_proc WHERE proname = 'g{step}_f'"
+            ))
+            .await,
+            relations: oids(format!(
+                "SELECT oid FROM pg_class WHERE relname = 'g{step}_v'"
+            ))
+            .await,
+            unlocked: false,
+        };
+        let locked = catalog::Locked {
+            names,
+            oids: tables,
+        };
+        last = reader
+            .compared(&fresh.db, &last, Some(&locked), Some(&touched))
+            .await
+            .unwrap();
+    }
+    // 96 tables of 3 columns and 2 constraints each: past 64, 128 and 256 objects, the
+    // reads were prepared again three times at least.
+    assert!(last.columns.len() + last.constraints.len() > 4 * 64);
+    let whole = reader
+        .compared(&fresh.db, &Catalog::default(), None, None)
+        .await
+        .unwrap();
+    assert_eq!(last, whole);
+    assert_eq!(last.functions.len(), 12);
+    assert_eq!(last.views.len(), 12);
+    assert_eq!(prepared_statements().await, statements);
+}
