@@ -34,7 +34,7 @@ mod model;
 pub mod revert;
 mod snapshot;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::db::{Database, PgError};
@@ -127,13 +127,7 @@ impl Reader {
     /// Prepares the reads again when `catalog` has twice the objects it had when they
     /// were: their next run plans them for the catalog as it is now.
     async fn replan_if_grown(&self, db: &Database, catalog: &Catalog) -> Result<(), PgError> {
-        let objects = catalog.tables.len()
-            + catalog.columns.len()
-            + catalog.constraints.len()
-            + catalog.policies.len()
-            + catalog.views.len()
-            + catalog.materialized_views.len()
-            + catalog.functions.len();
+        let objects = catalog.object_count();
         let planned_for = self
             .prepared
             .lock()
@@ -165,75 +159,48 @@ impl Reader {
     /// fraction of a full snapshot's cost (the definitions of indexes, functions and
     /// triggers are most of it).
     pub async fn tables(&self, db: &Database) -> Result<Catalog, PgError> {
-        snapshot::in_empty_search_path(db, self.all_tables(db)).await
+        let prepared = self.prepared();
+        let read = snapshot::tables(db, &prepared, &self.scope, None);
+        snapshot::in_empty_search_path(db, read).await
     }
 
-    async fn all_tables(&self, db: &Database) -> Result<Catalog, PgError> {
-        snapshot::tables(db, &self.prepared(), &self.scope, None).await
-    }
-
-    /// `previous` (a [`Reader::tables`]) with `tables` read again: those that exist now
-    /// replace or join theirs, with their columns, constraints and policies. For a
-    /// migration that changed only tables it locked, what a whole [`Reader::tables`]
-    /// would give, at the cost of reading those alone (looked up by oid).
-    pub async fn refresh_tables(
+    /// What the shadow reads after every migration, in one round trip, into `catalog`
+    /// (the last read, or an empty catalog for a first one): the tables (with RLS,
+    /// columns, constraints and policies), and the names of the views, materialized
+    /// views and functions, enough to see one appear or go, cheaply.
+    ///
+    /// With `only` (the tables a migration locked), those alone are read again: they
+    /// replace or join theirs. For a migration that changed only tables it locked, that
+    /// is what reading every table gives, at the cost of reading those (looked up by
+    /// oid). With `touched` (what it touched), the views and functions it touched alone
+    /// are read again. Without them, everything is.
+    ///
+    /// Returns what was read again, as it was and as it is now: the rest of `catalog`
+    /// is as it was, so the diff of the two is the diff of the whole catalogs, at the
+    /// cost of what the migration touched.
+    pub async fn reread(
         &self,
         db: &Database,
-        previous: &Catalog,
-        tables: &Locked,
-    ) -> Result<Catalog, PgError> {
-        snapshot::in_empty_search_path(db, self.refreshed(db, previous, tables)).await
-    }
-
-    async fn refreshed(
-        &self,
-        db: &Database,
-        previous: &Catalog,
-        tables: &Locked,
-    ) -> Result<Catalog, PgError> {
-        if tables.oids.is_empty() {
-            return Ok(previous.clone());
-        }
-        let only = Some(&tables.oids[..]);
-        let fresh = snapshot::tables(db, &self.prepared(), &self.scope, only).await?;
-        let mut merged = previous.clone();
-        let stale =
-            |table: &String| tables.names.contains(table) || fresh.tables.contains_key(table);
-        merged.tables.retain(|name, _| !stale(name));
-        merged.columns.retain(|_, column| !stale(&column.table));
-        merged
-            .constraints
-            .retain(|_, constraint| !stale(&constraint.table));
-        merged.policies.retain(|_, policy| !stale(&policy.table));
-        merged.schemas = fresh.schemas;
-        merged.tables.extend(fresh.tables);
-        merged.columns.extend(fresh.columns);
-        merged.constraints.extend(fresh.constraints);
-        merged.policies.extend(fresh.policies);
-        Ok(merged)
-    }
-
-    /// What the shadow compares after every migration, in one round trip: the tables
-    /// ([`Reader::tables`], or with `only`, `previous` with those read again as
-    /// [`Reader::refresh_tables`] does), and the names of the views, materialized views
-    /// and functions that exist now: enough to see one appear or go, cheaply. With
-    /// `touched` (what the migration touched, `previous` being the last read), those of
-    /// `previous` with the ones it touched read again by oid; otherwise all of them.
-    pub async fn compared(
-        &self,
-        db: &Database,
-        previous: &Catalog,
+        catalog: &mut Catalog,
         only: Option<&Locked>,
         touched: Option<&Touched>,
-    ) -> Result<Catalog, PgError> {
+    ) -> Result<Reread, PgError> {
         let touched = touched.filter(|touched| !touched.unlocked);
         let prepared = self.prepared();
-        let reads = async {
-            tokio::join!(
+        // No table locked: none to read again (nor the schemas, which are read with them).
+        let tables = match only {
+            Some(locked) if locked.oids.is_empty() => None,
+            Some(locked) => Some(Some(&locked.oids[..])),
+            None => Some(None),
+        };
+        let (tables, routines) = snapshot::in_empty_search_path(db, async {
+            let (tables, routines) = tokio::join!(
                 async {
-                    match only {
-                        Some(tables) => self.refreshed(db, previous, tables).await,
-                        None => self.all_tables(db).await,
+                    match tables {
+                        Some(only) => snapshot::tables(db, &prepared, &self.scope, only)
+                            .await
+                            .map(Some),
+                        None => Ok(None),
                     }
                 },
                 snapshot::routines(
@@ -242,25 +209,26 @@ impl Reader {
                     &self.scope,
                     touched.map(|touched| (&touched.relations[..], &touched.functions[..]))
                 )
-            )
-        };
-        let (tables, routines) = snapshot::in_empty_search_path(db, async {
-            let (tables, routines) = reads.await;
+            );
             Ok((tables?, routines?))
         })
         .await?;
-        let mut catalog = tables;
-        self.merge_routines(&mut catalog, previous, touched, routines);
-        self.replan_if_grown(db, &catalog).await?;
-        Ok(catalog)
+        let mut reread = Reread::default();
+        if let Some(fresh) = tables {
+            let names: &[String] = only.map_or(&[], |locked| &locked.names);
+            reread.put_tables(catalog, fresh, only.map(|_| names));
+        }
+        self.reread_routines(catalog, &mut reread, touched, routines);
+        self.replan_if_grown(db, catalog).await?;
+        Ok(reread)
     }
 
-    /// Puts the views and functions of `previous` in `catalog`, those `touched` (all,
-    /// without it) replaced by `routines`, the ones read now.
-    fn merge_routines(
+    /// Puts `routines`, the views and functions read now, in `catalog`: in place of
+    /// those `touched` (of every one, without it), which go to `reread.before`.
+    fn reread_routines(
         &self,
         catalog: &mut Catalog,
-        previous: &Catalog,
+        reread: &mut Reread,
         touched: Option<&Touched>,
         routines: Vec<snapshot::Routine>,
     ) {
@@ -268,40 +236,143 @@ impl Reader {
             .routines
             .lock()
             .expect("the routines' index is kept without panicking");
-        if let Some(touched) = touched {
-            catalog.views = previous.views.clone();
-            catalog.materialized_views = previous.materialized_views.clone();
-            catalog.functions = previous.functions.clone();
-            let relations = touched
-                .relations
-                .iter()
-                .flat_map(|oid| [(Listed::View, *oid), (Listed::MaterializedView, *oid)]);
-            let functions = touched.functions.iter().map(|oid| (Listed::Function, *oid));
-            for (listed, oid) in relations.chain(functions) {
-                if let Some(key) = index.remove(&(listed, oid)) {
-                    remove(catalog, listed, &key);
+        let before = &mut reread.before;
+        match touched {
+            Some(touched) => {
+                let relations = touched
+                    .relations
+                    .iter()
+                    .flat_map(|oid| [(Listed::View, *oid), (Listed::MaterializedView, *oid)]);
+                let functions = touched.functions.iter().map(|oid| (Listed::Function, *oid));
+                for (listed, oid) in relations.chain(functions) {
+                    if let Some(key) = index.remove(&(listed, oid)) {
+                        move_routine(catalog, before, listed, &key);
+                    }
                 }
             }
-        } else {
-            index.clear();
-            catalog.views.clear();
-            catalog.materialized_views.clear();
-            catalog.functions.clear();
+            None => {
+                index.clear();
+                before.views = std::mem::take(&mut catalog.views);
+                before.materialized_views = std::mem::take(&mut catalog.materialized_views);
+                before.functions = std::mem::take(&mut catalog.functions);
+            }
         }
         for routine in routines {
             index.insert((routine.listed, routine.oid), routine.key());
+            // One not touched under the same key, were there one, is replaced too.
+            move_routine(catalog, before, routine.listed, &routine.key());
+            routine.put(&mut reread.after);
             routine.put(catalog);
         }
     }
 }
 
-/// Takes the view or function `key` out of its list of `catalog`.
-fn remove(catalog: &mut Catalog, listed: Listed, key: &str) {
+/// The part of the catalog a [`Reader::reread`] read again: as it was (`before`) and
+/// as it is (`after`).
+#[derive(Debug, Default)]
+pub struct Reread {
+    pub before: Catalog,
+    pub after: Catalog,
+}
+
+impl Reread {
+    /// Puts `fresh` (tables read now) in `catalog`. With `names` (the tables read again
+    /// by oid, by the names an earlier read has them under), those and the ones `fresh`
+    /// holds are replaced; without, every table is. What is replaced goes to `before`,
+    /// `fresh` to `after`.
+    fn put_tables(&mut self, catalog: &mut Catalog, fresh: Catalog, names: Option<&[String]>) {
+        match names {
+            Some(names) => {
+                let stale: BTreeSet<&String> = names.iter().chain(fresh.tables.keys()).collect();
+                for table in stale {
+                    if let Some(old) = catalog.tables.remove(table) {
+                        self.before.tables.insert(table.clone(), old);
+                    }
+                    move_of_table(&mut catalog.columns, &mut self.before.columns, table, |c| {
+                        &c.table
+                    });
+                    move_of_table(
+                        &mut catalog.constraints,
+                        &mut self.before.constraints,
+                        table,
+                        |c| &c.table,
+                    );
+                    move_of_table(
+                        &mut catalog.policies,
+                        &mut self.before.policies,
+                        table,
+                        |p| &p.table,
+                    );
+                }
+                self.before.schemas =
+                    std::mem::replace(&mut catalog.schemas, fresh.schemas.clone());
+                catalog.tables.extend(fresh.tables.clone());
+                catalog.columns.extend(fresh.columns.clone());
+                catalog.constraints.extend(fresh.constraints.clone());
+                catalog.policies.extend(fresh.policies.clone());
+            }
+            None => {
+                self.before.schemas =
+                    std::mem::replace(&mut catalog.schemas, fresh.schemas.clone());
+                self.before.tables = std::mem::replace(&mut catalog.tables, fresh.tables.clone());
+                self.before.columns =
+                    std::mem::replace(&mut catalog.columns, fresh.columns.clone());
+                self.before.constraints =
+                    std::mem::replace(&mut catalog.constraints, fresh.constraints.clone());
+                self.before.policies =
+                    std::mem::replace(&mut catalog.policies, fresh.policies.clone());
+            }
+        }
+        self.after.schemas = fresh.schemas;
+        self.after.tables = fresh.tables;
+        self.after.columns = fresh.columns;
+        self.after.constraints = fresh.constraints;
+        self.after.policies = fresh.policies;
+    }
+}
+
+/// Moves the entries of `table` (keyed `table.name`, and whose `table_of` is `table`)
+/// from `from` to `to`: a lookup of their keys, not a scan of every entry.
+fn move_of_table<T>(
+    from: &mut BTreeMap<String, T>,
+    to: &mut BTreeMap<String, T>,
+    table: &str,
+    table_of: impl Fn(&T) -> &String,
+) {
+    let start = format!("{table}.");
+    let keys: Vec<String> = from
+        .range(start.clone()..)
+        .take_while(|(key, _)| key.starts_with(&start))
+        .filter(|(_, entry)| table_of(entry) == table)
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in keys {
+        if let Some(entry) = from.remove(&key) {
+            to.insert(key, entry);
+        }
+    }
+}
+
+/// Moves the view or function `key` out of its list of `catalog` into `to`'s.
+fn move_routine(catalog: &mut Catalog, to: &mut Catalog, listed: Listed, key: &str) {
+    let key = key.to_string();
     match listed {
-        Listed::View => catalog.views.remove(key).map(drop),
-        Listed::MaterializedView => catalog.materialized_views.remove(key).map(drop),
-        Listed::Function => catalog.functions.remove(key).map(drop),
-    };
+        Listed::View => {
+            if let Some(view) = catalog.views.remove(&key) {
+                to.views.insert(key, view);
+            }
+        }
+        Listed::MaterializedView => {
+            if let Some(view) = catalog.materialized_views.remove(&key) {
+                to.materialized_views.insert(key, view);
+            }
+        }
+        Listed::Function => {
+            if let Some(function) = catalog.functions.remove(&key) {
+                to.functions.insert(key, function);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

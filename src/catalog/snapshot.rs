@@ -248,7 +248,7 @@ impl Routine {
     /// Puts it in its list of `catalog`. Its fields other than its name are left empty,
     /// the same on both sides of a diff, so no change of definition shows: enough to
     /// see one appear or go, at a fraction of the cost of their definitions.
-    pub fn put(self, catalog: &mut Catalog) {
+    pub fn put(&self, catalog: &mut Catalog) {
         let view = || View {
             schema: self.schema.clone(),
             name: self.name.clone(),

@@ -14,7 +14,7 @@ use crate::findings::registry;
 use crate::findings::{Finding, Location};
 use std::collections::HashMap;
 
-use crate::catalog::{self, Catalog, ChangeKind, FunctionKind, Kind, Scope, revert};
+use crate::catalog::{self, Catalog, ChangeKind, FunctionKind, Kind, Reread, Scope, revert};
 use crate::db::Database;
 use crate::findings::span::Span;
 use crate::migration::MigrationFile;
@@ -102,8 +102,10 @@ pub async fn apply(
         .await
         .map_err(unreadable("the start"))?;
     let mut checked = Checked::default();
-    let mut before = reader
-        .compared(db, &Catalog::default(), None, None)
+    // The catalog as the last read left it; each read after a file updates it in place.
+    let mut catalog = Catalog::default();
+    reader
+        .reread(db, &mut catalog, None, None)
         .await
         .map_err(unreadable("the start"))?;
     let mut applied = 0;
@@ -180,8 +182,9 @@ pub async fn apply(
             .filter(|_| engine::is_atomic(migration));
         let locked = locked_tables(&observed.looks)
             .filter(|_| touched.is_some_and(|touched| !touched.unlocked));
-        let after = reader
-            .compared(db, &before, locked.as_ref(), touched)
+        // What was read again, before and after the file: the rest is as it was.
+        let Reread { before, after } = reader
+            .reread(db, &mut catalog, locked.as_ref(), touched)
             .await
             .map_err(unreadable(&migration.file_name))?;
         let observed = observed.looks;
@@ -246,7 +249,6 @@ pub async fn apply(
                 checked.findings.push(finding);
             }
         }
-        before = after;
     }
     let grants = api_grants::read(db, exposed)
         .await

@@ -55,10 +55,13 @@ impl Reroute for Supautils<'_> {
 fn wrapper_or_postgrest_setting(text: &str) -> Option<String> {
     let words = leading_words(text, 4);
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-    let tokens = significant_tokens(text)?;
+    // Every statement of a migration comes here: the words first, the tokens only for
+    // the two that may be rebuilt.
     match (word(0), word(1), word(2), word(3)) {
-        ("CREATE", "FOREIGN", "DATA", "WRAPPER") => wrapper(&tokens[4..]),
-        ("ALTER", "ROLE", "AUTHENTICATOR", "SET" | "RESET") => postgrest_setting(&tokens[3..]),
+        ("CREATE", "FOREIGN", "DATA", "WRAPPER") => wrapper(&significant_tokens(text)?[4..]),
+        ("ALTER", "ROLE", "AUTHENTICATOR", "SET" | "RESET") => {
+            postgrest_setting(&significant_tokens(text)?[3..])
+        }
         _ => None,
     }
 }

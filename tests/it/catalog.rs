@@ -653,7 +653,12 @@ async fn refreshing_the_tables_a_migration_locked_gives_what_a_whole_read_gives(
     let reader = catalog::Reader::new(&fresh.db, Scope::user())
         .await
         .unwrap();
-    let before = reader.tables(&fresh.db).await.unwrap();
+    let mut catalog = Catalog::default();
+    reader
+        .reread(&fresh.db, &mut catalog, None, None)
+        .await
+        .unwrap();
+    let before = catalog.clone();
     fresh
         .run(
             "ALTER TABLE b DROP COLUMN a_id; DROP POLICY p ON b; ALTER TABLE b DISABLE ROW LEVEL SECURITY; \
@@ -675,13 +680,32 @@ async fn refreshing_the_tables_a_migration_locked_gives_what_a_whole_read_gives(
         names: names.to_vec(),
         oids,
     };
-    let refreshed = reader
-        .refresh_tables(&fresh.db, &before, &tables)
+    let reread = reader
+        .reread(&fresh.db, &mut catalog, Some(&tables), None)
         .await
         .unwrap();
-    let whole = reader.tables(&fresh.db).await.unwrap();
-    assert_eq!(refreshed, whole);
-    assert!(!diff(&before, &refreshed).is_empty());
+    let mut whole = Catalog::default();
+    reader
+        .reread(&fresh.db, &mut whole, None, None)
+        .await
+        .unwrap();
+    assert_eq!(catalog, whole);
+    // What was read again, before and after, differs as the whole catalogs do.
+    let changed = diff(&before, &catalog);
+    assert_eq!(diff(&reread.before, &reread.after), changed);
+    assert_eq!(
+        short(&changed),
+        [
+            "added table public.c",
+            "removed column public.b.a_id",
+            "removed constraint public.b.b_a_id_fkey",
+            "changed rls public.b",
+            "removed policy public.b.p",
+        ]
+    );
+    // Tables not locked were not read again.
+    assert!(!reread.before.tables.contains_key("public.a"));
+    assert!(!reread.after.tables.contains_key("public.a"));
 }
 
 /// The reads after each file are prepared again as the catalog grows (their plans made
@@ -709,8 +733,9 @@ async fn reads_prepared_again_as_the_catalog_grows_give_what_a_whole_read_gives(
             rows.iter().map(|row| row.get(0)).collect::<Vec<u32>>()
         }
     };
-    let mut last = reader
-        .compared(&fresh.db, &Catalog::default(), None, None)
+    let mut catalog = Catalog::default();
+    reader
+        .reread(&fresh.db, &mut catalog, None, None)
         .await
         .unwrap();
     let statements = prepared_statements().await;
@@ -756,20 +781,27 @@ async fn reads_prepared_again_as_the_catalog_grows_give_what_a_whole_read_gives(
             names,
             oids: tables,
         };
-        last = reader
-            .compared(&fresh.db, &last, Some(&locked), Some(&touched))
+        let before = catalog.clone();
+        let reread = reader
+            .reread(&fresh.db, &mut catalog, Some(&locked), Some(&touched))
             .await
             .unwrap();
+        assert_eq!(
+            diff(&reread.before, &reread.after),
+            diff(&before, &catalog),
+            "step {step}"
+        );
     }
     // 96 tables of 3 columns and 2 constraints each: past 64, 128 and 256 objects, the
     // reads were prepared again three times at least.
-    assert!(last.columns.len() + last.constraints.len() > 4 * 64);
-    let whole = reader
-        .compared(&fresh.db, &Catalog::default(), None, None)
+    assert!(catalog.columns.len() + catalog.constraints.len() > 4 * 64);
+    let mut whole = Catalog::default();
+    reader
+        .reread(&fresh.db, &mut whole, None, None)
         .await
         .unwrap();
-    assert_eq!(last, whole);
-    assert_eq!(last.functions.len(), 12);
-    assert_eq!(last.views.len(), 12);
+    assert_eq!(catalog, whole);
+    assert_eq!(catalog.functions.len(), 12);
+    assert_eq!(catalog.views.len(), 12);
     assert_eq!(prepared_statements().await, statements);
 }
