@@ -42,7 +42,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
 use crate::catalog::Scope;
-use crate::db::{Database, PgError, quote_ident};
+use crate::db::{Database, PgError, pipelined, quote_ident};
 use crate::findings::registry;
 use crate::findings::{Finding, Location, Severity};
 use crate::sql::names::object_name;
@@ -127,6 +127,7 @@ async fn in_transaction(
     };
     let scope = Scope::user();
     let definitions = definitions(migrations);
+    let mut targets = Vec::new();
     for target in routines(db).await? {
         if !scope.includes(&target.schema) {
             continue;
@@ -138,26 +139,52 @@ async fn in_transaction(
             ));
             continue;
         }
-        let reports = match reports(db, &schema, &target).await? {
-            Ok(reports) => reports,
-            Err(error) => {
-                checked.notes.push(format!(
-                    "{}{}: plpgsql_check could not check it: {}",
-                    target.signature,
-                    target.as_trigger(),
-                    error
-                        .as_db_error()
-                        .map_or(error.to_string(), |e| e.message().to_string())
-                ));
-                continue;
-            }
-        };
-        let definition = defining(&definitions, &target);
-        checked.findings.extend(
-            reports
+        targets.push(target);
+    }
+    let mut rest = &targets[..];
+    while !rest.is_empty() {
+        let batch = &rest[..rest.len().min(PIPELINE)];
+        let sent = pipelined(
+            batch
                 .iter()
-                .filter_map(|report| finding(&target, report, definition, migrations)),
-        );
+                .map(|target| check_one(db, &schema, target))
+                .collect(),
+        )
+        .await;
+        let mut done = 0;
+        for (target, sent) in batch.iter().zip(sent) {
+            done += 1;
+            match sent.reports()? {
+                Ok(reports) => {
+                    let definition = defining(&definitions, target);
+                    checked.findings.extend(
+                        reports
+                            .iter()
+                            .filter_map(|report| finding(target, report, definition, migrations)),
+                    );
+                }
+                Err(error) => {
+                    checked.notes.push(format!(
+                        "{}{}: plpgsql_check could not check it: {}",
+                        target.signature,
+                        target.as_trigger(),
+                        error
+                            .as_db_error()
+                            .map_or(error.to_string(), |e| e.message().to_string())
+                    ));
+                    // The transaction is aborted: the checks sent after this one did not
+                    // run. Back to its savepoint, and they are sent again.
+                    db.client
+                        .batch_execute(
+                            "ROLLBACK TO SAVEPOINT migration_guard_check; RELEASE SAVEPOINT migration_guard_check",
+                        )
+                        .await
+                        .map_err(failed("rolling back to a savepoint"))?;
+                    break;
+                }
+            }
+        }
+        rest = &rest[done..];
     }
     Ok(checked)
 }
@@ -284,14 +311,14 @@ struct Report {
     level: String,
 }
 
+/// How many routines' checks are sent before their answers are awaited.
+const PIPELINE: usize = 32;
+
 /// What plpgsql_check says about `target`, or the error it raised (in-comment options
 /// it does not know, a type it cannot resolve): under a savepoint, so that one routine it
-/// cannot check does not stop the others.
-async fn reports(
-    db: &Database,
-    schema: &str,
-    target: &Target,
-) -> Result<Result<Vec<Report>, PgError>, PlpgsqlError> {
+/// cannot check does not stop the others. The savepoint, the check and the release go
+/// out together, without waiting for each other.
+async fn check_one(db: &Database, schema: &str, target: &Target) -> Sent {
     let mut sql = format!(
         "SELECT lineno, message, detail, hint, level FROM {}.plpgsql_check_function_tb(\
          $1::pg_catalog.oid::pg_catalog.regprocedure, $2::pg_catalog.oid::pg_catalog.regclass, \
@@ -315,38 +342,48 @@ async fn reports(
         }
     }
     sql.push(')');
-    db.client
-        .batch_execute("SAVEPOINT migration_guard_check")
-        .await
-        .map_err(failed("setting a savepoint"))?;
-    match db.client.query_typed(&sql, &params).await {
-        Ok(rows) => {
-            db.client
-                .batch_execute("RELEASE SAVEPOINT migration_guard_check")
-                .await
-                .map_err(failed("releasing a savepoint"))?;
-            Ok(rows
-                .iter()
-                .map(|row| {
-                    Ok(Report {
-                        lineno: row.try_get(0)?,
-                        message: row.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
-                        detail: row.try_get(2)?,
-                        hint: row.try_get(3)?,
-                        level: row.try_get::<_, Option<String>>(4)?.unwrap_or_default(),
-                    })
+    let (saved, rows, released) = tokio::join!(
+        db.client.batch_execute("SAVEPOINT migration_guard_check"),
+        db.client.query_typed(&sql, &params),
+        db.client
+            .batch_execute("RELEASE SAVEPOINT migration_guard_check"),
+    );
+    Sent {
+        saved,
+        rows,
+        released,
+    }
+}
+
+/// The answers to one routine's check.
+struct Sent {
+    saved: Result<(), PgError>,
+    rows: Result<Vec<Row>, PgError>,
+    released: Result<(), PgError>,
+}
+
+impl Sent {
+    /// What plpgsql_check reported, or the error it raised; a savepoint that could not
+    /// be set or released is the check's failure.
+    fn reports(self) -> Result<Result<Vec<Report>, PgError>, PlpgsqlError> {
+        self.saved.map_err(failed("setting a savepoint"))?;
+        let rows = match self.rows {
+            Ok(rows) => rows,
+            Err(error) => return Ok(Err(error)),
+        };
+        self.released.map_err(failed("releasing a savepoint"))?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                Ok(Report {
+                    lineno: row.try_get(0)?,
+                    message: row.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    detail: row.try_get(2)?,
+                    hint: row.try_get(3)?,
+                    level: row.try_get::<_, Option<String>>(4)?.unwrap_or_default(),
                 })
-                .collect())
-        }
-        Err(error) => {
-            db.client
-                .batch_execute(
-                    "ROLLBACK TO SAVEPOINT migration_guard_check; RELEASE SAVEPOINT migration_guard_check",
-                )
-                .await
-                .map_err(failed("rolling back to a savepoint"))?;
-            Ok(Err(error))
-        }
+            })
+            .collect())
     }
 }
 

@@ -216,6 +216,32 @@ impl Drop for Database {
     }
 }
 
+/// Awaits `steps` with every request sent before any answer is awaited, in order: each
+/// is polled in turn (a request goes out as its future is first polled), then polled
+/// again as answers come. Their outputs, in order.
+pub async fn pipelined<F: std::future::Future>(steps: Vec<F>) -> Vec<F::Output> {
+    let mut steps: Vec<_> = steps
+        .into_iter()
+        .map(|step| Box::pin(futures_util::future::maybe_done(step)))
+        .collect();
+    std::future::poll_fn(|context| {
+        let mut done = true;
+        for step in &mut steps {
+            done &= step.as_mut().poll(context).is_ready();
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    steps
+        .iter_mut()
+        .map(|step| step.as_mut().take_output().expect("every step is done"))
+        .collect()
+}
+
 /// Quotes an identifier for SQL text.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

@@ -18,7 +18,7 @@ use std::time::Instant;
 use tokio_postgres::error::ErrorPosition;
 
 use crate::catalog::Touched;
-use crate::db::{Database, PgError};
+use crate::db::{Database, PgError, pipelined};
 use crate::findings::Location;
 use crate::findings::span::Span;
 use crate::migration::{MigrationFile, history};
@@ -512,32 +512,6 @@ pub async fn rehearse(
         Err(Step::Failed(error)) => Ok(Rehearsal::Failed(error)),
         Err(Step::Connection(source)) => Err(connection(source)),
     }
-}
-
-/// Awaits `steps` with every request sent before any answer is awaited, in order: each
-/// is polled in turn (a request goes out as its future is first polled), then polled
-/// again as answers come. Their outputs, in order.
-async fn pipelined<F: std::future::Future>(steps: Vec<F>) -> Vec<F::Output> {
-    let mut steps: Vec<_> = steps
-        .into_iter()
-        .map(|step| Box::pin(futures_util::future::maybe_done(step)))
-        .collect();
-    std::future::poll_fn(|context| {
-        let mut done = true;
-        for step in &mut steps {
-            done &= step.as_mut().poll(context).is_ready();
-        }
-        if done {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    steps
-        .iter_mut()
-        .map(|step| step.as_mut().take_output().expect("every step is done"))
-        .collect()
 }
 
 /// The statements of `migration` committed before statement `failed` failed: those

@@ -451,6 +451,54 @@ begin\n  return (select nope from public.items);\nend\n$$;\n";
     );
 }
 
+/// The checks go out many at a time: a refusal among them stops those sent after it,
+/// which are sent again, so every routine is still checked once.
+#[tokio::test]
+async fn refusals_among_many_routines_leave_every_other_one_checked_once() {
+    let mut files = String::from("create table public.items (id bigint primary key);\n");
+    for index in 0..40 {
+        let option = if index % 7 == 3 {
+            "-- @plpgsql_check_options: no_such_option = 1\n"
+        } else {
+            ""
+        };
+        files.push_str(&format!(
+            "create function public.f{index:02}() returns int language plpgsql as $$\n{option}begin\n  return (select nope from public.items);\nend\n$$;\n"
+        ));
+    }
+    let shadow = Shadow::after(&[("0001_many.sql", &files)]).await;
+    let checked = shadow.check().await;
+    let refused: Vec<&str> = checked
+        .notes
+        .iter()
+        .filter_map(|note| note.split("()").next())
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "public.f03",
+            "public.f10",
+            "public.f17",
+            "public.f24",
+            "public.f31",
+            "public.f38"
+        ],
+        "{:#?}",
+        checked.notes
+    );
+    let mut found: Vec<&str> = checked
+        .findings
+        .iter()
+        .filter_map(|finding| finding.message.split("()").next())
+        .collect();
+    found.sort();
+    let expected: Vec<String> = (0..40)
+        .filter(|index| index % 7 != 3)
+        .map(|index| format!("public.f{index:02}"))
+        .collect();
+    assert_eq!(found, expected);
+}
+
 #[tokio::test]
 async fn the_check_leaves_nothing_behind() {
     let shadow = Shadow::after(&[
