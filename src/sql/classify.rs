@@ -54,16 +54,52 @@ pub fn tx_role(text: &str) -> TxRole {
 }
 
 /// Whether a statement takes no lock on any relation whatever it says: a setting
-/// (`SET`, `RESET`, `SHOW`; not `SET CONSTRAINTS`, which may run deferred checks) or the
-/// start of a transaction.
+/// (`SET`, `RESET`, `SHOW`; not `SET CONSTRAINTS`, which may run deferred checks), the
+/// start of a transaction, or a PL/pgSQL function or procedure created or replaced
+/// (its body is checked for syntax alone: the tables it names are not opened, while a
+/// `LANGUAGE sql` body is analysed and locks them).
 pub fn locks_nothing(text: &str) -> bool {
-    let words = leading_words(text, 2);
+    let words = leading_words(text, 4);
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     match word(0) {
         "SET" => word(1) != "CONSTRAINTS",
         "RESET" | "SHOW" => true,
+        "CREATE" => {
+            let routine = match word(1) {
+                "OR" => word(2) == "REPLACE" && matches!(word(3), "FUNCTION" | "PROCEDURE"),
+                kind => matches!(kind, "FUNCTION" | "PROCEDURE"),
+            };
+            routine && language(text).is_some_and(|language| language == "plpgsql")
+        }
         _ => tx_role(text) == TxRole::Begin,
     }
+}
+
+/// The `LANGUAGE` a routine's definition names (lower-cased), read from its tokens: a
+/// body (a string) that says `LANGUAGE` is not taken for the clause.
+fn language(text: &str) -> Option<String> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
+        .tokenize()
+        .ok()?;
+    let mut words = tokens
+        .iter()
+        .filter(|token| !matches!(token, Token::Whitespace(_)));
+    while let Some(token) = words.next() {
+        if let Token::Word(word) = token
+            && word.quote_style.is_none()
+            && word.value.eq_ignore_ascii_case("LANGUAGE")
+        {
+            return match words.next()? {
+                Token::Word(name) if name.quote_style.is_none() => Some(name.value.to_lowercase()),
+                Token::Word(name) => Some(name.value.clone()),
+                Token::SingleQuotedString(name) => Some(name.to_lowercase()),
+                _ => None,
+            };
+        }
+    }
+    None
 }
 
 /// The first `limit` words of `text`, upper-cased, skipping comments; parenthesised
@@ -131,6 +167,9 @@ mod tests {
             "SHOW search_path",
             "BEGIN",
             "SET ROLE authenticated",
+            "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+            "create or replace function public.f(r public.t) returns setof public.t\nas $body$\ndeclare x public.t.id%type;\nbegin return; end\n$body$ language 'plpgsql'",
+            "CREATE PROCEDURE p() LANGUAGE PLPGSQL AS $$ BEGIN NULL; END $$",
         ] {
             assert!(locks_nothing(text), "{text}");
         }
@@ -140,6 +179,14 @@ mod tests {
             "UPDATE t SET a = 1",
             "SELECT set_config('a.b', 'c', true)",
             "BEGIN ATOMIC SELECT 1; END",
+            // A SQL body is analysed: the tables it reads are locked.
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT count(*)::int FROM t $$",
+            "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql",
+            "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT count(*)::int FROM t; END",
+            // The word in a body is not the clause.
+            "CREATE FUNCTION f() RETURNS text AS $$ SELECT 'LANGUAGE plpgsql' $$ LANGUAGE sql",
+            "DO $$ BEGIN PERFORM 1 FROM t; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f()",
         ] {
             assert!(!locks_nothing(text), "{text}");
         }
