@@ -576,39 +576,28 @@ async fn second_run<'m>(
                 .map_err(|source| ApplyError::Connection { file, source })
         }
     };
-    const SAVEPOINT: &str = "SAVEPOINT migration_guard_second_run";
-    const RELEASE: &str = "RELEASE SAVEPOINT migration_guard_second_run";
-    const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT migration_guard_second_run";
     let mut findings = Vec::new();
-    // How the file before ended (its savepoint released, or rolled back to when it
-    // failed) goes with the next one's savepoint, in the round trip of its first
-    // statement.
-    let mut ended = "BEGIN";
-    for migration in migrations {
-        let opening = format!("{ended}; {SAVEPOINT}");
-        ended = match engine::rehearse(db, migration, reroute, &opening).await? {
-            Rehearsal::Failed(error) => {
-                findings.push((
-                    finding(
-                        registry::NOT_IDEMPOTENT,
-                        migration,
-                        format!(
-                            "running it a second time fails: {}{}",
-                            error.message,
-                            error
-                                .sqlstate
-                                .as_deref()
-                                .map(|code| format!(" [{code}]"))
-                                .unwrap_or_default()
-                        ),
-                        error.location.map(|location| location.span),
-                    ),
+    let (rehearsed, ended) = engine::rehearse_each(db, migrations, reroute, "BEGIN").await?;
+    for (migration, rehearsal) in migrations.iter().zip(rehearsed) {
+        if let Rehearsal::Failed(error) = rehearsal {
+            findings.push((
+                finding(
+                    registry::NOT_IDEMPOTENT,
                     migration,
-                ));
-                ROLLBACK_TO
-            }
-            Rehearsal::Ran { .. } => RELEASE,
-        };
+                    format!(
+                        "running it a second time fails: {}{}",
+                        error.message,
+                        error
+                            .sqlstate
+                            .as_deref()
+                            .map(|code| format!(" [{code}]"))
+                            .unwrap_or_default()
+                    ),
+                    error.location.map(|location| location.span),
+                ),
+                migration,
+            ));
+        }
     }
     control(ended, &last.file_name).await?;
     let again = snapshot(db, reader, "the second run").await;

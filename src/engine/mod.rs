@@ -493,16 +493,7 @@ pub async fn rehearse(
         reroute,
         ..Session::new(db, migration)
     };
-    let roles = File::roles(migration);
-    let outside = roles
-        .iter()
-        .filter(|(_, role)| *role == TxRole::NoTransaction)
-        .count();
-    let runnable: Vec<usize> = roles
-        .iter()
-        .filter(|(_, role)| matches!(role, TxRole::Plain | TxRole::CommitAfter))
-        .map(|(index, _)| *index)
-        .collect();
+    let (runnable, outside) = rehearsed(migration);
     // What opens the file is not the file's: its failure is no failure of the file.
     let opening = format!("{opening}; {FILE_PRELUDE}");
     let (opened, ran) = tokio::join!(session.send(&opening), session.pipeline(None, &runnable));
@@ -512,6 +503,94 @@ pub async fn rehearse(
         Err(Step::Failed(error)) => Ok(Rehearsal::Failed(error)),
         Err(Step::Connection(source)) => Err(connection(source)),
     }
+}
+
+/// The statements of `migration` a rehearsal runs (those that can run in the caller's
+/// transaction), and how many it leaves out (those that cannot run in one).
+fn rehearsed(migration: &MigrationFile) -> (Vec<usize>, usize) {
+    let roles = File::roles(migration);
+    let outside = roles
+        .iter()
+        .filter(|(_, role)| *role == TxRole::NoTransaction)
+        .count();
+    let runnable = roles
+        .iter()
+        .filter(|(_, role)| matches!(role, TxRole::Plain | TxRole::CommitAfter))
+        .map(|(index, _)| *index)
+        .collect();
+    (runnable, outside)
+}
+
+/// How many files [`rehearse_each`] sends at most before awaiting their answers.
+const FILES_AT_ONCE: usize = 16;
+
+const SAVEPOINT: &str = "SAVEPOINT migration_guard_second_run";
+const RELEASE: &str = "RELEASE SAVEPOINT migration_guard_second_run";
+const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT migration_guard_second_run";
+
+/// Runs `migrations` (one at least) again in order, each as [`rehearse`] runs one, in a transaction
+/// that `opening` (`BEGIN`) starts and the caller ends: each under a savepoint, so a file
+/// that fails is named and the next ones still run on what the files before it did.
+/// Returns what each did, and what ends the last one's savepoint (released, or rolled
+/// back to when it failed), for the caller to send.
+///
+/// Files go out several at a time, each sent before the answers of those before it:
+/// while they succeed, up to [`FILES_AT_ONCE`] share a round trip. After a file that
+/// fails, those sent behind it ran in an aborted transaction: they are sent again, one
+/// at a time at first, more as files succeed. A file with more statements than one
+/// pipelined batch goes alone.
+pub async fn rehearse_each(
+    db: &Database,
+    migrations: &[MigrationFile],
+    reroute: Option<&dyn Reroute>,
+    opening: &str,
+) -> Result<(Vec<Rehearsal>, &'static str), ApplyError> {
+    let fits = |migration: &MigrationFile| rehearsed(migration).0.len() <= PIPELINE;
+    let mut done: Vec<Rehearsal> = Vec::with_capacity(migrations.len());
+    let mut ended = opening.to_string();
+    let mut last_end = RELEASE;
+    let mut at_once = 1;
+    while done.len() < migrations.len() {
+        let rest = &migrations[done.len()..];
+        let mut count = 1;
+        // Only the last file of a round trip may need more than one batch.
+        while count < rest.len().min(at_once) && fits(&rest[count - 1]) {
+            count += 1;
+        }
+        let sent = pipelined(
+            rest[..count]
+                .iter()
+                .enumerate()
+                .map(|(index, migration)| {
+                    let opening = match index {
+                        0 => format!("{ended}; {SAVEPOINT}"),
+                        _ => format!("{RELEASE}; {SAVEPOINT}"),
+                    };
+                    async move { rehearse(db, migration, reroute, &opening).await }
+                })
+                .collect(),
+        )
+        .await;
+        let mut failed = false;
+        // In order: what came after a failure ran in an aborted transaction, and is not
+        // the files'.
+        for rehearsal in sent {
+            let rehearsal = rehearsal?;
+            failed = matches!(rehearsal, Rehearsal::Failed(_));
+            done.push(rehearsal);
+            if failed {
+                break;
+            }
+        }
+        last_end = if failed { ROLLBACK_TO } else { RELEASE };
+        ended = last_end.to_string();
+        at_once = if failed {
+            1
+        } else {
+            (at_once * 2).min(FILES_AT_ONCE)
+        };
+    }
+    Ok((done, last_end))
 }
 
 /// The statements of `migration` committed before statement `failed` failed: those

@@ -210,6 +210,62 @@ fn the_second_run_names_the_statement_that_fails_not_those_sent_after_it() {
     assert_eq!(finding["line"], 2);
 }
 
+/// The second run sends files many at a time while they succeed: the files that fail
+/// (alone, two in a row, at the end), one too large for a single batch, and those
+/// after each are all judged on what the files before them did, each once.
+#[test]
+fn among_many_files_run_twice_exactly_those_that_cannot_are_found() {
+    let project = base();
+    let failing: [u64; 4] = [5, 6, 20, 37];
+    let file = |index: u64| format!("{:014}_step.sql", 20250102000000u64 + index);
+    for index in 0..40u64 {
+        let sql = if failing.contains(&index) {
+            format!("CREATE TABLE public.f{index} (id int);\n")
+        } else if index == 21 {
+            // Sent behind a file that fails, it runs again once that one is rolled
+            // back: its second run makes a table the first did not (no statement
+            // names it outside the DO block, so the change is the last file's).
+            "DO $$ BEGIN IF to_regclass('public.g21') IS NOT NULL THEN CREATE TABLE public.g21_again (id int); END IF; END $$;\n\
+             CREATE TABLE IF NOT EXISTS public.g21 (id int);\n"
+                .to_string()
+        } else if index == 25 {
+            (0..40)
+                .map(|table| format!("CREATE TABLE IF NOT EXISTS public.b{table} (id int);\n"))
+                .collect()
+        } else if index == 31 {
+            // Runs again on the table the file before it made again.
+            "ALTER TABLE public.t30 ADD COLUMN IF NOT EXISTS note text;\n".to_string()
+        } else {
+            format!(
+                "DROP TABLE IF EXISTS public.t{index};\nCREATE TABLE public.t{index} (id int);\n"
+            )
+        };
+        project.file(&file(index), &sql);
+    }
+    let (code, report) = shadow(&project);
+    assert_eq!(code, 1, "{report:#}");
+    let mut found = semantic(&report);
+    found.sort();
+    let mut expected: Vec<_> = failing
+        .iter()
+        .chain(&[39])
+        .map(|index| triple("not-idempotent", &file(*index), "error"))
+        .collect();
+    expected.sort();
+    assert_eq!(found, expected, "{report:#}");
+    for finding in common::findings_of(&report, "not-idempotent") {
+        let message = finding["message"].as_str().unwrap();
+        if common::file_name(finding) == file(39) {
+            assert!(
+                message.contains("table public.g21_again added"),
+                "{finding:#}"
+            );
+        } else {
+            assert!(message.contains("already exists [42P07]"), "{finding:#}");
+        }
+    }
+}
+
 #[test]
 fn rls_turned_off_and_a_policy_dropped_are_found_and_a_file_may_allow_them() {
     let project = base();
