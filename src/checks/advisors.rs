@@ -25,8 +25,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::Token;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -36,6 +35,7 @@ use crate::findings::registry;
 use crate::findings::{Finding, Location, Severity};
 use crate::migration::MigrationFile;
 use crate::sql::classify::leading_words;
+use crate::sql::lexical::significant_tokens;
 
 /// One advisor: its entry in the registry, its query, and what to write instead.
 struct Advisor {
@@ -324,15 +324,9 @@ impl Locator {
 
 /// The table (its last part) of `CREATE [UNIQUE] INDEX [CONCURRENTLY] ON [ONLY] table`.
 fn unnamed_index_table(text: &str) -> Option<String> {
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
-        .tokenize()
-        .ok()?;
     let mut last = None;
     let mut after_on = false;
-    for token in tokens
-        .into_iter()
-        .filter(|token| !matches!(token, Token::Whitespace(_)))
-    {
+    for token in significant_tokens(text)? {
         match token {
             Token::Word(word) if !after_on => {
                 after_on = word.quote_style.is_none() && word.value.eq_ignore_ascii_case("on");
@@ -376,12 +370,7 @@ fn changed_name(text: &str) -> Option<String> {
     ) {
         return None;
     }
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
-        .tokenize()
-        .ok()?;
-    let mut tokens = tokens
-        .into_iter()
-        .filter(|token| !matches!(token, Token::Whitespace(_)));
+    let mut tokens = significant_tokens(text)?.into_iter();
     let keyword = |word: &sqlparser::tokenizer::Word, list: &[&str]| {
         word.quote_style.is_none() && list.contains(&word.value.to_uppercase().as_str())
     };

@@ -10,10 +10,11 @@
 use sqlparser::ast::{ObjectType, Statement as Ast};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::Token;
 
 use crate::engine::Reroute;
 use crate::sql::classify::leading_words;
+use crate::sql::lexical;
 
 use super::extensions::Extensions;
 use super::gate::{Gate, Rights};
@@ -58,9 +59,9 @@ fn wrapper_or_postgrest_setting(text: &str) -> Option<String> {
     // Every statement of a migration comes here: the words first, the tokens only for
     // the two that may be rebuilt.
     match (word(0), word(1), word(2), word(3)) {
-        ("CREATE", "FOREIGN", "DATA", "WRAPPER") => wrapper(&significant_tokens(text)?[4..]),
+        ("CREATE", "FOREIGN", "DATA", "WRAPPER") => wrapper(&statement_tokens(text)?[4..]),
         ("ALTER", "ROLE", "AUTHENTICATOR", "SET" | "RESET") => {
-            postgrest_setting(&significant_tokens(text)?[3..])
+            postgrest_setting(&statement_tokens(text)?[3..])
         }
         _ => None,
     }
@@ -151,13 +152,8 @@ fn role_statement(text: &str) -> Option<String> {
 
 /// The tokens that are not whitespace or comments; `None` when the text does not
 /// tokenize or holds more than one statement.
-fn significant_tokens(text: &str) -> Option<Vec<Token>> {
-    let tokens: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, text)
-        .tokenize()
-        .ok()?
-        .into_iter()
-        .filter(|token| !matches!(token, Token::Whitespace(_)))
-        .collect();
+fn statement_tokens(text: &str) -> Option<Vec<Token>> {
+    let tokens = lexical::significant_tokens(text)?;
     let end = tokens
         .iter()
         .rposition(|token| !matches!(token, Token::SemiColon))

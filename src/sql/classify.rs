@@ -78,14 +78,9 @@ pub fn locks_nothing(text: &str) -> bool {
 /// The `LANGUAGE` a routine's definition names (lower-cased), read from its tokens: a
 /// body (a string) that says `LANGUAGE` is not taken for the clause.
 fn language(text: &str) -> Option<String> {
-    use sqlparser::dialect::PostgreSqlDialect;
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
-        .tokenize()
-        .ok()?;
-    let mut words = tokens
-        .iter()
-        .filter(|token| !matches!(token, Token::Whitespace(_)));
+    use sqlparser::tokenizer::Token;
+    let tokens = super::lexical::significant_tokens(text)?;
+    let mut words = tokens.iter();
     while let Some(token) = words.next() {
         if let Token::Word(word) = token
             && word.quote_style.is_none()

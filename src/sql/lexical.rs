@@ -1,5 +1,23 @@
 //! The lexical facts every reader of SQL text shares: where a (nested) block comment
-//! ends, and where the code of a statement starts after its comments.
+//! ends, where the code of a statement starts after its comments, and its tokens
+//! without the whitespace and comments between them.
+
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+/// The tokens of `text` that are not whitespace or comments (Postgres's dialect);
+/// `None` when it does not tokenize (an unterminated string or comment).
+pub fn significant_tokens(text: &str) -> Option<Vec<Token>> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
+        .tokenize()
+        .ok()?;
+    Some(
+        tokens
+            .into_iter()
+            .filter(|token| !matches!(token, Token::Whitespace(_)))
+            .collect(),
+    )
+}
 
 /// The byte offset of the first code in `text`, after whitespace and comments.
 pub fn code_start(text: &str) -> usize {

@@ -59,6 +59,13 @@ async fn connect(url: &str) -> Database {
     Database::connect(&config).await.unwrap()
 }
 
+/// What `reader` reads after a file, read whole (no file's locks to narrow it).
+async fn read_whole(reader: &catalog::Reader, db: &Database) -> Catalog {
+    let mut catalog = Catalog::default();
+    reader.reread(db, &mut catalog, None, None).await.unwrap();
+    catalog
+}
+
 /// `kind change object` per change, to compare whole lists at a glance.
 fn short(changes: &[Change]) -> Vec<String> {
     changes
@@ -653,11 +660,7 @@ async fn refreshing_the_tables_a_migration_locked_gives_what_a_whole_read_gives(
     let reader = catalog::Reader::new(&fresh.db, Scope::user())
         .await
         .unwrap();
-    let mut catalog = Catalog::default();
-    reader
-        .reread(&fresh.db, &mut catalog, None, None)
-        .await
-        .unwrap();
+    let mut catalog = read_whole(&reader, &fresh.db).await;
     let before = catalog.clone();
     fresh
         .run(
@@ -684,11 +687,7 @@ async fn refreshing_the_tables_a_migration_locked_gives_what_a_whole_read_gives(
         .reread(&fresh.db, &mut catalog, Some(&tables), None)
         .await
         .unwrap();
-    let mut whole = Catalog::default();
-    reader
-        .reread(&fresh.db, &mut whole, None, None)
-        .await
-        .unwrap();
+    let whole = read_whole(&reader, &fresh.db).await;
     assert_eq!(catalog, whole);
     // What was read again, before and after, differs as the whole catalogs do.
     let changed = diff(&before, &catalog);
@@ -733,11 +732,7 @@ async fn reads_prepared_again_as_the_catalog_grows_give_what_a_whole_read_gives(
             rows.iter().map(|row| row.get(0)).collect::<Vec<u32>>()
         }
     };
-    let mut catalog = Catalog::default();
-    reader
-        .reread(&fresh.db, &mut catalog, None, None)
-        .await
-        .unwrap();
+    let mut catalog = read_whole(&reader, &fresh.db).await;
     let statements = prepared_statements().await;
     for step in 0..12 {
         let mut sql = String::new();
@@ -795,11 +790,7 @@ async fn reads_prepared_again_as_the_catalog_grows_give_what_a_whole_read_gives(
     // 96 tables of 3 columns and 2 constraints each: past 64, 128 and 256 objects, the
     // reads were prepared again three times at least.
     assert!(catalog.columns.len() + catalog.constraints.len() > 4 * 64);
-    let mut whole = Catalog::default();
-    reader
-        .reread(&fresh.db, &mut whole, None, None)
-        .await
-        .unwrap();
+    let whole = read_whole(&reader, &fresh.db).await;
     assert_eq!(catalog, whole);
     assert_eq!(catalog.functions.len(), 12);
     assert_eq!(catalog.views.len(), 12);
