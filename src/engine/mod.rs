@@ -24,7 +24,7 @@ use crate::findings::span::Span;
 use crate::migration::{MigrationFile, history};
 use crate::report::model::{LockEvidence, LockMode, MigrationError, Size, TableEvidence};
 use crate::report::{MigrationEntry, MigrationStatus};
-use crate::sql::classify::{TxRole, locks_nothing, tx_role};
+use crate::sql::classify::{ClientCopy, TxRole, client_copy, locks_nothing, tx_role};
 
 /// Why the engine could not go on: not the migration's fault, the tool's or the server's.
 #[derive(Debug, thiserror::Error)]
@@ -865,16 +865,24 @@ impl<'a> File<'a> {
 
     async fn apply(&self) -> StepResult<TransactionMode> {
         if let Some(meta) = self.session.migration.split.meta_commands.first() {
+            let (what, hint) = if meta.name == "\\." {
+                (
+                    "ends the rows of a `COPY … FROM STDIN` (psql's inline data), which a migration cannot send",
+                    COPY_ROWS_HINT,
+                )
+            } else {
+                (
+                    "is a psql meta-command, not SQL",
+                    "write the SQL itself in the migration",
+                )
+            };
             return Err(Step::Failed(Box::new(MigrationError {
-                message: format!(
-                    "`{}` is a psql meta-command, not SQL; the file was not run",
-                    meta.name
-                ),
+                message: format!("`{}` {what}; the file was not run", meta.name),
                 location: Some(Location {
                     file: self.session.migration.path.clone(),
                     span: meta.span,
                 }),
-                hint: Some("write the SQL itself in the migration".to_string()),
+                hint: Some(hint.to_string()),
                 ..MigrationError::default()
             })));
         }
@@ -1107,6 +1115,10 @@ impl<'a> Session<'a> {
     async fn statement(&self, before: Option<String>, index: usize) -> StepResult {
         let statement = &self.migration.split.statements[index];
         let written = statement.text(&self.migration.source);
+        if let Some(copy) = client_copy(written) {
+            // Sent, it would leave the session waiting for rows no one sends.
+            return Err(refused_copy(self.migration, index, copy));
+        }
         let rerouted = self.reroute.and_then(|reroute| reroute.reroute(written));
         let started = Instant::now();
         // What a setting holds, the statement before it was seen holding.
@@ -1256,6 +1268,38 @@ enum Then {
     Statement(usize),
     Control(&'static str),
     Nothing,
+}
+
+/// What to write instead of rows sent with `COPY … FROM STDIN`.
+const COPY_ROWS_HINT: &str = "write the rows as INSERT … VALUES (pg_dump --inserts writes them so), or load them from a file on the server";
+
+/// The failure of a `COPY` from or to the client, at statement `index`: a migration
+/// has no rows to send and reads none (the Supabase CLI fails on psql's inline rows
+/// too, with a syntax error at the first).
+fn refused_copy(migration: &MigrationFile, index: usize, copy: ClientCopy) -> Step {
+    let statement = &migration.split.statements[index];
+    let start = statement.code_start(&migration.source);
+    let (message, hint) = match copy {
+        ClientCopy::FromStdin => (
+            "`COPY … FROM STDIN` reads its rows from the client running the file (psql's inline data), and a migration has none to send: the Supabase CLI cannot run it either; the statement was not run",
+            COPY_ROWS_HINT,
+        ),
+        ClientCopy::ToStdout => (
+            "`COPY … TO STDOUT` sends its rows to the client running the file, and a migration reads none; the statement was not run",
+            "take it out of the migration",
+        ),
+    };
+    Step::Failed(Box::new(MigrationError {
+        message: message.to_string(),
+        location: Some(Location {
+            file: migration.path.clone(),
+            span: Span::new(start, start),
+        }),
+        statement: Some(statement.text),
+        statement_index: Some(index),
+        hint: Some(hint.to_string()),
+        ..MigrationError::default()
+    }))
 }
 
 /// Turns a server error into a failure at the file position Postgres points to (the

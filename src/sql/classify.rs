@@ -97,6 +97,47 @@ fn language(text: &str) -> Option<String> {
     None
 }
 
+/// A `COPY` that exchanges its rows with the client running it, not with a file on the
+/// server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCopy {
+    /// `COPY … FROM STDIN`: the client sends the rows (psql's inline data).
+    FromStdin,
+    /// `COPY … TO STDOUT`: the server sends them to the client.
+    ToStdout,
+}
+
+/// Whether `text` is a `COPY` from or to the client (`STDIN`, `STDOUT`), read from its
+/// tokens outside the parentheses of a query or a column list.
+pub fn client_copy(text: &str) -> Option<ClientCopy> {
+    use sqlparser::tokenizer::Token;
+    if leading_words(text, 1).first().map(String::as_str) != Some("COPY") {
+        return None;
+    }
+    let tokens = super::lexical::significant_tokens(text)?;
+    let mut depth = 0usize;
+    let mut previous: Option<String> = None;
+    for token in &tokens {
+        match token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(word) if depth == 0 && word.quote_style.is_none() => {
+                let word = word.value.to_ascii_uppercase();
+                match (previous.as_deref(), word.as_str()) {
+                    (Some("FROM"), "STDIN") => return Some(ClientCopy::FromStdin),
+                    (Some("TO"), "STDOUT") => return Some(ClientCopy::ToStdout),
+                    _ => {}
+                }
+                previous = Some(word);
+                continue;
+            }
+            _ => {}
+        }
+        previous = None;
+    }
+    None
+}
+
 /// The first `limit` words of `text`, upper-cased, skipping comments; parenthesised
 /// option lists (`VACUUM (ANALYZE)`, `REINDEX (VERBOSE)`) are skipped whole.
 pub fn leading_words(text: &str, limit: usize) -> Vec<String> {
@@ -184,6 +225,32 @@ mod tests {
             "CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f()",
         ] {
             assert!(!locks_nothing(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_copy_with_the_client_is_told_from_one_with_a_file() {
+        for (text, copy) in [
+            (
+                "COPY public.t (id, name) FROM stdin;",
+                Some(ClientCopy::FromStdin),
+            ),
+            (
+                "copy t from STDIN with (format csv)",
+                Some(ClientCopy::FromStdin),
+            ),
+            (
+                "COPY (SELECT * FROM t) TO STDOUT",
+                Some(ClientCopy::ToStdout),
+            ),
+            ("COPY t FROM '/tmp/t.csv'", None),
+            ("COPY t TO '/tmp/stdout'", None),
+            // A table named stdin inside the query is no client.
+            ("COPY (SELECT * FROM stdin) TO '/tmp/x'", None),
+            ("COPY t FROM \"stdin\"", None),
+            ("SELECT 1 FROM stdin", None),
+        ] {
+            assert_eq!(client_copy(text), copy, "{text}");
         }
     }
 

@@ -234,3 +234,53 @@ async fn two_files_with_one_version_fail_like_the_cli() {
         "rolled back with its row"
     );
 }
+
+/// `COPY … FROM STDIN` waits for rows from the client: sent, it left the session
+/// waiting and the run lost its connection. It fails its file, at its line, and the
+/// session goes on; psql's inline rows (ended by `\.`) fail their file before it runs.
+#[tokio::test]
+async fn a_copy_from_the_client_fails_its_file_and_the_session_goes_on() {
+    let server = PgServer::start();
+    let project = Project::new();
+    project.file("0001_ok.sql", "CREATE TABLE kept (id int);\n");
+    project.file(
+        "0002_copy.sql",
+        "CREATE TABLE half (id int, name text);\nCOPY half (id, name) FROM stdin;\n",
+    );
+    let entries = apply(&server, &project).await;
+    assert_eq!(
+        statuses(&entries),
+        [MigrationStatus::Applied, MigrationStatus::Failed]
+    );
+    let error = entries[1].error.as_ref().unwrap();
+    assert_eq!(error.statement_index, Some(1));
+    assert!(
+        error
+            .message
+            .starts_with("`COPY … FROM STDIN` reads its rows from the client"),
+        "{error:?}"
+    );
+    assert!(
+        error.hint.as_deref().unwrap().contains("INSERT … VALUES"),
+        "{error:?}"
+    );
+    // Nothing of the file stayed, and the session still answers.
+    assert_eq!(
+        server.psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"),
+        "kept"
+    );
+
+    let inline = Project::new();
+    inline.file(
+        "0001_rows.sql",
+        "CREATE TABLE rows (id int);\nCOPY rows (id) FROM STDIN;\n1\n2\n\\.\n",
+    );
+    let entries = apply(&server, &inline).await;
+    let error = entries[0].error.as_ref().unwrap();
+    assert!(
+        error
+            .message
+            .starts_with("`\\.` ends the rows of a `COPY … FROM STDIN`"),
+        "{error:?}"
+    );
+}
