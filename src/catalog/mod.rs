@@ -61,7 +61,7 @@ pub struct Locked {
 }
 
 /// What one transaction touched in the catalog, read before its commit: what
-/// [`Reader::compared`] reads again of the views and functions after it.
+/// [`Reader::reread`] reads again of the views and functions after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Touched {
     /// The functions it locked or created (by oid). Dropping, renaming, moving or
@@ -88,7 +88,7 @@ pub struct Touched {
 pub struct Reader {
     scope: Scope,
     prepared: Mutex<Planned>,
-    /// Where each view and function of the last [`Reader::compared`] is, by oid: what a
+    /// Where each view and function of the last [`Reader::reread`] is, by oid: what a
     /// later read by oid replaces.
     routines: Mutex<HashMap<(Listed, u32), String>>,
 }

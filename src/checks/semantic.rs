@@ -103,9 +103,9 @@ pub async fn apply(
         .map_err(unreadable("the start"))?;
     let mut checked = Checked::default();
     // The catalog as the last read left it; each read after a file updates it in place.
-    let mut catalog = Catalog::default();
+    let mut kept = Catalog::default();
     reader
-        .reread(db, &mut catalog, None, None)
+        .reread(db, &mut kept, None, None)
         .await
         .map_err(unreadable("the start"))?;
     let mut applied = 0;
@@ -184,7 +184,7 @@ pub async fn apply(
             .filter(|_| touched.is_some_and(|touched| !touched.unlocked));
         // What was read again, before and after the file: the rest is as it was.
         let Reread { before, after } = reader
-            .reread(db, &mut catalog, locked.as_ref(), touched)
+            .reread(db, &mut kept, locked.as_ref(), touched)
             .await
             .map_err(unreadable(&migration.file_name))?;
         let observed = observed.looks;
