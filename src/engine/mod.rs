@@ -528,17 +528,17 @@ const SAVEPOINT: &str = "SAVEPOINT migration_guard_second_run";
 const RELEASE: &str = "RELEASE SAVEPOINT migration_guard_second_run";
 const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT migration_guard_second_run";
 
-/// Runs `migrations` (one at least) again in order, each as [`rehearse`] runs one, in a transaction
-/// that `opening` (`BEGIN`) starts and the caller ends: each under a savepoint, so a file
-/// that fails is named and the next ones still run on what the files before it did.
-/// Returns what each did, and what ends the last one's savepoint (released, or rolled
-/// back to when it failed), for the caller to send.
+/// Runs `migrations` (one at least) again in order, each as [`rehearse`] runs one, in
+/// a transaction that `opening` (`BEGIN`) starts and the caller ends: each under a
+/// savepoint, so a file that fails is named and the next ones still run on what the
+/// files before it did. Returns what each did, and what ends the last one's savepoint
+/// (released, or rolled back to when it failed), for the caller to send.
 ///
 /// Files go out several at a time, each sent before the answers of those before it:
 /// while they succeed, up to [`FILES_AT_ONCE`] share a round trip. After a file that
 /// fails, those sent behind it ran in an aborted transaction: they are sent again, one
-/// at a time at first, more as files succeed. A file with more statements than one
-/// pipelined batch goes alone.
+/// at a time at first, more as files succeed. Only the last file of a round trip may
+/// have more statements than one pipelined batch.
 pub async fn rehearse_each(
     db: &Database,
     migrations: &[MigrationFile],
@@ -547,25 +547,23 @@ pub async fn rehearse_each(
 ) -> Result<(Vec<Rehearsal>, &'static str), ApplyError> {
     let fits = |migration: &MigrationFile| rehearsed(migration).0.len() <= PIPELINE;
     let mut done: Vec<Rehearsal> = Vec::with_capacity(migrations.len());
-    let mut ended = opening.to_string();
-    let mut last_end = RELEASE;
+    // What ended the last file sent, once one was.
+    let mut ended = RELEASE;
     let mut at_once = 1;
     while done.len() < migrations.len() {
         let rest = &migrations[done.len()..];
         let mut count = 1;
-        // Only the last file of a round trip may need more than one batch.
         while count < rest.len().min(at_once) && fits(&rest[count - 1]) {
             count += 1;
         }
+        let first = if done.is_empty() { opening } else { ended };
         let sent = pipelined(
             rest[..count]
                 .iter()
                 .enumerate()
                 .map(|(index, migration)| {
-                    let opening = match index {
-                        0 => format!("{ended}; {SAVEPOINT}"),
-                        _ => format!("{RELEASE}; {SAVEPOINT}"),
-                    };
+                    let before = if index == 0 { first } else { RELEASE };
+                    let opening = format!("{before}; {SAVEPOINT}");
                     async move { rehearse(db, migration, reroute, &opening).await }
                 })
                 .collect(),
@@ -582,15 +580,13 @@ pub async fn rehearse_each(
                 break;
             }
         }
-        last_end = if failed { ROLLBACK_TO } else { RELEASE };
-        ended = last_end.to_string();
-        at_once = if failed {
-            1
+        (ended, at_once) = if failed {
+            (ROLLBACK_TO, 1)
         } else {
-            (at_once * 2).min(FILES_AT_ONCE)
+            (RELEASE, (at_once * 2).min(FILES_AT_ONCE))
         };
     }
-    Ok((done, last_end))
+    Ok((done, ended))
 }
 
 /// The statements of `migration` committed before statement `failed` failed: those
