@@ -1108,9 +1108,14 @@ impl<'a> Session<'a> {
 
     /// Runs statement `index` (or what the reroute runs in its place), with `before` (if
     /// any) pipelined ahead of it.
+    /// The text of statement `index`, as written.
+    fn text(&self, index: usize) -> &'a str {
+        self.migration.split.statements[index].text(&self.migration.source)
+    }
+
     async fn statement(&self, before: Option<String>, index: usize) -> StepResult {
         let statement = &self.migration.split.statements[index];
-        let written = statement.text(&self.migration.source);
+        let written = self.text(index);
         if let Some(copy) = client_copy(written) {
             // Sent, it would leave the session waiting for rows no one sends.
             return Err(refused_copy(self.migration, index, copy));
@@ -1144,8 +1149,14 @@ impl<'a> Session<'a> {
     /// failure is the file's. Each statement's look at the locks goes right after it.
     async fn pipeline(&self, mut before: Option<String>, indexes: &[usize]) -> StepResult {
         for batch in indexes.chunks(PIPELINE) {
+            // A statement the engine refuses is not sent, nor anything after it: what
+            // follows would run in a transaction that nothing aborted.
+            let end = batch
+                .iter()
+                .position(|&index| client_copy(self.text(index)).is_some())
+                .map_or(batch.len(), |refused| refused + 1);
             let steps = pipelined(
-                batch
+                batch[..end]
                     .iter()
                     .map(|&index| self.statement(before.take(), index))
                     .collect(),

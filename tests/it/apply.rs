@@ -22,6 +22,13 @@ fn statuses(entries: &[MigrationEntry]) -> Vec<MigrationStatus> {
     entries.iter().map(|entry| entry.status).collect()
 }
 
+/// The tables of the public schema, by name, comma-separated ("" for none).
+fn public_tables(server: &PgServer) -> String {
+    server.psql(
+        "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
+    )
+}
+
 /// The SQLSTATE of a failed entry and the index of the statement that failed.
 fn failed_at(entry: &MigrationEntry) -> (&str, usize) {
     let error = entry.error.as_ref().expect("a failed entry");
@@ -75,10 +82,7 @@ async fn a_failing_file_leaves_nothing_behind() {
     let error = entries[1].error.as_ref().unwrap();
     assert_eq!(error.sqlstate.as_deref(), Some("22P02"));
     assert_eq!(error.statement_index, Some(1));
-    assert_eq!(
-        server.psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"),
-        "kept"
-    );
+    assert_eq!(public_tables(&server), "kept");
     assert_eq!(
         server.psql("SELECT string_agg(version, ',') FROM supabase_migrations.schema_migrations"),
         "0001"
@@ -107,10 +111,7 @@ async fn a_failure_among_statements_sent_together_is_the_one_reported() {
         [MigrationStatus::Failed, MigrationStatus::Skipped]
     );
     assert_eq!(failed_at(&entries[0]), ("22P02", 40));
-    assert_eq!(
-        server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
-        "0"
-    );
+    assert_eq!(public_tables(&server), "");
     project.file("0001_many.sql", "CREATE TABLE kept (id int);\n");
     let entries = apply(&server, &project).await;
     assert_eq!(
@@ -118,10 +119,7 @@ async fn a_failure_among_statements_sent_together_is_the_one_reported() {
         [MigrationStatus::Applied, MigrationStatus::Failed]
     );
     assert_eq!(failed_at(&entries[1]), ("22012", 2));
-    assert_eq!(
-        server.psql("SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'"),
-        "kept"
-    );
+    assert_eq!(public_tables(&server), "kept");
     assert_eq!(
         server.psql("SELECT string_agg(version, ',') FROM supabase_migrations.schema_migrations"),
         "0001"
@@ -142,10 +140,7 @@ async fn the_files_own_transaction_is_kept_and_rolled_back_whole() {
         entries[0].error.as_ref().unwrap().sqlstate.as_deref(),
         Some("42P07")
     );
-    assert_eq!(
-        server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
-        "0"
-    );
+    assert_eq!(public_tables(&server), "");
     assert_eq!(
         server.psql("SELECT count(*) FROM supabase_migrations.schema_migrations"),
         "0"
@@ -242,10 +237,16 @@ async fn two_files_with_one_version_fail_like_the_cli() {
 async fn a_copy_from_the_client_fails_its_file_and_the_session_goes_on() {
     let server = PgServer::start();
     let project = Project::new();
-    project.file("0001_ok.sql", "CREATE TABLE kept (id int);\n");
+    project.file(
+        "0001_ok.sql",
+        "CREATE TABLE kept (id int);\nCREATE SEQUENCE counter;\n",
+    );
+    // A sequence's value is not rolled back: it shows whether what follows the COPY was
+    // sent.
     project.file(
         "0002_copy.sql",
-        "CREATE TABLE half (id int, name text);\nCOPY half (id, name) FROM stdin;\n",
+        "CREATE TABLE half (id int, name text);\nCOPY half (id, name) FROM stdin;\n\
+         SELECT nextval('counter');\n",
     );
     let entries = apply(&server, &project).await;
     assert_eq!(
@@ -265,9 +266,11 @@ async fn a_copy_from_the_client_fails_its_file_and_the_session_goes_on() {
         "{error:?}"
     );
     // Nothing of the file stayed, and the session still answers.
+    assert_eq!(public_tables(&server), "kept");
     assert_eq!(
-        server.psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"),
-        "kept"
+        server.psql("SELECT is_called FROM counter"),
+        "f",
+        "nothing after the COPY was sent"
     );
 
     let inline = Project::new();
