@@ -215,8 +215,7 @@ impl Reader {
         .await?;
         let mut reread = Reread::default();
         if let Some(fresh) = tables {
-            let names: &[String] = only.map_or(&[], |locked| &locked.names);
-            reread.put_tables(catalog, fresh, only.map(|_| names));
+            reread.put_tables(catalog, fresh, only.map(|locked| &locked.names[..]));
         }
         self.reread_routines(catalog, &mut reread, touched, routines);
         self.replan_if_grown(db, catalog).await?;
@@ -258,9 +257,10 @@ impl Reader {
             }
         }
         for routine in routines {
-            index.insert((routine.listed, routine.oid), routine.key());
+            let key = routine.key();
             // One not touched under the same key, were there one, is replaced too.
-            move_routine(catalog, before, routine.listed, &routine.key());
+            move_routine(catalog, before, routine.listed, &key);
+            index.insert((routine.listed, routine.oid), key);
             routine.put(&mut reread.after);
             routine.put(catalog);
         }
@@ -281,6 +281,8 @@ impl Reread {
     /// holds are replaced; without, every table is. What is replaced goes to `before`,
     /// `fresh` to `after`.
     fn put_tables(&mut self, catalog: &mut Catalog, fresh: Catalog, names: Option<&[String]>) {
+        // The schemas are read whole with any table.
+        self.before.schemas = std::mem::replace(&mut catalog.schemas, fresh.schemas.clone());
         match names {
             Some(names) => {
                 let stale: BTreeSet<&String> = names.iter().chain(fresh.tables.keys()).collect();
@@ -304,16 +306,12 @@ impl Reread {
                         |p| &p.table,
                     );
                 }
-                self.before.schemas =
-                    std::mem::replace(&mut catalog.schemas, fresh.schemas.clone());
                 catalog.tables.extend(fresh.tables.clone());
                 catalog.columns.extend(fresh.columns.clone());
                 catalog.constraints.extend(fresh.constraints.clone());
                 catalog.policies.extend(fresh.policies.clone());
             }
             None => {
-                self.before.schemas =
-                    std::mem::replace(&mut catalog.schemas, fresh.schemas.clone());
                 self.before.tables = std::mem::replace(&mut catalog.tables, fresh.tables.clone());
                 self.before.columns =
                     std::mem::replace(&mut catalog.columns, fresh.columns.clone());
