@@ -714,9 +714,9 @@ type StepResult<T = ()> = Result<T, Step>;
 /// The locks this session holds on relations outside the system schemas: qualified
 /// name, kind, mode, storage file in this session's view, the relation's oid (newer
 /// than the newest when the file started: the file created it), its full scans this
-/// transaction, and whether the session has a `lock_timeout`. Catalog and statistics reads only: the look takes
-/// no lock of its own on them. A relation this transaction dropped has no
-/// name left: it comes back as `""`.
+/// transaction, and whether the session has a `lock_timeout`. Catalog and statistics
+/// reads only: the look takes no lock of its own on them. A relation this transaction
+/// dropped has no name left: it comes back as `""`.
 const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
      coalesce(c.relkind::text, ''), l.mode, coalesce(c.relfilenode, 0::oid), \
      l.relation, pg_stat_get_xact_numscans(l.relation), \
