@@ -161,7 +161,7 @@ impl Reader {
     pub async fn tables(&self, db: &Database) -> Result<Catalog, PgError> {
         let prepared = self.prepared();
         let read = snapshot::tables(db, &prepared, &self.scope, None);
-        snapshot::in_empty_search_path(db, read).await
+        snapshot::in_empty_search_path(db, Some(&prepared), read).await
     }
 
     /// What the shadow reads after every migration, in one round trip, into `catalog`
@@ -193,7 +193,7 @@ impl Reader {
             Some(locked) => Some(Some(&locked.oids[..])),
             None => Some(None),
         };
-        let (tables, routines) = snapshot::in_empty_search_path(db, async {
+        let (tables, routines) = snapshot::in_empty_search_path(db, Some(&prepared), async {
             let (tables, routines) = tokio::join!(
                 async {
                     match tables {

@@ -104,6 +104,10 @@ pub(super) struct Prepared {
     some_tables: Statement,
     routines: Statement,
     some_routines: Statement,
+    /// [`EMPTY_SEARCH_PATH`] and [`RESTORE_SEARCH_PATH`], each prepared under the
+    /// search_path it runs in: sent as text, each was parsed and planned at every read.
+    empty_path: Statement,
+    restore_path: Statement,
 }
 
 impl Prepared {
@@ -112,12 +116,14 @@ impl Prepared {
     pub(super) async fn new(db: &Database) -> Result<Prepared, PgError> {
         let (every, some) = (tables_only(&every_table()), some_tables());
         let (all, some_of) = (all_routines(), some_routines());
-        let (set, tables, some_tables, routines, some_routines, restore) = tokio::join!(
+        let (empty_path, set, tables, some_tables, routines, some_routines, restore_path, restore) = tokio::join!(
+            db.client.prepare(EMPTY_SEARCH_PATH),
             db.client.batch_execute(EMPTY_SEARCH_PATH),
             db.client.prepare_typed(&every, &SNAPSHOT_TYPES),
             db.client.prepare_typed(&some, &SNAPSHOT_TYPES),
             db.client.prepare_typed(&all, &ROUTINES_TYPES),
             db.client.prepare_typed(&some_of, &SOME_ROUTINES_TYPES),
+            db.client.prepare(RESTORE_SEARCH_PATH),
             db.client.batch_execute(RESTORE_SEARCH_PATH),
         );
         set?;
@@ -127,6 +133,8 @@ impl Prepared {
             some_tables: some_tables?,
             routines: routines?,
             some_routines: some_routines?,
+            empty_path: empty_path?,
+            restore_path: restore_path?,
         })
     }
 }
@@ -135,7 +143,7 @@ impl Prepared {
 pub(super) async fn whole(db: &Database, scope: &Scope) -> Result<Catalog, PgError> {
     let text = every_table();
     let query = Query::Text(&text, &SNAPSHOT_TYPES);
-    in_empty_search_path(db, read(db, query, scope, true, None)).await
+    in_empty_search_path(db, None, read(db, query, scope, true, None)).await
 }
 
 /// The tables alone (tables, columns, constraints, RLS, policies), with a statement
@@ -201,20 +209,34 @@ async fn run(
 
 /// Runs `reads` (queries of this module) with an empty search_path, the session's put
 /// back after them: the setting, the reads and the restoring go in one round trip (the
-/// client pipelines what is polled together, in the order it is polled).
+/// client pipelines what is polled together, in the order it is polled). With
+/// `prepared`, the setting and the restoring are its statements.
 pub(super) async fn in_empty_search_path<T>(
     db: &Database,
+    prepared: Option<&Prepared>,
     reads: impl Future<Output = Result<T, PgError>>,
 ) -> Result<T, PgError> {
     let (set, read, restore) = tokio::join!(
-        db.client.batch_execute(EMPTY_SEARCH_PATH),
+        setting(db, prepared.map(|p| &p.empty_path), EMPTY_SEARCH_PATH),
         reads,
-        db.client.batch_execute(RESTORE_SEARCH_PATH),
+        setting(db, prepared.map(|p| &p.restore_path), RESTORE_SEARCH_PATH),
     );
     set?;
     let read = read?;
     restore?;
     Ok(read)
+}
+
+/// Runs `statement`, the prepared `text`, or `text` itself without one.
+async fn setting(
+    db: &Database,
+    statement: Option<&Statement>,
+    text: &'static str,
+) -> Result<(), PgError> {
+    match statement {
+        Some(statement) => db.client.execute(statement, &[]).await.map(drop),
+        None => db.client.batch_execute(text).await,
+    }
 }
 
 /// Which list of a [`Catalog`] a view or function is in.
