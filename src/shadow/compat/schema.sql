@@ -335,19 +335,19 @@ GRANT EXECUTE ON FUNCTION realtime.topic(), realtime.send(jsonb, text, text, boo
 -- The managed-schema guard: since 2025-04-21 hosted Supabase refuses changes to objects
 -- in auth, storage and realtime other than policies and triggers (and comments, grants).
 -- Membership in the owners (roles.sql) would allow more, so the rest is refused here
--- with the SQLSTATE hosted Supabase gives (42501).
+-- with the SQLSTATE hosted Supabase gives (42501). A superuser may: asked only of a
+-- command that would be refused (the guard fires on every DDL command, most of them
+-- elsewhere).
 CREATE OR REPLACE FUNCTION extensions.migration_guard_managed_ddl() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 DECLARE
   command record;
 BEGIN
-  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-    RETURN;
-  END IF;
   FOR command IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
     IF command.schema_name IN ('auth', 'storage', 'realtime')
        AND command.command_tag NOT IN
          ('CREATE POLICY', 'ALTER POLICY', 'CREATE TRIGGER', 'ALTER TRIGGER', 'COMMENT', 'GRANT', 'REVOKE')
+       AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
     THEN
       RAISE EXCEPTION 'permission denied: % on % (the % schema is managed by Supabase)',
         command.command_tag, command.object_identity, command.schema_name
@@ -362,13 +362,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
   dropped record;
 BEGIN
-  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-    RETURN;
-  END IF;
   FOR dropped IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
     IF dropped.schema_name IN ('auth', 'storage', 'realtime')
        AND dropped.object_type NOT IN ('policy', 'trigger')
        AND NOT dropped.is_temporary
+       AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
     THEN
       RAISE EXCEPTION 'permission denied: cannot drop % % (the % schema is managed by Supabase)',
         dropped.object_type, dropped.object_identity, dropped.schema_name
