@@ -136,7 +136,7 @@ impl Project {
 }
 
 /// The configuration in effect (the defaults when there is no file).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Config {
     /// Where it was read from.
     pub path: Option<PathBuf>,

@@ -80,8 +80,7 @@ pub enum PipelineError {
 
 /// The files as files: the lint rules' findings and, with `base_ref`, the comparison
 /// with the base branch, as they give them (settled later, once, with the rest). Returns
-/// the deployed history: the migrations the base already has (unless edited here) and
-/// those up to the configured baseline.
+/// the deployed history (see [`history`]).
 pub fn files(
     report: &mut Report,
     discovery: &Discovery,
@@ -89,6 +88,18 @@ pub fn files(
     base_ref: Option<&str>,
 ) -> Result<History, PipelineError> {
     report.findings.extend(lint::findings(discovery, config));
+    history(report, discovery, config, base_ref)
+}
+
+/// The deployed history: the migrations the base already has (unless edited here) and
+/// those up to the configured baseline. With `base_ref`, the comparison's note and
+/// findings go to `report`.
+pub fn history(
+    report: &mut Report,
+    discovery: &Discovery,
+    config: &Config,
+    base_ref: Option<&str>,
+) -> Result<History, PipelineError> {
     let mut history = History::new(
         discovery
             .migrations

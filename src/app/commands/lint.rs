@@ -102,8 +102,8 @@ pub async fn preview(
     Ok(())
 }
 
-/// What `lint` and `shadow` both say about the files ([`pipeline::files`]), with the
-/// `--fail-on` threshold.
+/// What `lint` says about the files ([`pipeline::files`]), with the `--fail-on`
+/// threshold. (`shadow` says the same, the rules run beside its start.)
 pub fn check_files(
     report: &mut Report,
     discovery: &Discovery,

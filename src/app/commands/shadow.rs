@@ -1,5 +1,6 @@
 //! `migration-guard shadow`: lint the files, apply them to a throwaway Postgres, verify.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -7,7 +8,7 @@ use anyhow::Context;
 use crate::app::cli::{ProviderArgs, ShadowArgs};
 use crate::config::Project;
 use crate::engine::seed::Seed;
-use crate::lint::Judged;
+use crate::lint::{self, Judged};
 use crate::migration;
 use crate::pipeline::{self, Steps};
 use crate::report::{CommandName, Report};
@@ -15,13 +16,27 @@ use crate::shadow::ShadowOptions;
 use crate::shadow::docker::{DEFAULT_IMAGE, DockerOptions};
 use crate::supabase::project::SupabaseProject;
 
-/// Lints the project's migrations, then runs the shadow for them.
+/// Lints the project's migrations while the shadow starts, then runs the shadow for
+/// them.
 pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report> {
     let dir = project.migrations.as_path();
-    let discovery = migration::discover(dir)?;
-    // The files first: which migrations are under review decides where a seed goes.
+    let discovery = Arc::new(migration::discover(dir)?);
+    // The rules need no database: they read the files on another thread while the
+    // shadow's server starts and its database is built.
+    let linting = {
+        let discovery = Arc::clone(&discovery);
+        let config = project.config.clone();
+        tokio::task::spawn_blocking(move || lint::findings(&discovery, &config))
+    };
+    // The history first: which migrations are under review decides where a seed goes.
     let mut files = Report::of_files(CommandName::Shadow, &discovery);
-    let history = super::lint::check_files(&mut files, &discovery, project, &args.checks)?;
+    let history = pipeline::history(
+        &mut files,
+        &discovery,
+        &project.config,
+        args.checks.base_ref.as_deref(),
+    )?;
+    files.fail_on = args.checks.fail_on.into();
     let steps = Steps {
         verify_dir: Some(project.verify_dir(args.verify_dir.as_deref())),
         tests_dir: project
@@ -52,6 +67,9 @@ pub async fn run(project: &Project, args: &ShadowArgs) -> anyhow::Result<Report>
         options.automatic_api_grants = automatic;
     }
     let (mut report, _) = pipeline::shadow(&discovery, &options, &steps).await?;
+    // The rules' findings ahead of the base branch's, as `lint` gives them.
+    let linted = linting.await.context("the lint rules stopped")?;
+    files.findings.splice(0..0, linted);
     if let Some(automatic) = target_grants {
         files.notes.push(if automatic {
             "The Data API's grants follow the --preview-db-url target: it grants what migrations create in public to anon, authenticated and service_role automatically (the platform's former default)".to_string()
