@@ -510,6 +510,39 @@ async fn snapshots_are_stable_and_ignore_the_connections_search_path() {
     assert_eq!(changes, []);
 }
 
+/// The prepared reads switch to the empty search_path and back with statements prepared
+/// once: a session whose path changed since (a migration's `SET search_path`) reads the
+/// same catalog, and gets its own path back, in or out of a transaction.
+#[tokio::test]
+async fn prepared_reads_follow_a_search_path_changed_since_and_put_it_back() {
+    let fresh = Fresh::new().await;
+    fresh
+        .run(
+            "CREATE SCHEMA sp; CREATE TYPE sp.mood AS ENUM ('calm', 'glad'); \
+             CREATE TABLE sp.t (m sp.mood NOT NULL DEFAULT 'calm');",
+        )
+        .await;
+    let reader = catalog::Reader::new(&fresh.db, Scope::user())
+        .await
+        .unwrap();
+    let first = read_whole(&reader, &fresh.db).await;
+    // Qualified as with an empty search_path, which would print `mood` under `sp`'s.
+    assert_eq!(first.columns["sp.t.m"].type_name, "sp.mood");
+    assert_eq!(
+        first.columns["sp.t.m"].default.as_deref(),
+        Some("'calm'::sp.mood")
+    );
+    fresh.run("SET search_path = sp, public").await;
+    assert_eq!(read_whole(&reader, &fresh.db).await, first);
+    assert_eq!(search_path(&fresh.db).await, "sp, public");
+    fresh.run("BEGIN; SET LOCAL search_path = public").await;
+    assert_eq!(read_whole(&reader, &fresh.db).await, first);
+    assert_eq!(search_path(&fresh.db).await, "public");
+    fresh.run("ROLLBACK").await;
+    assert_eq!(search_path(&fresh.db).await, "sp, public");
+    assert_eq!(read_whole(&reader, &fresh.db).await, first);
+}
+
 #[tokio::test]
 async fn supabase_managed_schemas_are_out_of_scope_but_user_policies_on_them_are_not() {
     let fresh = Fresh::new().await;
