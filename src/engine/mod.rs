@@ -25,6 +25,7 @@ use crate::migration::{MigrationFile, history};
 use crate::report::model::{LockEvidence, LockMode, MigrationError, Size, TableEvidence};
 use crate::report::{MigrationEntry, MigrationStatus};
 use crate::sql::classify::{ClientCopy, TxRole, client_copy, locks_nothing, tx_role};
+use crate::sql::one_relation::locks_only;
 
 /// Why the engine could not go on: not the migration's fault, the tool's or the server's.
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +173,9 @@ pub struct Applier<'d> {
     watch_statements: bool,
     read_sizes: bool,
     reroute: Option<&'d dyn Reroute>,
+    /// The newest relation as the last file committed, read before its commit; 0 when
+    /// it was not. What the next file's looks take as there before it (see [`LOCKS`]).
+    newest: std::sync::atomic::AtomicU32,
 }
 
 impl<'d> Applier<'d> {
@@ -182,7 +186,13 @@ impl<'d> Applier<'d> {
             .map_err(ApplyError::History)?;
         let (insert, locks, touched, newest, flush) = tokio::join!(
             history::prepare_insert(db),
-            db.client.prepare(LOCKS),
+            db.client.prepare_typed(
+                LOCKS,
+                &[
+                    tokio_postgres::types::Type::TEXT,
+                    tokio_postgres::types::Type::OID
+                ]
+            ),
             db.client.prepare(TOUCHED),
             db.client.prepare(NEWEST_RELATION),
             db.client.prepare(FLUSH_SCAN_COUNTS)
@@ -202,6 +212,7 @@ impl<'d> Applier<'d> {
             watch_statements: false,
             read_sizes: false,
             reroute: None,
+            newest: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -276,10 +287,19 @@ impl<'d> Applier<'d> {
             read_sizes: self.read_sizes,
             reroute: self.reroute,
             looks: Some(&self.looks),
+            known_existing: self.newest.swap(0, std::sync::atomic::Ordering::Relaxed),
             ..Session::new(self.db, migration)
         };
         let file = File::new(session, &self.insert, &self.prelude);
         let outcome = file.apply().await;
+        if outcome.is_ok() {
+            self.newest.store(
+                file.session
+                    .newest_at_end
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         let sizes = std::mem::take(
             &mut *file
                 .session
@@ -719,6 +739,12 @@ type StepResult<T = ()> = Result<T, Step>;
 /// dropped has no name left: it comes back as `""`. No filter on the database: a session
 /// locks relations of its own database only, besides the shared catalogs, which are
 /// below 16384 (looking the database up took a third of each look).
+///
+/// Nothing at all, without reading the locks, when `$1` names a plain table (no
+/// partitions, no children) newer than `$2`: a statement that locks only the relation
+/// it names (`sql::one_relation`) gave it `$1`, and a table the file created is left
+/// out of the evidence. `$2` is the newest relation as the file started, when known
+/// before it was sent; without either, the look is made.
 const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
      coalesce(c.relkind::text, ''), l.mode, coalesce(c.relfilenode, 0::oid), \
      l.relation, pg_stat_get_xact_numscans(l.relation), \
@@ -726,7 +752,9 @@ const LOCKS: &str = "SELECT coalesce(n.nspname || '.' || c.relname, ''), \
      FROM pg_locks l \
      LEFT JOIN pg_class c ON c.oid = l.relation \
      LEFT JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted \
+     WHERE NOT coalesce((SELECT t.oid > $2 AND t.relkind = 'r' AND NOT t.relhassubclass \
+       FROM pg_class t WHERE t.oid = to_regclass($1)), false) \
+     AND l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted \
      AND l.relation >= 16384 \
      AND (n.nspname IS NULL OR (n.nspname NOT IN ('pg_catalog', 'information_schema') \
      AND n.nspname NOT LIKE 'pg\\_toast%')) ORDER BY 1, 3";
@@ -743,7 +771,8 @@ const NEWEST_RELATION: &str = "SELECT coalesce(max(oid), 0::oid) FROM pg_class";
 ///   replaced), and the views and materialized views it created;
 /// - whether it changed a schema, a type or an extension, which renames or hides what
 ///   lies in them without locking it: updated or deleted rows of `pg_namespace` or
-///   `pg_type`, any row of `pg_extension`, in this transaction's statistics.
+///   `pg_type`, any row of `pg_extension`, in this transaction's statistics;
+/// - the newest relation now: the next file starts with it (see [`LOCKS`]).
 ///
 /// The oid ranges have an upper bound, the largest oid: bounded, a range reads as
 /// narrow to the planner, so the plan made once for any `$1` uses the index.
@@ -763,7 +792,8 @@ const TOUCHED: &str = "WITH mine AS MATERIALIZED (\
        + pg_stat_get_xact_tuples_deleted('pg_type'::regclass) \
        + pg_stat_get_xact_tuples_inserted('pg_extension'::regclass) \
        + pg_stat_get_xact_tuples_updated('pg_extension'::regclass) \
-       + pg_stat_get_xact_tuples_deleted('pg_extension'::regclass) > 0";
+       + pg_stat_get_xact_tuples_deleted('pg_extension'::regclass) > 0, \
+       (SELECT coalesce(max(oid), 0::oid) FROM pg_class)";
 
 /// The scan counts a look reads are this session's not yet sent to the statistics: sent
 /// when the session next waits for a query (at once, asked this way), every file starts
@@ -995,7 +1025,8 @@ impl<'a> File<'a> {
                 in_transaction
                     && !session
                         .last_looked
-                        .load(std::sync::atomic::Ordering::Relaxed)
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                None
             ),
             session.touched(in_transaction),
             async {
@@ -1052,6 +1083,11 @@ struct Session<'a> {
     observed: Mutex<Vec<Observation>>,
     /// The newest relation's oid when the file started (see [`NEWEST_RELATION`]).
     existing: std::sync::atomic::AtomicU32,
+    /// The same, known before the file was sent (the last file's [`TOUCHED`]); 0 when
+    /// not. Only then may a look be skipped (see [`LOCKS`]).
+    known_existing: u32,
+    /// The newest relation before the commit, as [`TOUCHED`] read it; 0 when it did not.
+    newest_at_end: std::sync::atomic::AtomicU32,
     /// The tables' sizes when the file started, when reading them.
     sizes: Mutex<HashMap<String, Size>>,
 }
@@ -1070,6 +1106,8 @@ impl<'a> Session<'a> {
             last_looked: std::sync::atomic::AtomicBool::new(false),
             observed: Mutex::new(Vec::new()),
             existing: std::sync::atomic::AtomicU32::new(0),
+            known_existing: 0,
+            newest_at_end: std::sync::atomic::AtomicU32::new(0),
             sizes: Mutex::new(HashMap::new()),
         }
     }
@@ -1125,14 +1163,18 @@ impl<'a> Session<'a> {
         let started = Instant::now();
         // What a setting holds, the statement before it was seen holding.
         let look = self.watch_statements && !locks_nothing(written);
+        // A look the server may skip does not stand for the commit's.
+        let only = look
+            .then(|| rerouted.is_none().then(|| locks_only(written)).flatten())
+            .flatten();
         self.last_looked
-            .store(look, std::sync::atomic::Ordering::Relaxed);
+            .store(look && only.is_none(), std::sync::atomic::Ordering::Relaxed);
         let (prelude, result, held) = tokio::join!(
             self.send(before.as_deref().unwrap_or_default()),
             self.db
                 .client
                 .batch_execute(rerouted.as_deref().unwrap_or(written)),
-            self.held(look)
+            self.held(look, only.as_deref())
         );
         prelude.map_err(|error| self.failure(error, None))?;
         result.map_err(|error| match &rerouted {
@@ -1178,11 +1220,22 @@ impl<'a> Session<'a> {
     }
 
     /// The locks held now, when `look`; sent when first polled, so it runs right after
-    /// what was sent before it.
-    async fn held(&self, look: bool) -> Option<Result<Vec<tokio_postgres::Row>, PgError>> {
+    /// what was sent before it. With `only` (the one relation the statement before it
+    /// locks), none when the file created that table (see [`LOCKS`]).
+    async fn held(
+        &self,
+        look: bool,
+        only: Option<&str>,
+    ) -> Option<Result<Vec<tokio_postgres::Row>, PgError>> {
         let looks = self.looks.filter(|_| look)?;
+        let existing = (self.known_existing != 0).then_some(self.known_existing);
         // Prepared already: sent as it is first polled, it stays where it was sent.
-        Some(self.db.client.query(&looks.locks, &[]).await)
+        Some(
+            self.db
+                .client
+                .query(&looks.locks, &[&only, &existing])
+                .await,
+        )
     }
 
     /// What this transaction touched in the catalog, when `look` and watching statements;
@@ -1199,6 +1252,8 @@ impl<'a> Session<'a> {
             Ok(row) => row,
             Err(error) => return Some(Err(error)),
         };
+        self.newest_at_end
+            .store(row.get(3), std::sync::atomic::Ordering::Relaxed);
         Some(Ok(Touched {
             functions: row.get(0),
             relations: row.get(1),

@@ -4,6 +4,7 @@
 pub mod classify;
 pub mod lexical;
 pub mod names;
+pub mod one_relation;
 pub mod secrets;
 pub mod split;
 pub mod statement;

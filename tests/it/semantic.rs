@@ -485,6 +485,51 @@ fn the_locks_a_migration_held_and_the_tables_it_rewrote_are_evidence_per_stateme
     assert_eq!(report["migrations"][0]["locks"], serde_json::json!([]));
 }
 
+/// After a statement that locks only the table it names, the look at the locks is
+/// skipped when the file created that table; one that names an existing table keeps
+/// it, and a file that ends on skipped looks still has its locks seen to the commit.
+#[test]
+fn looks_skipped_on_a_new_table_lose_nothing_of_an_existing_one() {
+    let project = base();
+    project.file(
+        "20250102000000_fresh.sql",
+        "CREATE TABLE IF NOT EXISTS public.fresh (id int PRIMARY KEY, note_id int);\n\
+         INSERT INTO public.fresh SELECT g, g FROM generate_series(1, 300000) g;\n\
+         CREATE INDEX ON public.notes (author);\n\
+         ALTER TABLE public.fresh ENABLE ROW LEVEL SECURITY;\n\
+         ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\n\
+         CREATE INDEX ON public.fresh (note_id);\n",
+    );
+    let (_, report) = shadow(&project);
+    let entry = &report["migrations"][1];
+    assert_eq!(entry["status"], "applied", "{report:#}");
+    let locks: Vec<(&str, &str, u64, u64)> = entry["locks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|lock| {
+            (
+                lock["relation"].as_str().unwrap(),
+                lock["mode"].as_str().unwrap(),
+                lock["statement_index"].as_u64().unwrap(),
+                lock["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        locks,
+        [
+            ("public.notes", "ShareLock", 2, 3),
+            ("public.notes", "AccessExclusiveLock", 4, 5)
+        ],
+        "{report:#}"
+    );
+    // Held through the index build on 300,000 rows that ends the file, whose own look
+    // was skipped: the look before the commit saw it still held.
+    let held = entry["locks"][1]["held_ms"].as_f64().unwrap();
+    assert!(held >= 10.0, "held {held} ms: {report:#}");
+}
+
 #[test]
 fn a_rewrite_no_statement_was_seen_making_is_the_files() {
     let project = base();
