@@ -101,9 +101,8 @@ fn index(cursor: &mut Cursor) -> Option<String> {
     if cursor.at(&["CONCURRENTLY"]) {
         return None;
     }
-    if cursor.phrase(&["IF", "NOT", "EXISTS"]) {
-        cursor.word()?;
-    } else if !cursor.at(&["ON"]) {
+    // A name after `IF NOT EXISTS`, and otherwise unless `ON` comes at once.
+    if cursor.phrase(&["IF", "NOT", "EXISTS"]) || !cursor.at(&["ON"]) {
         cursor.word()?;
     }
     cursor.phrase(&["ON"]).then_some(())?;
