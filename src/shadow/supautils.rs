@@ -59,9 +59,9 @@ fn wrapper_or_postgrest_setting(text: &str) -> Option<String> {
     // Every statement of a migration comes here: the words first, the tokens only for
     // the two that may be rebuilt.
     match (word(0), word(1), word(2), word(3)) {
-        ("CREATE", "FOREIGN", "DATA", "WRAPPER") => wrapper(&statement_tokens(text)?[4..]),
+        ("CREATE", "FOREIGN", "DATA", "WRAPPER") => wrapper(&lexical::statement_tokens(text)?[4..]),
         ("ALTER", "ROLE", "AUTHENTICATOR", "SET" | "RESET") => {
-            postgrest_setting(&statement_tokens(text)?[3..])
+            postgrest_setting(&lexical::statement_tokens(text)?[3..])
         }
         _ => None,
     }
@@ -148,18 +148,6 @@ fn role_statement(text: &str) -> Option<String> {
         _ => false,
     };
     roles.then(|| statement.to_string())
-}
-
-/// The tokens that are not whitespace or comments; `None` when the text does not
-/// tokenize or holds more than one statement.
-fn statement_tokens(text: &str) -> Option<Vec<Token>> {
-    let tokens = lexical::significant_tokens(text)?;
-    let end = tokens
-        .iter()
-        .rposition(|token| !matches!(token, Token::SemiColon))
-        .map_or(0, |last| last + 1);
-    let tokens = tokens[..end].to_vec();
-    (!tokens.contains(&Token::SemiColon)).then_some(tokens)
 }
 
 /// `a` or `a.b` at the start of `tokens`, each part quoted by the shadow.

@@ -19,6 +19,18 @@ pub fn significant_tokens(text: &str) -> Option<Vec<Token>> {
     )
 }
 
+/// [`significant_tokens`] of one statement, without the `;` that ends it; `None` when
+/// the text does not tokenize or holds more than one statement.
+pub fn statement_tokens(text: &str) -> Option<Vec<Token>> {
+    let mut tokens = significant_tokens(text)?;
+    let end = tokens
+        .iter()
+        .rposition(|token| !matches!(token, Token::SemiColon))
+        .map_or(0, |last| last + 1);
+    tokens.truncate(end);
+    (!tokens.contains(&Token::SemiColon)).then_some(tokens)
+}
+
 /// The byte offset of the first code in `text`, after whitespace and comments.
 pub fn code_start(text: &str) -> usize {
     let mut at = 0;

@@ -13,7 +13,7 @@
 use sqlparser::tokenizer::{Token, Word};
 
 use super::classify::leading_words;
-use super::lexical::significant_tokens;
+use super::lexical::statement_tokens;
 
 /// The relation `text` locks, as SQL text (`public.t`, `"Mixed Case"`), when it is one of
 /// the statements this module describes; `None` for any other.
@@ -30,7 +30,7 @@ pub fn locks_only(text: &str) -> Option<String> {
         ("GRANT", _) => grant,
         _ => return None,
     };
-    let tokens = significant_tokens(text)?;
+    let tokens = statement_tokens(text)?;
     let mut cursor = Cursor::new(&tokens);
     let relation = read(&mut cursor)?;
     cursor.done().then_some(relation)
@@ -131,7 +131,7 @@ fn grant(cursor: &mut Cursor) -> Option<String> {
     cursor.rest_without(&[], 0).then_some(relation)
 }
 
-/// The tokens of one statement, read in order; a trailing `;` is not one of them.
+/// The tokens of one statement ([`statement_tokens`]), read in order.
 struct Cursor<'t> {
     tokens: &'t [Token],
     at: usize,
@@ -139,14 +139,7 @@ struct Cursor<'t> {
 
 impl<'t> Cursor<'t> {
     fn new(tokens: &'t [Token]) -> Self {
-        let mut end = tokens.len();
-        while end > 0 && matches!(tokens[end - 1], Token::SemiColon | Token::EOF) {
-            end -= 1;
-        }
-        Cursor {
-            tokens: &tokens[..end],
-            at: 0,
-        }
+        Cursor { tokens, at: 0 }
     }
 
     fn next(&mut self) -> Option<&'t Token> {
@@ -334,6 +327,7 @@ mod tests {
             "INSERT INTO t VALUES (1)",
             "CREATE TABLE t (a int REFERENCES u)",
             "ALTER TABLE t ENABLE ROW LEVEL SECURITY 'unterminated",
+            "ALTER TABLE t ENABLE ROW LEVEL SECURITY; DROP TABLE u",
         ] {
             assert_eq!(locks_only(text), None, "{text}");
         }
