@@ -1083,8 +1083,8 @@ struct Session<'a> {
     observed: Mutex<Vec<Observation>>,
     /// The newest relation's oid when the file started (see [`NEWEST_RELATION`]).
     existing: std::sync::atomic::AtomicU32,
-    /// The same, known before the file was sent (the last file's [`TOUCHED`]); 0 when
-    /// not. Only then may a look be skipped (see [`LOCKS`]).
+    /// The same, known before the file was sent (the last file's [`TOUCHED`]), and then
+    /// not read again; 0 when not. Only then may a look be skipped (see [`LOCKS`]).
     known_existing: u32,
     /// The newest relation before the commit, as [`TOUCHED`] read it; 0 when it did not.
     newest_at_end: std::sync::atomic::AtomicU32,
@@ -1113,9 +1113,15 @@ impl<'a> Session<'a> {
     }
 
     /// Notes which relations exist as the file starts: its locks on those are evidence.
+    /// Read, unless the last file's commit gave it already.
     async fn note_existing(&self, looks: &Looks) -> StepResult {
         let (newest, sizes, flushed) = tokio::join!(
-            self.db.client.query(&looks.newest, &[]),
+            async {
+                match self.known_existing {
+                    0 => Some(self.db.client.query(&looks.newest, &[]).await),
+                    _ => None,
+                }
+            },
             async {
                 if self.read_sizes {
                     Some(self.db.client.query_typed(SIZES, &[]).await)
@@ -1131,10 +1137,13 @@ impl<'a> Session<'a> {
             }
         );
         flushed.map_err(|error| self.failure(error, None))?;
-        let newest: u32 = newest
-            .map_err(|error| self.failure(error, None))?
-            .first()
-            .map_or(0, |row| row.get(0));
+        let newest: u32 = match newest {
+            Some(rows) => rows
+                .map_err(|error| self.failure(error, None))?
+                .first()
+                .map_or(0, |row| row.get(0)),
+            None => self.known_existing,
+        };
         self.existing
             .store(newest, std::sync::atomic::Ordering::Relaxed);
         if let Some(sizes) = sizes {
@@ -1145,13 +1154,13 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// Runs statement `index` (or what the reroute runs in its place), with `before` (if
-    /// any) pipelined ahead of it.
     /// The text of statement `index`, as written.
     fn text(&self, index: usize) -> &'a str {
         self.migration.split.statements[index].text(&self.migration.source)
     }
 
+    /// Runs statement `index` (or what the reroute runs in its place), with `before` (if
+    /// any) pipelined ahead of it.
     async fn statement(&self, before: Option<String>, index: usize) -> StepResult {
         let statement = &self.migration.split.statements[index];
         let written = self.text(index);
@@ -1164,8 +1173,8 @@ impl<'a> Session<'a> {
         // What a setting holds, the statement before it was seen holding.
         let look = self.watch_statements && !locks_nothing(written);
         // A look the server may skip does not stand for the commit's.
-        let only = look
-            .then(|| rerouted.is_none().then(|| locks_only(written)).flatten())
+        let only = (look && rerouted.is_none())
+            .then(|| locks_only(written))
             .flatten();
         self.last_looked
             .store(look && only.is_none(), std::sync::atomic::Ordering::Relaxed);
