@@ -249,17 +249,35 @@ async fn in_shadow(
         privileged,
     } = shadow.databases(&prepared).await?;
     let exposed = exposed_schemas(options);
-    // What the advisors say of the platform alone: only what the migrations add counts.
-    let advice_before = advisors::advise(&db, &exposed).await?;
     let supautils = prepared.supautils();
     let reroute = supautils
         .as_ref()
         .map(|supautils| supautils as &dyn Reroute);
     // What the migrations built, as the catalog checks read it at their end.
     let mut built = None;
+    // The advisors and plpgsql_check read what the migrations built on the tool's own
+    // session, while the migrations' session reads it too.
+    let mut after = None;
     let seeded = if steps.catalog_checks {
-        let checked =
-            semantic::apply(&db, &discovery.migrations, reroute, steps.seed, &exposed).await?;
+        let beside = semantic::Beside {
+            // What the advisors say of the platform alone: only what the migrations add
+            // counts.
+            start: advisors::advise(&privileged, &exposed),
+            end: after_checks(&privileged, &discovery.migrations, &exposed),
+        };
+        let (checked, advice_before, ended) = semantic::apply(
+            &db,
+            &discovery.migrations,
+            reroute,
+            steps.seed,
+            &exposed,
+            beside,
+        )
+        .await?;
+        let advice_before = advice_before?;
+        after = ended
+            .transpose()?
+            .map(|ended| ended.introduced(&advice_before, &discovery.migrations));
         report.migrations = checked.entries;
         report.findings.extend(checked.findings);
         built = checked.built;
@@ -347,16 +365,9 @@ async fn in_shadow(
     if let (false, Some(dir)) = (failed, &steps.tests_dir) {
         pgtap::run(&db, &privileged, dir, report).await?;
     }
-    if !failed && steps.catalog_checks {
-        after_checks(
-            &db,
-            &privileged,
-            &discovery.migrations,
-            &exposed,
-            &advice_before,
-            report,
-        )
-        .await?;
+    if let (false, Some((findings, notes))) = (failed, after) {
+        report.findings.extend(findings);
+        report.notes.extend(notes);
     }
     if !steps.snapshot_at_end || failed {
         return Ok(None);
@@ -405,27 +416,40 @@ fn exposed_schemas(options: &ShadowOptions) -> Vec<String> {
     }
 }
 
-/// The checks of what the migrations built: Supabase's advisors (what the migrations
-/// introduced, on the file that made each object) and plpgsql_check on every body.
+/// What the advisors and plpgsql_check say of what the migrations built.
+struct AfterChecks {
+    advice: Vec<advisors::Advice>,
+    plpgsql: plpgsql::Checked,
+}
+
+/// The checks of what the migrations built, on the tool's own session of the shadow:
+/// Supabase's advisors and plpgsql_check on every body. Both only read.
 async fn after_checks(
-    db: &Database,
     privileged: &Database,
     migrations: &[MigrationFile],
     exposed: &[String],
-    advice_before: &[advisors::Advice],
-    report: &mut Report,
-) -> Result<(), PipelineError> {
+) -> Result<AfterChecks, PipelineError> {
     tracing::info!("running Supabase's advisors");
-    let advice = advisors::advise(db, exposed).await?;
-    let locator = advisors::Locator::new(migrations);
-    report.findings.extend(
-        advisors::introduced(advice_before, &advice)
-            .iter()
-            .map(|advice| advisors::finding(advice, locator.locate(&advice.object))),
-    );
+    let advice = advisors::advise(privileged, exposed).await?;
     tracing::info!("checking PL/pgSQL bodies");
-    let checked = plpgsql::check(privileged, migrations).await?;
-    report.findings.extend(checked.findings);
-    report.notes.extend(checked.notes);
-    Ok(())
+    let plpgsql = plpgsql::check(privileged, migrations).await?;
+    Ok(AfterChecks { advice, plpgsql })
+}
+
+impl AfterChecks {
+    /// The findings (what the migrations introduced, on the file that made each object)
+    /// and the notes.
+    fn introduced(
+        self,
+        advice_before: &[advisors::Advice],
+        migrations: &[MigrationFile],
+    ) -> (Vec<Finding>, Vec<String>) {
+        let locator = advisors::Locator::new(migrations);
+        let findings = advisors::introduced(advice_before, &self.advice)
+            .iter()
+            .map(|advice| advisors::finding(advice, locator.locate(&advice.object)))
+            .chain(self.plpgsql.findings)
+            .collect();
+        (findings, self.plpgsql.notes)
+    }
 }

@@ -82,32 +82,51 @@ pub struct Checked {
     pub built: Option<Catalog>,
 }
 
+/// What other sessions read of the shadow while [`apply`]'s session reads it too: `start`
+/// the database as the migrations find it, `end` what they built when every one applied.
+/// Both only read (another session's commit would change what they see), and `end` is
+/// done before the second run takes its locks.
+pub struct Beside<S, E> {
+    pub start: S,
+    pub end: E,
+}
+
 /// Applies `migrations` like the apply engine, proving after each what it changed; stops
 /// at the first failure (the rest `skipped`). Then the applied ones run a second time.
 /// With `seed`, the tables are filled before the migration it names. `exposed` are the
-/// schemas the Data API serves, whose grants are watched.
-pub async fn apply(
+/// schemas the Data API serves, whose grants are watched. What `beside` returns comes
+/// back with the result (`end`'s only when it ran).
+pub async fn apply<S: Future, E: Future>(
     db: &Database,
     migrations: &[MigrationFile],
     reroute: Option<&dyn Reroute>,
     seed: Option<Seed>,
     exposed: &[String],
-) -> Result<Checked, SemanticError> {
-    let applier = Applier::new(db)
-        .await?
-        .watching_statements()
-        .reading_sizes(seed.is_some())
-        .rerouting(reroute);
-    let reader = catalog::Reader::new(db, Scope::user())
-        .await
-        .map_err(unreadable("the start"))?;
+    beside: Beside<S, E>,
+) -> Result<(Checked, S::Output, Option<E::Output>), SemanticError> {
+    let (ready, started) = tokio::join!(
+        async {
+            let applier = Applier::new(db)
+                .await?
+                .watching_statements()
+                .reading_sizes(seed.is_some())
+                .rerouting(reroute);
+            let reader = catalog::Reader::new(db, Scope::user())
+                .await
+                .map_err(unreadable("the start"))?;
+            // The catalog as the last read left it; each read after a file updates it
+            // in place.
+            let mut kept = Catalog::default();
+            reader
+                .reread(db, &mut kept, None, None)
+                .await
+                .map_err(unreadable("the start"))?;
+            Ok::<_, SemanticError>((applier, reader, kept))
+        },
+        beside.start
+    );
+    let (applier, reader, mut kept) = ready?;
     let mut checked = Checked::default();
-    // The catalog as the last read left it; each read after a file updates it in place.
-    let mut kept = Catalog::default();
-    reader
-        .reread(db, &mut kept, None, None)
-        .await
-        .map_err(unreadable("the start"))?;
     let mut applied = 0;
     // The versions a later file says it reverts: the whole catalog before each, to hold
     // the revert to.
@@ -250,19 +269,31 @@ pub async fn apply(
             }
         }
     }
-    let grants = api_grants::read(db, exposed)
-        .await
-        .map_err(unreadable("the last migration"))?;
+    let (read, ended) = tokio::join!(
+        async {
+            let grants = api_grants::read(db, exposed)
+                .await
+                .map_err(unreadable("the last migration"))?;
+            let end = snapshot(db, &reader, "the last migration").await?;
+            Ok::<_, SemanticError>((grants, end))
+        },
+        async {
+            match applied == migrations.len() {
+                true => Some(beside.end.await),
+                false => None,
+            }
+        }
+    );
+    let (grants, end) = read?;
     checked
         .findings
         .extend(api_grants::not_granted(&migrations[..applied], &grants));
-    let end = snapshot(db, &reader, "the last migration").await?;
     let second = second_run(db, &migrations[..applied], &end, &reader, reroute).await?;
     checked
         .findings
         .extend(second.into_iter().map(|(finding, _)| finding));
     checked.built = Some(end);
-    Ok(checked)
+    Ok((checked, started, ended))
 }
 
 /// The error of a catalog read `after` a file (or "the start").
