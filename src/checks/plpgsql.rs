@@ -141,7 +141,26 @@ async fn in_transaction(
         }
         targets.push(target);
     }
-    let mut rest = &targets[..];
+    // Most checks raise nothing: those that name no transition table go out as one
+    // statement, and only when one of them raises is each checked on its own.
+    let all: Vec<&Target> = targets.iter().collect();
+    let (together, alone): (Vec<&Target>, Vec<&Target>) = targets
+        .iter()
+        .partition(|target| target.oldtable.is_none() && target.newtable.is_none());
+    let mut rest = match check_together(db, &schema, &together).await? {
+        Some(reported) => {
+            for (target, reports) in together.iter().zip(reported) {
+                let definition = defining(&definitions, target);
+                checked.findings.extend(
+                    reports
+                        .iter()
+                        .filter_map(|report| finding(target, report, definition, migrations)),
+                );
+            }
+            &alone[..]
+        }
+        None => &all[..],
+    };
     while !rest.is_empty() {
         let batch = &rest[..rest.len().min(PIPELINE)];
         let sent = pipelined(
@@ -311,8 +330,82 @@ struct Report {
     level: String,
 }
 
+impl Report {
+    /// The report in `row`, its columns from `first` on.
+    fn read(row: &Row, first: usize) -> Result<Report, PgError> {
+        Ok(Report {
+            lineno: row.try_get(first)?,
+            message: row
+                .try_get::<_, Option<String>>(first + 1)?
+                .unwrap_or_default(),
+            detail: row.try_get(first + 2)?,
+            hint: row.try_get(first + 3)?,
+            level: row
+                .try_get::<_, Option<String>>(first + 4)?
+                .unwrap_or_default(),
+        })
+    }
+}
+
 /// How many routines' checks are sent before their answers are awaited.
 const PIPELINE: usize = 32;
+
+/// The arguments every check passes after the routine and the relation.
+const LEVELS: &str = "fatal_errors => false, other_warnings => true, extra_warnings => false, \
+     performance_warnings => false, security_warnings => false";
+
+/// What plpgsql_check says about each of `targets` (none naming a transition table), in
+/// one statement under a savepoint; `None`, rolled back to it, when one check raised.
+async fn check_together(
+    db: &Database,
+    schema: &str,
+    targets: &[&Target],
+) -> Result<Option<Vec<Vec<Report>>>, PlpgsqlError> {
+    if targets.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let sql = format!(
+        "SELECT t.i, r.lineno, r.message, r.detail, r.hint, r.level \
+         FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]), pg_catalog.unnest($2::pg_catalog.oid[])) \
+         WITH ORDINALITY AS t(routine, relation, i) \
+         CROSS JOIN LATERAL {}.plpgsql_check_function_tb(t.routine::pg_catalog.regprocedure, \
+         t.relation::pg_catalog.regclass, {LEVELS}) AS r",
+        quote_ident(schema)
+    );
+    let routines: Vec<u32> = targets.iter().map(|target| target.oid).collect();
+    let relations: Vec<u32> = targets.iter().map(|target| target.relid).collect();
+    let params: [(&(dyn ToSql + Sync), Type); 2] =
+        [(&routines, Type::OID_ARRAY), (&relations, Type::OID_ARRAY)];
+    let (saved, rows, released) = tokio::join!(
+        db.client.batch_execute("SAVEPOINT migration_guard_check"),
+        db.client.query_typed(&sql, &params),
+        db.client
+            .batch_execute("RELEASE SAVEPOINT migration_guard_check"),
+    );
+    saved.map_err(failed("setting a savepoint"))?;
+    let Ok(rows) = rows else {
+        db.client
+            .batch_execute(
+                "ROLLBACK TO SAVEPOINT migration_guard_check; RELEASE SAVEPOINT migration_guard_check",
+            )
+            .await
+            .map_err(failed("rolling back to a savepoint"))?;
+        return Ok(None);
+    };
+    released.map_err(failed("releasing a savepoint"))?;
+    let mut reported: Vec<Vec<Report>> = targets.iter().map(|_| Vec::new()).collect();
+    for row in &rows {
+        let reading = failed("reading plpgsql_check's report");
+        let at = usize::try_from(row.try_get::<_, i64>(0).map_err(reading)?)
+            .ok()
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| reported.get_mut(i));
+        if let Some(reports) = at {
+            reports.push(Report::read(row, 1).map_err(failed("reading plpgsql_check's report"))?);
+        }
+    }
+    Ok(Some(reported))
+}
 
 /// What plpgsql_check says about `target`, or the error it raised (in-comment options
 /// it does not know, a type it cannot resolve): under a savepoint, so that one routine it
@@ -322,8 +415,7 @@ async fn check_one(db: &Database, schema: &str, target: &Target) -> Sent {
     let mut sql = format!(
         "SELECT lineno, message, detail, hint, level FROM {}.plpgsql_check_function_tb(\
          $1::pg_catalog.oid::pg_catalog.regprocedure, $2::pg_catalog.oid::pg_catalog.regclass, \
-         fatal_errors => false, other_warnings => true, extra_warnings => false, \
-         performance_warnings => false, security_warnings => false",
+         {LEVELS}",
         quote_ident(schema)
     );
     let mut params: Vec<(&(dyn ToSql + Sync), Type)> =
@@ -372,18 +464,7 @@ impl Sent {
             Err(error) => return Ok(Err(error)),
         };
         self.released.map_err(failed("releasing a savepoint"))?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                Ok(Report {
-                    lineno: row.try_get(0)?,
-                    message: row.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    detail: row.try_get(2)?,
-                    hint: row.try_get(3)?,
-                    level: row.try_get::<_, Option<String>>(4)?.unwrap_or_default(),
-                })
-            })
-            .collect())
+        Ok(rows.iter().map(|row| Report::read(row, 0)).collect())
     }
 }
 

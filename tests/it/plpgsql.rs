@@ -280,6 +280,75 @@ async fn a_clean_schema_yields_nothing() {
     assert!(checked.notes.is_empty(), "{:#?}", checked.notes);
 }
 
+const AUDITED: &str = "create table public.orders (id bigint primary key, total numeric);\n\
+create table public.audit (n bigint);\n\
+\n\
+create function public.count_new() returns trigger language plpgsql as $$\n\
+begin\n\
+  insert into public.audit select count(*) from inserted where inserted.amount > 0;\n\
+  return null;\n\
+end\n\
+$$;\n\
+\n\
+create trigger orders_counted after insert on public.orders\n\
+  referencing new table as inserted\n\
+  for each statement execute function public.count_new();\n\
+\n\
+create function public.order_total(order_id bigint) returns numeric language plpgsql as $$\n\
+begin\n\
+  return (select sum from public.orders where id = order_id);\n\
+end\n\
+$$;\n\
+\n\
+create function public.order_count() returns bigint language plpgsql as $$\n\
+begin\n\
+  return (select count(*) from public.orders);\n\
+end\n\
+$$;\n";
+
+/// Routines are checked together, a trigger with transition tables on its own: each
+/// finding stays with its routine and its line. (Checked one by one, as when one check
+/// raises, they would come in the catalog's order, `count_new` first.)
+#[tokio::test]
+async fn a_transition_table_trigger_and_plain_routines_are_each_checked_once() {
+    let shadow = Shadow::after(&[("0001_orders.sql", AUDITED)]).await;
+    let checked = shadow.check().await;
+    assert!(checked.notes.is_empty(), "{:#?}", checked.notes);
+    let found: Vec<(String, (String, usize))> = checked
+        .findings
+        .iter()
+        .map(|finding| {
+            (
+                finding
+                    .message
+                    .split('(')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                shadow.line(finding),
+            )
+        })
+        .collect();
+    let at = |needle| ("0001_orders.sql".to_string(), line_of(AUDITED, needle));
+    assert_eq!(
+        found,
+        [
+            ("public.order_total".to_string(), at("return (select sum")),
+            (
+                "public.count_new".to_string(),
+                at("insert into public.audit")
+            ),
+        ],
+        "{:#?}",
+        checked.findings
+    );
+    assert!(
+        checked.findings[1].message.contains("amount"),
+        "{}",
+        checked.findings[1].message
+    );
+}
+
 #[tokio::test]
 async fn a_trigger_function_no_trigger_uses_is_a_note() {
     let orphan = "create function public.orphan() returns trigger language plpgsql as $$\n\
