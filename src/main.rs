@@ -16,6 +16,11 @@ use migration_guard::report::{self, Report};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // mimalloc's memory is given transparent huge pages: every first touch of 2 MiB of it
+    // is zeroed whole (and on a fragmented host compacted first). A run touches little of
+    // each: without them a lint of 2,000 files peaks a third lower, and no run stalls.
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let cli = Cli::parse();
     init_tracing();
     if let Command::Action = cli.command {
