@@ -62,10 +62,12 @@ fn print(report: &Report, format: Format, verbosity: report::text::Verbosity) {
             report.error.is_some(),
         ),
     };
-    let result = if to_stderr {
-        anstream::stderr().write_all(text.as_bytes())
-    } else {
-        anstream::stdout().write_all(text.as_bytes())
+    // JSON escapes every control character: nothing in it for anstream to strip.
+    let plain = matches!(format, Format::Json | Format::Sarif);
+    let result = match (to_stderr, plain) {
+        (true, _) => anstream::stderr().write_all(text.as_bytes()),
+        (false, true) => io::stdout().lock().write_all(text.as_bytes()),
+        (false, false) => anstream::stdout().write_all(text.as_bytes()),
     };
     // A closed pipe (`| head`) is the reader's choice, not an error.
     if let Err(error) = result
