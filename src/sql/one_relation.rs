@@ -1,7 +1,7 @@
 //! Statements that lock one relation, the one they name, and run none of the user's code:
-//! `ALTER TABLE … ENABLE ROW LEVEL SECURITY`, `CREATE INDEX` on plain columns, `CREATE
-//! TRIGGER`, `CREATE POLICY` without a subquery, `DROP TRIGGER` / `DROP POLICY … ON`,
-//! `GRANT … ON` one table.
+//! `CREATE TABLE` of built-in types without a foreign key, `ALTER TABLE … ENABLE ROW
+//! LEVEL SECURITY`, `CREATE INDEX` on plain columns, `CREATE TRIGGER`, `CREATE POLICY`
+//! without a subquery, `DROP TRIGGER` / `DROP POLICY … ON`, `GRANT … ON` one table.
 //!
 //! When that relation was created by the file running them, the look at the locks after
 //! such a statement can add nothing to the evidence: locks on relations a file created
@@ -21,6 +21,7 @@ pub fn locks_only(text: &str) -> Option<String> {
     let words = leading_words(text, 3);
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     let read: fn(&mut Cursor) -> Option<String> = match (word(0), word(1)) {
+        ("CREATE", "TABLE" | "UNLOGGED") => create_table,
         ("ALTER", "TABLE") => row_level_security,
         ("DROP", "TRIGGER" | "POLICY") => drop_on,
         ("CREATE", "TRIGGER") => trigger,
@@ -35,6 +36,136 @@ pub fn locks_only(text: &str) -> Option<String> {
     let relation = read(&mut cursor)?;
     cursor.done().then_some(relation)
 }
+
+/// `CREATE [UNLOGGED] TABLE [IF NOT EXISTS] t (…) [WITH (…)] [TABLESPACE s]` whose
+/// columns are of built-in types, with no foreign key (`REFERENCES` locks the table it
+/// names), no `LIKE` and no `EXCLUDE` (an operator class may be the user's). What it
+/// locks besides the table it creates too (its sequences, indexes, TOAST table); a
+/// column of a composite type would lock that type's relation, hence built-in types
+/// only. Its defaults, checks and generated columns are not evaluated: it has no rows.
+fn create_table(cursor: &mut Cursor) -> Option<String> {
+    cursor.phrase(&["CREATE"]).then_some(())?;
+    cursor.phrase(&["UNLOGGED"]);
+    cursor.phrase(&["TABLE"]).then_some(())?;
+    cursor.phrase(&["IF", "NOT", "EXISTS"]);
+    let relation = cursor.name()?;
+    matches!(cursor.next()?, Token::LParen).then_some(())?;
+    loop {
+        let element = cursor.element()?;
+        table_element(element)?;
+        match cursor.next()? {
+            Token::Comma => continue,
+            Token::RParen => break,
+            _ => return None,
+        }
+    }
+    if cursor.phrase(&["WITH"]) {
+        matches!(cursor.next()?, Token::LParen).then_some(())?;
+        cursor.element()?;
+        matches!(cursor.next()?, Token::RParen).then_some(())?;
+    }
+    if cursor.phrase(&["TABLESPACE"]) {
+        cursor.word()?;
+    }
+    Some(relation)
+}
+
+/// One column or table constraint of a `CREATE TABLE` that [`create_table`] accepts.
+fn table_element(tokens: &[Token]) -> Option<()> {
+    let mut cursor = Cursor::new(tokens);
+    let never = ["REFERENCES", "FOREIGN", "EXCLUDE"];
+    if ["LIKE", "CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK"]
+        .iter()
+        .any(|keyword| cursor.at(&[keyword]))
+    {
+        return (!cursor.at(&["LIKE"]) && cursor.rest_without(&never, 0)).then_some(());
+    }
+    cursor.word()?;
+    if cursor.phrase(&["pg_catalog"]) {
+        matches!(cursor.next()?, Token::Period).then_some(())?;
+    }
+    let Token::Word(kind) = cursor.next()? else {
+        return None;
+    };
+    (kind.quote_style.is_none()
+        && BUILT_IN_TYPES.contains(&kind.value.to_ascii_lowercase().as_str()))
+    .then_some(())?;
+    // The rest of the type: `varying`, `with time zone`, `(10, 2)`, `[]`.
+    while let Some(token) = cursor.tokens.get(cursor.at) {
+        let more = match token {
+            Token::Word(word) => {
+                word.quote_style.is_none()
+                    && [
+                        "varying",
+                        "precision",
+                        "with",
+                        "without",
+                        "time",
+                        "zone",
+                        "array",
+                    ]
+                    .contains(&word.value.to_ascii_lowercase().as_str())
+            }
+            Token::LParen | Token::RParen | Token::Comma | Token::Number(..) => true,
+            Token::LBracket | Token::RBracket => true,
+            _ => false,
+        };
+        if !more {
+            break;
+        }
+        cursor.at += 1;
+    }
+    cursor.rest_without(&never, 0).then_some(())
+}
+
+/// The types of Postgres itself, by the names a column may be declared with.
+const BUILT_IN_TYPES: [&str; 45] = [
+    "bigint",
+    "bigserial",
+    "bit",
+    "bool",
+    "boolean",
+    "bytea",
+    "char",
+    "character",
+    "cidr",
+    "date",
+    "decimal",
+    "double",
+    "float",
+    "float4",
+    "float8",
+    "inet",
+    "int",
+    "int2",
+    "int4",
+    "int8",
+    "integer",
+    "interval",
+    "json",
+    "jsonb",
+    "macaddr",
+    "money",
+    "numeric",
+    "real",
+    "serial",
+    "serial2",
+    "serial4",
+    "serial8",
+    "smallint",
+    "smallserial",
+    "text",
+    "time",
+    "timestamp",
+    "timestamptz",
+    "timetz",
+    "tsquery",
+    "tsvector",
+    "uuid",
+    "varchar",
+    "varbit",
+    "xml",
+];
 
 /// `ALTER TABLE [IF EXISTS] [ONLY] t {ENABLE | DISABLE | [NO] FORCE} ROW LEVEL SECURITY`.
 fn row_level_security(cursor: &mut Cursor) -> Option<String> {
@@ -192,6 +323,24 @@ impl<'t> Cursor<'t> {
         Some(parts.join("."))
     }
 
+    /// The tokens up to the next `,` or `)` outside parentheses and brackets, stepped
+    /// over; `None` when the statement ends first.
+    fn element(&mut self) -> Option<&'t [Token]> {
+        let start = self.at;
+        let mut nested = 0usize;
+        loop {
+            match self.tokens.get(self.at)? {
+                Token::LParen | Token::LBracket => nested += 1,
+                Token::RParen | Token::RBracket if nested > 0 => nested -= 1,
+                Token::Comma | Token::RParen if nested == 0 => {
+                    return Some(&self.tokens[start..self.at]);
+                }
+                _ => {}
+            }
+            self.at += 1;
+        }
+    }
+
     /// `(a, b DESC NULLS LAST, …)`: plain columns, with an order when `ordered`.
     fn columns(&mut self, ordered: bool) -> Option<()> {
         matches!(self.next()?, Token::LParen).then_some(())?;
@@ -298,6 +447,21 @@ mod tests {
                 "public.t",
             ),
             ("GRANT ALL ON t TO service_role", "t"),
+            (
+                "CREATE TABLE IF NOT EXISTS t_1 (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  \
+                 name text NOT NULL DEFAULT '',\n  data jsonb NOT NULL DEFAULT '{}'::jsonb,\n  \
+                 created_at timestamptz NOT NULL DEFAULT now()\n);",
+                "t_1",
+            ),
+            (
+                "create unlogged table app.\"Prices\" (id uuid primary key default gen_random_uuid(), \
+                 amount numeric(12, 2) check (amount >= 0), tags text[] default '{}', \
+                 at timestamp with time zone, ratio double precision, code character varying(8) collate \"C\", \
+                 total numeric generated always as (amount * 2) stored, \
+                 constraint prices_code unique (code), check (ratio > 0)) with (fillfactor = 90)",
+                "app.\"Prices\"",
+            ),
+            ("CREATE TABLE s.t (n pg_catalog.int4 ARRAY)", "s.t"),
         ] {
             assert_eq!(locks_only(text).as_deref(), Some(relation), "{text}");
         }
@@ -326,6 +490,20 @@ mod tests {
             "GRANT app_role TO someone",
             "INSERT INTO t VALUES (1)",
             "CREATE TABLE t (a int REFERENCES u)",
+            "CREATE TABLE t (a int, CONSTRAINT t_a FOREIGN KEY (a) REFERENCES u (id))",
+            "CREATE TABLE t (a int, FOREIGN KEY (a) REFERENCES u)",
+            "CREATE TABLE t (LIKE u INCLUDING ALL)",
+            "CREATE TABLE t (a address)",
+            "CREATE TABLE t (a public.mood)",
+            "CREATE TABLE t (a \"text\")",
+            "CREATE TABLE t (r int, EXCLUDE USING gist (r WITH =))",
+            "CREATE TABLE t (a int) INHERITS (u)",
+            "CREATE TABLE t (a int) PARTITION BY RANGE (a)",
+            "CREATE TABLE t PARTITION OF u FOR VALUES IN (1)",
+            "CREATE TABLE t OF some_type",
+            "CREATE TABLE t AS SELECT * FROM u",
+            "CREATE TEMP TABLE t (a int)",
+            "CREATE TABLE t (a int) USING heap2",
             "ALTER TABLE t ENABLE ROW LEVEL SECURITY 'unterminated",
             "ALTER TABLE t ENABLE ROW LEVEL SECURITY; DROP TABLE u",
         ] {
