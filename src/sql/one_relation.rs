@@ -49,20 +49,9 @@ fn create_table(cursor: &mut Cursor) -> Option<String> {
     cursor.phrase(&["TABLE"]).then_some(())?;
     cursor.phrase(&["IF", "NOT", "EXISTS"]);
     let relation = cursor.name()?;
-    matches!(cursor.next()?, Token::LParen).then_some(())?;
-    loop {
-        let element = cursor.element()?;
-        table_element(element)?;
-        match cursor.next()? {
-            Token::Comma => continue,
-            Token::RParen => break,
-            _ => return None,
-        }
-    }
+    cursor.list(table_element)?;
     if cursor.phrase(&["WITH"]) {
-        matches!(cursor.next()?, Token::LParen).then_some(())?;
-        cursor.element()?;
-        matches!(cursor.next()?, Token::RParen).then_some(())?;
+        cursor.list(|_| Some(()))?;
     }
     if cursor.phrase(&["TABLESPACE"]) {
         cursor.word()?;
@@ -74,11 +63,14 @@ fn create_table(cursor: &mut Cursor) -> Option<String> {
 fn table_element(tokens: &[Token]) -> Option<()> {
     let mut cursor = Cursor::new(tokens);
     let never = ["REFERENCES", "FOREIGN", "EXCLUDE"];
-    if ["LIKE", "CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK"]
+    if cursor.at(&["LIKE"]) {
+        return None;
+    }
+    if ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK"]
         .iter()
         .any(|keyword| cursor.at(&[keyword]))
     {
-        return (!cursor.at(&["LIKE"]) && cursor.rest_without(&never, 0)).then_some(());
+        return cursor.rest_without(&never, 0).then_some(());
     }
     cursor.word()?;
     if cursor.phrase(&["pg_catalog"]) {
@@ -90,31 +82,7 @@ fn table_element(tokens: &[Token]) -> Option<()> {
     (kind.quote_style.is_none()
         && BUILT_IN_TYPES.contains(&kind.value.to_ascii_lowercase().as_str()))
     .then_some(())?;
-    // The rest of the type: `varying`, `with time zone`, `(10, 2)`, `[]`.
-    while let Some(token) = cursor.tokens.get(cursor.at) {
-        let more = match token {
-            Token::Word(word) => {
-                word.quote_style.is_none()
-                    && [
-                        "varying",
-                        "precision",
-                        "with",
-                        "without",
-                        "time",
-                        "zone",
-                        "array",
-                    ]
-                    .contains(&word.value.to_ascii_lowercase().as_str())
-            }
-            Token::LParen | Token::RParen | Token::Comma | Token::Number(..) => true,
-            Token::LBracket | Token::RBracket => true,
-            _ => false,
-        };
-        if !more {
-            break;
-        }
-        cursor.at += 1;
-    }
+    // The rest (`varying`, `(10, 2)`, `[]`, the column's constraints) names no table.
     cursor.rest_without(&never, 0).then_some(())
 }
 
@@ -323,6 +291,19 @@ impl<'t> Cursor<'t> {
         Some(parts.join("."))
     }
 
+    /// `(element, element, …)`, each element accepted by `each`.
+    fn list(&mut self, each: impl Fn(&'t [Token]) -> Option<()>) -> Option<()> {
+        matches!(self.next()?, Token::LParen).then_some(())?;
+        loop {
+            each(self.element()?)?;
+            match self.next()? {
+                Token::Comma => continue,
+                Token::RParen => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
     /// The tokens up to the next `,` or `)` outside parentheses and brackets, stepped
     /// over; `None` when the statement ends first.
     fn element(&mut self) -> Option<&'t [Token]> {
@@ -458,7 +439,8 @@ mod tests {
                  amount numeric(12, 2) check (amount >= 0), tags text[] default '{}', \
                  at timestamp with time zone, ratio double precision, code character varying(8) collate \"C\", \
                  total numeric generated always as (amount * 2) stored, \
-                 constraint prices_code unique (code), check (ratio > 0)) with (fillfactor = 90)",
+                 constraint prices_code unique (code), check (ratio > 0)) \
+                 with (fillfactor = 90, autovacuum_enabled = false) tablespace fast",
                 "app.\"Prices\"",
             ),
             ("CREATE TABLE s.t (n pg_catalog.int4 ARRAY)", "s.t"),
