@@ -365,7 +365,8 @@ async fn in_shadow(
     if let (false, Some(dir)) = (failed, &steps.tests_dir) {
         pgtap::run(&db, &privileged, dir, report).await?;
     }
-    if let (false, Some((findings, notes))) = (failed, after) {
+    // Only when every migration applied.
+    if let Some((findings, notes)) = after {
         report.findings.extend(findings);
         report.notes.extend(notes);
     }

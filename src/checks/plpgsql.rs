@@ -143,11 +143,10 @@ async fn in_transaction(
     }
     // Most checks raise nothing: those that name no transition table go out as one
     // statement, and only when one of them raises is each checked on its own.
-    let all: Vec<&Target> = targets.iter().collect();
     let (together, alone): (Vec<&Target>, Vec<&Target>) = targets
         .iter()
         .partition(|target| target.oldtable.is_none() && target.newtable.is_none());
-    let mut rest = match check_together(db, &schema, &together).await? {
+    let one_by_one = match check_together(db, &schema, &together).await? {
         Some(reported) => {
             for (target, reports) in together.iter().zip(reported) {
                 let definition = defining(&definitions, target);
@@ -157,10 +156,11 @@ async fn in_transaction(
                         .filter_map(|report| finding(target, report, definition, migrations)),
                 );
             }
-            &alone[..]
+            alone
         }
-        None => &all[..],
+        None => targets.iter().collect(),
     };
+    let mut rest = &one_by_one[..];
     while !rest.is_empty() {
         let batch = &rest[..rest.len().min(PIPELINE)];
         let sent = pipelined(
@@ -194,9 +194,7 @@ async fn in_transaction(
                     // The transaction is aborted: the checks sent after this one did not
                     // run. Back to its savepoint, and they are sent again.
                     db.client
-                        .batch_execute(
-                            "ROLLBACK TO SAVEPOINT migration_guard_check; RELEASE SAVEPOINT migration_guard_check",
-                        )
+                        .batch_execute(UNDO_CHECK)
                         .await
                         .map_err(failed("rolling back to a savepoint"))?;
                     break;
@@ -347,6 +345,12 @@ impl Report {
     }
 }
 
+/// The savepoint a check runs under: set, kept, or undone (the check raised).
+const SAVE_CHECK: &str = "SAVEPOINT migration_guard_check";
+const KEEP_CHECK: &str = "RELEASE SAVEPOINT migration_guard_check";
+const UNDO_CHECK: &str =
+    "ROLLBACK TO SAVEPOINT migration_guard_check; RELEASE SAVEPOINT migration_guard_check";
+
 /// How many routines' checks are sent before their answers are awaited.
 const PIPELINE: usize = 32;
 
@@ -377,31 +381,36 @@ async fn check_together(
     let params: [(&(dyn ToSql + Sync), Type); 2] =
         [(&routines, Type::OID_ARRAY), (&relations, Type::OID_ARRAY)];
     let (saved, rows, released) = tokio::join!(
-        db.client.batch_execute("SAVEPOINT migration_guard_check"),
+        db.client.batch_execute(SAVE_CHECK),
         db.client.query_typed(&sql, &params),
-        db.client
-            .batch_execute("RELEASE SAVEPOINT migration_guard_check"),
+        db.client.batch_execute(KEEP_CHECK),
     );
     saved.map_err(failed("setting a savepoint"))?;
-    let Ok(rows) = rows else {
-        db.client
-            .batch_execute(
-                "ROLLBACK TO SAVEPOINT migration_guard_check; RELEASE SAVEPOINT migration_guard_check",
-            )
-            .await
-            .map_err(failed("rolling back to a savepoint"))?;
-        return Ok(None);
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(error) => {
+            tracing::debug!(
+                "plpgsql_check raised on a routine checked together ({error}): each is checked on its own"
+            );
+            db.client
+                .batch_execute(UNDO_CHECK)
+                .await
+                .map_err(failed("rolling back to a savepoint"))?;
+            return Ok(None);
+        }
     };
     released.map_err(failed("releasing a savepoint"))?;
     let mut reported: Vec<Vec<Report>> = targets.iter().map(|_| Vec::new()).collect();
     for row in &rows {
-        let reading = failed("reading plpgsql_check's report");
-        let at = usize::try_from(row.try_get::<_, i64>(0).map_err(reading)?)
+        let reading = "reading plpgsql_check's report";
+        // `i` numbers the targets from 1.
+        let i: i64 = row.try_get(0).map_err(failed(reading))?;
+        let report = Report::read(row, 1).map_err(failed(reading))?;
+        if let Some(reports) = usize::try_from(i - 1)
             .ok()
-            .and_then(|i| i.checked_sub(1))
-            .and_then(|i| reported.get_mut(i));
-        if let Some(reports) = at {
-            reports.push(Report::read(row, 1).map_err(failed("reading plpgsql_check's report"))?);
+            .and_then(|i| reported.get_mut(i))
+        {
+            reports.push(report);
         }
     }
     Ok(Some(reported))
@@ -435,10 +444,9 @@ async fn check_one(db: &Database, schema: &str, target: &Target) -> Sent {
     }
     sql.push(')');
     let (saved, rows, released) = tokio::join!(
-        db.client.batch_execute("SAVEPOINT migration_guard_check"),
+        db.client.batch_execute(SAVE_CHECK),
         db.client.query_typed(&sql, &params),
-        db.client
-            .batch_execute("RELEASE SAVEPOINT migration_guard_check"),
+        db.client.batch_execute(KEEP_CHECK),
     );
     Sent {
         saved,

@@ -278,9 +278,10 @@ pub async fn apply<S: Future, E: Future>(
             Ok::<_, SemanticError>((grants, end))
         },
         async {
-            match applied == migrations.len() {
-                true => Some(beside.end.await),
-                false => None,
+            if applied == migrations.len() {
+                Some(beside.end.await)
+            } else {
+                None
             }
         }
     );
